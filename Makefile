@@ -1,0 +1,40 @@
+# Builds the BPF object and its skeleton, the helper library and the lab tool.
+# `make` is incremental: a second run with nothing changed does nothing.
+OUT := build
+CLANG ?= clang
+BPFTOOL ?= bpftool
+CC ?= cc
+ARCH := $(shell uname -m | sed 's/x86_64/x86/;s/aarch64/arm64/;s/ppc64le/powerpc/;s/s390x/s390/')
+BPF_SRCS := $(wildcard bpf/*.bpf.c)
+BPF_OBJS := $(patsubst bpf/%.bpf.c,$(OUT)/%.bpf.o,$(BPF_SRCS))
+BPF_HDRS := $(wildcard bpf/*.h)
+CFLAGS := -O2 -g -Wall -Wextra -Wno-unused-parameter -fPIC
+
+.PHONY: all clean
+all: $(OUT)/libacceptq.so $(OUT)/acceptq-lab
+
+$(OUT):
+	mkdir -p $@
+
+# vmlinux.h from the running kernel's BTF (CO-RE makes the object portable).
+$(OUT)/vmlinux.h: | $(OUT)
+	$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > $@.tmp && mv $@.tmp $@
+
+$(OUT)/%.bpf.o: bpf/%.bpf.c $(BPF_HDRS) $(OUT)/vmlinux.h
+	$(CLANG) -g -O2 -Wall -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) \
+	-I$(OUT) -Ibpf -c $< -o $@
+
+$(OUT)/acceptq.bpf.o: $(BPF_OBJS)
+	$(BPFTOOL) gen object $@ $^
+
+$(OUT)/acceptq.skel.h: $(OUT)/acceptq.bpf.o
+	$(BPFTOOL) gen skeleton $< name acceptq_bpf > $@.tmp && mv $@.tmp $@
+
+$(OUT)/libacceptq.so: lib/libacceptq.c lib/libacceptq.h bpf/acceptq.h $(OUT)/acceptq.skel.h
+	$(CC) $(CFLAGS) -shared -I$(OUT) -Ibpf -Ilib $< -o $@ -lbpf -lelf -lz -lpthread
+
+$(OUT)/acceptq-lab: scripts/lab/lab.c | $(OUT)
+	$(CC) $(CFLAGS) $< -o $@
+
+clean:
+	rm -rf $(OUT)

@@ -1,0 +1,96 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * Types shared by the BPF programs (bpf/) and the helper library (lib/).
+ * Kernel side includes vmlinux.h first; user side includes <linux/types.h>.
+ * Every struct here is laid out without implicit padding so that both sides
+ * (and the ref-struct-di mirrors of the ABI structs) agree byte for byte.
+ */
+#ifndef ACCEPTQ_H
+#define ACCEPTQ_H
+
+#define ACQ_COMM_LEN 16
+#define ACQ_GROUP_MAX 32        /* sockets tracked per SO_REUSEPORT group */
+#define ACQ_MAX_SOCKS 65536     /* listening sockets tracked at once */
+#define ACQ_MAX_KEYS 65536      /* listener rows (open and recently closed) */
+
+/* Detail-event paths, also used as array indexes of counters. */
+enum acq_path {
+	ACQ_PATH_SYN = 1,       /* SYN dropped: accept queue full */
+	ACQ_PATH_ACK = 2,       /* final ACK dropped: accept queue full */
+	ACQ_PATH_SYN_DROP = 3,  /* SYN dropped: SYN queue full, no cookies */
+	ACQ_PATH_COOKIE = 4,    /* SYN answered with a cookie: SYN queue full */
+};
+
+/* Probe sets. */
+enum acq_probe {
+	ACQ_PROBE_AUTO = 0,
+	ACQ_PROBE_TRACEPOINT = 1,
+	ACQ_PROBE_FENTRY = 2,
+	ACQ_PROBE_KPROBE = 3,
+};
+
+/* A listener row: sockets bound to the same namespace, family, address, port. */
+struct acq_lkey {
+	__u32 netns;            /* network namespace inode number */
+	__u16 family;           /* 4 or 6 */
+	__u16 port;             /* host byte order */
+	__u8 addr[16];          /* IPv4 in the first 4 bytes */
+};
+
+/* Per-row counters, kept by the kernel side for as long as the row lives. */
+struct acq_counts {
+	__u64 overflows_syn;
+	__u64 overflows_ack;
+	__u64 syn_drops;
+	__u64 cookies;
+	__u64 first_overflow_ns;        /* bpf_ktime_get_boot_ns() */
+	__u64 last_overflow_ns;
+	__u64 window_start_ns;          /* detail-event rate limit window */
+	__u32 window_events;
+	__u32 peak_backlog;             /* peak accept-queue depth in generation peak_gen */
+	__u32 peak_gen;
+	__u32 _pad;
+};
+
+/* Per listening socket (key: the kernel's struct sock pointer). */
+struct acq_sock {
+	struct acq_lkey key;
+	__u64 cgroup_id;
+	__u32 pid;              /* 0 = existed before acceptq started */
+	__u32 ino;              /* socket inode, to find the owner of old sockets */
+	__u32 last_drops;       /* sk_drops when last looked at */
+	__u32 _pad;
+	char comm[ACQ_COMM_LEN];
+};
+
+/* Sockets of one row, for finding the listener of a SYN by its address. */
+struct acq_group {
+	__u64 socks[ACQ_GROUP_MAX];
+};
+
+/* A detail event sent through the ring buffer. */
+struct acq_event {
+	__u64 ts_ns;            /* bpf_ktime_get_boot_ns() */
+	struct acq_lkey key;
+	__u8 raddr[16];         /* remote address, IPv4 in the first 4 bytes */
+	__u16 rport;
+	__u8 path;              /* enum acq_path */
+	__u8 rfamily;           /* 4 or 6 */
+	__u32 backlog;
+	__u32 max_backlog;
+	__u32 syn_backlog;
+};
+
+/* What the sampling iterator writes for each listening socket it walks. */
+struct acq_sample {
+	__u64 sk;
+	struct acq_lkey key;
+	__u32 backlog;
+	__u32 max_backlog;
+	__u32 syn_backlog;
+	__u32 ino;
+	__u32 uid;
+	__u32 _pad;
+};
+
+#endif /* ACCEPTQ_H */

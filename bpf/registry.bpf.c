@@ -1,0 +1,62 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The registry of listening sockets: who listens where, and since when.
+ * listen() and close() are seen through inet_sock_set_state; sockets that
+ * were listening before acceptq started are added by the sampling iterator.
+ */
+#include "common.bpf.h"
+
+/* Knobs and counters shared with the other programs (declared extern there). */
+const volatile __u32 events_per_sec = 50;
+const volatile __u64 rcv_state_start = 0, rcv_state_end = 0;
+const volatile __u64 v4_cookie_start = 0, v4_cookie_end = 0;
+const volatile __u64 v6_cookie_start = 0, v6_cookie_end = 0;
+__u32 peak_gen = 0;
+__u64 lost_events = 0;
+__u64 suppressed_events = 0;
+__u64 map_full = 0;
+
+#define TCP_ESTABLISHED_ 1
+#define TCP_SYN_RECV_ 3
+#define TCP_LISTEN_ 10
+
+SEC("tp_btf/inet_sock_set_state")
+int BPF_PROG(acq_set_state, const struct sock *sk, const int oldstate, const int newstate)
+{
+	if (BPF_CORE_READ(sk, sk_protocol) != IPPROTO_TCP_)
+		return 0;
+	if (newstate == TCP_LISTEN_) {
+		/* listen() runs in the owner's context: pid and comm come free */
+		sock_register(sk, true);
+		return 0;
+	}
+	if (oldstate == TCP_LISTEN_) {
+		/* children cloned from a listener also leave LISTEN: not ours */
+		sock_unregister(sk);
+		return 0;
+	}
+	if (oldstate == TCP_SYN_RECV_ && newstate == TCP_ESTABLISHED_) {
+		/*
+		 * A passive child completes: it already sits in its listener's
+		 * accept queue, so this is when the queue grows. Sample the peak.
+		 */
+		struct acq_lkey child, k;
+		struct group_scan scan;
+		struct acq_group *g;
+		struct acq_counts *c;
+
+		if (key_from_sk(sk, &child))
+			return 0;
+		g = group_for(child.netns, child.family, child.addr, child.port, &k);
+		if (!g)
+			return 0;
+		c = bpf_map_lookup_elem(&counts, &k);
+		if (!c)
+			return 0;
+		group_scan(g, &scan);
+		peak_update(c, scan.backlog);
+	}
+	return 0;
+}
+
+char LICENSE[] SEC("license") = "GPL";

@@ -1,0 +1,931 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * libacceptq: loads the acceptq BPF programs, picks the probe set the
+ * kernel allows, and turns kernel maps plus per-namespace iterator passes
+ * into listener rows. See acceptq.h for the ABI.
+ */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "libacceptq.h"
+#include "acceptq.skel.h"
+
+/* ---- libbpf log: a bounded memory buffer, or a file with --debug ---- */
+
+#define LOG_CAP (64 * 1024)
+static char log_buf[LOG_CAP];
+static size_t log_len;
+static FILE *log_file;
+static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static int log_print(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	pthread_mutex_lock(&log_lock);
+	if (log_file) {
+		vfprintf(log_file, fmt, ap);
+		fflush(log_file);
+	} else if (level != LIBBPF_DEBUG) {
+		if (log_len > LOG_CAP - 1024)
+			log_len = 0; /* keep the newest lines */
+		int n = vsnprintf(log_buf + log_len, LOG_CAP - log_len, fmt, ap);
+		if (n > 0)
+			log_len += (size_t)n < LOG_CAP - log_len ? (size_t)n : LOG_CAP - log_len - 1;
+	}
+	pthread_mutex_unlock(&log_lock);
+	return 0;
+}
+
+int acq_read_log(char *buf, size_t len)
+{
+	if (!buf || !len)
+		return 0;
+	pthread_mutex_lock(&log_lock);
+	size_t n = log_len < len - 1 ? log_len : len - 1;
+	memcpy(buf, log_buf, n);
+	buf[n] = 0;
+	pthread_mutex_unlock(&log_lock);
+	return (int)n;
+}
+
+/* ---- small helpers ---- */
+
+static __u64 now_ns(clockid_t c)
+{
+	struct timespec ts;
+
+	clock_gettime(c, &ts);
+	return (__u64)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+/* Unix ms of a bpf_ktime_get_boot_ns() stamp. */
+static __u64 boot_to_unix_ms(__u64 boot_ns)
+{
+	if (!boot_ns)
+		return 0;
+	__u64 off = now_ns(CLOCK_REALTIME) - now_ns(CLOCK_BOOTTIME);
+	return (boot_ns + off) / 1000000ULL;
+}
+
+static int fail(int *code, char *err, size_t errlen, int c, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (code)
+		*code = c;
+	if (err && errlen) {
+		va_start(ap, fmt);
+		vsnprintf(err, errlen, fmt, ap);
+		va_end(ap);
+	}
+	return c;
+}
+
+static bool key_eq(const struct acq_lkey *a, const struct acq_lkey *b)
+{
+	return memcmp(a, b, sizeof(*a)) == 0;
+}
+
+static __u64 key_hash(const struct acq_lkey *k)
+{
+	const unsigned char *p = (const void *)k;
+	__u64 h = 1469598103934665603ULL;
+
+	for (size_t i = 0; i < sizeof(*k); i++)
+		h = (h ^ p[i]) * 1099511628211ULL;
+	return h;
+}
+
+/* ---- rows kept between snapshots (owner, closed time) ---- */
+
+struct row {
+	struct acq_listener out;
+	bool used;
+	bool live;              /* a socket was seen in this snapshot */
+	bool counted;           /* present in the counts map */
+};
+
+struct row_table {
+	struct row *slots;
+	size_t cap, len;
+};
+
+static struct row *rows_find(struct row_table *t, const struct acq_lkey *k, bool create);
+
+static int rows_grow(struct row_table *t)
+{
+	size_t ncap = t->cap ? t->cap * 2 : 1024;
+	struct row *ns = calloc(ncap, sizeof(*ns));
+
+	if (!ns)
+		return -ENOMEM;
+	struct row_table nt = { ns, ncap, 0 };
+	for (size_t i = 0; i < t->cap; i++) {
+		if (!t->slots[i].used)
+			continue;
+		struct row *r = rows_find(&nt, (const struct acq_lkey *)&t->slots[i].out, true);
+		*r = t->slots[i];
+	}
+	free(t->slots);
+	*t = nt;
+	return 0;
+}
+
+/* acq_listener starts with the same 24 bytes as acq_lkey. */
+_Static_assert(offsetof(struct acq_listener, pid) == sizeof(struct acq_lkey), "row key prefix");
+
+static struct row *rows_find(struct row_table *t, const struct acq_lkey *k, bool create)
+{
+	if (create && (t->len + 1) * 2 > t->cap && rows_grow(t))
+		return NULL;
+	if (!t->cap)
+		return NULL;
+	size_t i = key_hash(k) & (t->cap - 1);
+	for (;;) {
+		struct row *r = &t->slots[i];
+		if (!r->used) {
+			if (!create)
+				return NULL;
+			memset(r, 0, sizeof(*r));
+			r->used = true;
+			memcpy(&r->out, k, sizeof(*k));
+			t->len++;
+			return r;
+		}
+		if (key_eq((const struct acq_lkey *)&r->out, k))
+			return r;
+		i = (i + 1) & (t->cap - 1);
+	}
+}
+
+/* Rebuild the table without the rows for which drop() is true. */
+static void rows_prune(struct row_table *t, bool (*drop)(struct row *, void *), void *ctx)
+{
+	struct row_table nt = { NULL, 0, 0 };
+
+	for (size_t i = 0; i < t->cap; i++) {
+		struct row *r = &t->slots[i];
+		if (!r->used || drop(r, ctx))
+			continue;
+		struct row *n = rows_find(&nt, (const struct acq_lkey *)&r->out, true);
+		if (n)
+			*n = *r;
+	}
+	free(t->slots);
+	*t = nt;
+}
+
+/* ---- network namespaces ---- */
+
+struct ns_entry {
+	struct acq_netns out;
+	char path[320];         /* /proc/PID/ns/net or /run/netns/NAME */
+	bool seen;              /* found in this snapshot's scan */
+};
+
+struct ns_list {
+	struct ns_entry *v;
+	size_t len, cap;
+};
+
+static struct ns_entry *ns_find(struct ns_list *l, __u32 ino, bool create)
+{
+	for (size_t i = 0; i < l->len; i++)
+		if (l->v[i].out.netns == ino)
+			return &l->v[i];
+	if (!create)
+		return NULL;
+	if (l->len == l->cap) {
+		size_t ncap = l->cap ? l->cap * 2 : 16;
+		struct ns_entry *nv = realloc(l->v, ncap * sizeof(*nv));
+		if (!nv)
+			return NULL;
+		l->v = nv;
+		l->cap = ncap;
+	}
+	struct ns_entry *e = &l->v[l->len++];
+	memset(e, 0, sizeof(*e));
+	e->out.netns = ino;
+	return e;
+}
+
+/* ---- inode -> owner, for listeners older than acceptq ---- */
+
+struct owner {
+	__u32 ino, pid;
+	char comm[ACQ_COMM_LEN];
+};
+
+struct owner_cache {
+	struct owner *v;
+	size_t len, cap;
+	__u64 last_scan_ns;
+};
+
+/* ---- the handle ---- */
+
+struct acq {
+	struct acceptq_bpf *skel;
+	struct ring_buffer *rb;
+	enum acq_probe probe;
+	__u32 retain_closed_s;
+	struct row_table rows;
+	struct ns_list ns;
+	struct owner_cache owners;
+	struct acq_stats stats;
+	__u64 snapshots;
+	/* per-snapshot scratch */
+	struct acq_sample *samples;
+	size_t nsamples, samples_cap;
+	/* drain target */
+	struct acq_event *drain_out;
+	__u32 drain_max, drain_n;
+};
+
+__u32 acq_abi_version(void)
+{
+	return ACQ_ABI_VERSION;
+}
+
+static const char *probe_names[] = { "auto", "tracepoint", "fentry", "kprobe" };
+
+const char *acq_probe_name(void *h)
+{
+	struct acq *a = h;
+
+	return a && a->probe <= ACQ_PROBE_KPROBE ? probe_names[a->probe] : "none";
+}
+
+/* Start and end of a kernel function, from /proc/kallsyms. */
+struct ksym_range {
+	const char *name;
+	__u64 start, end;
+};
+
+static int kallsyms_ranges(struct ksym_range *r, size_t n)
+{
+	FILE *f = fopen("/proc/kallsyms", "r");
+	char line[512], name[256], type;
+	unsigned long long addr;
+
+	if (!f)
+		return -errno;
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "%llx %c %255s", &addr, &type, name) != 3)
+			continue;
+		for (size_t i = 0; i < n; i++)
+			if (!r[i].start && strcmp(name, r[i].name) == 0)
+				r[i].start = addr;
+	}
+	/* the end is the next symbol's start */
+	rewind(f);
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "%llx %c %255s", &addr, &type, name) != 3)
+			continue;
+		for (size_t i = 0; i < n; i++)
+			if (r[i].start && addr > r[i].start && (!r[i].end || addr < r[i].end))
+				r[i].end = addr;
+	}
+	fclose(f);
+	return 0;
+}
+
+static bool prog_in_set(const char *name, enum acq_probe set)
+{
+	if (strncmp(name, "acq_tp_", 7) == 0)
+		return set == ACQ_PROBE_TRACEPOINT;
+	if (strncmp(name, "acq_fentry_", 11) == 0)
+		return set == ACQ_PROBE_FENTRY;
+	if (strncmp(name, "acq_kprobe_", 11) == 0)
+		return set == ACQ_PROBE_KPROBE;
+	return true; /* registry and sampling: always */
+}
+
+static int on_event(void *ctx, void *data, size_t size)
+{
+	struct acq *a = ctx;
+
+	if (size < sizeof(struct acq_event) || a->drain_n >= a->drain_max)
+		return -E2BIG;
+	struct acq_event *e = &a->drain_out[a->drain_n++];
+	memcpy(e, data, sizeof(*e));
+	/* hand out Unix time in ns */
+	e->ts_ns += now_ns(CLOCK_REALTIME) - now_ns(CLOCK_BOOTTIME);
+	return a->drain_n >= a->drain_max ? -E2BIG : 0;
+}
+
+/* Load and attach one probe set; on failure, a message naming what was refused. */
+static int try_probe_set(struct acq *a, const struct acq_open_opts *o, enum acq_probe set,
+			 char *err, size_t errlen)
+{
+	struct acceptq_bpf *s = acceptq_bpf__open();
+	struct bpf_program *p;
+	int e;
+
+	if (!s)
+		return fail(NULL, err, errlen, -errno, "cannot open the BPF object: %s", strerror(errno));
+	s->rodata->events_per_sec = o->events_per_sec;
+	if (set == ACQ_PROBE_TRACEPOINT) {
+		struct ksym_range r[] = {
+			{ "tcp_rcv_state_process", 0, 0 }, { "cookie_v4_check", 0, 0 },
+			{ "cookie_v6_check", 0, 0 },
+		};
+		e = kallsyms_ranges(r, 3);
+		if (e || !r[0].start || !r[0].end) {
+			acceptq_bpf__destroy(s);
+			return fail(NULL, err, errlen, -ENOENT,
+				    "tracepoint: tcp_rcv_state_process not found in /proc/kallsyms "
+				    "(kernel.kptr_restrict hides addresses?)");
+		}
+		s->rodata->rcv_state_start = r[0].start;
+		s->rodata->rcv_state_end = r[0].end;
+		s->rodata->v4_cookie_start = r[1].start;
+		s->rodata->v4_cookie_end = r[1].end;
+		s->rodata->v6_cookie_start = r[2].start;
+		s->rodata->v6_cookie_end = r[2].end;
+	}
+	bpf_map__set_max_entries(s->maps.events, (o->ringbuf_kb ? o->ringbuf_kb : 256) * 1024);
+	bpf_object__for_each_program(p, s->obj)
+		bpf_program__set_autoload(p, prog_in_set(bpf_program__name(p), set));
+
+	e = acceptq_bpf__load(s);
+	if (e) {
+		/* name the program the kernel refused */
+		char who[64] = "?";
+		bpf_object__for_each_program(p, s->obj)
+			if (bpf_program__autoload(p) && bpf_program__fd(p) < 0) {
+				snprintf(who, sizeof(who), "%s", bpf_program__name(p));
+				break;
+			}
+		acceptq_bpf__destroy(s);
+		return fail(NULL, err, errlen, e, "%s: the kernel refused to load %s: %s",
+			    probe_names[set], who, strerror(-e));
+	}
+	bpf_object__for_each_program(p, s->obj) {
+		if (!bpf_program__autoload(p))
+			continue;
+		struct bpf_link *l = bpf_program__attach(p);
+		if (!l) {
+			e = -errno;
+			fail(NULL, err, errlen, e, "%s: the kernel refused to attach %s (%s): %s",
+			     probe_names[set], bpf_program__name(p), bpf_program__section_name(p),
+			     strerror(-e));
+			acceptq_bpf__destroy(s);
+			return e;
+		}
+		/* keep the link with the skeleton so destroy detaches it */
+		const char *n = bpf_program__name(p);
+		for (int i = 0; i < s->skeleton->prog_cnt; i++)
+			if (strcmp(s->skeleton->progs[i].name, n) == 0)
+				*s->skeleton->progs[i].link = l;
+	}
+	a->skel = s;
+	a->probe = set;
+	return 0;
+}
+
+void *acq_open(const struct acq_open_opts *o, int *code, char *err, size_t errlen)
+{
+	struct acq *a;
+	int e;
+
+	if (code)
+		*code = 0;
+	if (err && errlen)
+		err[0] = 0;
+	if (!o || o->abi_version != ACQ_ABI_VERSION) {
+		fail(code, err, errlen, -EINVAL, "ABI version mismatch: library %d, caller %u",
+		     ACQ_ABI_VERSION, o ? o->abi_version : 0);
+		return NULL;
+	}
+	if (o->probe > ACQ_PROBE_KPROBE) {
+		fail(code, err, errlen, -EINVAL, "unknown probe set %u", o->probe);
+		return NULL;
+	}
+	pthread_mutex_lock(&log_lock);
+	if (log_file) {
+		fclose(log_file);
+		log_file = NULL;
+	}
+	if (o->log_path && o->log_path[0])
+		log_file = fopen(o->log_path, "a");
+	pthread_mutex_unlock(&log_lock);
+	libbpf_set_print(log_print);
+
+	if (access("/sys/kernel/btf/vmlinux", R_OK) != 0) {
+		fail(code, err, errlen, -ENOENT,
+		     "this kernel has no BTF (/sys/kernel/btf/vmlinux is missing): "
+		     "acceptq needs a kernel built with CONFIG_DEBUG_INFO_BTF=y");
+		return NULL;
+	}
+	a = calloc(1, sizeof(*a));
+	if (!a) {
+		fail(code, err, errlen, -ENOMEM, "out of memory");
+		return NULL;
+	}
+	a->retain_closed_s = o->retain_closed_s ? o->retain_closed_s : 120;
+
+	if (o->probe != ACQ_PROBE_AUTO) {
+		e = try_probe_set(a, o, o->probe, err, errlen);
+	} else {
+		/* best first: exact per-socket attribution, then the tracepoint set */
+		char why[3][256];
+		enum acq_probe order[] = { ACQ_PROBE_FENTRY, ACQ_PROBE_KPROBE, ACQ_PROBE_TRACEPOINT };
+		e = -ENOENT;
+		for (int i = 0; i < 3 && e; i++)
+			e = try_probe_set(a, o, order[i], why[i], sizeof(why[i]));
+		if (e)
+			fail(NULL, err, errlen, e, "no probe set could be attached; %s; %s; %s",
+			     why[0], why[1], why[2]);
+	}
+	if (e) {
+		if (code)
+			*code = e;
+		free(a);
+		return NULL;
+	}
+	a->rb = ring_buffer__new(bpf_map__fd(a->skel->maps.events), on_event, a, NULL);
+	if (!a->rb) {
+		e = -errno;
+		fail(code, err, errlen, e, "cannot open the event ring buffer: %s", strerror(-e));
+		acq_close(a);
+		return NULL;
+	}
+	return a;
+}
+
+void acq_close(void *h)
+{
+	struct acq *a = h;
+
+	if (!a)
+		return;
+	ring_buffer__free(a->rb);
+	acceptq_bpf__destroy(a->skel); /* detaches every link, closes every map */
+	free(a->rows.slots);
+	free(a->ns.v);
+	free(a->owners.v);
+	free(a->samples);
+	free(a);
+}
+
+int acq_drain(void *h, struct acq_event *out, __u32 max)
+{
+	struct acq *a = h;
+	int e;
+
+	if (!a || !out)
+		return -EINVAL;
+	if (!max)
+		return 0;
+	a->drain_out = out;
+	a->drain_max = max;
+	a->drain_n = 0;
+	e = ring_buffer__consume(a->rb);
+	if (e < 0 && e != -E2BIG)
+		return e;
+	return (int)a->drain_n;
+}
+
+/* ---- snapshot ---- */
+
+static void read_netstat(FILE *f, struct acq_netns *o)
+{
+	char names[8192], vals[8192];
+
+	while (fgets(names, sizeof(names), f) && fgets(vals, sizeof(vals), f)) {
+		if (strncmp(names, "TcpExt:", 7) != 0)
+			continue;
+		char *sn, *sv;
+		char *n = strtok_r(names + 7, " \n", &sn);
+		char *v = strtok_r(vals + 7, " \n", &sv);
+		while (n && v) {
+			__u64 x = strtoull(v, NULL, 10);
+			if (!strcmp(n, "ListenOverflows"))
+				o->listen_overflows = x;
+			else if (!strcmp(n, "ListenDrops"))
+				o->listen_drops = x;
+			else if (!strcmp(n, "SyncookiesSent"))
+				o->syncookies_sent = x;
+			else if (!strcmp(n, "TCPReqQFullDrop"))
+				o->reqqfull_drop = x;
+			else if (!strcmp(n, "TCPReqQFullDoCookies"))
+				o->reqqfull_cookies = x;
+			n = strtok_r(NULL, " \n", &sn);
+			v = strtok_r(NULL, " \n", &sv);
+		}
+	}
+}
+
+static int samples_push(struct acq *a, const struct acq_sample *s)
+{
+	if (a->nsamples == a->samples_cap) {
+		size_t ncap = a->samples_cap ? a->samples_cap * 2 : 1024;
+		struct acq_sample *nv = realloc(a->samples, ncap * sizeof(*nv));
+		if (!nv)
+			return -ENOMEM;
+		a->samples = nv;
+		a->samples_cap = ncap;
+	}
+	a->samples[a->nsamples++] = *s;
+	return 0;
+}
+
+/* Inside one namespace (this thread has joined it): counters and listeners. */
+static void walk_current_ns(struct acq *a, struct ns_entry *e)
+{
+	FILE *f = fopen("/proc/thread-self/net/netstat", "r");
+	char buf[sizeof(struct acq_sample) * 256];
+	size_t have = 0;
+	ssize_t n;
+
+	if (f) {
+		read_netstat(f, &e->out);
+		fclose(f);
+	}
+	int fd = bpf_iter_create(bpf_link__fd(a->skel->links.acq_sample));
+	if (fd < 0)
+		return;
+	while ((n = read(fd, buf + have, sizeof(buf) - have)) > 0 || (n < 0 && errno == EINTR)) {
+		if (n < 0)
+			continue;
+		have += (size_t)n;
+		size_t whole = have / sizeof(struct acq_sample) * sizeof(struct acq_sample);
+		for (size_t off = 0; off < whole; off += sizeof(struct acq_sample))
+			samples_push(a, (const struct acq_sample *)(buf + off));
+		memmove(buf, buf + whole, have - whole);
+		have -= whole;
+	}
+	close(fd);
+}
+
+static void *ns_worker(void *arg)
+{
+	struct acq *a = arg;
+
+	/* setns() here changes only this thread's namespace, not the caller's */
+	for (size_t i = 0; i < a->ns.len; i++) {
+		struct ns_entry *e = &a->ns.v[i];
+		if (!e->seen)
+			continue;
+		int fd = open(e->path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0) {
+			e->seen = false;
+			continue;
+		}
+		if (setns(fd, CLONE_NEWNET) == 0)
+			walk_current_ns(a, e);
+		else
+			e->seen = false;
+		close(fd);
+	}
+	return NULL;
+}
+
+static __u32 ns_inode_of(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) == 0 ? (__u32)st.st_ino : 0;
+}
+
+/* Every network namespace with a process in it, and the bind-mounted ones. */
+static void scan_namespaces(struct acq *a)
+{
+	DIR *d = opendir("/proc");
+	struct dirent *de;
+	char path[64];
+
+	for (size_t i = 0; i < a->ns.len; i++) {
+		a->ns.v[i].seen = false;
+		a->ns.v[i].out.pid = 0;
+	}
+	while (d && (de = readdir(d))) {
+		if (de->d_name[0] < '1' || de->d_name[0] > '9')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%s/ns/net", de->d_name);
+		__u32 ino = ns_inode_of(path);
+		if (!ino)
+			continue;
+		struct ns_entry *e = ns_find(&a->ns, ino, true);
+		if (!e || e->seen)
+			continue;
+		e->seen = true;
+		e->out.pid = (__u32)atoi(de->d_name);
+		e->out.seen_at_start = a->snapshots == 0 || e->out.seen_at_start;
+		snprintf(e->path, sizeof(e->path), "%s", path);
+	}
+	if (d)
+		closedir(d);
+	d = opendir("/run/netns");
+	while (d && (de = readdir(d))) {
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "/run/netns/%.40s", de->d_name);
+		__u32 ino = ns_inode_of(path);
+		struct ns_entry *e = ino ? ns_find(&a->ns, ino, true) : NULL;
+		if (!e || e->seen)
+			continue;
+		e->seen = true;
+		e->out.seen_at_start = a->snapshots == 0 || e->out.seen_at_start;
+		snprintf(e->path, sizeof(e->path), "%s", path);
+	}
+	if (d)
+		closedir(d);
+	for (size_t i = 0; i < a->ns.len; i++)
+		a->ns.v[i].out.gone = !a->ns.v[i].seen;
+}
+
+static void read_comm(__u32 pid, char *comm)
+{
+	char path[64];
+
+	snprintf(path, sizeof(path), "/proc/%u/comm", pid);
+	FILE *f = fopen(path, "r");
+	memset(comm, 0, ACQ_COMM_LEN);
+	if (!f)
+		return;
+	if (fgets(comm, ACQ_COMM_LEN, f))
+		comm[strcspn(comm, "\n")] = 0;
+	fclose(f);
+}
+
+static struct owner *owner_of(struct owner_cache *c, __u32 ino)
+{
+	for (size_t i = 0; i < c->len; i++)
+		if (c->v[i].ino == ino)
+			return &c->v[i];
+	return NULL;
+}
+
+/* Find the processes holding the given socket inodes (at most every 2 s). */
+static void resolve_owners(struct acq *a, const __u32 *inos, size_t n)
+{
+	struct owner_cache *c = &a->owners;
+	__u64 now = now_ns(CLOCK_MONOTONIC);
+	DIR *d, *fdd;
+	struct dirent *de, *fe;
+	char path[600], link[64];
+
+	if (!n || now - c->last_scan_ns < 2000000000ULL)
+		return;
+	c->last_scan_ns = now;
+	d = opendir("/proc");
+	while (d && (de = readdir(d))) {
+		if (de->d_name[0] < '1' || de->d_name[0] > '9')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%s/fd", de->d_name);
+		fdd = opendir(path);
+		while (fdd && (fe = readdir(fdd))) {
+			snprintf(path, sizeof(path), "/proc/%s/fd/%s", de->d_name, fe->d_name);
+			ssize_t l = readlink(path, link, sizeof(link) - 1);
+			if (l <= 8 || strncmp(link, "socket:[", 8) != 0)
+				continue;
+			link[l] = 0;
+			__u32 ino = (__u32)strtoul(link + 8, NULL, 10);
+			bool wanted = false;
+			for (size_t i = 0; i < n && !wanted; i++)
+				wanted = inos[i] == ino;
+			if (!wanted || owner_of(c, ino))
+				continue;
+			if (c->len == c->cap) {
+				size_t ncap = c->cap ? c->cap * 2 : 64;
+				struct owner *nv = realloc(c->v, ncap * sizeof(*nv));
+				if (!nv)
+					break;
+				c->v = nv;
+				c->cap = ncap;
+			}
+			struct owner *o = &c->v[c->len++];
+			o->ino = ino;
+			o->pid = (__u32)atoi(de->d_name);
+			read_comm(o->pid, o->comm);
+		}
+		if (fdd)
+			closedir(fdd);
+	}
+	if (d)
+		closedir(d);
+}
+
+static bool drop_expired(struct row *r, void *ctx)
+{
+	struct acq *a = ctx;
+	__u64 now_ms = now_ns(CLOCK_REALTIME) / 1000000ULL;
+
+	if (r->live || !r->out.closed_ms)
+		return false;
+	if (now_ms - r->out.closed_ms < (__u64)a->retain_closed_s * 1000)
+		return false;
+	struct acq_lkey k;
+	memcpy(&k, &r->out, sizeof(k));
+	bpf_map_delete_elem(bpf_map__fd(a->skel->maps.counts), &k);
+	bpf_map_delete_elem(bpf_map__fd(a->skel->maps.groups), &k);
+	return true;
+}
+
+static int read_counts(struct acq *a, __u32 old_gen)
+{
+	int fd = bpf_map__fd(a->skel->maps.counts);
+	struct acq_lkey k, next, *prev = NULL;
+	struct acq_counts c;
+
+	/* get_next_key walk: simple, and fine at the sizes the maps allow */
+	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+		k = next;
+		prev = &k;
+		if (bpf_map_lookup_elem(fd, &k, &c))
+			continue;
+		struct row *r = rows_find(&a->rows, &k, true);
+		if (!r)
+			return -ENOMEM;
+		r->counted = true;
+		r->out.overflows_syn = c.overflows_syn;
+		r->out.overflows_ack = c.overflows_ack;
+		r->out.syn_drops = c.syn_drops;
+		r->out.cookies = c.cookies;
+		r->out.first_overflow_ms = boot_to_unix_ms(c.first_overflow_ns);
+		r->out.last_overflow_ms = boot_to_unix_ms(c.last_overflow_ns);
+		if (c.peak_gen == old_gen && c.peak_backlog > r->out.peak_backlog)
+			r->out.peak_backlog = c.peak_backlog;
+	}
+	return 0;
+}
+
+int acq_snapshot(void *h, struct acq_listener *rows, __u32 max_rows,
+		 struct acq_netns *ns, __u32 max_ns, struct acq_stats *stats)
+{
+	struct acq *a = h;
+	__u64 t0 = now_ns(CLOCK_MONOTONIC);
+	pthread_t th;
+	int e;
+
+	if (!a)
+		return -EINVAL;
+	/* a new peak generation: the kernel starts the next interval's peak */
+	__u32 old_gen = a->skel->bss->peak_gen;
+	a->skel->bss->peak_gen = old_gen + 1;
+
+	scan_namespaces(a);
+	a->nsamples = 0;
+	if ((e = pthread_create(&th, NULL, ns_worker, a)))
+		return -e;
+	pthread_join(th, NULL);
+
+	/* start every row from zero depth; samples add the live sockets */
+	for (size_t i = 0; i < a->rows.cap; i++) {
+		struct row *r = &a->rows.slots[i];
+		if (!r->used)
+			continue;
+		r->live = false;
+		r->counted = false;
+		r->out.sockets = r->out.backlog = r->out.max_backlog = 0;
+		r->out.syn_backlog = r->out.peak_backlog = 0;
+	}
+	int sfd = bpf_map__fd(a->skel->maps.socks);
+	__u32 *unknown = NULL;
+	size_t nunknown = 0;
+	for (size_t i = 0; i < a->nsamples; i++) {
+		const struct acq_sample *s = &a->samples[i];
+		struct row *r = rows_find(&a->rows, &s->key, true);
+		if (!r)
+			return -ENOMEM;
+		r->live = true;
+		r->out.closed_ms = 0;
+		r->out.sockets++;
+		r->out.backlog += s->backlog;
+		r->out.max_backlog += s->max_backlog;
+		r->out.syn_backlog += s->syn_backlog;
+		r->out.uid = s->uid;
+		r->out.peak_backlog = r->out.backlog > r->out.peak_backlog ? r->out.backlog
+									 : r->out.peak_backlog;
+		if (r->out.pid)
+			continue;
+		struct acq_sock sk;
+		if (bpf_map_lookup_elem(sfd, &s->sk, &sk) == 0 && sk.pid) {
+			r->out.pid = sk.pid;
+			r->out.cgroup_id = sk.cgroup_id;
+			memcpy(r->out.comm, sk.comm, ACQ_COMM_LEN);
+			continue;
+		}
+		struct owner *o = owner_of(&a->owners, s->ino);
+		if (o) {
+			r->out.pid = o->pid;
+			memcpy(r->out.comm, o->comm, ACQ_COMM_LEN);
+		} else if (s->ino) {
+			__u32 *nu = realloc(unknown, (nunknown + 1) * sizeof(*nu));
+			if (nu) {
+				unknown = nu;
+				unknown[nunknown++] = s->ino;
+			}
+		}
+	}
+	resolve_owners(a, unknown, nunknown);
+	free(unknown);
+
+	if ((e = read_counts(a, old_gen)))
+		return e;
+	__u64 now_ms = now_ns(CLOCK_REALTIME) / 1000000ULL;
+	for (size_t i = 0; i < a->rows.cap; i++) {
+		struct row *r = &a->rows.slots[i];
+		if (r->used && !r->live && !r->out.closed_ms)
+			r->out.closed_ms = now_ms;
+	}
+	rows_prune(&a->rows, drop_expired, a);
+
+	a->snapshots++;
+	a->stats.lost_events = a->skel->bss->lost_events;
+	a->stats.suppressed_events = a->skel->bss->suppressed_events;
+	a->stats.map_full = a->skel->bss->map_full;
+	a->stats.probe = a->probe;
+	a->stats.rows = (__u32)a->rows.len;
+	a->stats.sockets = (__u32)a->nsamples;
+	__u32 nns = 0;
+	for (size_t i = 0; i < a->ns.len; i++)
+		nns++;
+	a->stats.namespaces = nns;
+	a->stats.snapshot_ns = now_ns(CLOCK_MONOTONIC) - t0;
+	if (stats)
+		*stats = a->stats;
+	return acq_copy(a, rows, max_rows, ns, max_ns);
+}
+
+int acq_copy(void *h, struct acq_listener *rows, __u32 max_rows,
+	     struct acq_netns *ns, __u32 max_ns)
+{
+	struct acq *a = h;
+	__u32 n = 0;
+
+	if (!a)
+		return -EINVAL;
+	for (size_t i = 0; i < a->rows.cap && n < max_rows; i++)
+		if (a->rows.slots[i].used)
+			rows[n++] = a->rows.slots[i].out;
+	for (size_t i = 0; i < a->ns.len && i < max_ns; i++)
+		ns[i] = a->ns.v[i].out;
+	return (int)n;
+}
+
+/* ---- layout report ---- */
+
+#define L_STRUCT(T) { #T, sizeof(struct T), 0 }
+#define L_FIELD(T, F) { #T "." #F, sizeof(((struct T *)0)->F), offsetof(struct T, F) }
+
+#pragma GCC diagnostic ignored "-Wmissing-field-initializers"
+static const struct acq_layout layout[] = {
+	L_STRUCT(acq_open_opts),
+	L_FIELD(acq_open_opts, abi_version), L_FIELD(acq_open_opts, probe),
+	L_FIELD(acq_open_opts, events_per_sec), L_FIELD(acq_open_opts, ringbuf_kb),
+	L_FIELD(acq_open_opts, retain_closed_s), L_FIELD(acq_open_opts, log_path),
+	L_STRUCT(acq_listener),
+	L_FIELD(acq_listener, netns), L_FIELD(acq_listener, family), L_FIELD(acq_listener, port),
+	L_FIELD(acq_listener, addr), L_FIELD(acq_listener, pid), L_FIELD(acq_listener, sockets),
+	L_FIELD(acq_listener, backlog), L_FIELD(acq_listener, max_backlog),
+	L_FIELD(acq_listener, peak_backlog), L_FIELD(acq_listener, syn_backlog),
+	L_FIELD(acq_listener, overflows_syn), L_FIELD(acq_listener, overflows_ack),
+	L_FIELD(acq_listener, syn_drops), L_FIELD(acq_listener, cookies),
+	L_FIELD(acq_listener, first_overflow_ms), L_FIELD(acq_listener, last_overflow_ms),
+	L_FIELD(acq_listener, cgroup_id), L_FIELD(acq_listener, closed_ms),
+	L_FIELD(acq_listener, uid), L_FIELD(acq_listener, comm),
+	L_STRUCT(acq_netns),
+	L_FIELD(acq_netns, netns), L_FIELD(acq_netns, pid), L_FIELD(acq_netns, listen_overflows),
+	L_FIELD(acq_netns, listen_drops), L_FIELD(acq_netns, syncookies_sent),
+	L_FIELD(acq_netns, reqqfull_drop), L_FIELD(acq_netns, reqqfull_cookies),
+	L_FIELD(acq_netns, seen_at_start), L_FIELD(acq_netns, gone),
+	L_STRUCT(acq_stats),
+	L_FIELD(acq_stats, lost_events), L_FIELD(acq_stats, suppressed_events),
+	L_FIELD(acq_stats, map_full), L_FIELD(acq_stats, snapshot_ns), L_FIELD(acq_stats, probe),
+	L_FIELD(acq_stats, rows), L_FIELD(acq_stats, namespaces), L_FIELD(acq_stats, sockets),
+	L_STRUCT(acq_event),
+	L_FIELD(acq_event, ts_ns), L_FIELD(acq_event, key), L_FIELD(acq_event, raddr),
+	L_FIELD(acq_event, rport), L_FIELD(acq_event, path), L_FIELD(acq_event, rfamily),
+	L_FIELD(acq_event, backlog), L_FIELD(acq_event, max_backlog),
+	L_FIELD(acq_event, syn_backlog),
+	L_STRUCT(acq_lkey),
+	L_FIELD(acq_lkey, netns), L_FIELD(acq_lkey, family), L_FIELD(acq_lkey, port),
+	L_FIELD(acq_lkey, addr),
+};
+
+int acq_layout(struct acq_layout *out, __u32 max)
+{
+	__u32 n = sizeof(layout) / sizeof(layout[0]);
+
+	if (!out)
+		return (int)n;
+	if (n > max)
+		n = max;
+	memcpy(out, layout, n * sizeof(*out));
+	return (int)n;
+}

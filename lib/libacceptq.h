@@ -1,0 +1,120 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * libacceptq: the helper library between the BPF programs and a front end.
+ *
+ * ABI version 1. Every call that moves records moves many at once into
+ * arrays the caller owns. The library never writes to stdout or stderr:
+ * libbpf's log goes to a memory buffer (acq_read_log) or to a file.
+ * Structs are laid out without implicit padding; acq_layout() reports
+ * their sizes and field offsets so a binding can check its mirrors.
+ */
+#ifndef LIBACCEPTQ_H
+#define LIBACCEPTQ_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <linux/types.h>
+#include "acceptq.h"
+
+#define ACQ_ABI_VERSION 1
+
+struct acq_open_opts {
+	__u32 abi_version;      /* ACQ_ABI_VERSION */
+	__u32 probe;            /* enum acq_probe */
+	__u32 events_per_sec;   /* detail events per listener per second; 0 = none */
+	__u32 ringbuf_kb;       /* detail-event ring buffer size; 0 = 256 */
+	__u32 retain_closed_s;  /* keep closed rows this long; 0 = 120 */
+	__u32 _pad;
+	const char *log_path;   /* libbpf log to this file; NULL = memory buffer */
+};
+
+/* One listener row: every socket of one netns/family/address/port. */
+struct acq_listener {
+	__u32 netns;
+	__u16 family;           /* 4 or 6 */
+	__u16 port;
+	__u8 addr[16];
+	__u32 pid;              /* owner; 0 = unknown */
+	__u32 sockets;          /* live sockets in the row (SO_REUSEPORT group) */
+	__u32 backlog;          /* accept queue now (sum over sockets) */
+	__u32 max_backlog;      /* listen() backlog (sum over sockets) */
+	__u32 peak_backlog;     /* highest accept queue since the previous snapshot */
+	__u32 syn_backlog;      /* SYN queue (half-open requests) now */
+	__u64 overflows_syn;    /* cumulative since acceptq started */
+	__u64 overflows_ack;
+	__u64 syn_drops;
+	__u64 cookies;
+	__u64 first_overflow_ms;        /* Unix time in ms; 0 = never */
+	__u64 last_overflow_ms;
+	__u64 cgroup_id;
+	__u64 closed_ms;        /* when its last socket closed; 0 = open */
+	__u32 uid;
+	__u32 _pad;
+	char comm[ACQ_COMM_LEN];
+};
+
+/* A network namespace and the kernel's own counters for it (TcpExt). */
+struct acq_netns {
+	__u32 netns;
+	__u32 pid;              /* a process in it, 0 if none (bind-mounted) */
+	__u64 listen_overflows;
+	__u64 listen_drops;
+	__u64 syncookies_sent;
+	__u64 reqqfull_drop;
+	__u64 reqqfull_cookies;
+	__u32 seen_at_start;    /* 1 if it existed at the first snapshot */
+	__u32 gone;             /* 1 if no longer reachable: values are the last read */
+};
+
+struct acq_stats {
+	__u64 lost_events;      /* ring buffer was full */
+	__u64 suppressed_events;/* over the per-listener rate */
+	__u64 map_full;         /* sockets or rows the maps had no room for */
+	__u64 snapshot_ns;      /* time the last snapshot took */
+	__u32 probe;            /* enum acq_probe in use */
+	__u32 rows;             /* rows in the last snapshot */
+	__u32 namespaces;       /* namespaces in the last snapshot */
+	__u32 sockets;          /* listening sockets tracked */
+};
+
+/* A struct or field name with its size and offset, for binding checks. */
+struct acq_layout {
+	char name[48];
+	__u32 size;
+	__u32 offset;
+};
+
+__u32 acq_abi_version(void);
+
+/* Load and attach. NULL on failure with *code = -errno and a message in err. */
+void *acq_open(const struct acq_open_opts *opts, int *code, char *err, size_t errlen);
+
+/*
+ * Refresh: walk every network namespace, read queue depths and counters,
+ * and copy up to max_rows rows and max_ns namespaces. Returns the number
+ * of rows copied or -errno; stats->rows and stats->namespaces give the full
+ * counts so a caller with short arrays can grow them and call acq_copy().
+ */
+int acq_snapshot(void *h, struct acq_listener *rows, __u32 max_rows,
+		 struct acq_netns *ns, __u32 max_ns, struct acq_stats *stats);
+
+/* Copy the last snapshot again. Returns rows copied. */
+int acq_copy(void *h, struct acq_listener *rows, __u32 max_rows,
+	     struct acq_netns *ns, __u32 max_ns);
+
+/* Move up to max detail events (oldest first). Returns the number moved or -errno. */
+int acq_drain(void *h, struct acq_event *out, __u32 max);
+
+/* Name of the probe set in use ("tracepoint", "fentry", "kprobe"). */
+const char *acq_probe_name(void *h);
+
+/* Copy libbpf's buffered log (NUL-terminated); returns its length. */
+int acq_read_log(char *buf, size_t len);
+
+/* Report struct sizes and field offsets; returns the number of entries. */
+int acq_layout(struct acq_layout *out, __u32 max);
+
+/* Detach every link and free every map. Safe with NULL. */
+void acq_close(void *h);
+
+#endif /* LIBACCEPTQ_H */

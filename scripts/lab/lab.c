@@ -1,0 +1,389 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * acceptq-lab: stages accept-queue overflows in the network namespace it
+ * runs in (run it under `unshare -n`, which scripts/lab does). All traffic
+ * stays on this namespace's loopback. After staging it prints one JSON
+ * line describing its listeners, then holds them open (so a watcher can
+ * read their queues) until --hold seconds pass, stdin closes or a signal.
+ *
+ * Scenarios:
+ *   syn         SYN path: listen(2), never accept, 20 connects
+ *   ack         final-ACK path, deterministic: raw SYNs, then fill, then ACKs
+ *   ack-cookie  the same with net.ipv4.tcp_syncookies=2 (cookie ACK path)
+ *   v6          SYN path on [::1]
+ *   reuseport   SO_REUSEPORT group of 3 sockets, none accepting
+ *   twoaddr     one port on 127.0.0.1 (overflowing) and 127.0.0.3 (not)
+ *   idle        a listener that keeps up: zero overflows
+ */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <netinet/ip.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MAX_LISTENERS 8
+#define MAX_CLIENTS 256
+
+struct listener {
+	int fd, family, port, backlog;
+	const char *addr;
+	bool expect_overflow;
+};
+
+static struct listener ls[MAX_LISTENERS];
+static int nls;
+static int clients[MAX_CLIENTS];
+static int nclients;
+static volatile sig_atomic_t stop;
+
+static void die(const char *what)
+{
+	fprintf(stderr, "acceptq-lab: %s: %s\n", what, strerror(errno));
+	exit(1);
+}
+
+static void msleep(int ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+	while (nanosleep(&ts, &ts) && errno == EINTR && !stop)
+		;
+}
+
+static void lo_up(void)
+{
+	struct ifreq ifr = { 0 };
+	int fd = socket(AF_INET, SOCK_DGRAM, 0);
+
+	strcpy(ifr.ifr_name, "lo");
+	if (ioctl(fd, SIOCGIFFLAGS, &ifr) < 0)
+		die("SIOCGIFFLAGS lo");
+	ifr.ifr_flags |= IFF_UP;
+	if (ioctl(fd, SIOCSIFFLAGS, &ifr) < 0)
+		die("bring lo up (run inside unshare -n, as root)");
+	close(fd);
+}
+
+static void sysctl_write(const char *path, const char *val)
+{
+	int fd = open(path, O_WRONLY);
+
+	if (fd < 0 || write(fd, val, strlen(val)) < 0)
+		die(path);
+	close(fd);
+}
+
+static int make_addr(int family, const char *addr, int port, struct sockaddr_storage *ss)
+{
+	memset(ss, 0, sizeof(*ss));
+	if (family == 4) {
+		struct sockaddr_in *s = (void *)ss;
+		s->sin_family = AF_INET;
+		s->sin_port = htons(port);
+		inet_pton(AF_INET, addr, &s->sin_addr);
+		return sizeof(*s);
+	}
+	struct sockaddr_in6 *s = (void *)ss;
+	s->sin6_family = AF_INET6;
+	s->sin6_port = htons(port);
+	inet_pton(AF_INET6, addr, &s->sin6_addr);
+	return sizeof(*s);
+}
+
+static int add_listener(int family, const char *addr, int port, int backlog, bool reuseport,
+			bool expect_overflow)
+{
+	struct sockaddr_storage ss;
+	int len = make_addr(family, addr, port, &ss), one = 1;
+	int fd = socket(family == 4 ? AF_INET : AF_INET6, SOCK_STREAM, 0);
+
+	if (fd < 0)
+		die("socket");
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (reuseport)
+		setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
+	if (bind(fd, (void *)&ss, len) < 0)
+		die("bind");
+	if (listen(fd, backlog) < 0)
+		die("listen");
+	ls[nls++] = (struct listener){ fd, family, port, backlog, addr, expect_overflow };
+	return fd;
+}
+
+/* n non-blocking connects; they retry their SYNs while the queue is full */
+static void connect_many(int family, const char *addr, int port, int n)
+{
+	struct sockaddr_storage ss;
+	int len = make_addr(family, addr, port, &ss);
+
+	for (int i = 0; i < n && nclients < MAX_CLIENTS; i++) {
+		int fd = socket(family == 4 ? AF_INET : AF_INET6, SOCK_STREAM | SOCK_NONBLOCK, 0);
+		if (fd < 0)
+			die("socket");
+		if (connect(fd, (void *)&ss, len) < 0 && errno != EINPROGRESS)
+			die("connect");
+		clients[nclients++] = fd;
+	}
+}
+
+static void close_clients(void)
+{
+	for (int i = 0; i < nclients; i++)
+		close(clients[i]);
+	nclients = 0;
+}
+
+/* ---- raw TCP for the deterministic final-ACK scenario ---- */
+
+static uint16_t csum(const void *data, size_t len, uint32_t sum)
+{
+	const uint16_t *p = data;
+
+	while (len > 1) {
+		sum += *p++;
+		len -= 2;
+	}
+	if (len)
+		sum += *(const uint8_t *)p;
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return (uint16_t)~sum;
+}
+
+static void send_raw(int raw, uint32_t src, uint32_t dst, uint16_t sport, uint16_t dport,
+		     uint32_t seq, uint32_t ack, uint8_t flags)
+{
+	struct {
+		struct iphdr ip;
+		struct tcphdr tcp;
+	} pkt = { 0 };
+	struct {
+		uint32_t src, dst;
+		uint8_t zero, proto;
+		uint16_t len;
+		struct tcphdr tcp;
+	} ph = { 0 };
+	struct sockaddr_in to = { .sin_family = AF_INET, .sin_addr.s_addr = dst };
+
+	pkt.ip.version = 4;
+	pkt.ip.ihl = 5;
+	pkt.ip.ttl = 64;
+	pkt.ip.protocol = IPPROTO_TCP;
+	pkt.ip.saddr = src;
+	pkt.ip.daddr = dst;
+	pkt.ip.tot_len = htons(sizeof(pkt));
+	pkt.tcp.source = htons(sport);
+	pkt.tcp.dest = htons(dport);
+	pkt.tcp.seq = htonl(seq);
+	pkt.tcp.ack_seq = htonl(ack);
+	pkt.tcp.doff = 5;
+	pkt.tcp.syn = !!(flags & TH_SYN);
+	pkt.tcp.ack = !!(flags & TH_ACK);
+	pkt.tcp.window = htons(65535);
+	ph.src = src;
+	ph.dst = dst;
+	ph.proto = IPPROTO_TCP;
+	ph.len = htons(sizeof(struct tcphdr));
+	ph.tcp = pkt.tcp;
+	pkt.tcp.check = csum(&ph, sizeof(ph), 0);
+	pkt.ip.check = csum(&pkt.ip, sizeof(pkt.ip), 0);
+	if (sendto(raw, &pkt, sizeof(pkt), 0, (void *)&to, sizeof(to)) < 0)
+		die("sendto raw");
+}
+
+/* Wait for the SYN-ACK to 127.0.0.2:sport; returns the server's ISN. */
+static uint32_t await_synack(int raw, uint16_t sport, uint16_t lport)
+{
+	unsigned char buf[2048];
+
+	for (int tries = 0; tries < 200; tries++) {
+		struct pollfd p = { raw, POLLIN, 0 };
+		if (poll(&p, 1, 50) <= 0)
+			continue;
+		ssize_t n = recv(raw, buf, sizeof(buf), 0);
+		if (n < (ssize_t)(sizeof(struct iphdr) + sizeof(struct tcphdr)))
+			continue;
+		struct iphdr *ip = (void *)buf;
+		struct tcphdr *t = (void *)(buf + ip->ihl * 4);
+		if (ntohs(t->source) == lport && ntohs(t->dest) == sport && t->syn && t->ack)
+			return ntohl(t->seq);
+	}
+	fprintf(stderr, "acceptq-lab: no SYN-ACK for port %u\n", sport);
+	exit(1);
+}
+
+static void scenario_ack(bool cookies)
+{
+	const int port = cookies ? 9150 : 9100, backlog = 8, raw_conns = 5;
+	uint32_t src = inet_addr("127.0.0.2"), dst = inet_addr("127.0.0.1");
+	uint32_t isn[raw_conns];
+
+	if (cookies)
+		sysctl_write("/proc/sys/net/ipv4/tcp_syncookies", "2");
+	/* the namespace's own stack would answer our SYN-ACKs with RSTs */
+	if (system("nft -f - <<'EOF'\n"
+		   "table ip acceptq_lab {\n"
+		   "  chain out { type filter hook output priority 0; policy accept;\n"
+		   "    ip saddr 127.0.0.2 tcp flags & rst == rst drop\n"
+		   "  }\n"
+		   "}\n"
+		   "EOF\n") != 0) {
+		fprintf(stderr, "acceptq-lab: nft failed (is nftables installed?)\n");
+		exit(1);
+	}
+	add_listener(4, "127.0.0.1", port, backlog, false, true);
+	int raw = socket(AF_INET, SOCK_RAW, IPPROTO_TCP), one = 1;
+	if (raw < 0)
+		die("raw socket");
+	setsockopt(raw, IPPROTO_IP, IP_HDRINCL, &one, sizeof(one));
+
+	/* 1: handshakes begin while the queue is empty */
+	for (int i = 0; i < raw_conns; i++) {
+		send_raw(raw, src, dst, 40000 + i, port, 1000 * (i + 1), 0, TH_SYN);
+		isn[i] = await_synack(raw, 40000 + i, port);
+	}
+	/* 2: fill the accept queue with ordinary connections (backlog + 1) */
+	connect_many(4, "127.0.0.1", port, backlog + 1);
+	msleep(300);
+	/* 3: the final ACKs now find the queue full */
+	for (int i = 0; i < raw_conns; i++)
+		send_raw(raw, src, dst, 40000 + i, port, 1000 * (i + 1) + 1, isn[i] + 1, TH_ACK);
+	msleep(300);
+	close(raw);
+}
+
+static void *accept_loop(void *arg)
+{
+	int fd = *(int *)arg;
+
+	while (!stop) {
+		struct pollfd p = { fd, POLLIN, 0 };
+		if (poll(&p, 1, 100) > 0) {
+			int c = accept(fd, NULL, NULL);
+			if (c >= 0)
+				close(c);
+		}
+	}
+	return NULL;
+}
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	stop = 1;
+}
+
+static unsigned long netns_inode(void)
+{
+	struct stat st;
+
+	return stat("/proc/self/ns/net", &st) == 0 ? (unsigned long)st.st_ino : 0;
+}
+
+static void usage(void)
+{
+	fprintf(stderr, "usage: acceptq-lab syn|ack|ack-cookie|v6|reuseport|twoaddr|idle "
+			"[--hold SECONDS]\n(run inside a network namespace of its own: "
+			"unshare -n acceptq-lab syn)\n");
+	exit(2);
+}
+
+int main(int argc, char **argv)
+{
+	const char *sc;
+	int hold = 30;
+	pthread_t th;
+
+	if (argc < 2)
+		usage();
+	sc = argv[1];
+	for (int i = 2; i < argc; i++) {
+		if (!strcmp(argv[i], "--hold") && i + 1 < argc)
+			hold = atoi(argv[++i]);
+		else
+			usage();
+	}
+	signal(SIGTERM, on_signal);
+	signal(SIGINT, on_signal);
+	signal(SIGHUP, on_signal);
+	signal(SIGPIPE, SIG_IGN);
+	lo_up();
+
+	if (!strcmp(sc, "syn")) {
+		add_listener(4, "127.0.0.1", 9000, 2, false, true);
+		connect_many(4, "127.0.0.1", 9000, 20);
+		msleep(3000);
+	} else if (!strcmp(sc, "ack")) {
+		scenario_ack(false);
+	} else if (!strcmp(sc, "ack-cookie")) {
+		scenario_ack(true);
+	} else if (!strcmp(sc, "v6")) {
+		msleep(200); /* ::1 appears shortly after lo comes up */
+		add_listener(6, "::1", 9200, 2, false, true);
+		connect_many(6, "::1", 9200, 20);
+		msleep(3000);
+	} else if (!strcmp(sc, "reuseport")) {
+		for (int i = 0; i < 3; i++)
+			add_listener(4, "127.0.0.1", 9300, 2, true, true);
+		connect_many(4, "127.0.0.1", 9300, 30);
+		msleep(3000);
+	} else if (!strcmp(sc, "twoaddr")) {
+		add_listener(4, "127.0.0.1", 9400, 2, false, true);
+		add_listener(4, "127.0.0.3", 9400, 16, false, false);
+		connect_many(4, "127.0.0.1", 9400, 20);
+		connect_many(4, "127.0.0.3", 9400, 2);
+		msleep(3000);
+	} else if (!strcmp(sc, "idle")) {
+		add_listener(4, "127.0.0.1", 9500, 64, false, false);
+		pthread_create(&th, NULL, accept_loop, &ls[0].fd);
+		for (int round = 0; round < 5; round++) {
+			connect_many(4, "127.0.0.1", 9500, 10);
+			msleep(200);
+			close_clients();
+		}
+	} else {
+		usage();
+	}
+	/* stop the clients' SYN retries so the counts hold still */
+	close_clients();
+	msleep(300);
+
+	printf("{\"scenario\":\"%s\",\"pid\":%d,\"netns\":%lu,\"listeners\":[", sc, getpid(),
+	       netns_inode());
+	for (int i = 0; i < nls; i++)
+		printf("%s{\"family\":%d,\"address\":\"%s\",\"port\":%d,\"backlog\":%d,"
+		       "\"expectOverflow\":%s}", i ? "," : "", ls[i].family, ls[i].addr, ls[i].port,
+		       ls[i].backlog, ls[i].expect_overflow ? "true" : "false");
+	printf("]}\n");
+	fflush(stdout);
+
+	/* hold the listeners until told to go (stdin closing counts, if it is a pipe or tty) */
+	struct stat st;
+	bool watch_stdin = isatty(0) || (fstat(0, &st) == 0 && S_ISFIFO(st.st_mode));
+	for (int t = 0; t < hold * 10 && !stop; t++) {
+		struct pollfd p = { watch_stdin ? 0 : -1, POLLIN, 0 };
+		if (poll(&p, 1, 100) > 0) {
+			char c;
+			if (read(0, &c, 1) <= 0)
+				break;
+		}
+	}
+	stop = 1;
+	return 0;
+}
