@@ -1,0 +1,209 @@
+#!/usr/bin/env node
+/**
+ * acceptq command line: parses flags, checks privileges, opens the helper,
+ * and hands snapshots to one view (dashboard, --once table, --json stream).
+ * Every exit path closes the helper, which detaches the BPF links.
+ */
+import { parseArgs } from 'node:util';
+import { Collector } from './model/collector';
+import { filterSnapshot, type RowFilter } from './model/view';
+import type { Snapshot } from './model/types';
+import { Helper, HelperError, PROBE_SETS, type ProbeSet } from './native/helper';
+import { jsonRecord } from './output/json';
+import { renderTable } from './output/table';
+import { privilegeProblem } from './privileges';
+
+export const USAGE = `usage: acceptq [options]
+  (no mode)             full-screen dashboard
+  --once                print a table of listeners after one interval and exit
+  --json                print one JSON object per interval (NDJSON)
+  --interval SECONDS    refresh interval (default 1)
+  --duration SECONDS    stop after this long (--json and dashboard)
+  --port PORT           only listeners on this port
+  --pid PID             only listeners owned by this process
+  --netns INODE         only listeners in this network namespace
+  --probe SET           auto|tracepoint|fentry|kprobe (default auto)
+  --events-per-sec N    detail events per listener per second (default 50)
+  --debug FILE          write libbpf's log to FILE
+  --no-color            no colours (NO_COLOR is honoured too)
+  -h, --help            this help
+  -V, --version         version
+`;
+
+export class UsageError extends Error {}
+
+export interface Options {
+  mode: 'dashboard' | 'once' | 'json';
+  interval: number;
+  duration?: number;
+  filter: RowFilter;
+  probe: ProbeSet;
+  eventsPerSec: number;
+  debug?: string;
+  color: boolean;
+}
+
+function positiveNumber(name: string, v: string | undefined, max: number): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!/^\d+(\.\d+)?$/.test(v) || !(n > 0) || n > max) {
+    throw new UsageError(`--${name} wants a number of seconds > 0 and <= ${max}, not '${v}'`);
+  }
+  return n;
+}
+
+function integer(name: string, v: string | undefined, min: number, max: number): number | undefined {
+  if (v === undefined) return undefined;
+  if (!/^\d+$/.test(v) || Number(v) < min || Number(v) > max) {
+    throw new UsageError(`--${name} wants a whole number from ${min} to ${max}, not '${v}'`);
+  }
+  return Number(v);
+}
+
+export function parseOptions(argv: string[]): Options | 'help' | 'version' {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      strict: true,
+      allowPositionals: false,
+      options: {
+        once: { type: 'boolean' },
+        json: { type: 'boolean' },
+        interval: { type: 'string' },
+        duration: { type: 'string' },
+        port: { type: 'string' },
+        pid: { type: 'string' },
+        netns: { type: 'string' },
+        probe: { type: 'string' },
+        'events-per-sec': { type: 'string' },
+        debug: { type: 'string' },
+        'no-color': { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+        version: { type: 'boolean', short: 'V' },
+      },
+    });
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+  const v = parsed.values;
+  if (v.help) return 'help';
+  if (v.version) return 'version';
+  if (v.once && v.json) throw new UsageError('--once and --json cannot be used together');
+  const probe = (v.probe ?? 'auto') as ProbeSet;
+  if (!PROBE_SETS.includes(probe)) throw new UsageError(`--probe wants one of ${PROBE_SETS.join(', ')}, not '${v.probe}'`);
+  if (v.debug !== undefined && v.debug === '') throw new UsageError('--debug wants a file name');
+  return {
+    mode: v.once ? 'once' : v.json ? 'json' : 'dashboard',
+    interval: positiveNumber('interval', v.interval, 3600) ?? 1,
+    duration: positiveNumber('duration', v.duration, 365 * 86400),
+    filter: {
+      port: integer('port', v.port, 1, 65535),
+      pid: integer('pid', v.pid, 1, 2 ** 31),
+      netns: integer('netns', v.netns, 1, 2 ** 32 - 1),
+    },
+    probe,
+    eventsPerSec: integer('events-per-sec', v['events-per-sec'], 0, 100000) ?? 50,
+    debug: v.debug,
+    color: !v['no-color'] && !process.env.NO_COLOR,
+  };
+}
+
+/** Closers run once, on every way out. */
+const closers: Array<() => void> = [];
+let exiting = false;
+export function onExit(fn: () => void): void {
+  closers.push(fn);
+}
+export function exitNow(code: number, message?: string): never {
+  if (!exiting) {
+    exiting = true;
+    for (const fn of closers.reverse()) {
+      try {
+        fn();
+      } catch {
+        // keep closing the rest
+      }
+    }
+  }
+  if (message) process.stderr.write(message.endsWith('\n') ? message : message + '\n');
+  process.exit(code);
+}
+
+function openHelper(o: Options): Helper {
+  const problem = privilegeProblem();
+  if (problem) exitNow(1, problem);
+  try {
+    const h = Helper.open({ probe: o.probe, eventsPerSec: o.eventsPerSec, logPath: o.debug });
+    onExit(() => h.close());
+    return h;
+  } catch (e) {
+    if (e instanceof HelperError) exitNow(1, `acceptq: ${e.message}`);
+    throw e;
+  }
+}
+
+async function sleep(ms: number): Promise<void> {
+  await new Promise((r) => setTimeout(r, ms));
+}
+
+async function runJson(o: Options, collector: Collector): Promise<void> {
+  const start = Date.now();
+  const write = (s: Snapshot) => process.stdout.write(JSON.stringify(jsonRecord(filterSnapshot(s, o.filter), o.interval)) + '\n');
+  write(collector.tick()); // first record as soon as the probes are attached
+  for (;;) {
+    const next = start + Math.ceil((Date.now() - start + 1) / (o.interval * 1000)) * o.interval * 1000;
+    if (o.duration !== undefined && next - start > o.duration * 1000) {
+      await sleep(Math.max(0, start + o.duration * 1000 - Date.now()));
+      write(collector.tick());
+      return;
+    }
+    await sleep(next - Date.now());
+    write(collector.tick());
+  }
+}
+
+async function runOnce(o: Options, collector: Collector): Promise<void> {
+  collector.tick();
+  await sleep(o.interval * 1000);
+  process.stdout.write(renderTable(filterSnapshot(collector.tick(), o.filter)));
+}
+
+export async function main(argv: string[]): Promise<void> {
+  let o: Options;
+  try {
+    const r = parseOptions(argv);
+    if (r === 'help') {
+      process.stdout.write(USAGE);
+      return;
+    }
+    if (r === 'version') {
+      process.stdout.write(`acceptq ${require('../../package.json').version}\n`);
+      return;
+    }
+    o = r;
+  } catch (e) {
+    if (e instanceof UsageError) exitNow(2, `acceptq: ${e.message}\n${USAGE}`);
+    throw e;
+  }
+  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(sig, () => exitNow(0));
+  process.on('uncaughtException', (e) => exitNow(1, `acceptq: ${e.stack ?? e}`));
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => exitNow(e.code === 'EPIPE' ? 0 : 1));
+
+  if (o.mode === 'dashboard' && !process.stdout.isTTY) {
+    exitNow(2, 'acceptq: the dashboard needs a terminal; use --once or --json for output to a pipe or file');
+  }
+  const helper = openHelper(o);
+  const collector = new Collector(helper);
+  if (o.mode === 'json') await runJson(o, collector);
+  else if (o.mode === 'once') await runOnce(o, collector);
+  else {
+    const { runDashboard } = await import('../ui/dashboard');
+    await runDashboard(o, collector, onExit);
+  }
+  exitNow(0);
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).catch((e) => exitNow(1, `acceptq: ${e?.stack ?? e}`));
+}

@@ -1,0 +1,81 @@
+/** Filtering and sorting of listener rows: shared by the table, JSON and the dashboard. */
+import type { ListenerRow, Snapshot } from './types';
+
+export interface RowFilter {
+  port?: number;
+  pid?: number;
+  netns?: number;
+  /** Free text: matched against address, port, comm, pid and namespace. */
+  text?: string;
+}
+
+export function matches(r: ListenerRow, f: RowFilter): boolean {
+  if (f.port !== undefined && r.port !== f.port) return false;
+  if (f.pid !== undefined && r.pid !== f.pid) return false;
+  if (f.netns !== undefined && r.netns !== f.netns) return false;
+  if (f.text) {
+    const t = f.text.toLowerCase();
+    const hay = `${r.address}:${r.port} ${r.comm} ${r.pid} ${r.netns}`.toLowerCase();
+    if (!hay.includes(t)) return false;
+  }
+  return true;
+}
+
+/** A snapshot narrowed to the rows (and namespaces of those rows) a filter admits. */
+export function filterSnapshot(s: Snapshot, f: RowFilter): Snapshot {
+  if (f.port === undefined && f.pid === undefined && f.netns === undefined && !f.text) return s;
+  const listeners = s.listeners.filter((r) => matches(r, f));
+  const ids = new Set(listeners.map((r) => r.id));
+  const nss = new Set(listeners.map((r) => r.netns));
+  if (f.netns !== undefined) nss.add(f.netns);
+  return {
+    ...s,
+    listeners,
+    namespaces: s.namespaces.filter((n) => nss.has(n.netns)),
+    events: s.events.filter((e) => ids.has(e.listenerId)),
+  };
+}
+
+export type SortKey =
+  | 'rate' | 'overflows' | 'backlog' | 'fill' | 'peak' | 'synq' | 'address' | 'port' | 'pid' | 'comm' | 'netns' | 'last';
+
+export const SORT_KEYS: SortKey[] = ['rate', 'overflows', 'fill', 'backlog', 'peak', 'synq', 'last', 'address', 'port', 'pid', 'comm', 'netns'];
+
+/** Accept-queue fill: depth over what the kernel admits (backlog + 1 per socket). */
+export function fill(r: ListenerRow): number {
+  const cap = r.maxBacklog + Math.max(r.sockets, 1);
+  return cap > 0 ? r.backlog / cap : 0;
+}
+
+function primary(r: ListenerRow, k: SortKey): number | string {
+  switch (k) {
+    case 'rate': return r.overflowRate;
+    case 'overflows': return r.overflows;
+    case 'backlog': return r.backlog;
+    case 'fill': return fill(r);
+    case 'peak': return r.peakBacklog;
+    case 'synq': return r.synBacklog;
+    case 'address': return r.address;
+    case 'port': return r.port;
+    case 'pid': return r.pid;
+    case 'comm': return r.comm;
+    case 'netns': return r.netns;
+    case 'last': return r.lastOverflowMs ?? 0;
+  }
+}
+
+/** Numbers sort high first, text low first; ties by rate, total, then identity. */
+export function sortRows(rows: ListenerRow[], key: SortKey = 'rate', reverse = false): ListenerRow[] {
+  const sign = reverse ? -1 : 1;
+  return [...rows].sort((a, b) => {
+    const pa = primary(a, key);
+    const pb = primary(b, key);
+    let c = 0;
+    if (typeof pa === 'number' && typeof pb === 'number') c = pb - pa;
+    else c = String(pa).localeCompare(String(pb));
+    if (c === 0 && key !== 'rate') c = b.overflowRate - a.overflowRate;
+    if (c === 0 && key !== 'overflows') c = b.overflows - a.overflows;
+    if (c === 0) c = a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
+    return sign * c;
+  });
+}

@@ -1,0 +1,323 @@
+/**
+ * The FFI binding to libacceptq: one call per tick moves every listener row,
+ * one call per drain moves many events. Decodes C records into plain objects
+ * (the raw records of the model); nothing above this file sees a Buffer.
+ */
+import path from 'node:path';
+import fs from 'node:fs';
+import ffi from '@2060.io/ffi-napi';
+import ref from '@2060.io/ref-napi';
+import { ABI_VERSION, Event, LayoutEntry, Listener, Netns, OpenOpts, Stats } from './structs';
+
+export type ProbeSet = 'auto' | 'tracepoint' | 'fentry' | 'kprobe';
+export const PROBE_SETS: ProbeSet[] = ['auto', 'tracepoint', 'fentry', 'kprobe'];
+
+export interface RawListener {
+  netns: number;
+  family: 4 | 6;
+  addr: Buffer;
+  port: number;
+  pid: number;
+  comm: string;
+  sockets: number;
+  backlog: number;
+  maxBacklog: number;
+  peakBacklog: number;
+  synBacklog: number;
+  overflowsSyn: number;
+  overflowsAck: number;
+  synDrops: number;
+  cookies: number;
+  firstOverflowMs: number;
+  lastOverflowMs: number;
+  cgroupId: number;
+  closedMs: number;
+  uid: number;
+}
+
+export interface RawNetns {
+  netns: number;
+  pid: number;
+  listenOverflows: number;
+  listenDrops: number;
+  syncookiesSent: number;
+  reqQFullDrop: number;
+  reqQFullCookies: number;
+  seenAtStart: boolean;
+  gone: boolean;
+}
+
+export interface RawStats {
+  lostEvents: number;
+  suppressedEvents: number;
+  mapFull: number;
+  snapshotNs: number;
+  rows: number;
+  namespaces: number;
+  sockets: number;
+}
+
+export type EventPath = 'syn' | 'ack' | 'syn-drop' | 'cookie';
+const PATHS: Record<number, EventPath> = { 1: 'syn', 2: 'ack', 3: 'syn-drop', 4: 'cookie' };
+
+export interface RawEvent {
+  timeMs: number;
+  netns: number;
+  family: 4 | 6;
+  addr: Buffer;
+  port: number;
+  raddr: Buffer;
+  rfamily: 4 | 6;
+  rport: number;
+  path: EventPath;
+  backlog: number;
+  maxBacklog: number;
+  synBacklog: number;
+}
+
+export interface RawSnapshot {
+  listeners: RawListener[];
+  namespaces: RawNetns[];
+  stats: RawStats;
+}
+
+export interface LayoutReport {
+  name: string;
+  size: number;
+  offset: number;
+}
+
+export interface OpenOptions {
+  probe: ProbeSet;
+  eventsPerSec: number;
+  ringbufKb?: number;
+  retainClosedS?: number;
+  logPath?: string;
+}
+
+export class HelperError extends Error {
+  constructor(message: string, readonly code: number) {
+    super(message);
+  }
+}
+
+const voidPtr = ref.refType(ref.types.void);
+
+/** Where the built library lives (build/ at the repository root). */
+export function libraryPath(): string {
+  const fromEnv = process.env.ACCEPTQ_LIB;
+  if (fromEnv) return fromEnv;
+  // dist/src/native -> repository root
+  return path.resolve(__dirname, '..', '..', '..', 'build', 'libacceptq.so');
+}
+
+let lib: any;
+function load(): any {
+  if (lib) return lib;
+  const file = libraryPath();
+  if (!fs.existsSync(file)) {
+    throw new HelperError(`the helper library is not built (${file} is missing): run scripts/setup`, -2);
+  }
+  lib = ffi.Library(file, {
+    acq_abi_version: ['uint32', []],
+    acq_open: [voidPtr, [ref.refType(OpenOpts), ref.refType(ref.types.int), 'char *', 'size_t']],
+    acq_snapshot: ['int', [voidPtr, 'pointer', 'uint32', 'pointer', 'uint32', ref.refType(Stats)]],
+    acq_copy: ['int', [voidPtr, 'pointer', 'uint32', 'pointer', 'uint32']],
+    acq_drain: ['int', [voidPtr, 'pointer', 'uint32']],
+    acq_probe_name: ['string', [voidPtr]],
+    acq_read_log: ['int', ['char *', 'size_t']],
+    acq_layout: ['int', ['pointer', 'uint32']],
+    acq_close: ['void', [voidPtr]],
+  });
+  return lib;
+}
+
+function cstr(b: Buffer): string {
+  const end = b.indexOf(0);
+  return b.subarray(0, end < 0 ? b.length : end).toString('utf8');
+}
+
+const num = (v: number | string): number => (typeof v === 'string' ? Number(v) : v);
+
+/** The library's own report of its struct sizes and field offsets. */
+export function layoutReport(): LayoutReport[] {
+  const l = load();
+  const max = 256;
+  const buf = Buffer.alloc(max * LayoutEntry.size);
+  const n = l.acq_layout(buf, max);
+  const out: LayoutReport[] = [];
+  for (let i = 0; i < n; i++) {
+    const e = new LayoutEntry(buf.subarray(i * LayoutEntry.size, (i + 1) * LayoutEntry.size));
+    out.push({ name: cstr(e.name), size: e.size, offset: e.offset });
+  }
+  return out;
+}
+
+export function abiVersion(): number {
+  return load().acq_abi_version();
+}
+
+export function readLibbpfLog(): string {
+  const buf = Buffer.alloc(64 * 1024);
+  const n = load().acq_read_log(buf, buf.length);
+  return buf.subarray(0, n).toString('utf8');
+}
+
+/** An open, attached set of BPF programs. close() detaches everything. */
+export class Helper {
+  private handle: Buffer | null;
+  private rows: Buffer;
+  private rowCap: number;
+  private ns: Buffer;
+  private nsCap: number;
+  private events: Buffer;
+  readonly probe: string;
+  private static readonly EVENT_BATCH = 1024;
+
+  private constructor(handle: Buffer) {
+    this.handle = handle;
+    this.rowCap = 1024;
+    this.rows = Buffer.alloc(this.rowCap * Listener.size);
+    this.nsCap = 64;
+    this.ns = Buffer.alloc(this.nsCap * Netns.size);
+    this.events = Buffer.alloc(Helper.EVENT_BATCH * Event.size);
+    this.probe = load().acq_probe_name(handle);
+  }
+
+  static open(o: OpenOptions): Helper {
+    const l = load();
+    if (l.acq_abi_version() !== ABI_VERSION) {
+      throw new HelperError(`helper library ABI ${l.acq_abi_version()} != binding ABI ${ABI_VERSION}: rebuild with scripts/setup`, -22);
+    }
+    const opts = new OpenOpts({
+      abi_version: ABI_VERSION,
+      probe: PROBE_SETS.indexOf(o.probe),
+      events_per_sec: o.eventsPerSec,
+      ringbuf_kb: o.ringbufKb ?? 0,
+      retain_closed_s: o.retainClosedS ?? 0,
+      _pad: 0,
+      log_path: o.logPath ?? null,
+    });
+    const code = ref.alloc(ref.types.int, 0);
+    const err = Buffer.alloc(2048);
+    const h = l.acq_open(opts.ref(), code, err, err.length);
+    if (ref.isNull(h)) throw new HelperError(cstr(err), code.deref());
+    return new Helper(h);
+  }
+
+  /** Refresh from the kernel: every row and namespace, in one call. */
+  snapshot(): RawSnapshot {
+    const l = load();
+    if (!this.handle) throw new HelperError('helper is closed', -9);
+    const stats = new Stats();
+    const n = l.acq_snapshot(this.handle, this.rows, this.rowCap, this.ns, this.nsCap, stats.ref());
+    if (n < 0) throw new HelperError(`snapshot failed: errno ${-n}`, n);
+    let count = n;
+    if (stats.rows > this.rowCap || stats.namespaces > this.nsCap) {
+      // grow to fit and copy the same snapshot again
+      this.rowCap = Math.max(this.rowCap, stats.rows * 2);
+      this.nsCap = Math.max(this.nsCap, stats.namespaces * 2);
+      this.rows = Buffer.alloc(this.rowCap * Listener.size);
+      this.ns = Buffer.alloc(this.nsCap * Netns.size);
+      count = l.acq_copy(this.handle, this.rows, this.rowCap, this.ns, this.nsCap);
+    }
+    const listeners: RawListener[] = [];
+    for (let i = 0; i < count; i++) listeners.push(decodeListener(this.rows, i * Listener.size));
+    const namespaces: RawNetns[] = [];
+    for (let i = 0; i < Math.min(stats.namespaces, this.nsCap); i++) {
+      namespaces.push(decodeNetns(this.ns, i * Netns.size));
+    }
+    return {
+      listeners,
+      namespaces,
+      stats: {
+        lostEvents: num(stats.lost_events),
+        suppressedEvents: num(stats.suppressed_events),
+        mapFull: num(stats.map_full),
+        snapshotNs: num(stats.snapshot_ns),
+        rows: stats.rows,
+        namespaces: stats.namespaces,
+        sockets: stats.sockets,
+      },
+    };
+  }
+
+  /** Every pending detail event, oldest first. */
+  drain(): RawEvent[] {
+    const l = load();
+    if (!this.handle) return [];
+    const out: RawEvent[] = [];
+    for (;;) {
+      const n = l.acq_drain(this.handle, this.events, Helper.EVENT_BATCH);
+      if (n < 0) throw new HelperError(`drain failed: errno ${-n}`, n);
+      for (let i = 0; i < n; i++) out.push(decodeEvent(this.events, i * Event.size));
+      if (n < Helper.EVENT_BATCH) return out;
+    }
+  }
+
+  close(): void {
+    if (!this.handle) return;
+    load().acq_close(this.handle);
+    this.handle = null;
+  }
+}
+
+// Decoders read the fields straight from the buffer at the mirrors' offsets.
+function decodeListener(buf: Buffer, base: number): RawListener {
+  const r = new Listener(buf.subarray(base, base + Listener.size));
+  return {
+    netns: r.netns,
+    family: r.family === 6 ? 6 : 4,
+    addr: r.addr,
+    port: r.port,
+    pid: r.pid,
+    comm: cstr(r.comm),
+    sockets: r.sockets,
+    backlog: r.backlog,
+    maxBacklog: r.max_backlog,
+    peakBacklog: r.peak_backlog,
+    synBacklog: r.syn_backlog,
+    overflowsSyn: num(r.overflows_syn),
+    overflowsAck: num(r.overflows_ack),
+    synDrops: num(r.syn_drops),
+    cookies: num(r.cookies),
+    firstOverflowMs: num(r.first_overflow_ms),
+    lastOverflowMs: num(r.last_overflow_ms),
+    cgroupId: num(r.cgroup_id),
+    closedMs: num(r.closed_ms),
+    uid: r.uid,
+  };
+}
+
+function decodeNetns(buf: Buffer, base: number): RawNetns {
+  const r = new Netns(buf.subarray(base, base + Netns.size));
+  return {
+    netns: r.netns,
+    pid: r.pid,
+    listenOverflows: num(r.listen_overflows),
+    listenDrops: num(r.listen_drops),
+    syncookiesSent: num(r.syncookies_sent),
+    reqQFullDrop: num(r.reqqfull_drop),
+    reqQFullCookies: num(r.reqqfull_cookies),
+    seenAtStart: r.seen_at_start !== 0,
+    gone: r.gone !== 0,
+  };
+}
+
+function decodeEvent(buf: Buffer, base: number): RawEvent {
+  const e = new Event(buf.subarray(base, base + Event.size));
+  return {
+    timeMs: Math.floor(num(e.ts_ns) / 1e6),
+    netns: e.key.netns,
+    family: e.key.family === 6 ? 6 : 4,
+    addr: e.key.addr,
+    port: e.key.port,
+    raddr: e.raddr,
+    rfamily: e.rfamily === 6 ? 6 : 4,
+    rport: e.rport,
+    path: PATHS[e.path] ?? 'syn',
+    backlog: e.backlog,
+    maxBacklog: e.max_backlog,
+    synBacklog: e.syn_backlog,
+  };
+}
