@@ -31,6 +31,7 @@ enum acq_probe {
 
 /* A listener row: sockets bound to the same namespace, family, address, port. */
 struct acq_lkey {
+	__u64 netns_cookie;     /* unique for the boot: inode numbers get reused */
 	__u32 netns;            /* network namespace inode number */
 	__u16 family;           /* 4 or 6 */
 	__u16 port;             /* host byte order */

@@ -69,8 +69,11 @@ static __always_inline int key_from_sk(const struct sock *sk, struct acq_lkey *k
 {
 	__u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);
 
+	const struct net *net = BPF_CORE_READ(sk, __sk_common.skc_net.net);
+
 	__builtin_memset(k, 0, sizeof(*k));
-	k->netns = BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum);
+	k->netns = BPF_CORE_READ(net, ns.inum);
+	k->netns_cookie = BPF_CORE_READ(net, net_cookie);
 	k->port = BPF_CORE_READ(sk, __sk_common.skc_num);
 	if (family == AF_INET) {
 		__u32 a = BPF_CORE_READ(sk, __sk_common.skc_rcv_saddr);
@@ -313,17 +316,18 @@ static __always_inline int parse_skb(const struct sk_buff *skb, struct pkt *p)
  * Network namespace a received skb belongs to. TCP reuses skb->dev's space
  * by the time a listener sees the packet, so go through the input route.
  */
-static __always_inline __u32 skb_netns(const struct sk_buff *skb)
+static __always_inline void skb_netns(const struct sk_buff *skb, struct acq_lkey *k)
 {
 	unsigned long refdst = BPF_CORE_READ(skb, _skb_refdst);
 	const struct dst_entry *dst = (const void *)(refdst & ~1UL);
-	__u32 ino = 0;
+	const struct net *net = 0;
 
 	if (dst)
-		ino = BPF_CORE_READ(dst, dev, nd_net.net, ns.inum);
-	if (!ino)
-		ino = BPF_CORE_READ(skb, dev, nd_net.net, ns.inum);
-	return ino;
+		net = BPF_CORE_READ(dst, dev, nd_net.net);
+	if (!net)
+		net = BPF_CORE_READ(skb, dev, nd_net.net);
+	k->netns = BPF_CORE_READ(net, ns.inum);
+	k->netns_cookie = BPF_CORE_READ(net, net_cookie);
 }
 
 /*
@@ -359,14 +363,15 @@ static __always_inline void classify_syn(const struct acq_lkey *k, const struct 
  * kernel's listener lookup prefers: exact address over wildcard, IPv4
  * sockets over dual-stack IPv6 ones.
  */
-static __always_inline struct acq_group *group_for(__u32 netns, __u8 family,
+static __always_inline struct acq_group *group_for(const struct acq_lkey *ns, __u8 family,
 						   const __u8 *daddr, __u16 dport,
 						   struct acq_lkey *k)
 {
 	struct acq_group *g;
 
 	__builtin_memset(k, 0, sizeof(*k));
-	k->netns = netns;
+	k->netns = ns->netns;
+	k->netns_cookie = ns->netns_cookie;
 	k->port = dport;
 	if (family == 4) {
 		k->family = 4;

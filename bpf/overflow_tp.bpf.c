@@ -48,17 +48,16 @@ static long find_dropper(__u32 i, struct group_scan *c)
 SEC("tp_btf/consume_skb")
 int BPF_PROG(acq_tp_consume_skb, struct sk_buff *skb, void *location)
 {
-	struct acq_lkey k;
+	struct acq_lkey k, ns = {};
 	struct acq_group *g;
 	struct pkt p;
-	__u32 netns;
 
 	if (!in_range((__u64)location, rcv_state_start, rcv_state_end))
 		return 0;
 	if (parse_skb(skb, &p) || (p.flags & (TCP_FLAG_SYN | TCP_FLAG_ACK)) != TCP_FLAG_SYN)
 		return 0;
-	netns = skb_netns(skb);
-	g = group_for(netns, p.family, p.daddr, p.dport, &k);
+	skb_netns(skb, &ns);
+	g = group_for(&ns, p.family, p.daddr, p.dport, &k);
 	if (!g)
 		return 0;
 

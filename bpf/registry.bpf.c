@@ -47,7 +47,7 @@ int BPF_PROG(acq_set_state, const struct sock *sk, const int oldstate, const int
 
 		if (key_from_sk(sk, &child))
 			return 0;
-		g = group_for(child.netns, child.family, child.addr, child.port, &k);
+		g = group_for(&child, child.family, child.addr, child.port, &k);
 		if (!g)
 			return 0;
 		c = bpf_map_lookup_elem(&counts, &k);

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -24,6 +25,10 @@
 #include "acceptq.skel.h"
 
 /* ---- libbpf log: a bounded memory buffer, or a file with --debug ---- */
+
+#ifndef SO_NETNS_COOKIE
+#define SO_NETNS_COOKIE 71
+#endif
 
 #define LOG_CAP (64 * 1024)
 static char log_buf[LOG_CAP];
@@ -143,7 +148,7 @@ static int rows_grow(struct row_table *t)
 	return 0;
 }
 
-/* acq_listener starts with the same 24 bytes as acq_lkey. */
+/* acq_listener starts with the same bytes as acq_lkey. */
 _Static_assert(offsetof(struct acq_listener, pid) == sizeof(struct acq_lkey), "row key prefix");
 
 static struct row *rows_find(struct row_table *t, const struct acq_lkey *k, bool create)
@@ -555,6 +560,15 @@ static void walk_current_ns(struct acq *a, struct ns_entry *e)
 		read_netstat(f, &e->out);
 		fclose(f);
 	}
+	/* the namespace's cookie, to match rows keyed by it */
+	int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (s >= 0) {
+		__u64 cookie = 0;
+		socklen_t len = sizeof(cookie);
+		if (getsockopt(s, SOL_SOCKET, SO_NETNS_COOKIE, &cookie, &len) == 0)
+			e->out.cookie = cookie;
+		close(s);
+	}
 	int fd = bpf_iter_create(bpf_link__fd(a->skel->links.acq_sample));
 	if (fd < 0)
 		return;
@@ -615,7 +629,7 @@ static void scan_namespaces(struct acq *a)
 	while (d && (de = readdir(d))) {
 		if (de->d_name[0] < '1' || de->d_name[0] > '9')
 			continue;
-		snprintf(path, sizeof(path), "/proc/%s/ns/net", de->d_name);
+		snprintf(path, sizeof(path), "/proc/%.20s/ns/net", de->d_name);
 		__u32 ino = ns_inode_of(path);
 		if (!ino)
 			continue;
@@ -890,6 +904,7 @@ static const struct acq_layout layout[] = {
 	L_FIELD(acq_open_opts, events_per_sec), L_FIELD(acq_open_opts, ringbuf_kb),
 	L_FIELD(acq_open_opts, retain_closed_s), L_FIELD(acq_open_opts, log_path),
 	L_STRUCT(acq_listener),
+	L_FIELD(acq_listener, netns_cookie),
 	L_FIELD(acq_listener, netns), L_FIELD(acq_listener, family), L_FIELD(acq_listener, port),
 	L_FIELD(acq_listener, addr), L_FIELD(acq_listener, pid), L_FIELD(acq_listener, sockets),
 	L_FIELD(acq_listener, backlog), L_FIELD(acq_listener, max_backlog),
@@ -900,7 +915,8 @@ static const struct acq_layout layout[] = {
 	L_FIELD(acq_listener, cgroup_id), L_FIELD(acq_listener, closed_ms),
 	L_FIELD(acq_listener, uid), L_FIELD(acq_listener, comm),
 	L_STRUCT(acq_netns),
-	L_FIELD(acq_netns, netns), L_FIELD(acq_netns, pid), L_FIELD(acq_netns, listen_overflows),
+	L_FIELD(acq_netns, netns), L_FIELD(acq_netns, pid), L_FIELD(acq_netns, cookie),
+	L_FIELD(acq_netns, listen_overflows),
 	L_FIELD(acq_netns, listen_drops), L_FIELD(acq_netns, syncookies_sent),
 	L_FIELD(acq_netns, reqqfull_drop), L_FIELD(acq_netns, reqqfull_cookies),
 	L_FIELD(acq_netns, seen_at_start), L_FIELD(acq_netns, gone),
@@ -914,7 +930,7 @@ static const struct acq_layout layout[] = {
 	L_FIELD(acq_event, backlog), L_FIELD(acq_event, max_backlog),
 	L_FIELD(acq_event, syn_backlog),
 	L_STRUCT(acq_lkey),
-	L_FIELD(acq_lkey, netns), L_FIELD(acq_lkey, family), L_FIELD(acq_lkey, port),
+	L_FIELD(acq_lkey, netns_cookie), L_FIELD(acq_lkey, netns), L_FIELD(acq_lkey, family), L_FIELD(acq_lkey, port),
 	L_FIELD(acq_lkey, addr),
 };
 

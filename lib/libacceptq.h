@@ -30,6 +30,7 @@ struct acq_open_opts {
 
 /* One listener row: every socket of one netns/family/address/port. */
 struct acq_listener {
+	__u64 netns_cookie;     /* tells apart namespaces that reuse an inode number */
 	__u32 netns;
 	__u16 family;           /* 4 or 6 */
 	__u16 port;
@@ -57,6 +58,7 @@ struct acq_listener {
 struct acq_netns {
 	__u32 netns;
 	__u32 pid;              /* a process in it, 0 if none (bind-mounted) */
+	__u64 cookie;           /* SO_NETNS_COOKIE: matches acq_listener.netns_cookie */
 	__u64 listen_overflows;
 	__u64 listen_drops;
 	__u64 syncookies_sent;

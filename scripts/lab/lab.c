@@ -149,6 +149,52 @@ static void close_clients(void)
 	nclients = 0;
 }
 
+/* Accept-queue depth and limit of a listener (TCP_INFO reports them for LISTEN). */
+static void queue_of(int fd, unsigned *depth, unsigned *limit)
+{
+	struct tcp_info ti;
+	socklen_t len = sizeof(ti);
+
+	memset(&ti, 0, sizeof(ti));
+	getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len);
+	*depth = ti.tcpi_unacked;
+	*limit = ti.tcpi_sacked;
+}
+
+/* Wait (up to 10 s: a loaded machine is slow) until the accept queue is full. */
+static void await_full(int fd)
+{
+	unsigned depth, limit;
+
+	for (int i = 0; i < 1000; i++) {
+		queue_of(fd, &depth, &limit);
+		if (depth > limit)
+			return;
+		msleep(10);
+	}
+	fprintf(stderr, "acceptq-lab: the accept queue did not fill (%u/%u)\n", depth, limit);
+	exit(1);
+}
+
+/* This namespace's TcpExt counter NAME. */
+static long netstat_value(const char *name)
+{
+	char names[8192], vals[8192];
+	long v = -1;
+	FILE *f = fopen("/proc/self/net/netstat", "r");
+
+	while (f && fgets(names, sizeof(names), f) && fgets(vals, sizeof(vals), f)) {
+		char *sn, *sv;
+		char *n = strtok_r(names, " \n", &sn), *x = strtok_r(vals, " \n", &sv);
+		for (; n && x; n = strtok_r(NULL, " \n", &sn), x = strtok_r(NULL, " \n", &sv))
+			if (!strcmp(n, name))
+				v = atol(x);
+	}
+	if (f)
+		fclose(f);
+	return v;
+}
+
 /* ---- raw TCP for the deterministic final-ACK scenario ---- */
 
 static uint16_t csum(const void *data, size_t len, uint32_t sum)
@@ -236,8 +282,11 @@ static void scenario_ack(bool cookies)
 
 	if (cookies)
 		sysctl_write("/proc/sys/net/ipv4/tcp_syncookies", "2");
-	/* the namespace's own stack would answer our SYN-ACKs with RSTs */
-	if (system("nft -f - <<'EOF'\n"
+	/*
+	 * The namespace's own stack would answer our SYN-ACKs with RSTs. The
+	 * system's nft, by PATH: npm puts an unrelated "nft" ahead of it.
+	 */
+	if (system("PATH=/usr/sbin:/usr/bin:/sbin:/bin nft -f - <<'EOF'\n"
 		   "table ip acceptq_lab {\n"
 		   "  chain out { type filter hook output priority 0; policy accept;\n"
 		   "    ip saddr 127.0.0.2 tcp flags & rst == rst drop\n"
@@ -260,11 +309,12 @@ static void scenario_ack(bool cookies)
 	}
 	/* 2: fill the accept queue with ordinary connections (backlog + 1) */
 	connect_many(4, "127.0.0.1", port, backlog + 1);
-	msleep(300);
+	await_full(ls[0].fd);
 	/* 3: the final ACKs now find the queue full */
 	for (int i = 0; i < raw_conns; i++)
 		send_raw(raw, src, dst, 40000 + i, port, 1000 * (i + 1) + 1, isn[i] + 1, TH_ACK);
-	msleep(300);
+	for (int i = 0; i < 500 && netstat_value("ListenOverflows") < raw_conns; i++)
+		msleep(10);
 	close(raw);
 }
 

@@ -5,7 +5,8 @@
  */
 import type { RawEvent, RawSnapshot } from '../native/helper';
 import { formatAddress } from './address';
-import type { DetailEvent, ListenerRow, NamespaceRow, Snapshot } from './types';
+import os from 'node:os';
+import type { DetailEvent, ListenerRow, NamespaceRow, Snapshot, SnapshotStream, StreamMeta } from './types';
 
 /** What the collector reads from: the native helper, or a stand-in in tests. */
 export interface RawSource {
@@ -14,8 +15,9 @@ export interface RawSource {
   drain(): RawEvent[];
 }
 
-export function listenerId(netns: number, family: number, address: string, port: number): string {
-  return `${netns}|${family}|${address}|${port}`;
+/** A row's identity; the namespace cookie, not its inode, which the kernel reuses. */
+export function listenerId(netnsCookie: number, family: number, address: string, port: number): string {
+  return `${netnsCookie}|${family}|${address}|${port}`;
 }
 
 interface NsBase {
@@ -25,13 +27,26 @@ interface NsBase {
   reqQFull: number;
 }
 
-export class Collector {
+export class Collector implements SnapshotStream {
+  readonly live = true;
+  readonly meta: StreamMeta;
   private prevTime = 0;
   private prevOverflows = new Map<string, number>();
+  // keyed by namespace cookie
   private prevNsOverflows = new Map<number, number>();
   private nsBase = new Map<number, NsBase>();
 
-  constructor(private readonly source: RawSource, private readonly now: () => number = Date.now) {}
+  constructor(
+    private readonly source: RawSource,
+    intervalS = 1,
+    private readonly now: () => number = Date.now,
+  ) {
+    this.meta = { host: os.hostname(), kernel: os.release(), probe: source.probe, intervalS };
+  }
+
+  next(): Snapshot {
+    return this.tick();
+  }
 
   tick(): Snapshot {
     const raw = this.source.snapshot();
@@ -43,7 +58,7 @@ export class Collector {
 
     const listeners: ListenerRow[] = raw.listeners.map((r) => {
       const address = formatAddress(r.family, r.addr);
-      const id = listenerId(r.netns, r.family, address, r.port);
+      const id = listenerId(r.netnsCookie, r.family, address, r.port);
       const overflows = r.overflowsSyn + r.overflowsAck;
       // a row first seen now had all its overflows within this interval
       const before = this.prevOverflows.get(id) ?? 0;
@@ -51,6 +66,7 @@ export class Collector {
       return {
         id,
         netns: r.netns,
+        netnsCookie: r.netnsCookie,
         family: r.family,
         address,
         port: r.port,
@@ -78,35 +94,36 @@ export class Collector {
     this.prevOverflows = new Map(listeners.map((l) => [l.id, l.overflows]));
 
     const attributedByNs = new Map<number, number>();
-    for (const l of listeners) attributedByNs.set(l.netns, (attributedByNs.get(l.netns) ?? 0) + l.overflows);
+    for (const l of listeners) attributedByNs.set(l.netnsCookie, (attributedByNs.get(l.netnsCookie) ?? 0) + l.overflows);
 
     // Namespaces that hold (or held) a listener: their kernel counters as deltas.
     const namespaces: NamespaceRow[] = [];
     for (const n of raw.namespaces) {
-      if (!attributedByNs.has(n.netns)) continue;
-      let base = this.nsBase.get(n.netns);
+      if (!attributedByNs.has(n.cookie)) continue;
+      let base = this.nsBase.get(n.cookie);
       if (!base) {
         // a namespace that appeared after start began at zero
         base = first && n.seenAtStart
           ? { overflows: n.listenOverflows, drops: n.listenDrops, cookies: n.syncookiesSent, reqQFull: n.reqQFullDrop }
           : { overflows: 0, drops: 0, cookies: 0, reqQFull: 0 };
-        this.nsBase.set(n.netns, base);
+        this.nsBase.set(n.cookie, base);
       }
       const listenOverflows = n.listenOverflows - base.overflows;
-      const prev = this.prevNsOverflows.get(n.netns) ?? 0;
+      const prev = this.prevNsOverflows.get(n.cookie) ?? 0;
       namespaces.push({
         netns: n.netns,
+        cookie: n.cookie,
         pid: n.pid,
         listenOverflows,
         listenDrops: n.listenDrops - base.drops,
         syncookiesSent: n.syncookiesSent - base.cookies,
         reqQFullDrops: n.reqQFullDrop - base.reqQFull,
-        unattributed: listenOverflows - (attributedByNs.get(n.netns) ?? 0),
+        unattributed: listenOverflows - (attributedByNs.get(n.cookie) ?? 0),
         overflowRate: elapsed > 0 ? Math.max(listenOverflows - prev, 0) / elapsed : 0,
         gone: n.gone,
       });
     }
-    this.prevNsOverflows = new Map(namespaces.map((n) => [n.netns, n.listenOverflows]));
+    this.prevNsOverflows = new Map(namespaces.map((n) => [n.cookie, n.listenOverflows]));
 
     return {
       timeMs: t,
@@ -129,7 +146,7 @@ function toDetail(e: RawEvent): DetailEvent {
   const address = formatAddress(e.family, e.addr);
   return {
     timeMs: e.timeMs,
-    listenerId: listenerId(e.netns, e.family, address, e.port),
+    listenerId: listenerId(e.netnsCookie, e.family, address, e.port),
     netns: e.netns,
     address,
     port: e.port,

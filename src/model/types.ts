@@ -2,9 +2,12 @@
 import type { EventPath } from '../native/helper';
 
 export interface ListenerRow {
-  /** Stable identity: netns|family|address|port. */
+  /** Stable identity: netnsCookie|family|address|port. */
   id: string;
+  /** Namespace inode number (as ip netns / lsns show it). */
   netns: number;
+  /** Namespace cookie: unique, where inode numbers get reused. */
+  netnsCookie: number;
   family: 4 | 6;
   address: string;
   port: number;
@@ -32,6 +35,7 @@ export interface ListenerRow {
 
 export interface NamespaceRow {
   netns: number;
+  cookie: number;
   pid: number;
   /** Kernel counters, as deltas since acceptq started watching. */
   listenOverflows: number;
@@ -74,4 +78,19 @@ export interface Snapshot {
   /** Totals over all listeners and namespaces, per second, this interval. */
   attributedRate: number;
   kernelRate: number;
+}
+
+/** Where a run's snapshots come from: the kernel (live) or a recording. */
+export interface StreamMeta {
+  host: string;
+  kernel: string;
+  probe: string;
+  intervalS: number;
+}
+
+export interface SnapshotStream {
+  readonly live: boolean;
+  readonly meta: StreamMeta;
+  /** The next snapshot (live: read the kernel now); null at the end of a recording. */
+  next(): Snapshot | null;
 }

@@ -13,6 +13,7 @@ export type ProbeSet = 'auto' | 'tracepoint' | 'fentry' | 'kprobe';
 export const PROBE_SETS: ProbeSet[] = ['auto', 'tracepoint', 'fentry', 'kprobe'];
 
 export interface RawListener {
+  netnsCookie: number;
   netns: number;
   family: 4 | 6;
   addr: Buffer;
@@ -38,6 +39,7 @@ export interface RawListener {
 export interface RawNetns {
   netns: number;
   pid: number;
+  cookie: number;
   listenOverflows: number;
   listenDrops: number;
   syncookiesSent: number;
@@ -62,6 +64,7 @@ const PATHS: Record<number, EventPath> = { 1: 'syn', 2: 'ack', 3: 'syn-drop', 4:
 
 export interface RawEvent {
   timeMs: number;
+  netnsCookie: number;
   netns: number;
   family: 4 | 6;
   addr: Buffer;
@@ -266,6 +269,7 @@ export class Helper {
 function decodeListener(buf: Buffer, base: number): RawListener {
   const r = new Listener(buf.subarray(base, base + Listener.size));
   return {
+    netnsCookie: num(r.netns_cookie),
     netns: r.netns,
     family: r.family === 6 ? 6 : 4,
     addr: r.addr,
@@ -294,6 +298,7 @@ function decodeNetns(buf: Buffer, base: number): RawNetns {
   return {
     netns: r.netns,
     pid: r.pid,
+    cookie: num(r.cookie),
     listenOverflows: num(r.listen_overflows),
     listenDrops: num(r.listen_drops),
     syncookiesSent: num(r.syncookies_sent),
@@ -308,6 +313,7 @@ function decodeEvent(buf: Buffer, base: number): RawEvent {
   const e = new Event(buf.subarray(base, base + Event.size));
   return {
     timeMs: Math.floor(num(e.ts_ns) / 1e6),
+    netnsCookie: num(e.key.netns_cookie),
     netns: e.key.netns,
     family: e.key.family === 6 ? 6 : 4,
     addr: e.key.addr,

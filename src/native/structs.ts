@@ -36,6 +36,7 @@ export const OpenOpts = Struct({
 });
 
 export const Listener = Struct({
+  netns_cookie: ref.types.uint64,
   netns: ref.types.uint32,
   family: ref.types.uint16,
   port: ref.types.uint16,
@@ -62,6 +63,7 @@ export const Listener = Struct({
 export const Netns = Struct({
   netns: ref.types.uint32,
   pid: ref.types.uint32,
+  cookie: ref.types.uint64,
   listen_overflows: ref.types.uint64,
   listen_drops: ref.types.uint64,
   syncookies_sent: ref.types.uint64,
@@ -83,6 +85,7 @@ export const Stats = Struct({
 });
 
 export const Lkey = Struct({
+  netns_cookie: ref.types.uint64,
   netns: ref.types.uint32,
   family: ref.types.uint16,
   port: ref.types.uint16,

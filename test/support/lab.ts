@@ -1,0 +1,104 @@
+/**
+ * Runs an overflow scenario of the lab in a network namespace of its own
+ * (unshare -n) and reads that namespace's kernel counters and listen
+ * sockets through the lab's pid.
+ */
+import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import readline from 'node:readline';
+import { LAB } from './paths';
+
+export interface LabListener {
+  family: 4 | 6;
+  address: string;
+  port: number;
+  backlog: number;
+  expectOverflow: boolean;
+}
+
+export interface SsListener {
+  address: string;
+  port: number;
+  recvQ: number;
+  sendQ: number;
+}
+
+export class LabRun {
+  constructor(
+    readonly scenario: string,
+    readonly pid: number,
+    readonly netns: number,
+    readonly listeners: LabListener[],
+    private readonly proc: ChildProcess,
+  ) {}
+
+  /** TcpExt counters of the scenario's namespace (which began at zero). */
+  netstat(): Record<string, number> {
+    return parseNetstat(fs.readFileSync(`/proc/${this.pid}/net/netstat`, 'utf8'));
+  }
+
+  /** `ss -lnt` inside the scenario's namespace. */
+  ssListen(): SsListener[] {
+    const out = execFileSync('nsenter', ['-t', String(this.pid), '-n', 'ss', '-lntH'], { encoding: 'utf8' });
+    return parseSs(out);
+  }
+
+  async stop(): Promise<void> {
+    if (this.proc.exitCode !== null) return;
+    const done = new Promise((r) => this.proc.once('exit', r));
+    this.proc.stdin?.end();
+    this.proc.kill('SIGTERM');
+    await Promise.race([done, new Promise((r) => setTimeout(r, 5000))]);
+    if (this.proc.exitCode === null) this.proc.kill('SIGKILL');
+  }
+}
+
+export function parseNetstat(text: string): Record<string, number> {
+  const out: Record<string, number> = {};
+  const lines = text.trim().split('\n');
+  for (let i = 0; i + 1 < lines.length; i += 2) {
+    const names = lines[i].split(/\s+/);
+    const vals = lines[i + 1].split(/\s+/);
+    const prefix = names[0].replace(':', '');
+    for (let j = 1; j < names.length; j++) out[prefix + names[j]] = Number(vals[j]);
+  }
+  return out;
+}
+
+export function parseSs(text: string): SsListener[] {
+  return text
+    .trim()
+    .split('\n')
+    .filter((l) => l.startsWith('LISTEN'))
+    .map((l) => {
+      const f = l.trim().split(/\s+/);
+      const local = f[3];
+      const idx = local.lastIndexOf(':');
+      let address = local.slice(0, idx);
+      if (address.startsWith('[')) address = address.slice(1, -1);
+      return { address, port: Number(local.slice(idx + 1)), recvQ: Number(f[1]), sendQ: Number(f[2]) };
+    });
+}
+
+/** Start a scenario and wait until its overflows are staged (bounded: 30 s). */
+export async function startLab(scenario: string, holdS = 120): Promise<LabRun> {
+  const proc = spawn('unshare', ['-n', LAB, scenario, '--hold', String(holdS)], {
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  let stderr = '';
+  proc.stderr!.on('data', (d) => (stderr += d));
+  const rl = readline.createInterface({ input: proc.stdout! });
+  const line = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`lab ${scenario}: no report within 30 s: ${stderr}`)), 30000);
+    rl.once('line', (l) => {
+      clearTimeout(timer);
+      resolve(l);
+    });
+    proc.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`lab ${scenario} exited with ${code}: ${stderr}`));
+    });
+  });
+  const info = JSON.parse(line);
+  return new LabRun(scenario, info.pid, info.netns, info.listeners, proc);
+}
