@@ -1,0 +1,97 @@
+// The command line as a user meets it: bad flags, no privileges, no BTF,
+// signals, and the --once table.
+import test from 'ava';
+import { spawn, spawnSync } from 'node:child_process';
+import { AcceptqJson } from './support/acceptq';
+import { acqLinkIds, awaitAttached, linksOf } from './support/links';
+import { startLab } from './support/lab';
+import { CLI } from './support/paths';
+
+const run = (args: string[], opts: { prefix?: string[] } = {}) => {
+  const argv = [...(opts.prefix ?? []), process.execPath, CLI, ...args];
+  return spawnSync(argv[0], argv.slice(1), { encoding: 'utf8', timeout: 30000 });
+};
+
+for (const bad of [['--bogus'], ['--interval', '0'], ['--interval', 'x'], ['--port', '70000'], ['--probe', 'magic'], ['--once', '--json'], ['stray']]) {
+  test(`bad arguments ${bad.join(' ')}: usage on stderr, exit 2`, (t) => {
+    const r = run(bad);
+    t.is(r.status, 2);
+    t.is(r.stdout, '');
+    t.regex(r.stderr, /^acceptq: .+\nusage: acceptq/);
+  });
+}
+
+test('--help prints usage to stdout, exit 0', (t) => {
+  const r = run(['--help']);
+  t.is(r.status, 0);
+  t.regex(r.stdout, /^usage: acceptq/);
+});
+
+test('not root: one line saying so and how, exit 1', (t) => {
+  const r = run(['--json'], { prefix: ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', '--inh-caps=-all', '--bounding-set=-all'] });
+  t.is(r.status, 1);
+  t.is(r.stdout, '');
+  t.regex(r.stderr, /^acceptq: needs root .*sudo\n$/);
+});
+
+test('no BTF: a clear message, exit 1', (t) => {
+  // hide /sys/kernel/btf in a private mount namespace
+  const r = spawnSync('unshare', ['-m', 'sh', '-c', `mount -t tmpfs none /sys/kernel/btf && exec "${process.execPath}" "${CLI}" --json`], {
+    encoding: 'utf8',
+    timeout: 30000,
+  });
+  t.is(r.status, 1);
+  t.regex(r.stderr, /^acceptq: this kernel has no BTF \(\/sys\/kernel\/btf\/vmlinux is missing\)/);
+});
+
+for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+  test.serial(`${sig}: exit 0 with every BPF link detached`, async (t) => {
+    const aq = AcceptqJson.start();
+    await aq.waitFor(() => true, 20000);
+    const held = linksOf(aq.proc.pid!);
+    t.true(held.length >= 4, `links attached while running (${held.length})`);
+    const code = await aq.stop(sig);
+    t.is(code, 0);
+    t.deepEqual(linksOf(aq.proc.pid!), []);
+    const left = acqLinkIds().filter((id) => held.includes(id));
+    t.deepEqual(left, [], 'the links it held are gone');
+  });
+}
+
+test.serial('SIGKILL: the kernel detaches the links with the process', async (t) => {
+  const aq = AcceptqJson.start();
+  await aq.waitFor(() => true, 20000);
+  const held = linksOf(aq.proc.pid!);
+  t.true(held.length >= 4);
+  await aq.stop('SIGKILL');
+  // link release is asynchronous in the kernel; give it a moment
+  for (let i = 0; i < 50 && acqLinkIds().some((id) => held.includes(id)); i++) await new Promise((r) => setTimeout(r, 100));
+  t.deepEqual(acqLinkIds().filter((id) => held.includes(id)), []);
+});
+
+test.serial('--once prints a table with the overflowing listener and its namespace', async (t) => {
+  // counts start when acceptq does: attach first, then stage the overflows
+  const p = spawn(process.execPath, [CLI, '--once', '--interval', '4', '--port', '9100']);
+  let out = '';
+  p.stdout.on('data', (d) => (out += d));
+  const exited = new Promise<number | null>((resolve) => p.on('exit', resolve));
+  await awaitAttached(p.pid!);
+  const lab = await startLab('ack');
+  t.teardown(() => lab.stop());
+  const kernel = lab.netstat().TcpExtListenOverflows;
+  t.is(await exited, 0);
+  const lines = out.split('\n');
+  t.regex(lines[0], /^\s*NETNS\s+LISTEN\s+PID\s+COMM/);
+  const row = lines.find((l) => l.includes('127.0.0.1:9100'));
+  t.truthy(row, out);
+  const cells = row!.trim().split(/\s+/);
+  t.is(cells[0], String(lab.netns));
+  t.is(cells[2], String(lab.pid));
+  t.is(cells[3], 'acceptq-lab');
+  t.is(cells[5], '9/8', 'queue 9 of backlog 8: the kernel admits backlog + 1');
+  t.is(kernel, 5);
+  t.is(cells[8], String(kernel), 'overflows = kernel ListenOverflows');
+  t.is(cells[10], String(kernel), 'all on the ACK path');
+  t.true(out.includes(`netns ${lab.netns}: kernel ListenOverflows ${kernel}`), out);
+  t.is(lines.filter((l) => /^\s*\d+\s+\S+:\d+/.test(l)).length, 1, '--port keeps only that listener');
+});
