@@ -5,6 +5,7 @@ import { AcceptqJson } from './support/acceptq';
 import { checkScenario } from './support/scenario';
 
 let aq: AcceptqJson;
+let synClosedAt = 0;
 
 test.before(async () => {
   aq = AcceptqJson.start();
@@ -16,8 +17,10 @@ test.after.always(async () => {
 });
 
 test.serial('SYN path: a listener that never accepts', async (t) => {
-  const { rows } = await checkScenario(t, aq, 'syn');
+  const { rows, lab } = await checkScenario(t, aq, 'syn');
   t.true(rows[0].overflowsSyn > 0);
+  await lab.stop();
+  synClosedAt = Date.now();
 });
 
 test.serial('final-ACK path, deterministic: 5 ACKs find the queue full', async (t) => {
@@ -49,6 +52,12 @@ test.serial('two listeners on one port at different addresses', async (t) => {
   await checkScenario(t, aq, 'twoaddr');
 });
 
+test.serial('IPv4 connections to a dual-stack [::] listener', async (t) => {
+  const { rows } = await checkScenario(t, aq, 'dualstack');
+  t.is(rows[0].family, 6);
+  t.is(rows[0].address, '::');
+});
+
 test.serial('a listener that keeps up shows zero', async (t) => {
   const { rows, kernel } = await checkScenario(t, aq, 'idle');
   t.is(kernel.TcpExtListenOverflows, 0);
@@ -66,4 +75,30 @@ test.serial('detail events name the remote end and the path', async (t) => {
   t.is(ack.length, 5, 'one event per ACK-path overflow');
   t.is(ack[0].remoteAddress, '127.0.0.2');
   t.is(aq.records[aq.records.length - 1].lostEvents, 0);
+});
+
+test.serial('a closed listener keeps its row and its counts for at least 60 s', async (t) => {
+  t.timeout(120000);
+  const wait = synClosedAt + 61000 - Date.now();
+  if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+  const rec = await aq.fresh();
+  const row = rec.listeners.find((l) => l.port === 9000 && l.closed);
+  t.truthy(row, 'still there, marked closed, 61 s after it closed');
+  t.is(row?.overflows, 51);
+  t.is(row?.sockets, 0);
+});
+
+test.serial('a listener older than acceptq: found by the iterator, owner found through its inode', async (t) => {
+  const { startLab } = await import('./support/lab');
+  const lab = await startLab('syn');
+  t.teardown(() => lab.stop());
+  const late = AcceptqJson.start();
+  t.teardown(() => late.stop());
+  const rec = await late.waitFor((r) => r.listeners.some((l) => l.netns === lab.netns && l.pid !== 0), 20000);
+  const row = rec.listeners.find((l) => l.netns === lab.netns)!;
+  t.is(row.pid, lab.pid);
+  t.is(row.comm, 'acceptq-lab');
+  t.is(`${row.backlog}/${row.maxBacklog}`, '3/2');
+  t.is(row.overflows, 0, 'counts start when acceptq starts');
+  t.is(rec.namespaces.find((n) => n.netns === lab.netns)?.listenOverflows, 0, 'so do the kernel deltas');
 });

@@ -13,6 +13,7 @@
  *   v6          SYN path on [::1]
  *   reuseport   SO_REUSEPORT group of 3 sockets, none accepting
  *   twoaddr     one port on 127.0.0.1 (overflowing) and 127.0.0.3 (not)
+ *   dualstack   an IPv6 socket on [::] taking IPv4 connections
  *   idle        a listener that keeps up: zero overflows
  */
 #define _GNU_SOURCE
@@ -348,7 +349,7 @@ static unsigned long netns_inode(void)
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: acceptq-lab syn|ack|ack-cookie|v6|reuseport|twoaddr|idle "
+	fprintf(stderr, "usage: acceptq-lab syn|ack|ack-cookie|v6|reuseport|twoaddr|dualstack|idle "
 			"[--hold SECONDS]\n(run inside a network namespace of its own: "
 			"unshare -n acceptq-lab syn)\n");
 	exit(2);
@@ -398,6 +399,10 @@ int main(int argc, char **argv)
 		add_listener(4, "127.0.0.3", 9400, 16, false, false);
 		connect_many(4, "127.0.0.1", 9400, 20);
 		connect_many(4, "127.0.0.3", 9400, 2);
+		msleep(3000);
+	} else if (!strcmp(sc, "dualstack")) {
+		add_listener(6, "::", 9600, 2, false, true);
+		connect_many(4, "127.0.0.1", 9600, 20);
 		msleep(3000);
 	} else if (!strcmp(sc, "idle")) {
 		add_listener(4, "127.0.0.1", 9500, 64, false, false);

@@ -5,7 +5,7 @@
 import { AcceptqJson } from '../../test/support/acceptq';
 import { startLab } from '../../test/support/lab';
 
-const ALL = ['syn', 'ack', 'ack-cookie', 'v6', 'reuseport', 'twoaddr', 'idle'];
+const ALL = ['syn', 'ack', 'ack-cookie', 'v6', 'reuseport', 'twoaddr', 'dualstack', 'idle'];
 
 async function main(): Promise<void> {
   const scenarios = process.argv.slice(2).length ? process.argv.slice(2) : ALL;

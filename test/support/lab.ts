@@ -76,6 +76,7 @@ export function parseSs(text: string): SsListener[] {
       const idx = local.lastIndexOf(':');
       let address = local.slice(0, idx);
       if (address.startsWith('[')) address = address.slice(1, -1);
+      if (address === '*') address = '::'; // a dual-stack [::] socket
       return { address, port: Number(local.slice(idx + 1)), recvQ: Number(f[1]), sendQ: Number(f[2]) };
     });
 }
