@@ -251,6 +251,7 @@ struct acq {
 	struct owner_cache owners;
 	struct acq_stats stats;
 	__u64 snapshots;
+	char notice[1024];      /* what this run cannot see, and why */
 	/* per-snapshot scratch */
 	struct acq_sample *samples;
 	size_t nsamples, samples_cap;
@@ -331,9 +332,42 @@ static int on_event(void *ctx, void *data, size_t size)
 	return a->drain_n >= a->drain_max ? -E2BIG : 0;
 }
 
-/* Load and attach one probe set; on failure, a message naming what was refused. */
-static int try_probe_set(struct acq *a, const struct acq_open_opts *o, enum acq_probe set,
-			 char *err, size_t errlen)
+/* Programs acceptq can run without, and what is lost without them. */
+static const struct {
+	const char *prog, *loss;
+} optional_progs[] = {
+	{ "acq_tp_kfree_skb", "final-ACK-path overflows are not counted" },
+	{ "acq_fentry_v6_syn_recv_sock", "IPv6 final-ACK-path overflows are not counted" },
+	{ "acq_kprobe_v6_syn_recv_sock", "IPv6 final-ACK-path overflows are not counted" },
+};
+
+static const char *loss_without(const char *prog)
+{
+	for (size_t i = 0; i < sizeof(optional_progs) / sizeof(optional_progs[0]); i++)
+		if (!strcmp(optional_progs[i].prog, prog))
+			return optional_progs[i].loss;
+	return NULL;
+}
+
+#define MAX_SKIP 4
+
+/* Is prog in a comma-separated list? */
+static bool in_list(const char *list, const char *prog)
+{
+	size_t n = strlen(prog);
+
+	for (const char *p = list; p && *p; p = strchr(p, ',') ? strchr(p, ',') + 1 : NULL)
+		if (!strncmp(p, prog, n) && (p[n] == ',' || p[n] == 0))
+			return true;
+	return false;
+}
+
+/*
+ * Load and attach one probe set without the programs in skip. On failure,
+ * *failed names the program the kernel refused and err says so.
+ */
+static int load_attach(struct acq *a, const struct acq_open_opts *o, enum acq_probe set,
+		       char skip[][64], int nskip, char *failed, char *err, size_t errlen)
 {
 	struct acceptq_bpf *s = acceptq_bpf__open();
 	struct bpf_program *p;
@@ -362,21 +396,25 @@ static int try_probe_set(struct acq *a, const struct acq_open_opts *o, enum acq_
 		s->rodata->v6_cookie_end = r[2].end;
 	}
 	bpf_map__set_max_entries(s->maps.events, (o->ringbuf_kb ? o->ringbuf_kb : 256) * 1024);
-	bpf_object__for_each_program(p, s->obj)
-		bpf_program__set_autoload(p, prog_in_set(bpf_program__name(p), set));
+	bpf_object__for_each_program(p, s->obj) {
+		bool on = prog_in_set(bpf_program__name(p), set);
+		for (int i = 0; i < nskip; i++)
+			on = on && strcmp(skip[i], bpf_program__name(p));
+		bpf_program__set_autoload(p, on);
+	}
 
 	e = acceptq_bpf__load(s);
 	if (e) {
-		/* name the program the kernel refused */
-		char who[64] = "?";
+		/* programs load in order: the first one without an fd was refused */
 		bpf_object__for_each_program(p, s->obj)
 			if (bpf_program__autoload(p) && bpf_program__fd(p) < 0) {
-				snprintf(who, sizeof(who), "%s", bpf_program__name(p));
+				snprintf(failed, 64, "%s", bpf_program__name(p));
 				break;
 			}
+		fail(NULL, err, errlen, e, "%s: the kernel refused to load %s: %s",
+		     probe_names[set], failed[0] ? failed : "?", strerror(-e));
 		acceptq_bpf__destroy(s);
-		return fail(NULL, err, errlen, e, "%s: the kernel refused to load %s: %s",
-			    probe_names[set], who, strerror(-e));
+		return e;
 	}
 	bpf_object__for_each_program(p, s->obj) {
 		if (!bpf_program__autoload(p))
@@ -384,6 +422,7 @@ static int try_probe_set(struct acq *a, const struct acq_open_opts *o, enum acq_
 		struct bpf_link *l = bpf_program__attach(p);
 		if (!l) {
 			e = -errno;
+			snprintf(failed, 64, "%s", bpf_program__name(p));
 			fail(NULL, err, errlen, e, "%s: the kernel refused to attach %s (%s): %s",
 			     probe_names[set], bpf_program__name(p), bpf_program__section_name(p),
 			     strerror(-e));
@@ -399,6 +438,61 @@ static int try_probe_set(struct acq *a, const struct acq_open_opts *o, enum acq_
 	a->skel = s;
 	a->probe = set;
 	return 0;
+}
+
+static void add_notice(struct acq *a, const char *fmt, ...)
+{
+	size_t len = strlen(a->notice);
+	va_list ap;
+
+	if (len && len < sizeof(a->notice) - 2) {
+		a->notice[len++] = ';';
+		a->notice[len++] = ' ';
+		a->notice[len] = 0;
+	}
+	va_start(ap, fmt);
+	vsnprintf(a->notice + len, sizeof(a->notice) - len, fmt, ap);
+	va_end(ap);
+}
+
+/*
+ * Load one probe set. A program the set can do without, if refused, is left
+ * out with a notice (degrade, don't die). ACCEPTQ_REFUSE=prog,prog makes
+ * acceptq treat those programs as refused, to rehearse this path.
+ */
+static int try_probe_set(struct acq *a, const struct acq_open_opts *o, enum acq_probe set,
+			 char *err, size_t errlen)
+{
+	const char *refuse = getenv("ACCEPTQ_REFUSE");
+	char skip[MAX_SKIP][64];
+	int nskip = 0, e;
+
+	a->notice[0] = 0;
+	for (size_t i = 0; i < sizeof(optional_progs) / sizeof(optional_progs[0]); i++) {
+		const char *prog = optional_progs[i].prog;
+		if (prog_in_set(prog, set) && in_list(refuse, prog) && nskip < MAX_SKIP) {
+			snprintf(skip[nskip++], 64, "%s", prog);
+			add_notice(a, "%s (%s refused on request)", optional_progs[i].loss, prog);
+		}
+	}
+	for (;;) {
+		char failed[64] = "";
+		e = load_attach(a, o, set, skip, nskip, failed, err, errlen);
+		if (!e)
+			return 0;
+		const char *loss = loss_without(failed);
+		if (!loss || nskip == MAX_SKIP)
+			return e;
+		add_notice(a, "%s (%s)", loss, err);
+		snprintf(skip[nskip++], 64, "%s", failed);
+	}
+}
+
+const char *acq_notice(void *h)
+{
+	struct acq *a = h;
+
+	return a ? a->notice : "";
 }
 
 void *acq_open(const struct acq_open_opts *o, int *code, char *err, size_t errlen)

@@ -110,6 +110,9 @@ int acq_drain(void *h, struct acq_event *out, __u32 max);
 /* Name of the probe set in use ("tracepoint", "fentry", "kprobe"). */
 const char *acq_probe_name(void *h);
 
+/* What this run cannot see because the kernel refused an optional program ("" if nothing). */
+const char *acq_notice(void *h);
+
 /* Copy libbpf's buffered log (NUL-terminated); returns its length. */
 int acq_read_log(char *buf, size_t len);
 

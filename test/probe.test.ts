@@ -2,7 +2,8 @@
 // fentry and kprobe either work (and are exact) or are refused with a clear
 // message naming what the kernel refused, and nothing is left attached.
 import test from 'ava';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { startLab } from './support/lab';
 import { AcceptqJson } from './support/acceptq';
 import { checkScenario } from './support/scenario';
 import { CLI } from './support/paths';
@@ -42,3 +43,33 @@ for (const set of ['fentry', 'kprobe']) {
     t.deepEqual(acqLinkIds().filter((id) => !before.includes(id)), [], 'no acceptq link left behind');
   });
 }
+
+test.serial('a refused optional program degrades with a notice, and the gap shows as unattributed', async (t) => {
+  // rehearse the kernel refusing the ACK-path program
+  const p = spawn(process.execPath, [CLI, '--json', '--interval', '0.5', '--probe', 'tracepoint'], {
+    env: { ...process.env, ACCEPTQ_REFUSE: 'acq_tp_kfree_skb' },
+  });
+  t.teardown(() => p.kill('SIGTERM'));
+  const lines: any[] = [];
+  let buf = '';
+  p.stdout.on('data', (d) => {
+    buf += d;
+    const parts = buf.split('\n');
+    buf = parts.pop()!;
+    for (const l of parts) lines.push(JSON.parse(l));
+  });
+  const until = async (pred: () => boolean) => {
+    for (let i = 0; i < 200 && !pred(); i++) await new Promise((r) => setTimeout(r, 100));
+  };
+  await until(() => lines.length > 0);
+  t.regex(lines[0].notice ?? '', /final-ACK-path overflows are not counted \(acq_tp_kfree_skb refused/);
+  const lab = await startLab('ack');
+  t.teardown(() => lab.stop());
+  const after = Date.now();
+  await until(() => lines.some((r) => Date.parse(r.time) > after && r.listeners.some((l: any) => l.netns === lab.netns)));
+  const rec = lines.find((r) => Date.parse(r.time) > after && r.listeners.some((l: any) => l.netns === lab.netns));
+  t.truthy(rec);
+  const ns = rec.namespaces.find((n: any) => n.netns === lab.netns);
+  t.is(ns.listenOverflows, 5, 'the kernel counted 5');
+  t.is(ns.unattributed, 5, 'and the gap is visible, not hidden');
+});

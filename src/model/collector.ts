@@ -11,6 +11,8 @@ import type { DetailEvent, ListenerRow, NamespaceRow, Snapshot, SnapshotStream, 
 /** What the collector reads from: the native helper, or a stand-in in tests. */
 export interface RawSource {
   readonly probe: string;
+  /** What this run cannot see (the kernel refused an optional program), or ''. */
+  readonly notice?: string;
   snapshot(): RawSnapshot;
   drain(): RawEvent[];
 }
@@ -129,6 +131,7 @@ export class Collector implements SnapshotStream {
       timeMs: t,
       elapsed,
       probe: this.source.probe,
+      notice: this.source.notice ?? '',
       lostEvents: raw.stats.lostEvents,
       suppressedEvents: raw.stats.suppressedEvents,
       mapFull: raw.stats.mapFull,

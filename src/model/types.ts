@@ -67,6 +67,8 @@ export interface Snapshot {
   /** Seconds since the previous snapshot (the interval actually measured). */
   elapsed: number;
   probe: string;
+  /** What this run cannot see because the kernel refused an optional program ('' if nothing). */
+  notice: string;
   lostEvents: number;
   suppressedEvents: number;
   mapFull: number;

@@ -128,6 +128,7 @@ function load(): any {
     acq_copy: ['int', [voidPtr, 'pointer', 'uint32', 'pointer', 'uint32']],
     acq_drain: ['int', [voidPtr, 'pointer', 'uint32']],
     acq_probe_name: ['string', [voidPtr]],
+    acq_notice: ['string', [voidPtr]],
     acq_read_log: ['int', ['char *', 'size_t']],
     acq_layout: ['int', ['pointer', 'uint32']],
     acq_close: ['void', [voidPtr]],
@@ -175,6 +176,8 @@ export class Helper {
   private nsCap: number;
   private events: Buffer;
   readonly probe: string;
+  /** What this run cannot see (an optional program was refused), or ''. */
+  readonly notice: string;
   private static readonly EVENT_BATCH = 1024;
 
   private constructor(handle: Buffer) {
@@ -185,6 +188,7 @@ export class Helper {
     this.ns = Buffer.alloc(this.nsCap * Netns.size);
     this.events = Buffer.alloc(Helper.EVENT_BATCH * Event.size);
     this.probe = load().acq_probe_name(handle);
+    this.notice = load().acq_notice(handle);
   }
 
   static open(o: OpenOptions): Helper {

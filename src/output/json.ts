@@ -10,6 +10,7 @@ export function jsonRecord(s: Snapshot, intervalS: number): Record<string, unkno
     time: new Date(s.timeMs).toISOString(),
     interval: intervalS,
     probe: s.probe,
+    ...(s.notice ? { notice: s.notice } : {}),
     lostEvents: s.lostEvents,
     suppressedEvents: s.suppressedEvents,
     mapFull: s.mapFull,

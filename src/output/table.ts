@@ -38,5 +38,7 @@ export function renderTable(s: Snapshot): string {
     );
   }
   lines.push(`probe ${s.probe}, lost events ${s.lostEvents}`);
+  if (s.notice) lines.push(`notice: ${s.notice}`);
+  if (s.mapFull) lines.push(`warning: ${s.mapFull} sockets or rows could not be tracked (kernel maps full)`);
   return lines.join('\n') + '\n';
 }
