@@ -15,6 +15,8 @@
  *   twoaddr     one port on 127.0.0.1 (overflowing) and 127.0.0.3 (not)
  *   dualstack   an IPv6 socket on [::] taking IPv4 connections
  *   idle        a listener that keeps up: zero overflows
+ *   many N      N idle listeners (127.0.0.1, ports from 20000), for scale tests
+ *   churn N S   N listeners opened and closed over S seconds (ports from 20000)
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -34,12 +36,14 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
 #define MAX_LISTENERS 8
+#define MAX_MANY 60000
 #define MAX_CLIENTS 256
 
 struct listener {
@@ -347,9 +351,60 @@ static unsigned long netns_inode(void)
 	return stat("/proc/self/ns/net", &st) == 0 ? (unsigned long)st.st_ino : 0;
 }
 
+static void raise_nofile(void)
+{
+	struct rlimit r = { MAX_MANY + 1024, MAX_MANY + 1024 };
+
+	setrlimit(RLIMIT_NOFILE, &r);
+}
+
+/* One plain listener socket on 127.0.0.1:port (not recorded in ls[]). */
+static int quick_listener(int port)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(port) };
+	int fd = socket(AF_INET, SOCK_STREAM, 0), one = 1;
+
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (fd < 0)
+		die("socket (raise the open-files limit?)");
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(fd, (void *)&a, sizeof(a)) < 0 || listen(fd, 16) < 0)
+		die("bind/listen");
+	return fd;
+}
+
+static int *many_fds;
+static int many_n;
+
+static void scenario_many(int n)
+{
+	raise_nofile();
+	many_fds = calloc(n, sizeof(int));
+	for (many_n = 0; many_n < n; many_n++)
+		many_fds[many_n] = quick_listener(20000 + many_n);
+}
+
+/* Open and close n listeners spread over secs seconds, in batches of 100. */
+static void scenario_churn(int n, int secs)
+{
+	int batch[100];
+	int batches = (n + 99) / 100;
+	long pause_ms = batches ? (long)secs * 1000 / batches : 0;
+
+	raise_nofile();
+	for (int b = 0; b < batches && !stop; b++) {
+		int k = 0;
+		for (; k < 100 && b * 100 + k < n; k++)
+			batch[k] = quick_listener(20000 + (b * 100 + k) % 40000);
+		for (int i = 0; i < k; i++)
+			close(batch[i]);
+		msleep((int)pause_ms);
+	}
+}
+
 static void usage(void)
 {
-	fprintf(stderr, "usage: acceptq-lab syn|ack|ack-cookie|v6|reuseport|twoaddr|dualstack|idle "
+	fprintf(stderr, "usage: acceptq-lab syn|ack|ack-cookie|v6|reuseport|twoaddr|dualstack|idle|many N|churn N SECONDS "
 			"[--hold SECONDS]\n(run inside a network namespace of its own: "
 			"unshare -n acceptq-lab syn)\n");
 	exit(2);
@@ -361,15 +416,20 @@ int main(int argc, char **argv)
 	int hold = 30;
 	pthread_t th;
 
-	if (argc < 2)
-		usage();
-	sc = argv[1];
-	for (int i = 2; i < argc; i++) {
+	const char *pos[3] = { NULL, NULL, NULL };
+	int npos = 0;
+
+	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--hold") && i + 1 < argc)
 			hold = atoi(argv[++i]);
+		else if (npos < 3)
+			pos[npos++] = argv[i];
 		else
 			usage();
 	}
+	if (!pos[0])
+		usage();
+	sc = pos[0];
 	signal(SIGTERM, on_signal);
 	signal(SIGINT, on_signal);
 	signal(SIGHUP, on_signal);
@@ -404,6 +464,10 @@ int main(int argc, char **argv)
 		add_listener(6, "::", 9600, 2, false, true);
 		connect_many(4, "127.0.0.1", 9600, 20);
 		msleep(3000);
+	} else if (!strcmp(sc, "many") && pos[1] && atoi(pos[1]) > 0 && atoi(pos[1]) <= MAX_MANY) {
+		scenario_many(atoi(pos[1]));
+	} else if (!strcmp(sc, "churn") && pos[2] && atoi(pos[1]) > 0 && atoi(pos[2]) >= 0) {
+		scenario_churn(atoi(pos[1]), atoi(pos[2]));
 	} else if (!strcmp(sc, "idle")) {
 		add_listener(4, "127.0.0.1", 9500, 64, false, false);
 		pthread_create(&th, NULL, accept_loop, &ls[0].fd);
