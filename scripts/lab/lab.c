@@ -17,6 +17,8 @@
  *   idle        a listener that keeps up: zero overflows
  *   many N      N idle listeners (127.0.0.1, ports from 20000), for scale tests
  *   churn N S   N listeners opened and closed over S seconds (ports from 20000)
+ *   flood S     connects as fast as one thread can for S seconds at a listener
+ *               that never accepts (127.0.0.1:9700, backlog 4)
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -402,9 +404,38 @@ static void scenario_churn(int n, int secs)
 	}
 }
 
+/* Non-blocking connects in a loop, closed in batches, for secs seconds. */
+static void scenario_flood(int secs)
+{
+	struct sockaddr_storage ss;
+	int len = make_addr(4, "127.0.0.1", 9700, &ss);
+	int batch[256], k = 0;
+	struct timespec t0, t;
+
+	add_listener(4, "127.0.0.1", 9700, 4, false, true);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (;;) {
+		clock_gettime(CLOCK_MONOTONIC, &t);
+		if (stop || t.tv_sec - t0.tv_sec >= secs)
+			break;
+		int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+		if (fd < 0)
+			die("socket");
+		if (connect(fd, (void *)&ss, len) < 0 && errno != EINPROGRESS)
+			die("connect");
+		batch[k++] = fd;
+		if (k == 256) {
+			while (k)
+				close(batch[--k]);
+		}
+	}
+	while (k)
+		close(batch[--k]);
+}
+
 static void usage(void)
 {
-	fprintf(stderr, "usage: acceptq-lab syn|ack|ack-cookie|v6|reuseport|twoaddr|dualstack|idle|many N|churn N SECONDS "
+	fprintf(stderr, "usage: acceptq-lab syn|ack|ack-cookie|v6|reuseport|twoaddr|dualstack|idle|many N|churn N SECONDS|flood SECONDS "
 			"[--hold SECONDS]\n(run inside a network namespace of its own: "
 			"unshare -n acceptq-lab syn)\n");
 	exit(2);
@@ -468,6 +499,8 @@ int main(int argc, char **argv)
 		scenario_many(atoi(pos[1]));
 	} else if (!strcmp(sc, "churn") && pos[2] && atoi(pos[1]) > 0 && atoi(pos[2]) >= 0) {
 		scenario_churn(atoi(pos[1]), atoi(pos[2]));
+	} else if (!strcmp(sc, "flood") && pos[1] && atoi(pos[1]) > 0 && atoi(pos[1]) <= 600) {
+		scenario_flood(atoi(pos[1]));
 	} else if (!strcmp(sc, "idle")) {
 		add_listener(4, "127.0.0.1", 9500, 64, false, false);
 		pthread_create(&th, NULL, accept_loop, &ls[0].fd);

@@ -7,6 +7,8 @@ export type JsonRecord = {
   time: string;
   probe: string;
   lostEvents: number;
+  mapFull: number;
+  notice?: string;
   namespaces: Array<Record<string, any>>;
   listeners: Array<Record<string, any>>;
   events: Array<Record<string, any>>;

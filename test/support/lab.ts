@@ -81,16 +81,19 @@ export function parseSs(text: string): SsListener[] {
     });
 }
 
-/** Start a scenario and wait until its overflows are staged (bounded: 30 s). */
+/**
+ * Start a scenario ("syn", or with arguments: "many 400") and wait until its
+ * overflows are staged (bounded: 90 s).
+ */
 export async function startLab(scenario: string, holdS = 120): Promise<LabRun> {
-  const proc = spawn('unshare', ['-n', LAB, scenario, '--hold', String(holdS)], {
+  const proc = spawn('unshare', ['-n', LAB, ...scenario.split(' '), '--hold', String(holdS)], {
     stdio: ['pipe', 'pipe', 'pipe'],
   });
   let stderr = '';
   proc.stderr!.on('data', (d) => (stderr += d));
   const rl = readline.createInterface({ input: proc.stdout! });
   const line = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`lab ${scenario}: no report within 30 s: ${stderr}`)), 30000);
+    const timer = setTimeout(() => reject(new Error(`lab ${scenario}: no report within 90 s: ${stderr}`)), 90000);
     rl.once('line', (l) => {
       clearTimeout(timer);
       resolve(l);
