@@ -113,6 +113,15 @@ const char *acq_probe_name(void *h);
 /* What this run cannot see because the kernel refused an optional program ("" if nothing). */
 const char *acq_notice(void *h);
 
+/*
+ * After attaching: move the whole process to uid/gid (an unprivileged user),
+ * which clears every thread's capabilities, and keep only those in keep (a
+ * bit mask of CAP_* numbers) on the calling thread and the threads it starts
+ * later (the namespace walker). Call from the thread that calls
+ * acq_snapshot(). Returns 0 or -errno.
+ */
+int acq_drop_caps(__u64 keep, __u32 uid, __u32 gid, char *err, size_t errlen);
+
 /* Copy libbpf's buffered log (NUL-terminated); returns its length. */
 int acq_read_log(char *buf, size_t len);
 

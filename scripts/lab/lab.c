@@ -499,7 +499,7 @@ int main(int argc, char **argv)
 		scenario_many(atoi(pos[1]));
 	} else if (!strcmp(sc, "churn") && pos[2] && atoi(pos[1]) > 0 && atoi(pos[2]) >= 0) {
 		scenario_churn(atoi(pos[1]), atoi(pos[2]));
-	} else if (!strcmp(sc, "flood") && pos[1] && atoi(pos[1]) > 0 && atoi(pos[1]) <= 600) {
+	} else if (!strcmp(sc, "flood") && pos[1] && atoi(pos[1]) > 0 && atoi(pos[1]) <= 7200) {
 		scenario_flood(atoi(pos[1]));
 	} else if (!strcmp(sc, "idle")) {
 		add_listener(4, "127.0.0.1", 9500, 64, false, false);

@@ -132,6 +132,7 @@ function load(): any {
     acq_read_log: ['int', ['char *', 'size_t']],
     acq_layout: ['int', ['pointer', 'uint32']],
     acq_close: ['void', [voidPtr]],
+    acq_drop_caps: ['int', ['uint64', 'uint32', 'uint32', 'char *', 'size_t']],
   });
   return lib;
 }
@@ -159,6 +160,31 @@ export function layoutReport(): LayoutReport[] {
 
 export function abiVersion(): number {
   return load().acq_abi_version();
+}
+
+/** Capabilities kept after attach (see README, Privileges). */
+export const KEPT_CAPS = {
+  CAP_DAC_READ_SEARCH: 2, // read /proc/<pid>/fd of every process (owners of older sockets)
+  CAP_SYS_PTRACE: 19, // read /proc/<pid>/ns/net of every process
+  CAP_SYS_ADMIN: 21, // setns() into each network namespace every tick
+  CAP_PERFMON: 38, // BPF object access when unprivileged BPF is disabled
+  CAP_BPF: 39,
+};
+
+/** The user acceptq runs as once its probes are attached. */
+export const UNPRIVILEGED_ID = 65534;
+
+/**
+ * Become the unprivileged user with only KEPT_CAPS (and `extra`) on the main
+ * thread; every other thread keeps none, the bounding set is cut to match.
+ * Call once everything is loaded (modules, files). Throws HelperError.
+ */
+export function dropCapabilities(extra: number[] = []): void {
+  let mask = 0n;
+  for (const c of [...Object.values(KEPT_CAPS), ...extra]) mask |= 1n << BigInt(c);
+  const err = Buffer.alloc(512);
+  const rc = load().acq_drop_caps(mask.toString(), UNPRIVILEGED_ID, UNPRIVILEGED_ID, err, err.length);
+  if (rc !== 0) throw new HelperError(cstr(err), rc);
 }
 
 export function readLibbpfLog(): string {
