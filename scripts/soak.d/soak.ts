@@ -49,7 +49,7 @@ async function main(): Promise<void> {
     const maps = mapsOf(aq.proc.pid!);
     const started = Date.now();
     // the lab reports when its flood is over; sample while it runs
-    const flood = startLab(`flood ${seconds}`, 60);
+    const flood = startLab(`flood ${seconds}`, 60, seconds * 1000 + 60000);
     let done = false;
     flood.then(() => (done = true), () => (done = true));
     const samples: Sample[] = [];

@@ -83,9 +83,9 @@ export function parseSs(text: string): SsListener[] {
 
 /**
  * Start a scenario ("syn", or with arguments: "many 400") and wait until its
- * overflows are staged (bounded: 90 s).
+ * overflows are staged (bounded: reportMs, 90 s by default).
  */
-export async function startLab(scenario: string, holdS = 120): Promise<LabRun> {
+export async function startLab(scenario: string, holdS = 120, reportMs = 90000): Promise<LabRun> {
   const proc = spawn('unshare', ['-n', LAB, ...scenario.split(' '), '--hold', String(holdS)], {
     stdio: ['pipe', 'pipe', 'pipe'],
   });
@@ -93,7 +93,7 @@ export async function startLab(scenario: string, holdS = 120): Promise<LabRun> {
   proc.stderr!.on('data', (d) => (stderr += d));
   const rl = readline.createInterface({ input: proc.stdout! });
   const line = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`lab ${scenario}: no report within 90 s: ${stderr}`)), 90000);
+    const timer = setTimeout(() => reject(new Error(`lab ${scenario}: no report within ${reportMs / 1000} s: ${stderr}`)), reportMs);
     rl.once('line', (l) => {
       clearTimeout(timer);
       resolve(l);
