@@ -93,7 +93,10 @@ export async function startLab(scenario: string, holdS = 120, reportMs = 90000):
   proc.stderr!.on('data', (d) => (stderr += d));
   const rl = readline.createInterface({ input: proc.stdout! });
   const line = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`lab ${scenario}: no report within ${reportMs / 1000} s: ${stderr}`)), reportMs);
+    const timer = setTimeout(() => {
+      proc.kill('SIGKILL'); // never leave a lab behind
+      reject(new Error(`lab ${scenario}: no report within ${reportMs / 1000} s: ${stderr}`));
+    }, reportMs);
     rl.once('line', (l) => {
       clearTimeout(timer);
       resolve(l);
