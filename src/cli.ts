@@ -194,7 +194,7 @@ export async function main(argv: string[]): Promise<void> {
     exitNow(2, 'acceptq: the dashboard needs a terminal; use --once or --json for output to a pipe or file');
   }
   const helper = openHelper(o);
-  const collector = new Collector(helper);
+  const collector = new Collector(helper, o.interval);
   if (o.mode === 'json') await runJson(o, collector);
   else if (o.mode === 'once') await runOnce(o, collector);
   else {

@@ -1,0 +1,60 @@
+/**
+ * The listener table's columns and their text: pure functions of a row, so
+ * the layout can drop the least important columns on a narrow terminal.
+ */
+import { endpoint, sanitize } from '../src/model/address';
+import type { SortKey } from '../src/model/view';
+import type { ListenerRow } from '../src/model/types';
+import { ago } from './viewmodel';
+
+export interface Column {
+  title: string;
+  width: number;
+  /** Lower goes first when the terminal is narrow. */
+  priority: number;
+  align: 'left' | 'right';
+  sort?: SortKey;
+  text(r: ListenerRow, now: number): string;
+}
+
+export const COLUMNS: Column[] = [
+  { title: 'LISTEN', width: 24, priority: 10, align: 'left', sort: 'address', text: (r) => endpoint(r.family, r.address, r.port) },
+  { title: 'NETNS', width: 10, priority: 4, align: 'right', sort: 'netns', text: (r) => String(r.netns) },
+  { title: 'PID/COMM', width: 20, priority: 8, align: 'left', sort: 'comm', text: (r) => (r.pid ? `${r.pid}/${sanitize(r.comm)}` : '-') },
+  { title: 'SOCK', width: 4, priority: 2, align: 'right', text: (r) => String(r.sockets) },
+  { title: 'QUEUE', width: 11, priority: 9, align: 'right', sort: 'fill', text: (r) => `${r.backlog}/${r.maxBacklog}` },
+  { title: 'PEAK', width: 5, priority: 5, align: 'right', sort: 'peak', text: (r) => String(r.peakBacklog) },
+  { title: 'SYNQ', width: 5, priority: 3, align: 'right', sort: 'synq', text: (r) => String(r.synBacklog) },
+  { title: 'OVERFLOWS', width: 10, priority: 9, align: 'right', sort: 'overflows', text: (r) => String(r.overflows) },
+  { title: 'OVF/S', width: 8, priority: 10, align: 'right', sort: 'rate', text: (r) => r.overflowRate.toFixed(1) },
+  { title: 'LAST', width: 5, priority: 6, align: 'right', sort: 'last', text: (r, now) => ago(r.lastOverflowMs, now) },
+  { title: 'SYN/ACK', width: 13, priority: 7, align: 'right', text: (r) => `${r.overflowsSyn}/${r.overflowsAck}` },
+];
+
+/** The columns that fit in width, in their display order. */
+export function fitColumns(width: number): Column[] {
+  const chosen = new Set<Column>();
+  let used = 2; // selection marker
+  for (const c of [...COLUMNS].sort((a, b) => b.priority - a.priority)) {
+    if (used + c.width + 1 <= width) {
+      chosen.add(c);
+      used += c.width + 1;
+    }
+  }
+  return COLUMNS.filter((c) => chosen.has(c));
+}
+
+function cell(c: Column, s: string): string {
+  const t = s.length > c.width ? s.slice(0, c.width - 1) + '~' : s;
+  return c.align === 'left' ? t.padEnd(c.width) : t.padStart(c.width);
+}
+
+/** Header line: the sort column marked with its direction. */
+export function headerLine(cols: Column[], sort: SortKey, reverse: boolean): string {
+  return '  ' + cols.map((c) => cell(c, c.sort === sort ? `${c.title}${reverse ? '^' : 'v'}` : c.title)).join(' ');
+}
+
+/** One row: '>' marks the selection (visible without colour too). */
+export function rowLine(cols: Column[], r: ListenerRow, selected: boolean, now: number): string {
+  return (selected ? '> ' : '  ') + cols.map((c) => cell(c, c.text(r, now))).join(' ');
+}
