@@ -59,6 +59,14 @@ struct {
 	__type(value, struct acq_counts);
 } counts SEC(".maps") __weak;
 
+/* Overflows attributed per namespace (cookie): read beside the kernel's own counter. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u64);
+	__type(value, __u64);
+} ns_overflows SEC(".maps") __weak;
+
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 256 * 1024);
@@ -230,6 +238,14 @@ static __always_inline void record(const struct acq_lkey *k, __u8 path,
 	__u32 depth = sk_backlog(sk);
 	peak_update(c, depth);
 	if (path == ACQ_PATH_SYN || path == ACQ_PATH_ACK) {
+		__u64 *n = bpf_map_lookup_elem(&ns_overflows, &k->netns_cookie);
+		if (!n) {
+			__u64 zero = 0;
+			bpf_map_update_elem(&ns_overflows, &k->netns_cookie, &zero, BPF_NOEXIST);
+			n = bpf_map_lookup_elem(&ns_overflows, &k->netns_cookie);
+		}
+		if (n)
+			__sync_fetch_and_add(n, 1);
 		if (!c->first_overflow_ns)
 			c->first_overflow_ns = now;
 		c->last_overflow_ns = now;

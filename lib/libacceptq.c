@@ -247,6 +247,7 @@ struct acq {
 	struct acq_stats stats;
 	__u64 snapshots;
 	char notice[1024];      /* what this run cannot see, and why */
+	bool baselining;        /* the walk right after attaching */
 	/* per-snapshot scratch */
 	struct acq_sample *samples;
 	size_t nsamples, samples_cap;
@@ -254,6 +255,9 @@ struct acq {
 	struct acq_event *drain_out;
 	__u32 drain_max, drain_n;
 };
+
+static void scan_namespaces(struct acq *a);
+static void *ns_worker(void *arg);
 
 __u32 acq_abi_version(void)
 {
@@ -550,6 +554,14 @@ void *acq_open(const struct acq_open_opts *o, int *code, char *err, size_t errle
 		free(a);
 		return NULL;
 	}
+	/* the zero point of every namespace delta */
+	pthread_t th;
+	a->baselining = true;
+	scan_namespaces(a);
+	if (pthread_create(&th, NULL, ns_worker, a) == 0)
+		pthread_join(th, NULL);
+	a->baselining = false;
+
 	a->rb = ring_buffer__new(bpf_map__fd(a->skel->maps.events), on_event, a, NULL);
 	if (!a->rb) {
 		e = -errno;
@@ -638,27 +650,14 @@ static int samples_push(struct acq *a, const struct acq_sample *s)
 }
 
 /* Inside one namespace (this thread has joined it): counters and listeners. */
-static void walk_current_ns(struct acq *a, struct ns_entry *e)
+/* Every listener of this namespace, through the iterator (which also registers them). */
+static void sample_listeners(struct acq *a)
 {
-	FILE *f = fopen("/proc/thread-self/net/netstat", "r");
 	char buf[sizeof(struct acq_sample) * 256];
 	size_t have = 0;
 	ssize_t n;
-
-	if (f) {
-		read_netstat(f, &e->out);
-		fclose(f);
-	}
-	/* the namespace's cookie, to match rows keyed by it */
-	int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	if (s >= 0) {
-		__u64 cookie = 0;
-		socklen_t len = sizeof(cookie);
-		if (getsockopt(s, SOL_SOCKET, SO_NETNS_COOKIE, &cookie, &len) == 0)
-			e->out.cookie = cookie;
-		close(s);
-	}
 	int fd = bpf_iter_create(bpf_link__fd(a->skel->links.acq_sample));
+
 	if (fd < 0)
 		return;
 	while ((n = read(fd, buf + have, sizeof(buf) - have)) > 0 || (n < 0 && errno == EINTR)) {
@@ -672,6 +671,47 @@ static void walk_current_ns(struct acq *a, struct ns_entry *e)
 		have -= whole;
 	}
 	close(fd);
+}
+
+/* Inside one namespace (this thread has joined it): listeners, then counters. */
+static void walk_current_ns(struct acq *a, struct ns_entry *e)
+{
+	/*
+	 * Listeners first: the first pass registers those older than acceptq,
+	 * so that what follows is counted against a complete registry.
+	 */
+	sample_listeners(a);
+
+	__u64 cookie = 0;
+	int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (s >= 0) {
+		socklen_t len = sizeof(cookie);
+		getsockopt(s, SOL_SOCKET, SO_NETNS_COOKIE, &cookie, &len);
+		close(s);
+	}
+	/* the kernel's counters and what acceptq attributed here, back to back */
+	FILE *f = fopen("/proc/thread-self/net/netstat", "r");
+	if (f) {
+		read_netstat(f, &e->out);
+		fclose(f);
+	}
+	__u64 attributed = 0;
+	bpf_map_lookup_elem(bpf_map__fd(a->skel->maps.ns_overflows), &cookie, &attributed);
+	e->out.attributed = attributed;
+
+	if (a->baselining) {
+		/* right after attaching: the zero point of every delta */
+		e->out.start_attributed = attributed;
+		e->out.start_listen_overflows = e->out.listen_overflows;
+		e->out.start_listen_drops = e->out.listen_drops;
+		e->out.start_syncookies_sent = e->out.syncookies_sent;
+		e->out.start_reqqfull_drop = e->out.reqqfull_drop;
+	} else if (e->out.cookie && cookie != e->out.cookie) {
+		/* the inode number was reused by a new namespace: it started at zero */
+		e->out.start_attributed = e->out.start_listen_overflows = e->out.start_listen_drops = 0;
+		e->out.start_syncookies_sent = e->out.start_reqqfull_drop = 0;
+	}
+	e->out.cookie = cookie;
 }
 
 static void *ns_worker(void *arg)
@@ -727,7 +767,6 @@ static void scan_namespaces(struct acq *a)
 			continue;
 		e->seen = true;
 		e->out.pid = (__u32)atoi(de->d_name);
-		e->out.seen_at_start = a->snapshots == 0 || e->out.seen_at_start;
 		snprintf(e->path, sizeof(e->path), "%s", path);
 	}
 	if (d)
@@ -742,7 +781,6 @@ static void scan_namespaces(struct acq *a)
 		if (!e || e->seen)
 			continue;
 		e->seen = true;
-		e->out.seen_at_start = a->snapshots == 0 || e->out.seen_at_start;
 		snprintf(e->path, sizeof(e->path), "%s", path);
 	}
 	if (d)
@@ -1092,7 +1130,11 @@ static const struct acq_layout layout[] = {
 	L_FIELD(acq_netns, listen_overflows),
 	L_FIELD(acq_netns, listen_drops), L_FIELD(acq_netns, syncookies_sent),
 	L_FIELD(acq_netns, reqqfull_drop), L_FIELD(acq_netns, reqqfull_cookies),
-	L_FIELD(acq_netns, seen_at_start), L_FIELD(acq_netns, gone),
+	L_FIELD(acq_netns, attributed),
+	L_FIELD(acq_netns, start_attributed),
+	L_FIELD(acq_netns, start_listen_overflows), L_FIELD(acq_netns, start_listen_drops),
+	L_FIELD(acq_netns, start_syncookies_sent), L_FIELD(acq_netns, start_reqqfull_drop),
+	L_FIELD(acq_netns, gone),
 	L_STRUCT(acq_stats),
 	L_FIELD(acq_stats, lost_events), L_FIELD(acq_stats, suppressed_events),
 	L_FIELD(acq_stats, map_full), L_FIELD(acq_stats, snapshot_ns), L_FIELD(acq_stats, probe),

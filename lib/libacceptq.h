@@ -64,8 +64,19 @@ struct acq_netns {
 	__u64 syncookies_sent;
 	__u64 reqqfull_drop;
 	__u64 reqqfull_cookies;
-	__u32 seen_at_start;    /* 1 if it existed at the first snapshot */
+	__u64 attributed;       /* overflows acceptq attributed here, read right after the above */
+	/*
+	 * The zero point of the deltas: the counters read right after attaching
+	 * (0 for a namespace made later), and how many overflows acceptq had
+	 * attributed in this namespace at that moment (read microseconds later).
+	 */
+	__u64 start_attributed;
+	__u64 start_listen_overflows;
+	__u64 start_listen_drops;
+	__u64 start_syncookies_sent;
+	__u64 start_reqqfull_drop;
 	__u32 gone;             /* 1 if no longer reachable: values are the last read */
+	__u32 _pad;
 };
 
 struct acq_stats {

@@ -23,7 +23,7 @@ function listener(over: Partial<RawListener>): RawListener {
 function netns(over: Partial<RawNetns>): RawNetns {
   return {
     netns: 4026531840, pid: 1, cookie: 1, listenOverflows: 0, listenDrops: 0, syncookiesSent: 0,
-    reqQFullDrop: 0, reqQFullCookies: 0, seenAtStart: true, gone: false, ...over,
+    reqQFullDrop: 0, reqQFullCookies: 0, attributed: 0, start: { attributed: 0, listenOverflows: 0, listenDrops: 0, syncookiesSent: 0, reqQFullDrop: 0 }, gone: false, ...over,
   };
 }
 
@@ -40,11 +40,12 @@ function replay(frames: RawSnapshot[]): { source: RawSource; now: () => number }
 }
 
 // A recording: a web server on :80 starts overflowing in the second interval;
-// the namespace already had 1000 overflows before acceptq started.
+// the namespace already had 1000 overflows when acceptq attached.
+const atStart = { attributed: 0, listenOverflows: 1000, listenDrops: 0, syncookiesSent: 0, reqQFullDrop: 0 };
 const frames: RawSnapshot[] = [
-  { listeners: [listener({})], namespaces: [netns({ listenOverflows: 1000 })], stats },
-  { listeners: [listener({ overflowsSyn: 40, overflowsAck: 2, backlog: 129, peakBacklog: 129 })], namespaces: [netns({ listenOverflows: 1042 })], stats },
-  { listeners: [listener({ overflowsSyn: 100, overflowsAck: 2, backlog: 129, peakBacklog: 129 })], namespaces: [netns({ listenOverflows: 1105 })], stats },
+  { listeners: [listener({})], namespaces: [netns({ listenOverflows: 1000, start: atStart })], stats },
+  { listeners: [listener({ overflowsSyn: 40, overflowsAck: 2, backlog: 129, peakBacklog: 129 })], namespaces: [netns({ listenOverflows: 1042, attributed: 42, start: atStart })], stats },
+  { listeners: [listener({ overflowsSyn: 100, overflowsAck: 2, backlog: 129, peakBacklog: 129 })], namespaces: [netns({ listenOverflows: 1105, attributed: 102, start: atStart })], stats },
 ];
 
 test('collector: rates per interval, namespace deltas from start, and the unattributed gap', (t) => {
@@ -66,16 +67,16 @@ test('collector: rates per interval, namespace deltas from start, and the unattr
   t.is(s2.attributedRate, 60);
 });
 
-test('collector: a namespace that appears later starts from zero; a recycled inode is a new namespace', (t) => {
+test('collector: a namespace made after start counts from zero; a recycled inode is a new namespace', (t) => {
   const { source, now } = replay([
     { listeners: [], namespaces: [], stats },
-    { listeners: [listener({ netnsCookie: 7, netns: 99, overflowsSyn: 5 })], namespaces: [netns({ netns: 99, cookie: 7, listenOverflows: 5, seenAtStart: false })], stats },
+    { listeners: [listener({ netnsCookie: 7, netns: 99, overflowsSyn: 5 })], namespaces: [netns({ netns: 99, cookie: 7, listenOverflows: 5, attributed: 5 })], stats },
     {
       listeners: [
         listener({ netnsCookie: 7, netns: 99, overflowsSyn: 5, closedMs: 1 }),
         listener({ netnsCookie: 8, netns: 99, overflowsSyn: 2 }),
       ],
-      namespaces: [netns({ netns: 99, cookie: 8, listenOverflows: 2, seenAtStart: false })],
+      namespaces: [netns({ netns: 99, cookie: 8, listenOverflows: 2, attributed: 2 })],
       stats,
     },
   ]);

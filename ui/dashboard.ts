@@ -66,6 +66,7 @@ export async function runDashboard(o: Options, stream: SnapshotStream, onExit: (
   const screen = blessed.screen({
     smartCSR: true,
     fullUnicode: !ascii,
+    forceUnicode: !ascii, // box drawing as Unicode, not the terminal's ACS (tmux, screen)
     dockBorders: true,
     warnings: false,
     title: 'acceptq',

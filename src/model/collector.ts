@@ -22,13 +22,6 @@ export function listenerId(netnsCookie: number, family: number, address: string,
   return `${netnsCookie}|${family}|${address}|${port}`;
 }
 
-interface NsBase {
-  overflows: number;
-  drops: number;
-  cookies: number;
-  reqQFull: number;
-}
-
 export class Collector implements SnapshotStream {
   readonly live = true;
   readonly meta: StreamMeta;
@@ -36,7 +29,6 @@ export class Collector implements SnapshotStream {
   private prevOverflows = new Map<string, number>();
   // keyed by namespace cookie
   private prevNsOverflows = new Map<number, number>();
-  private nsBase = new Map<number, NsBase>();
 
   constructor(
     private readonly source: RawSource,
@@ -55,7 +47,6 @@ export class Collector implements SnapshotStream {
     const events = this.source.drain();
     const t = this.now();
     const elapsed = this.prevTime ? Math.max((t - this.prevTime) / 1000, 1e-3) : 0;
-    const first = this.prevTime === 0;
     this.prevTime = t;
 
     const listeners: ListenerRow[] = raw.listeners.map((r) => {
@@ -102,25 +93,20 @@ export class Collector implements SnapshotStream {
     const namespaces: NamespaceRow[] = [];
     for (const n of raw.namespaces) {
       if (!attributedByNs.has(n.cookie)) continue;
-      let base = this.nsBase.get(n.cookie);
-      if (!base) {
-        // a namespace that appeared after start began at zero
-        base = first && n.seenAtStart
-          ? { overflows: n.listenOverflows, drops: n.listenDrops, cookies: n.syncookiesSent, reqQFull: n.reqQFullDrop }
-          : { overflows: 0, drops: 0, cookies: 0, reqQFull: 0 };
-        this.nsBase.set(n.cookie, base);
-      }
-      const listenOverflows = n.listenOverflows - base.overflows;
+      // deltas from the zero point read right after the probes were attached
+      const base = n.start;
+      const listenOverflows = n.listenOverflows - base.listenOverflows;
       const prev = this.prevNsOverflows.get(n.cookie) ?? 0;
       namespaces.push({
         netns: n.netns,
         cookie: n.cookie,
         pid: n.pid,
         listenOverflows,
-        listenDrops: n.listenDrops - base.drops,
-        syncookiesSent: n.syncookiesSent - base.cookies,
-        reqQFullDrops: n.reqQFullDrop - base.reqQFull,
-        unattributed: listenOverflows - (attributedByNs.get(n.cookie) ?? 0),
+        listenDrops: n.listenDrops - base.listenDrops,
+        syncookiesSent: n.syncookiesSent - base.syncookiesSent,
+        reqQFullDrops: n.reqQFullDrop - base.reqQFullDrop,
+        // both read back to back inside the namespace: no skew under a flood
+        unattributed: listenOverflows - (n.attributed - base.attributed),
         overflowRate: elapsed > 0 ? Math.max(listenOverflows - prev, 0) / elapsed : 0,
         gone: n.gone,
       });

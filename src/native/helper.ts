@@ -45,7 +45,13 @@ export interface RawNetns {
   syncookiesSent: number;
   reqQFullDrop: number;
   reqQFullCookies: number;
-  seenAtStart: boolean;
+  /** Overflows acceptq attributed in this namespace, read just after the counters. */
+  attributed: number;
+  /**
+   * The zero point: the counters right after attaching (zero for a namespace
+   * made later), and the overflows acceptq had attributed in it by then.
+   */
+  start: { attributed: number; listenOverflows: number; listenDrops: number; syncookiesSent: number; reqQFullDrop: number };
   gone: boolean;
 }
 
@@ -353,7 +359,14 @@ function decodeNetns(b: Buffer, base: number): RawNetns {
     syncookiesSent: u64(b, at('syncookies_sent')),
     reqQFullDrop: u64(b, at('reqqfull_drop')),
     reqQFullCookies: u64(b, at('reqqfull_cookies')),
-    seenAtStart: b.readUInt32LE(at('seen_at_start')) !== 0,
+    attributed: u64(b, at('attributed')),
+    start: {
+      attributed: u64(b, at('start_attributed')),
+      listenOverflows: u64(b, at('start_listen_overflows')),
+      listenDrops: u64(b, at('start_listen_drops')),
+      syncookiesSent: u64(b, at('start_syncookies_sent')),
+      reqQFullDrop: u64(b, at('start_reqqfull_drop')),
+    },
     gone: b.readUInt32LE(at('gone')) !== 0,
   };
 }

@@ -69,8 +69,14 @@ export const Netns = Struct({
   syncookies_sent: ref.types.uint64,
   reqqfull_drop: ref.types.uint64,
   reqqfull_cookies: ref.types.uint64,
-  seen_at_start: ref.types.uint32,
+  attributed: ref.types.uint64,
+  start_attributed: ref.types.uint64,
+  start_listen_overflows: ref.types.uint64,
+  start_listen_drops: ref.types.uint64,
+  start_syncookies_sent: ref.types.uint64,
+  start_reqqfull_drop: ref.types.uint64,
   gone: ref.types.uint32,
+  _pad: ref.types.uint32,
 });
 
 export const Stats = Struct({
