@@ -1,0 +1,53 @@
+/** A program in a real terminal: tmux at a fixed size, keys in, screen out. */
+import { execFileSync } from 'node:child_process';
+
+export class Tmux {
+  constructor(readonly name: string) {}
+
+  static start(name: string, command: string, width = 120, height = 40, env: Record<string, string> = {}): Tmux {
+    const envArgs = Object.entries(env).flatMap(([k, v]) => ['-e', `${k}=${v}`]);
+    execFileSync('tmux', ['new-session', '-d', '-s', name, '-x', String(width), '-y', String(height), ...envArgs, command]);
+    return new Tmux(name);
+  }
+
+  capture(): string {
+    return execFileSync('tmux', ['capture-pane', '-p', '-t', this.name], { encoding: 'utf8' });
+  }
+
+  keys(...keys: string[]): void {
+    execFileSync('tmux', ['send-keys', '-t', this.name, ...keys]);
+  }
+
+  resize(width: number, height: number): void {
+    execFileSync('tmux', ['resize-window', '-t', this.name, '-x', String(width), '-y', String(height)]);
+  }
+
+  display(format: string): string {
+    return execFileSync('tmux', ['display-message', '-p', '-t', this.name, format], { encoding: 'utf8' }).trim();
+  }
+
+  /** The first process started in the pane's shell (the program under test). */
+  programPid(): number {
+    const shell = this.display('#{pane_pid}');
+    return Number(execFileSync('pgrep', ['-o', '-P', shell], { encoding: 'utf8' }).trim());
+  }
+
+  /** Poll the screen until pred holds (bounded); returns the last screen. */
+  async waitFor(pred: (screen: string) => boolean, timeoutMs = 15000): Promise<string> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const screen = this.capture();
+      if (pred(screen)) return screen;
+      if (Date.now() > deadline) throw new Error(`screen never matched; last screen:\n${screen}`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+
+  kill(): void {
+    try {
+      execFileSync('tmux', ['kill-session', '-t', this.name], { stdio: 'ignore' });
+    } catch {
+      // already gone
+    }
+  }
+}
