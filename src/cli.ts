@@ -8,7 +8,7 @@ import { parseArgs } from 'node:util';
 import { Collector } from './model/collector';
 import { filterSnapshot, type RowFilter } from './model/view';
 import type { Snapshot } from './model/types';
-import { Helper, HelperError, PROBE_SETS, type ProbeSet } from './native/helper';
+import { dropCapabilities, Helper, HelperError, PROBE_SETS, type ProbeSet } from './native/helper';
 import { jsonRecord } from './output/json';
 import { renderTable } from './output/table';
 import { privilegeProblem } from './privileges';
@@ -195,12 +195,16 @@ export async function main(argv: string[]): Promise<void> {
   }
   const helper = openHelper(o);
   const collector = new Collector(helper, o.interval);
+  // everything is loaded and attached: give up what the rest of the run does not need
+  const runDashboard = o.mode === 'dashboard' ? (await import('../ui/dashboard')).runDashboard : null;
+  try {
+    dropCapabilities();
+  } catch (e) {
+    process.stderr.write(`acceptq: warning: could not drop privileges: ${(e as Error).message}\n`);
+  }
   if (o.mode === 'json') await runJson(o, collector);
   else if (o.mode === 'once') await runOnce(o, collector);
-  else {
-    const { runDashboard } = await import('../ui/dashboard');
-    await runDashboard(o, collector, onExit);
-  }
+  else await runDashboard!(o, collector, onExit);
   exitNow(0);
 }
 
