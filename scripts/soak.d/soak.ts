@@ -5,7 +5,7 @@
  *
  *   scripts/soak [--minutes M] [--mode json|dashboard] [--out FILE]
  */
-import { spawn, execFileSync } from 'node:child_process';
+import { spawn, spawnSync, execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import { parseArgs } from 'node:util';
 import { AcceptqJson } from '../../test/support/acceptq';
@@ -44,7 +44,10 @@ async function main(): Promise<void> {
       tmuxName = `acceptq-soak-${process.pid}`;
       execFileSync('tmux', ['new-session', '-d', '-x', '160', '-y', '50', '-s', tmuxName, `${process.execPath} ${CLI} --interval 1`]);
       await sleep(3000);
-      pid = Number(execFileSync('tmux', ['list-panes', '-t', tmuxName, '-F', '#{pane_pid}'], { encoding: 'utf8' }).trim());
+      const pane = execFileSync('tmux', ['list-panes', '-t', tmuxName, '-F', '#{pane_pid}'], { encoding: 'utf8' }).trim();
+      // the pane runs the command directly or through a shell
+      const child = spawnSync('pgrep', ['-o', '-P', pane], { encoding: 'utf8' }).stdout.trim();
+      pid = Number(child || pane);
     }
     const maps = mapsOf(aq.proc.pid!);
     const started = Date.now();
