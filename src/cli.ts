@@ -7,7 +7,8 @@
 import { parseArgs } from 'node:util';
 import { Collector } from './model/collector';
 import { filterSnapshot, type RowFilter } from './model/view';
-import type { Snapshot } from './model/types';
+import type { Snapshot, SnapshotStream, StreamMeta } from './model/types';
+import { readRecording, RecordingError, RecordingWriter, ReplayStream } from './record/recording';
 import { dropCapabilities, Helper, HelperError, PROBE_SETS, type ProbeSet } from './native/helper';
 import { jsonRecord } from './output/json';
 import { renderTable } from './output/table';
@@ -24,6 +25,9 @@ export const USAGE = `usage: acceptq [options]
   --netns INODE         only listeners in this network namespace
   --probe SET           auto|tracepoint|fentry|kprobe (default auto)
   --events-per-sec N    detail events per listener per second (default 50)
+  --record FILE         also write every snapshot to FILE (replay it with --replay)
+  --replay FILE         play a recording (no root needed); with the dashboard,
+                        p pauses and +/- change the speed
   --debug FILE          write libbpf's log to FILE
   --no-color            no colours (NO_COLOR is honoured too)
   -h, --help            this help
@@ -40,6 +44,8 @@ export interface Options {
   probe: ProbeSet;
   eventsPerSec: number;
   debug?: string;
+  record?: string;
+  replay?: string;
   color: boolean;
 }
 
@@ -78,6 +84,8 @@ export function parseOptions(argv: string[]): Options | 'help' | 'version' {
         probe: { type: 'string' },
         'events-per-sec': { type: 'string' },
         debug: { type: 'string' },
+        record: { type: 'string' },
+        replay: { type: 'string' },
         'no-color': { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean', short: 'V' },
@@ -92,7 +100,10 @@ export function parseOptions(argv: string[]): Options | 'help' | 'version' {
   if (v.once && v.json) throw new UsageError('--once and --json cannot be used together');
   const probe = (v.probe ?? 'auto') as ProbeSet;
   if (!PROBE_SETS.includes(probe)) throw new UsageError(`--probe wants one of ${PROBE_SETS.join(', ')}, not '${v.probe}'`);
-  if (v.debug !== undefined && v.debug === '') throw new UsageError('--debug wants a file name');
+  for (const f of ['debug', 'record', 'replay'] as const) {
+    if (v[f] !== undefined && v[f] === '') throw new UsageError(`--${f} wants a file name`);
+  }
+  if (v.record !== undefined && v.replay !== undefined) throw new UsageError('--record and --replay cannot be used together');
   return {
     mode: v.once ? 'once' : v.json ? 'json' : 'dashboard',
     interval: positiveNumber('interval', v.interval, 3600) ?? 1,
@@ -105,6 +116,8 @@ export function parseOptions(argv: string[]): Options | 'help' | 'version' {
     probe,
     eventsPerSec: integer('events-per-sec', v['events-per-sec'], 0, 100000) ?? 50,
     debug: v.debug,
+    record: v.record,
+    replay: v.replay,
     color: !v['no-color'] && !process.env.NO_COLOR,
   };
 }
@@ -147,26 +160,63 @@ async function sleep(ms: number): Promise<void> {
   await new Promise((r) => setTimeout(r, ms));
 }
 
-async function runJson(o: Options, collector: Collector): Promise<void> {
+async function runJson(o: Options, stream: SnapshotStream): Promise<void> {
+  const interval = stream.live ? o.interval : stream.meta.intervalS;
+  const write = (s: Snapshot) => process.stdout.write(JSON.stringify(jsonRecord(filterSnapshot(s, o.filter), interval)) + '\n');
+  if (!stream.live) {
+    // a recording: every record at once, for scripts
+    for (let s = stream.next(); s; s = stream.next()) write(s);
+    return;
+  }
   const start = Date.now();
-  const write = (s: Snapshot) => process.stdout.write(JSON.stringify(jsonRecord(filterSnapshot(s, o.filter), o.interval)) + '\n');
-  write(collector.tick()); // first record as soon as the probes are attached
+  write(stream.next()!); // first record as soon as the probes are attached
   for (;;) {
     const next = start + Math.ceil((Date.now() - start + 1) / (o.interval * 1000)) * o.interval * 1000;
     if (o.duration !== undefined && next - start > o.duration * 1000) {
       await sleep(Math.max(0, start + o.duration * 1000 - Date.now()));
-      write(collector.tick());
+      write(stream.next()!);
       return;
     }
     await sleep(next - Date.now());
-    write(collector.tick());
+    write(stream.next()!);
   }
 }
 
-async function runOnce(o: Options, collector: Collector): Promise<void> {
-  collector.tick();
-  await sleep(o.interval * 1000);
-  process.stdout.write(renderTable(filterSnapshot(collector.tick(), o.filter)));
+async function runOnce(o: Options, stream: SnapshotStream): Promise<void> {
+  let last = stream.next();
+  if (stream.live) {
+    await sleep(o.interval * 1000);
+    last = stream.next();
+  } else {
+    for (let s = last; s; s = stream.next()) last = s;
+  }
+  if (last) process.stdout.write(renderTable(filterSnapshot(last, o.filter)));
+}
+
+/** Passes snapshots through, writing each to a recording. */
+class RecordingTee implements SnapshotStream {
+  constructor(private readonly inner: SnapshotStream, private readonly writer: RecordingWriter) {}
+  get live(): boolean {
+    return this.inner.live;
+  }
+  get meta(): StreamMeta {
+    return this.inner.meta;
+  }
+  next(): Snapshot | null {
+    const s = this.inner.next();
+    if (s) this.writer.write(s);
+    return s;
+  }
+}
+
+function openReplay(path: string): SnapshotStream {
+  try {
+    const { header, snapshots } = readRecording(path);
+    return new ReplayStream(snapshots, header);
+  } catch (e) {
+    if (e instanceof RecordingError) exitNow(1, `acceptq: ${path}: ${e.message}`);
+    throw e;
+  }
 }
 
 export async function main(argv: string[]): Promise<void> {
@@ -193,18 +243,34 @@ export async function main(argv: string[]): Promise<void> {
   if (o.mode === 'dashboard' && !process.stdout.isTTY) {
     exitNow(2, 'acceptq: the dashboard needs a terminal; use --once or --json for output to a pipe or file');
   }
-  const helper = openHelper(o);
-  const collector = new Collector(helper, o.interval);
-  // everything is loaded and attached: give up what the rest of the run does not need
-  const runDashboard = o.mode === 'dashboard' ? (await import('../ui/dashboard')).runDashboard : null;
-  try {
-    dropCapabilities();
-  } catch (e) {
-    process.stderr.write(`acceptq: warning: could not drop privileges: ${(e as Error).message}\n`);
+  let stream: SnapshotStream;
+  if (o.replay) {
+    stream = openReplay(o.replay); // a file only: no root, no BPF
+  } else {
+    stream = new Collector(openHelper(o), o.interval);
+    if (o.record) {
+      let writer: RecordingWriter;
+      try {
+        writer = new RecordingWriter(o.record, stream.meta);
+      } catch (e) {
+        exitNow(1, `acceptq: cannot write ${o.record}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+      }
+      onExit(() => writer.close());
+      stream = new RecordingTee(stream, writer);
+    }
   }
-  if (o.mode === 'json') await runJson(o, collector);
-  else if (o.mode === 'once') await runOnce(o, collector);
-  else await runDashboard!(o, collector, onExit);
+  const runDashboard = o.mode === 'dashboard' ? (await import('../ui/dashboard')).runDashboard : null;
+  if (stream.live) {
+    // everything is loaded, attached and opened: give up what the rest of the run does not need
+    try {
+      dropCapabilities();
+    } catch (e) {
+      process.stderr.write(`acceptq: warning: could not drop privileges: ${(e as Error).message}\n`);
+    }
+  }
+  if (o.mode === 'json') await runJson(o, stream);
+  else if (o.mode === 'once') await runOnce(o, stream);
+  else await runDashboard!(o, stream, onExit);
   exitNow(0);
 }
 

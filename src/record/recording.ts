@@ -1,0 +1,235 @@
+/**
+ * Recordings: a header line, then one model snapshot per line (NDJSON).
+ * Written while a live run goes on, replayed later without root or BPF.
+ * A replayed file is data only: every field is checked, every string
+ * sanitised, nothing in it is executed.
+ */
+import fs from 'node:fs';
+import { sanitize } from '../model/address';
+import type { DetailEvent, ListenerRow, NamespaceRow, Snapshot, SnapshotStream, StreamMeta } from '../model/types';
+
+export const FORMAT_VERSION = 1;
+const MAX_BYTES = 1024 * 1024 * 1024;
+const MAX_ROWS = 1_000_000;
+
+export class RecordingError extends Error {
+  constructor(message: string, readonly line: number) {
+    super(line > 0 ? `line ${line}: ${message}` : message);
+  }
+}
+
+export interface RecordingHeader extends StreamMeta {
+  format: number;
+  started: string;
+}
+
+/** Appends snapshots to a file opened before privileges are dropped. */
+export class RecordingWriter {
+  private fd: number;
+
+  constructor(path: string, meta: StreamMeta) {
+    this.fd = fs.openSync(path, 'w', 0o644);
+    const header: RecordingHeader = { format: FORMAT_VERSION, started: new Date().toISOString(), ...meta };
+    fs.writeSync(this.fd, JSON.stringify({ acceptqRecording: header }) + '\n');
+  }
+
+  write(s: Snapshot): void {
+    if (this.fd >= 0) fs.writeSync(this.fd, JSON.stringify(s) + '\n');
+  }
+
+  close(): void {
+    if (this.fd >= 0) fs.closeSync(this.fd);
+    this.fd = -1;
+  }
+}
+
+// ---- validation: a field at a time, with the line it came from ----
+
+type Obj = Record<string, unknown>;
+
+function obj(v: unknown, what: string, line: number): Obj {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new RecordingError(`${what} is not an object`, line);
+  return v as Obj;
+}
+
+function num(o: Obj, k: string, line: number, opts: { nullable?: boolean; optional?: boolean } = {}): number {
+  const v = o[k];
+  if ((v === null && opts.nullable) || (v === undefined && opts.optional)) return v === null ? (null as unknown as number) : 0;
+  if (typeof v !== 'number' || !Number.isFinite(v)) throw new RecordingError(`${k} is not a number`, line);
+  return v;
+}
+
+function str(o: Obj, k: string, line: number, max = 256): string {
+  const v = o[k];
+  if (typeof v !== 'string') throw new RecordingError(`${k} is not a string`, line);
+  return sanitize(v.slice(0, max));
+}
+
+function bool(o: Obj, k: string, line: number): boolean {
+  if (typeof o[k] !== 'boolean') throw new RecordingError(`${k} is not true or false`, line);
+  return o[k] as boolean;
+}
+
+function arr(o: Obj, k: string, line: number): unknown[] {
+  const v = o[k];
+  if (!Array.isArray(v)) throw new RecordingError(`${k} is not a list`, line);
+  if (v.length > MAX_ROWS) throw new RecordingError(`${k} has more than ${MAX_ROWS} entries`, line);
+  return v;
+}
+
+function listener(v: unknown, line: number): ListenerRow {
+  const o = obj(v, 'a listener', line);
+  const family = num(o, 'family', line);
+  if (family !== 4 && family !== 6) throw new RecordingError('family is neither 4 nor 6', line);
+  return {
+    id: str(o, 'id', line, 512),
+    netns: num(o, 'netns', line),
+    netnsCookie: num(o, 'netnsCookie', line),
+    family,
+    address: str(o, 'address', line, 64),
+    port: num(o, 'port', line),
+    pid: num(o, 'pid', line),
+    comm: str(o, 'comm', line, 16),
+    uid: num(o, 'uid', line),
+    cgroupId: num(o, 'cgroupId', line),
+    sockets: num(o, 'sockets', line),
+    backlog: num(o, 'backlog', line),
+    maxBacklog: num(o, 'maxBacklog', line),
+    peakBacklog: num(o, 'peakBacklog', line),
+    synBacklog: num(o, 'synBacklog', line),
+    overflows: num(o, 'overflows', line),
+    overflowsSyn: num(o, 'overflowsSyn', line),
+    overflowsAck: num(o, 'overflowsAck', line),
+    synDrops: num(o, 'synDrops', line),
+    cookies: num(o, 'cookies', line),
+    overflowRate: num(o, 'overflowRate', line),
+    firstOverflowMs: num(o, 'firstOverflowMs', line, { nullable: true }),
+    lastOverflowMs: num(o, 'lastOverflowMs', line, { nullable: true }),
+    closed: bool(o, 'closed', line),
+    closedMs: num(o, 'closedMs', line, { nullable: true }),
+  };
+}
+
+function namespace(v: unknown, line: number): NamespaceRow {
+  const o = obj(v, 'a namespace', line);
+  return {
+    netns: num(o, 'netns', line),
+    cookie: num(o, 'cookie', line),
+    pid: num(o, 'pid', line),
+    listenOverflows: num(o, 'listenOverflows', line),
+    listenDrops: num(o, 'listenDrops', line),
+    syncookiesSent: num(o, 'syncookiesSent', line),
+    reqQFullDrops: num(o, 'reqQFullDrops', line),
+    unattributed: num(o, 'unattributed', line),
+    overflowRate: num(o, 'overflowRate', line),
+    gone: bool(o, 'gone', line),
+  };
+}
+
+const PATHS = new Set(['syn', 'ack', 'syn-drop', 'cookie']);
+
+function event(v: unknown, line: number): DetailEvent {
+  const o = obj(v, 'an event', line);
+  const path = str(o, 'path', line, 16);
+  if (!PATHS.has(path)) throw new RecordingError(`unknown event path '${path}'`, line);
+  return {
+    timeMs: num(o, 'timeMs', line),
+    listenerId: str(o, 'listenerId', line, 512),
+    netns: num(o, 'netns', line),
+    address: str(o, 'address', line, 64),
+    port: num(o, 'port', line),
+    remoteAddress: str(o, 'remoteAddress', line, 64),
+    remotePort: num(o, 'remotePort', line),
+    path: path as DetailEvent['path'],
+    backlog: num(o, 'backlog', line),
+    maxBacklog: num(o, 'maxBacklog', line),
+    synBacklog: num(o, 'synBacklog', line),
+  };
+}
+
+/** One snapshot line, checked field by field. */
+export function parseSnapshot(text: string, line: number): Snapshot {
+  let v: unknown;
+  try {
+    v = JSON.parse(text);
+  } catch (e) {
+    throw new RecordingError(`not JSON (${(e as Error).message}): truncated or corrupt`, line);
+  }
+  const o = obj(v, 'the snapshot', line);
+  return {
+    timeMs: num(o, 'timeMs', line),
+    elapsed: num(o, 'elapsed', line),
+    probe: str(o, 'probe', line, 32),
+    notice: typeof o.notice === 'string' ? sanitize(o.notice.slice(0, 1024)) : '',
+    lostEvents: num(o, 'lostEvents', line),
+    suppressedEvents: num(o, 'suppressedEvents', line),
+    mapFull: num(o, 'mapFull', line),
+    snapshotMs: num(o, 'snapshotMs', line),
+    listeners: arr(o, 'listeners', line).map((x) => listener(x, line)),
+    namespaces: arr(o, 'namespaces', line).map((x) => namespace(x, line)),
+    events: arr(o, 'events', line).map((x) => event(x, line)),
+    attributedRate: num(o, 'attributedRate', line),
+    kernelRate: num(o, 'kernelRate', line),
+  };
+}
+
+export function parseHeader(text: string): RecordingHeader {
+  let v: unknown;
+  try {
+    v = JSON.parse(text);
+  } catch {
+    throw new RecordingError('not an acceptq recording (the first line is not its header)', 1);
+  }
+  const h = obj(obj(v, 'the header', 1).acceptqRecording, 'not an acceptq recording: the header', 1);
+  const format = num(h, 'format', 1);
+  if (!Number.isInteger(format) || format < 1) throw new RecordingError('bad format version', 1);
+  if (format > FORMAT_VERSION) {
+    throw new RecordingError(`recording format version ${format} is newer than this acceptq reads (${FORMAT_VERSION}): use a newer acceptq`, 1);
+  }
+  return {
+    format,
+    started: str(h, 'started', 1, 64),
+    host: str(h, 'host', 1, 256),
+    kernel: str(h, 'kernel', 1, 256),
+    probe: str(h, 'probe', 1, 32),
+    intervalS: num(h, 'intervalS', 1),
+  };
+}
+
+/** A whole recording, checked line by line before anything is shown. */
+export function parseRecording(text: string): { header: RecordingHeader; snapshots: Snapshot[] } {
+  const lines = text.split('\n');
+  if (lines[lines.length - 1] === '') lines.pop();
+  else if (lines.length > 1) throw new RecordingError('the last line is cut short: truncated file', lines.length);
+  if (!lines.length) throw new RecordingError('empty file: not an acceptq recording', 0);
+  const header = parseHeader(lines[0]);
+  const snapshots = lines.slice(1).map((l, i) => parseSnapshot(l, i + 2));
+  if (!snapshots.length) throw new RecordingError('the recording holds no snapshot', 1);
+  return { header, snapshots };
+}
+
+export function readRecording(path: string): { header: RecordingHeader; snapshots: Snapshot[] } {
+  let size: number;
+  try {
+    size = fs.statSync(path).size;
+  } catch (e) {
+    throw new RecordingError(`cannot read ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, 0);
+  }
+  if (size > MAX_BYTES) throw new RecordingError(`${path} is larger than ${MAX_BYTES} bytes`, 0);
+  return parseRecording(fs.readFileSync(path, 'utf8'));
+}
+
+/** Plays a recording back as a stream; the dashboard paces it. */
+export class ReplayStream implements SnapshotStream {
+  readonly live = false;
+  readonly meta: StreamMeta;
+  private i = 0;
+
+  constructor(private readonly snapshots: Snapshot[], header: RecordingHeader) {
+    this.meta = { host: header.host, kernel: header.kernel, probe: header.probe, intervalS: header.intervalS };
+  }
+
+  next(): Snapshot | null {
+    return this.i < this.snapshots.length ? this.snapshots[this.i++] : null;
+  }
+}
