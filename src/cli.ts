@@ -13,8 +13,10 @@ import { dropCapabilities, Helper, HelperError, PROBE_SETS, type ProbeSet } from
 import { jsonRecord } from './output/json';
 import { renderTable } from './output/table';
 import { privilegeProblem } from './privileges';
+import { parseRunOptions, RUN_USAGE, runUnderWatch, type RunOptions } from './cmd/run';
 
 export const USAGE = `usage: acceptq [options]
+       acceptq run [--json] [--fail-on-overflow] -- CMD [ARGS...]
   (no mode)             full-screen dashboard
   --once                print a table of listeners after one interval and exit
   --json                print one JSON object per interval (NDJSON)
@@ -219,7 +221,30 @@ function openReplay(path: string): SnapshotStream {
   }
 }
 
+async function runMain(argv: string[]): Promise<void> {
+  let ro: RunOptions;
+  try {
+    ro = parseRunOptions(argv);
+  } catch (e) {
+    exitNow(2, `acceptq: ${(e as Error).message}\n${RUN_USAGE}`);
+  }
+  if (!PROBE_SETS.includes(ro.probe as ProbeSet)) exitNow(2, `acceptq: --probe wants one of ${PROBE_SETS.join(', ')}\n${RUN_USAGE}`);
+  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(sig, () => exitNow(0));
+  const o: Options = { mode: 'json', interval: ro.interval, filter: {}, probe: ro.probe as ProbeSet, eventsPerSec: 0, color: false };
+  const collector = new Collector(openHelper(o), ro.interval);
+  const status = await runUnderWatch(ro, collector, () => {
+    // the command keeps the privileges it was started with; acceptq drops its own
+    try {
+      dropCapabilities();
+    } catch (e) {
+      process.stderr.write(`acceptq: warning: could not drop privileges: ${(e as Error).message}\n`);
+    }
+  });
+  exitNow(status);
+}
+
 export async function main(argv: string[]): Promise<void> {
+  if (argv[0] === 'run') return runMain(argv.slice(1));
   let o: Options;
   try {
     const r = parseOptions(argv);

@@ -1,0 +1,69 @@
+// acceptq run: wraps a real command, summarises what overflowed during it.
+import test from 'ava';
+import { spawnSync } from 'node:child_process';
+import { CLI, LAB } from './support/paths';
+import { RunSummary } from '../src/model/summary';
+
+const run = (args: string[]) => spawnSync(process.execPath, [CLI, 'run', ...args], { encoding: 'utf8', timeout: 60000 });
+
+test.serial('a listener in another namespace that closed during the run is summarised, counts as the kernel has them', (t) => {
+  // the lab runs in a namespace of its own and prints that namespace's counter before it goes
+  const r = run(['--json', '--', 'unshare', '-n', 'sh', '-c', `${LAB} syn --hold 0 >/dev/null && nstat -az TcpExtListenOverflows | tail -1`]);
+  t.is(r.status, 0, r.stderr);
+  const lines = r.stdout.trim().split('\n');
+  const kernel = Number(/TcpExtListenOverflows\s+(\d+)/.exec(r.stdout)![1]);
+  const summary = JSON.parse(lines[lines.length - 1]);
+  t.is(summary.status, 0);
+  const row = summary.listeners.find((l: any) => l.port === 9000 && l.address === '127.0.0.1');
+  t.truthy(row, r.stdout);
+  t.log(`acceptq run: ${row.overflows} overflows, kernel ${kernel}`);
+  t.true(kernel > 0);
+  t.is(row.overflows, kernel);
+  t.is(row.overflowsSyn + row.overflowsAck, kernel);
+  t.true(row.closed, 'the listener closed during the run');
+  t.is(row.comm, 'acceptq-lab');
+  t.is(row.peakBacklog, 3);
+  t.is(row.capacity, 3);
+  t.true(row.worstRate > 0);
+  t.truthy(row.firstOverflowMs && row.lastOverflowMs && row.lastOverflowMs >= row.firstOverflowMs);
+});
+
+test.serial("exit status is the command's; --fail-on-overflow makes overflows fail the run", (t) => {
+  t.is(run(['--', 'sh', '-c', 'exit 7']).status, 7);
+  const failed = run(['--fail-on-overflow', '--', 'unshare', '-n', LAB, 'syn', '--hold', '0']);
+  t.is(failed.status, 3, failed.stderr);
+  t.regex(failed.stdout, /127\.0\.0\.1:9000 +\d+ +\d+\/acceptq-lab/);
+  t.is(run(['--', 'nonexistent-command-xyz']).status, 127);
+});
+
+test('run without a command: usage, exit 2', (t) => {
+  const r = run(['--json']);
+  t.is(r.status, 2);
+  t.regex(r.stderr, /needs a command after --\nusage: acceptq run/);
+});
+
+test('run summary on recorded data: only what happened during the run', (t) => {
+  const row = (over: Record<string, unknown>) => ({
+    id: 'a', netns: 1, netnsCookie: 1, family: 4 as const, address: '10.0.0.1', port: 80, pid: 5, comm: 'web', uid: 0,
+    cgroupId: 0, sockets: 1, backlog: 0, maxBacklog: 10, peakBacklog: 0, synBacklog: 0, overflows: 100, overflowsSyn: 100,
+    overflowsAck: 0, synDrops: 0, cookies: 0, overflowRate: 0, firstOverflowMs: 1, lastOverflowMs: 2, closed: false, closedMs: null, ...over,
+  });
+  const snap = (t0: number, rows: ReturnType<typeof row>[]) => ({
+    timeMs: t0, elapsed: 1, probe: 'tracepoint', notice: '', lostEvents: 0, suppressedEvents: 0, mapFull: 0, snapshotMs: 1,
+    listeners: rows, namespaces: [], events: [], attributedRate: 0, kernelRate: 0,
+  });
+  const s = new RunSummary();
+  s.add(snap(1000, [row({}), row({ id: 'b', port: 81, overflows: 0, overflowsSyn: 0 })]));
+  t.deepEqual(s.pressured(), [], 'overflows before the run do not count');
+  s.add(snap(2000, [row({ overflows: 130, overflowsSyn: 120, overflowsAck: 10, overflowRate: 30, backlog: 11, peakBacklog: 11, lastOverflowMs: 1900 }), row({ id: 'b', port: 81, overflows: 0, overflowsSyn: 0, peakBacklog: 4 })]));
+  const [a] = s.pressured();
+  t.is(s.pressured().length, 1);
+  t.is(a.overflows, 30);
+  t.is(a.overflowsSyn, 20);
+  t.is(a.overflowsAck, 10);
+  t.is(a.peakBacklog, 11);
+  t.is(a.capacity, 11);
+  t.is(a.worstRate, 30);
+  t.is(a.worstAtMs, 2000);
+  t.true(s.anyOverflow());
+});
