@@ -14,9 +14,11 @@ import { jsonRecord } from './output/json';
 import { renderTable } from './output/table';
 import { privilegeProblem } from './privileges';
 import { parseRunOptions, RUN_USAGE, runUnderWatch, type RunOptions } from './cmd/run';
+import { parseExportOptions, EXPORT_USAGE, serveMetrics, type ExportOptions } from './cmd/export';
 
 export const USAGE = `usage: acceptq [options]
        acceptq run [--json] [--fail-on-overflow] -- CMD [ARGS...]
+       acceptq export [--listen ADDR:PORT]      (Prometheus /metrics, loopback by default)
   (no mode)             full-screen dashboard
   --once                print a table of listeners after one interval and exit
   --json                print one JSON object per interval (NDJSON)
@@ -243,8 +245,37 @@ async function runMain(argv: string[]): Promise<void> {
   exitNow(status);
 }
 
+async function exportMain(argv: string[]): Promise<void> {
+  let eo: ExportOptions;
+  try {
+    eo = parseExportOptions(argv);
+  } catch (e) {
+    exitNow(2, `acceptq: ${(e as Error).message}\n${EXPORT_USAGE}`);
+  }
+  if (!PROBE_SETS.includes(eo.probe as ProbeSet)) exitNow(2, `acceptq: --probe wants one of ${PROBE_SETS.join(', ')}\n${EXPORT_USAGE}`);
+  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(sig, () => exitNow(0));
+  const o: Options = { mode: 'json', interval: 1, filter: {}, probe: eo.probe as ProbeSet, eventsPerSec: 0, color: false };
+  const collector = new Collector(openHelper(o), 1);
+  collector.tick();
+  let server;
+  try {
+    server = await serveMetrics(eo, collector);
+  } catch (e) {
+    exitNow(1, `acceptq: cannot listen on ${eo.host}:${eo.port}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+  onExit(() => server.close());
+  try {
+    dropCapabilities(); // after bind: a port below 1024 needed root
+  } catch (e) {
+    process.stderr.write(`acceptq: warning: could not drop privileges: ${(e as Error).message}\n`);
+  }
+  process.stderr.write(`acceptq: serving http://${eo.host.includes(':') ? `[${eo.host}]` : eo.host}:${eo.port}/metrics\n`);
+  await new Promise(() => undefined); // until a signal
+}
+
 export async function main(argv: string[]): Promise<void> {
   if (argv[0] === 'run') return runMain(argv.slice(1));
+  if (argv[0] === 'export') return exportMain(argv.slice(1));
   let o: Options;
   try {
     const r = parseOptions(argv);

@@ -1,0 +1,54 @@
+/**
+ * acceptq export: serves /metrics for Prometheus. Each scrape reads the
+ * kernel afresh (at most one read per 250 ms, however many scrapers).
+ * Binds loopback unless told otherwise.
+ */
+import http from 'node:http';
+import { parseArgs } from 'node:util';
+import type { Collector } from '../model/collector';
+import type { Snapshot } from '../model/types';
+import { renderMetrics } from '../export/metrics';
+
+export const DEFAULT_LISTEN = '127.0.0.1:9877';
+export const EXPORT_USAGE = `usage: acceptq export [--listen ADDR:PORT] [--probe SET]
+  serves Prometheus metrics on http://ADDR:PORT/metrics (default ${DEFAULT_LISTEN})
+`;
+
+export interface ExportOptions {
+  host: string;
+  port: number;
+  probe: string;
+}
+
+export function parseExportOptions(argv: string[]): ExportOptions {
+  const { values } = parseArgs({ args: argv, strict: true, allowPositionals: false, options: { listen: { type: 'string' }, probe: { type: 'string' } } });
+  const listen = values.listen ?? DEFAULT_LISTEN;
+  const m = /^(\[[0-9a-fA-F:.]+\]|[0-9.]+|[A-Za-z0-9.-]+):(\d{1,5})$/.exec(listen);
+  if (!m || Number(m[2]) < 1 || Number(m[2]) > 65535) throw new Error(`--listen wants ADDR:PORT, e.g. ${DEFAULT_LISTEN}, not '${listen}'`);
+  return { host: m[1].replace(/^\[|\]$/g, ''), port: Number(m[2]), probe: values.probe ?? 'auto' };
+}
+
+/** Start serving; resolves once listening (rejects if the address is taken). */
+export function serveMetrics(o: ExportOptions, collector: Collector): Promise<http.Server> {
+  let last: Snapshot | null = null;
+  let lastAt = 0;
+  const server = http.createServer((req, res) => {
+    if (req.method !== 'GET' || (req.url !== '/metrics' && req.url !== '/')) {
+      res.writeHead(404, { 'content-type': 'text/plain' }).end('acceptq: see /metrics\n');
+      return;
+    }
+    try {
+      if (!last || Date.now() - lastAt > 250) {
+        last = collector.tick();
+        lastAt = Date.now();
+      }
+      res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' }).end(renderMetrics(last));
+    } catch (e) {
+      res.writeHead(500, { 'content-type': 'text/plain' }).end(`acceptq: ${(e as Error).message}\n`);
+    }
+  });
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(o.port, o.host, () => resolve(server));
+  });
+}
