@@ -1,4 +1,5 @@
-# Builds the BPF object and its skeleton, the helper library and the lab tool.
+# Builds the BPF object and its skeleton, the helper library, the lab tool
+# and the benchmark's load generator and statistics switch.
 # `make` is incremental: a second run with nothing changed does nothing.
 OUT := build
 CLANG ?= clang
@@ -11,7 +12,7 @@ BPF_HDRS := $(wildcard bpf/*.h)
 CFLAGS := -O2 -g -Wall -Wextra -Wno-unused-parameter -fPIC
 
 .PHONY: all clean
-all: $(OUT)/libacceptq.so $(OUT)/acceptq-lab
+all: $(OUT)/libacceptq.so $(OUT)/acceptq-lab $(OUT)/acceptq-bench-load $(OUT)/acceptq-bench-stats
 
 $(OUT):
 	mkdir -p $@
@@ -35,6 +36,12 @@ $(OUT)/libacceptq.so: lib/libacceptq.c lib/libacceptq.h bpf/acceptq.h $(OUT)/acc
 
 $(OUT)/acceptq-lab: scripts/lab/lab.c | $(OUT)
 	$(CC) $(CFLAGS) $< -o $@
+
+$(OUT)/acceptq-bench-load: scripts/bench.d/load.c | $(OUT)
+	$(CC) $(CFLAGS) $< -o $@ -lpthread
+
+$(OUT)/acceptq-bench-stats: scripts/bench.d/stats.c | $(OUT)
+	$(CC) $(CFLAGS) $< -o $@ -lbpf
 
 clean:
 	rm -rf $(OUT)

@@ -8,6 +8,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdarg.h>
@@ -281,29 +282,67 @@ struct ksym_range {
 
 static int kallsyms_ranges(struct ksym_range *r, size_t n)
 {
-	FILE *f = fopen("/proc/kallsyms", "r");
-	char line[512], name[256], type;
-	unsigned long long addr;
+	/*
+	 * One read of the whole file, parsed by hand: the kernel makes the
+	 * text afresh on every read (tens of ms for ~100k symbols) and sscanf
+	 * over every line cost as much again; this is most of start-up.
+	 */
+	int fd = open("/proc/kallsyms", O_RDONLY | O_CLOEXEC);
+	size_t cap = 8 << 20, len = 0;
+	char *buf;
 
-	if (!f)
+	if (fd < 0)
 		return -errno;
-	while (fgets(line, sizeof(line), f)) {
-		if (sscanf(line, "%llx %c %255s", &addr, &type, name) != 3)
-			continue;
-		for (size_t i = 0; i < n; i++)
-			if (!r[i].start && strcmp(name, r[i].name) == 0)
-				r[i].start = addr;
+	buf = malloc(cap + 1);
+	if (!buf) {
+		close(fd);
+		return -ENOMEM;
 	}
-	/* the end is the next symbol's start */
-	rewind(f);
-	while (fgets(line, sizeof(line), f)) {
-		if (sscanf(line, "%llx %c %255s", &addr, &type, name) != 3)
+	for (;;) {
+		if (len == cap) {
+			char *nb = realloc(buf, cap * 2 + 1);
+			if (!nb) {
+				free(buf);
+				close(fd);
+				return -ENOMEM;
+			}
+			buf = nb;
+			cap *= 2;
+		}
+		ssize_t got = read(fd, buf + len, cap - len);
+		if (got < 0 && errno == EINTR)
 			continue;
-		for (size_t i = 0; i < n; i++)
-			if (r[i].start && addr > r[i].start && (!r[i].end || addr < r[i].end))
-				r[i].end = addr;
+		if (got <= 0)
+			break;
+		len += got;
 	}
-	fclose(f);
+	close(fd);
+	buf[len] = 0;
+	/*
+	 * "addr type name [module]" per line. The end of a function is the
+	 * lowest symbol address above its start: the kernel's own text is
+	 * listed in address order, so every later line can only lower it.
+	 */
+	for (char *line = buf; line < buf + len;) {
+		char *eol = memchr(line, '\n', buf + len - line);
+		if (!eol)
+			eol = buf + len;
+		*eol = 0;
+		char *q;
+		unsigned long long addr = strtoull(line, &q, 16);
+		if (q != line && q[0] == ' ' && q[1] && q[2] == ' ') {
+			const char *name = q + 3;
+			size_t nl = strcspn(name, " \t");
+			for (size_t i = 0; i < n; i++) {
+				if (r[i].start && addr > r[i].start && (!r[i].end || addr < r[i].end))
+					r[i].end = addr;
+				if (!r[i].start && strlen(r[i].name) == nl && !memcmp(name, r[i].name, nl))
+					r[i].start = addr;
+			}
+		}
+		line = eol + 1;
+	}
+	free(buf);
 	return 0;
 }
 
@@ -402,7 +441,16 @@ static int load_attach(struct acq *a, const struct acq_open_opts *o, enum acq_pr
 		bpf_program__set_autoload(p, on);
 	}
 
+	/*
+	 * The verifier gives up with EAGAIN when a signal is pending for this
+	 * thread (a profiler's SIGPROF, SIGWINCH from a resize): hold signals
+	 * for the length of the load; they are delivered right after.
+	 */
+	sigset_t all, old;
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
 	e = acceptq_bpf__load(s);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (e) {
 		/* programs load in order: the first one without an fd was refused */
 		bpf_object__for_each_program(p, s->obj)
@@ -474,11 +522,14 @@ static int try_probe_set(struct acq *a, const struct acq_open_opts *o, enum acq_
 			add_notice(a, "%s (%s refused on request)", optional_progs[i].loss, prog);
 		}
 	}
-	for (;;) {
+	for (int again = 0;;) {
 		char failed[64] = "";
 		e = load_attach(a, o, set, skip, nskip, failed, err, errlen);
 		if (!e)
 			return 0;
+		/* a signal that still got through (see load_attach): try again */
+		if (e == -EAGAIN && again++ < 5)
+			continue;
 		const char *loss = loss_without(failed);
 		if (!loss || nskip == MAX_SKIP)
 			return e;

@@ -15,10 +15,13 @@ const cells = (l: string | undefined) => (l ?? '').replace(/^[x│|>\s]+/, '').s
 
 /** Move the selection to the row holding text: to the top, then down. */
 async function selectRow(tm: Tmux, text: string): Promise<void> {
+  // each key is given time to be drawn before the screen is read again
+  const settle = () => new Promise((r) => setTimeout(r, 250));
   tm.keys('g');
-  for (let i = 0; i < 20 && !line(await tm.waitFor(() => true), `> ${text}`); i++) {
+  await settle();
+  for (let i = 0; i < 20 && !line(tm.capture(), `> ${text}`); i++) {
     tm.keys('j');
-    await new Promise((r) => setTimeout(r, 150));
+    await settle();
   }
 }
 

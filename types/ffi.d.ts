@@ -11,7 +11,7 @@ declare module 'ref-struct-di' {
   function StructDi(ref: any): any;
   export = StructDi;
 }
-declare module 'blessed-contrib' {
-  const contrib: any;
-  export = contrib;
+declare module 'blessed-contrib/lib/widget/sparkline' {
+  const sparkline: (options: any) => any;
+  export = sparkline;
 }

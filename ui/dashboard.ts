@@ -6,7 +6,8 @@
  * view and help. Below 80x24 a compact layout; below 60x12 a notice.
  */
 import blessed from 'blessed';
-import contrib from 'blessed-contrib';
+// the widget alone: the package's index loads every widget (maps, markdown), ~13 MB
+import contribSparkline from 'blessed-contrib/lib/widget/sparkline';
 import { endpoint, sanitize } from '../src/model/address';
 import { fill } from '../src/model/view';
 import type { Options } from '../src/cli';
@@ -86,7 +87,7 @@ export async function runDashboard(o: Options, stream: SnapshotStream, onExit: (
   const gauges = blessed.box({ parent: screen, label: ' accept queues ', border, tags: true, style: panelStyle });
   const spark = ascii
     ? blessed.box({ parent: screen, label: ' overflows/s ', tags: true })
-    : contrib.sparkline({ parent: screen, label: ' overflows/s ', border, tags: true, style: { fg: color ? 'red' : undefined, titleFg: color ? 'white' : undefined, ...panelStyle } });
+    : contribSparkline({ parent: screen, label: ' overflows/s ', border, tags: true, style: { fg: color ? 'red' : undefined, titleFg: color ? 'white' : undefined, ...panelStyle } });
   const table = blessed.box({ parent: screen, label: ' listeners ', border, tags: true, style: panelStyle });
   const footer = blessed.box({ parent: screen, left: 0, height: 1, width: '100%', tags: false, style: color ? { fg: 'black', bg: 'cyan' } : { inverse: true } });
   const small = blessed.box({ parent: screen, top: 0, left: 0, width: '100%', height: '100%', hidden: true, tags: false });
@@ -169,7 +170,7 @@ export async function runDashboard(o: Options, stream: SnapshotStream, onExit: (
       const cap = r.maxBacklog + Math.max(r.sockets, 1);
       const name = endpoint(r.family, r.address, r.port);
       const nameW = Math.min(22, Math.max(10, Math.floor(inner * 0.35)));
-      const tail = ` ${r.backlog}/${cap} pk ${r.peakBacklog} syn ${r.synBacklog}`;
+      const tail = ` ${r.backlog}/${cap} pk ${r.peakBacklog} syn ${r.synBacklog}`.padEnd(24);
       const barW = Math.max(4, inner - nameW - tail.length - 3);
       const b = bar(r.backlog, cap, barW, ascii);
       const full = r.backlog >= cap;

@@ -1,0 +1,532 @@
+/**
+ * scripts/bench: what acceptq costs the server it watches, and how it holds
+ * under a flood. Everything runs side by side in one run, on loopback in
+ * network namespaces of the bench's own, bounded in time:
+ *
+ *   1. overhead: connection rate and bulk throughput without a monitor, with
+ *      acceptq (--json to /dev/null) and with bpf/acceptq.bt, interleaved
+ *   2. per-program cost from the kernel's BPF run-time statistics
+ *   3. accuracy under the fastest SYN flood the machine makes
+ *   4. acceptq's own CPU and peak RSS, --json and dashboard, with 1,000
+ *      listeners and a flood
+ *   5. start-up: to the first --json record, the first dashboard frame and
+ *      the bpftrace script's first output
+ *   6. scale: tick and render time with 100, 1,000 and 10,000 listeners
+ *
+ * Writes bench/results.json and the table in BENCHMARKS.md (--quick:
+ * bench/results-quick.json only). It reports; it does not fail on a target.
+ */
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import {
+  CLI,
+  LOAD,
+  Lines,
+  ROOT,
+  STATS,
+  cleanup,
+  cpuSeconds,
+  installSignalCleanup,
+  median,
+  now,
+  progIdsOf,
+  progStats,
+  round,
+  runLoad,
+  sleep,
+  startInNamespace,
+  startListeners,
+  statusField,
+  stopChild,
+  track,
+  waitUntil,
+  type ProgStat,
+} from './common';
+
+const BT_WRAPPER = path.join(ROOT, 'scripts', 'acceptq-bt');
+
+interface Plan {
+  quick: boolean;
+  rounds: number; // overhead rounds (each: every monitor, in a rotating order)
+  loadS: number; // seconds per connection-rate or throughput run
+  clients: number;
+  floodS: number;
+  costS: number; // seconds of CPU/RSS measurement per mode
+  costListeners: number;
+  startups: number;
+  scaleCounts: number[];
+  scaleTicks: number;
+}
+
+const FULL: Plan = { quick: false, rounds: 3, loadS: 5, clients: 4, floodS: 10, costS: 60, costListeners: 1000, startups: 3, scaleCounts: [100, 1000, 10000], scaleTicks: 8 };
+const QUICK: Plan = { quick: true, rounds: 1, loadS: 2, clients: 4, floodS: 3, costS: 5, costListeners: 1000, startups: 1, scaleCounts: [100, 1000], scaleTicks: 3 };
+
+const log = (s: string) => process.stderr.write(`bench: ${s}\n`);
+const devNull = () => fs.openSync('/dev/null', 'w');
+
+// ---- the monitors ----
+
+type MonitorKind = 'none' | 'acceptq' | 'bpftrace';
+
+interface Monitor {
+  kind: MonitorKind;
+  pid: number;
+  stop(): Promise<void>;
+}
+
+/** acceptq --json, its records to /dev/null; resolves once its programs are attached. */
+async function startAcceptqJson(extra: string[] = []): Promise<Monitor> {
+  const p = track(process.execPath, [CLI, '--json', '--interval', '1', ...extra], { stdio: ['ignore', devNull(), 'pipe'] });
+  let err = '';
+  p.stderr?.on('data', (d) => (err += d));
+  const ok = await waitUntil(() => p.exitCode === null && progIdsOf(p.pid!).length >= 3, 30000);
+  if (!ok) {
+    await stopChild(p);
+    throw new Error(`acceptq --json did not attach: ${err.trim()}`);
+  }
+  return { kind: 'acceptq', pid: p.pid!, stop: () => stopChild(p) };
+}
+
+/** bpf/acceptq.bt through its wrapper; resolves at its BEGIN line (probes attached). */
+async function startBpftrace(): Promise<Monitor & { out: Lines; startedAt: number; readyAt: number }> {
+  const startedAt = now();
+  const p = track(BT_WRAPPER, [], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const out = new Lines(p);
+  const ready = await out.waitFor((l) => l.startsWith('acceptq.bt:'), 90000);
+  return { kind: 'bpftrace', pid: p.pid!, out, startedAt, readyAt: ready.t, stop: () => stopChild(p, 'SIGINT') };
+}
+
+async function startMonitor(kind: MonitorKind): Promise<Monitor> {
+  if (kind === 'acceptq') return startAcceptqJson();
+  if (kind === 'bpftrace') return startBpftrace();
+  return { kind, pid: 0, stop: async () => undefined };
+}
+
+// ---- 1 and 2: overhead and per-program cost ----
+
+interface ProgCost {
+  name: string;
+  runs: number;
+  runsPerSec: number;
+  nsPerRun: number;
+}
+
+function costOf(before: ProgStat[], after: ProgStat[], ids: number[], seconds: number): ProgCost[] {
+  const b = new Map(before.map((p) => [p.id, p]));
+  return after
+    .filter((p) => ids.includes(p.id))
+    .map((p) => {
+      const runs = p.runCnt - (b.get(p.id)?.runCnt ?? 0);
+      const ns = p.runTimeNs - (b.get(p.id)?.runTimeNs ?? 0);
+      return { name: p.name, runs, runsPerSec: round(runs / seconds, 0), nsPerRun: runs ? round(ns / runs, 0) : 0 };
+    })
+    .sort((x, y) => y.runs - x.runs);
+}
+
+async function overhead(plan: Plan) {
+  const kinds: MonitorKind[] = ['none', 'acceptq', 'bpftrace'];
+  const conn: Record<MonitorKind, number[]> = { none: [], acceptq: [], bpftrace: [] };
+  const bulk: Record<MonitorKind, number[]> = { none: [], acceptq: [], bpftrace: [] };
+  // a warm-up pair, not counted: the first run after a quiet spell is slow
+  await runLoad(['conn', String(Math.min(2, plan.loadS)), String(plan.clients)], 40000);
+  await runLoad(['bulk', String(Math.min(2, plan.loadS))], 40000);
+  for (let r = 0; r < plan.rounds; r++) {
+    // rotate the order so no monitor always runs first (warm caches, thermal)
+    const order = kinds.map((_, i) => kinds[(i + r) % kinds.length]);
+    for (const kind of order) {
+      const m = await startMonitor(kind);
+      try {
+        await sleep(500);
+        const c = await runLoad(['conn', String(plan.loadS), String(plan.clients)], (plan.loadS + 30) * 1000);
+        const b = await runLoad(['bulk', String(plan.loadS)], (plan.loadS + 30) * 1000);
+        conn[kind].push(c.rate);
+        bulk[kind].push(b.rate);
+        log(`overhead round ${r + 1}/${plan.rounds} ${kind}: ${Math.round(c.rate)} conn/s, ${(b.rate / 1e9).toFixed(2)} GB/s`);
+      } finally {
+        await m.stop();
+      }
+    }
+  }
+  const med = (xs: number[]) => round(median(xs), 1);
+  return {
+    clients: plan.clients,
+    secondsPerRun: plan.loadS,
+    rounds: plan.rounds,
+    connRate: { none: med(conn.none), acceptq: med(conn.acceptq), bpftrace: med(conn.bpftrace), samples: conn },
+    bulkBytesPerSec: { none: med(bulk.none), acceptq: med(bulk.acceptq), bpftrace: med(bulk.bpftrace), samples: bulk },
+    ratios: {
+      connAcceptq: round(median(conn.acceptq) / median(conn.none), 3),
+      connBpftrace: round(median(conn.bpftrace) / median(conn.none), 3),
+      bulkAcceptq: round(median(bulk.acceptq) / median(bulk.none), 3),
+      bulkBpftrace: round(median(bulk.bpftrace) / median(bulk.none), 3),
+    },
+  };
+}
+
+/** The same loads once more per monitor with the kernel's run-time statistics on. */
+async function programCost(plan: Plan) {
+  const stats = track(STATS, [String(plan.loadS * 4 + 120)], { stdio: ['pipe', 'pipe', 'pipe'] });
+  const statsOut = new Lines(stats);
+  await statsOut.waitFor((l) => l === 'on', 10000);
+  const out: Record<string, { conn: ProgCost[]; bulk: ProgCost[] }> = {};
+  try {
+    for (const kind of ['acceptq', 'bpftrace'] as const) {
+      const m = await startMonitor(kind);
+      try {
+        await sleep(500);
+        const ids = progIdsOf(m.pid);
+        const s0 = progStats();
+        const t0 = now();
+        await runLoad(['conn', String(plan.loadS), String(plan.clients)], (plan.loadS + 30) * 1000);
+        const s1 = progStats();
+        const t1 = now();
+        await runLoad(['bulk', String(plan.loadS)], (plan.loadS + 30) * 1000);
+        const s2 = progStats();
+        const t2 = now();
+        out[kind] = { conn: costOf(s0, s1, ids, (t1 - t0) / 1000), bulk: costOf(s1, s2, ids, (t2 - t1) / 1000) };
+        log(`program cost ${kind}: ${out[kind].conn.map((p) => `${p.name} ${p.nsPerRun} ns`).join(', ')}`);
+      } finally {
+        await m.stop();
+      }
+    }
+  } finally {
+    await stopChild(stats);
+  }
+  return out;
+}
+
+// ---- 3: accuracy under a flood ----
+
+interface Flood {
+  ns: Awaited<ReturnType<typeof startInNamespace>>;
+  end: Promise<any>;
+}
+
+function startFlood(seconds: number, holdS: number): Promise<Flood> {
+  const threads = Math.max(1, Math.min(8, os.cpus().length));
+  return startInNamespace(LOAD, ['flood', String(seconds), String(threads), '--hold', String(holdS)], 30000).then((ns) => ({
+    ns,
+    end: ns.out.waitFor((l) => l.includes('"state":"end"'), (seconds + 60) * 1000).then((r) => JSON.parse(r.line)),
+  }));
+}
+
+async function floodAccuracy(plan: Plan) {
+  // this one keeps acceptq's records: the listener's count is read from them
+  const p = track(process.execPath, [CLI, '--json', '--interval', '1', '--port', '9800'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const out = new Lines(p);
+  try {
+    await out.waitFor((l) => l.startsWith('{'), 30000);
+    const flood = await startFlood(plan.floodS, 60);
+    try {
+      const end = await flood.end;
+      // a record taken after the flood ended and its last packets were through
+      await sleep(1200);
+      const rec = JSON.parse((await out.waitFor((l) => l.startsWith('{'), 5000, out.lines.length)).line);
+      const row = rec.listeners.find((l: any) => l.netns === flood.ns.netns && l.port === 9800);
+      const ns = rec.namespaces.find((n: any) => n.netns === flood.ns.netns);
+      const attributed = row?.overflows ?? 0;
+      log(`flood: ${end.sent} SYNs in ${end.seconds} s; overflows acceptq ${attributed}, kernel ${end.listenOverflows}`);
+      return {
+        seconds: end.seconds,
+        threads: end.threads,
+        synsSent: end.sent,
+        synsPerSec: round(end.rate, 0),
+        overflowsKernel: end.listenOverflows,
+        overflowsAttributed: attributed,
+        overflowsNamespaceAcceptq: ns?.listenOverflows ?? null,
+        ratio: end.listenOverflows ? round(attributed / end.listenOverflows, 6) : null,
+        equal: attributed === end.listenOverflows,
+        lostEvents: rec.lostEvents,
+        probe: rec.probe,
+      };
+    } finally {
+      await stopChild(flood.ns.proc);
+    }
+  } finally {
+    await stopChild(p);
+  }
+}
+
+// ---- 4: acceptq's own cost ----
+
+function rssKb(pid: number): number {
+  return statusField(pid, 'VmRSS');
+}
+
+async function measureProcess(pid: number, seconds: number) {
+  await sleep(3000); // past start-up: attach, first walk of every namespace
+  const c0 = cpuSeconds(pid);
+  const t0 = now();
+  const rss: number[] = [];
+  const until = t0 + seconds * 1000;
+  while (now() < until) {
+    rss.push(rssKb(pid));
+    await sleep(Math.min(5000, until - now()));
+  }
+  const cpu = cpuSeconds(pid) - c0;
+  const elapsed = (now() - t0) / 1000;
+  return {
+    seconds: round(elapsed, 1),
+    cpuPercent: round((100 * cpu) / elapsed, 2),
+    rssKbMax: Math.max(...rss, rssKb(pid)),
+    peakRssKb: statusField(pid, 'VmHWM'),
+  };
+}
+
+function tmux(...args: string[]): string {
+  return execFileSync('tmux', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+}
+
+async function toolCost(plan: Plan) {
+  const listeners = await startListeners(plan.costListeners, plan.costS * 2 + 120);
+  const flood = await startFlood(plan.costS * 2 + 30, 60);
+  const session = `acceptq-bench-${process.pid}`;
+  try {
+    const json = await startAcceptqJson();
+    let jsonCost;
+    try {
+      jsonCost = await measureProcess(json.pid, plan.costS);
+    } finally {
+      await json.stop();
+    }
+    log(`own cost --json: ${jsonCost.cpuPercent}% CPU, peak RSS ${jsonCost.peakRssKb} kB`);
+    tmux('new-session', '-d', '-s', session, '-x', '160', '-y', '50', `exec ${process.execPath} ${CLI} --interval 1`);
+    let dashCost;
+    try {
+      const pid = Number(tmux('display-message', '-p', '-t', session, '#{pane_pid}').trim());
+      if (!(await waitUntil(() => progIdsOf(pid).length >= 3, 30000))) throw new Error(`the dashboard did not attach: ${tmux('capture-pane', '-p', '-t', session)}`);
+      dashCost = await measureProcess(pid, plan.costS);
+    } finally {
+      try {
+        tmux('send-keys', '-t', session, 'q');
+        await sleep(1000);
+        tmux('kill-session', '-t', session);
+      } catch {
+        // gone already
+      }
+    }
+    log(`own cost dashboard: ${dashCost.cpuPercent}% CPU, peak RSS ${dashCost.peakRssKb} kB`);
+    return { listeners: plan.costListeners, flood: true, interval: 1, json: jsonCost, dashboard: dashCost };
+  } finally {
+    await stopChild(flood.ns.proc);
+    await stopChild(listeners.proc);
+  }
+}
+
+// ---- 5: start-up ----
+
+async function startup(plan: Plan) {
+  const json: number[] = [];
+  const dash: number[] = [];
+  const btReady: number[] = [];
+  const btFirst: number[] = [];
+  for (let i = 0; i < plan.startups; i++) {
+    {
+      const t0 = now();
+      const p = track(process.execPath, [CLI, '--json', '--interval', '1'], { stdio: ['ignore', 'pipe', 'pipe'] });
+      const out = new Lines(p);
+      const first = await out.waitFor((l) => l.startsWith('{'), 30000);
+      json.push(first.t - t0);
+      await stopChild(p);
+    }
+    {
+      const session = `acceptq-bench-start-${process.pid}`;
+      const t0 = now();
+      tmux('new-session', '-d', '-s', session, '-x', '120', '-y', '40', `exec ${process.execPath} ${CLI} --interval 1`);
+      try {
+        // the first frame: header with the probe set, table and footer drawn
+        const drawn = await waitUntil(() => {
+          const s = tmux('capture-pane', '-p', '-t', session);
+          return s.includes('q quit') && /probe/.test(s);
+        }, 30000, 5);
+        if (!drawn) throw new Error('the dashboard drew no frame within 30 s');
+        dash.push(now() - t0);
+      } finally {
+        tmux('send-keys', '-t', session, 'q');
+        await sleep(500);
+        try {
+          tmux('kill-session', '-t', session);
+        } catch {
+          // gone
+        }
+      }
+    }
+    {
+      const bt = await startBpftrace();
+      try {
+        btReady.push(bt.readyAt - bt.startedAt);
+        const first = await bt.out.waitFor((l) => /^\d\d:\d\d:\d\d$/.test(l), 10000);
+        btFirst.push(first.t - bt.startedAt);
+      } finally {
+        await bt.stop();
+      }
+    }
+    log(`start-up ${i + 1}/${plan.startups}: json ${Math.round(json[i])} ms, dashboard ${Math.round(dash[i])} ms, bpftrace ${Math.round(btReady[i])} ms`);
+  }
+  const med = (xs: number[]) => round(median(xs), 0);
+  return {
+    runs: plan.startups,
+    firstJsonRecordMs: med(json),
+    firstDashboardFrameMs: med(dash),
+    bpftraceAttachedMs: med(btReady),
+    bpftraceFirstIntervalMs: med(btFirst),
+    bpftraceOverAcceptq: round(median(btReady) / median(json), 1),
+    samples: { json, dash, btReady, btFirst },
+  };
+}
+
+// ---- 6: scale ----
+
+async function scale(plan: Plan) {
+  const p = track(process.execPath, [path.join(__dirname, 'scale.js'), '--counts', plan.scaleCounts.join(','), '--ticks', String(plan.scaleTicks)], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const out = new Lines(p);
+  const r = await out.waitFor((l) => l.startsWith('{'), 300000);
+  await stopChild(p);
+  for (const x of JSON.parse(r.line).results) log(`scale ${x.listeners}: tick ${x.tickMs} ms, tick+table ${x.totalTableMs} ms`);
+  return JSON.parse(r.line).results;
+}
+
+// ---- results ----
+
+function machine() {
+  const cpus = os.cpus();
+  return {
+    date: new Date().toISOString(),
+    host: os.hostname(),
+    kernel: os.release(),
+    cpu: cpus[0]?.model ?? 'unknown',
+    cpus: cpus.length,
+    memoryGiB: round(os.totalmem() / 2 ** 30, 1),
+    node: process.version,
+    bpftrace: (() => {
+      try {
+        return execFileSync('bpftrace', ['--version'], { encoding: 'utf8' }).trim();
+      } catch {
+        return 'not found';
+      }
+    })(),
+  };
+}
+
+interface Target {
+  name: string;
+  target: string;
+  measured: string;
+  met: boolean | null;
+}
+
+type Results = Awaited<ReturnType<typeof runAll>>;
+
+function targets(r: Results): Target[] {
+  const t = (name: string, target: string, measured: string, met: boolean | null): Target => ({ name, target, measured, met });
+  const scale10k = r.scale.find((x: any) => x.listeners === 10000);
+  return [
+    t('connection rate with acceptq / without', '>= 0.97', String(r.overhead.ratios.connAcceptq), r.overhead.ratios.connAcceptq >= 0.97),
+    t('attributed / kernel overflows, fastest flood', '= 1.000', r.flood.ratio === null ? 'no overflow' : r.flood.ratio.toFixed(3), r.flood.equal),
+    t('acceptq CPU, --json, 1 s interval', '<= 2% of a core', `${r.cost.json.cpuPercent}%`, r.cost.json.cpuPercent <= 2),
+    t('acceptq CPU, dashboard, 1 s interval', '<= 5% of a core', `${r.cost.dashboard.cpuPercent}%`, r.cost.dashboard.cpuPercent <= 5),
+    t('acceptq peak RSS', '<= 80 MB', `${round(Math.max(r.cost.json.peakRssKb, r.cost.dashboard.peakRssKb) / 1024, 1)} MB`, Math.max(r.cost.json.peakRssKb, r.cost.dashboard.peakRssKb) <= 80 * 1024),
+    t('first --json record', '<= 0.5 s', `${r.startup.firstJsonRecordMs} ms`, r.startup.firstJsonRecordMs <= 500),
+    t('bpftrace first output / acceptq first record', '>= 5x', `${r.startup.bpftraceOverAcceptq}x`, r.startup.bpftraceOverAcceptq >= 5),
+    t('tick time (snapshot + model + table) at 10,000 listeners', '<= 50 ms', scale10k ? `${scale10k.totalTableMs} ms` : 'not run', scale10k ? scale10k.totalTableMs <= 50 : null),
+  ];
+}
+
+const fmt = (n: number) => n.toLocaleString('en-US', { maximumFractionDigits: 0 });
+
+function markdown(r: Results): string {
+  const m = r.machine;
+  const L: string[] = [];
+  L.push(`Run of ${m.date.slice(0, 10)} on ${m.cpus} × ${m.cpu}, ${m.memoryGiB} GiB, kernel ${m.kernel}, Node ${m.node}, ${m.bpftrace}; probe set \`${r.flood.probe}\`; ${r.plan.quick ? 'quick mode' : 'full run'} in ${r.seconds} s.`);
+  L.push('');
+  L.push('| target | wanted | measured | met |', '|---|---|---|---|');
+  for (const t of r.targets) L.push(`| ${t.name} | ${t.target} | ${t.measured} | ${t.met === null ? '–' : t.met ? 'yes' : '**no**'} |`);
+  L.push('');
+  const o = r.overhead;
+  L.push(`**1. Overhead on the watched server** (loopback, median of ${o.rounds} interleaved rounds of ${o.secondsPerRun} s; connection rate with ${o.clients} clients):`, '');
+  L.push('| load | without | acceptq | ratio | bpftrace script | ratio |', '|---|---|---|---|---|---|');
+  L.push(`| connections/s | ${fmt(o.connRate.none)} | ${fmt(o.connRate.acceptq)} | ${o.ratios.connAcceptq} | ${fmt(o.connRate.bpftrace)} | ${o.ratios.connBpftrace} |`);
+  L.push(`| bulk GB/s | ${(o.bulkBytesPerSec.none / 1e9).toFixed(2)} | ${(o.bulkBytesPerSec.acceptq / 1e9).toFixed(2)} | ${o.ratios.bulkAcceptq} | ${(o.bulkBytesPerSec.bpftrace / 1e9).toFixed(2)} | ${o.ratios.bulkBpftrace} |`);
+  L.push('');
+  L.push('**2. Per-program cost** (kernel BPF run-time statistics, during the same loads):', '');
+  L.push('| tool | program | conn: runs/s | conn: ns/run | bulk: runs/s | bulk: ns/run |', '|---|---|---|---|---|---|');
+  for (const [tool, c] of Object.entries(r.programs)) {
+    for (const p of c.conn) {
+      const b = c.bulk.find((x) => x.name === p.name);
+      L.push(`| ${tool} | ${p.name} | ${fmt(p.runsPerSec)} | ${p.nsPerRun} | ${fmt(b?.runsPerSec ?? 0)} | ${b?.nsPerRun ?? 0} |`);
+    }
+  }
+  L.push('');
+  const f = r.flood;
+  L.push(`**3. Accuracy under a flood**: ${fmt(f.synsSent)} SYNs in ${f.seconds} s from ${f.threads} threads (${fmt(f.synsPerSec)}/s) at a listener that never accepts: acceptq attributed **${fmt(f.overflowsAttributed)}**, the kernel counted **${fmt(f.overflowsKernel)}** (ratio ${f.ratio}); lost detail events ${fmt(f.lostEvents)} (by design: detail events are rate-limited, counts are not).`);
+  L.push('');
+  const c = r.cost;
+  L.push(`**4. acceptq's own cost** over ${c.json.seconds} s, ${fmt(c.listeners)} listeners, the flood running, 1 s interval:`, '');
+  L.push('| mode | CPU (% of one core) | peak RSS |', '|---|---|---|');
+  L.push(`| --json | ${c.json.cpuPercent}% | ${round(c.json.peakRssKb / 1024, 1)} MB |`);
+  L.push(`| dashboard (tmux 160x50) | ${c.dashboard.cpuPercent}% | ${round(c.dashboard.peakRssKb / 1024, 1)} MB |`);
+  L.push('');
+  const s = r.startup;
+  L.push(`**5. Start-up** (median of ${s.runs}): first --json record ${s.firstJsonRecordMs} ms; first dashboard frame ${s.firstDashboardFrameMs} ms; bpftrace script attached (its BEGIN line) ${s.bpftraceAttachedMs} ms, first per-second output ${s.bpftraceFirstIntervalMs} ms: bpftrace takes ${s.bpftraceOverAcceptq}x as long.`);
+  L.push('');
+  L.push('**6. Scale** (one tick: snapshot of every namespace, event drain, model; then rendering; median):', '');
+  L.push('| listeners | tick | of which helper | decode | model | + --once table | + --json record |', '|---|---|---|---|---|---|---|');
+  for (const x of r.scale) L.push(`| ${fmt(x.listeners)} | ${x.tickMs} ms | ${x.libMs} ms | ${x.decodeMs} ms | ${x.modelMs} ms | ${x.totalTableMs} ms | ${x.totalJsonMs} ms |`);
+  return L.join('\n');
+}
+
+async function runAll(plan: Plan) {
+  const m = machine();
+  log(`${plan.quick ? 'quick' : 'full'} run on ${m.cpus} × ${m.cpu}, kernel ${m.kernel}`);
+  const overheadR = await overhead(plan);
+  const programs = await programCost(plan);
+  const flood = await floodAccuracy(plan);
+  const cost = await toolCost(plan);
+  const start = await startup(plan);
+  const sc = await scale(plan);
+  return { machine: m, plan, overhead: overheadR, programs, flood, cost, startup: start, scale: sc, seconds: 0, targets: [] as Target[] };
+}
+
+async function main(): Promise<void> {
+  installSignalCleanup('bench');
+  const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false }, out: { type: 'string' } } });
+  const plan = values.quick ? QUICK : FULL;
+  const t0 = now();
+  const r = await runAll(plan);
+  r.seconds = Math.round((now() - t0) / 1000);
+  r.targets = targets(r);
+  const dir = path.join(ROOT, 'bench');
+  fs.mkdirSync(dir, { recursive: true });
+  const file = values.out ?? path.join(dir, plan.quick ? 'results-quick.json' : 'results.json');
+  fs.writeFileSync(file, JSON.stringify(r, null, 2) + '\n');
+  const table = markdown(r);
+  if (!plan.quick && !values.out) {
+    const md = path.join(ROOT, 'BENCHMARKS.md');
+    const begin = '<!-- bench:begin (written by scripts/bench) -->';
+    const end = '<!-- bench:end -->';
+    const old = fs.existsSync(md) ? fs.readFileSync(md, 'utf8') : `# Benchmarks\n\n${begin}\n${end}\n`;
+    const i = old.indexOf(begin);
+    const j = old.indexOf(end);
+    const next = i >= 0 && j > i ? old.slice(0, i + begin.length) + '\n' + table + '\n' + old.slice(j) : `${old.trimEnd()}\n\n${begin}\n${table}\n${end}\n`;
+    fs.writeFileSync(md, next);
+  }
+  process.stdout.write(table + '\n');
+  log(`done in ${r.seconds} s; results in ${path.relative(process.cwd(), file)}`);
+}
+
+main()
+  .then(() => {
+    cleanup();
+    process.exit(0);
+  })
+  .catch((e) => {
+    process.stderr.write(`bench: ${e?.stack ?? e}\n`);
+    cleanup();
+    process.exit(1);
+  });
+

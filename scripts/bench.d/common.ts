@@ -1,0 +1,313 @@
+/**
+ * Shared by the bench's Node parts: paths, child processes that are always
+ * cleaned up (on exit, on an error and on Ctrl-C), the lab, and small
+ * statistics. Every child is bounded in time on its own as well: the C load
+ * generators die with their parent and by alarm(); acceptq gets --duration.
+ */
+import { spawn, execFileSync, type ChildProcess, type SpawnOptions } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import readline from 'node:readline';
+
+/** Repository root (this file runs from dist/scripts/bench.d). */
+export const ROOT = path.resolve(__dirname, '..', '..', '..');
+export const CLI = path.join(ROOT, 'dist', 'src', 'cli.js');
+export const LAB = path.join(ROOT, 'build', 'acceptq-lab');
+export const LOAD = path.join(ROOT, 'build', 'acceptq-bench-load');
+export const STATS = path.join(ROOT, 'build', 'acceptq-bench-stats');
+/** The system's tools first: npm puts an unrelated `nft` on PATH. */
+export const SYSTEM_PATH = '/usr/sbin:/usr/bin:/sbin:/bin';
+
+export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, Math.max(0, ms)));
+export const now = () => performance.now();
+
+export function median(xs: number[]): number {
+  if (!xs.length) return NaN;
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+export function percentile(xs: number[], p: number): number {
+  if (!xs.length) return NaN;
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))];
+}
+
+export const round = (v: number, digits = 3): number => (Number.isFinite(v) ? Math.round(v * 10 ** digits) / 10 ** digits : v);
+
+// ---- children that never outlive the bench ----
+
+const children = new Set<ChildProcess>();
+const exitHooks: Array<() => void> = [];
+
+export function onCleanup(fn: () => void): void {
+  exitHooks.push(fn);
+}
+
+/** spawn(), remembered until it exits, so cleanup() can end it. */
+export function track(cmd: string, args: string[], opts: SpawnOptions = {}): ChildProcess {
+  const p = spawn(cmd, args, { ...opts, env: { ...process.env, PATH: `${SYSTEM_PATH}:${process.env.PATH ?? ''}`, ...(opts.env ?? {}) } });
+  children.add(p);
+  p.once('exit', () => children.delete(p));
+  p.once('error', () => children.delete(p));
+  return p;
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function sleepSync(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
+
+/** End every child we started (TERM, then KILL after 3 s) and run the cleanup hooks. Synchronous. */
+export function cleanup(): void {
+  for (const fn of exitHooks.splice(0).reverse()) {
+    try {
+      fn();
+    } catch {
+      // keep cleaning
+    }
+  }
+  const pids = [...children].map((c) => c.pid).filter((p): p is number => !!p);
+  for (const pid of pids) {
+    try {
+      process.kill(pid, 'SIGTERM');
+    } catch {
+      // gone
+    }
+  }
+  const until = Date.now() + 3000;
+  while (pids.some(alive) && Date.now() < until) sleepSync(50);
+  for (const pid of pids.filter(alive)) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // gone
+    }
+  }
+  children.clear();
+}
+
+/** Ctrl-C, TERM, HUP and uncaught errors: clean up, then leave. */
+export function installSignalCleanup(name: string): void {
+  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    process.on(sig, () => {
+      process.stderr.write(`\n${name}: ${sig}: stopping and cleaning up\n`);
+      cleanup();
+      process.exit(130);
+    });
+  }
+  process.on('exit', () => cleanup());
+}
+
+/** Resolves when the process has exited (bounded by timeoutMs; then KILL). */
+export async function stopChild(p: ChildProcess, signal: NodeJS.Signals = 'SIGTERM', timeoutMs = 5000): Promise<void> {
+  if (p.exitCode !== null || p.signalCode !== null) return;
+  const done = new Promise<void>((r) => p.once('exit', () => r()));
+  try {
+    p.stdin?.end();
+  } catch {
+    // closed
+  }
+  p.kill(signal);
+  await Promise.race([done, sleep(timeoutMs)]);
+  if (p.exitCode === null && p.signalCode === null) {
+    p.kill('SIGKILL');
+    await Promise.race([done, sleep(2000)]);
+  }
+}
+
+/** Lines of a child's stdout, with a way to wait for one. */
+export class Lines {
+  readonly lines: Array<{ t: number; line: string }> = [];
+  private waiters: Array<() => void> = [];
+  stderr = '';
+  exited = false;
+
+  constructor(readonly proc: ChildProcess) {
+    if (proc.stdout) readline.createInterface({ input: proc.stdout }).on('line', (line) => this.push(line));
+    proc.stderr?.on('data', (d) => {
+      if (this.stderr.length < 64 * 1024) this.stderr += d;
+    });
+    proc.once('exit', () => {
+      this.exited = true;
+      this.wake();
+    });
+  }
+
+  private push(line: string): void {
+    this.lines.push({ t: now(), line });
+    this.wake();
+  }
+
+  private wake(): void {
+    for (const w of this.waiters.splice(0)) w();
+  }
+
+  /** The first line at index >= from matching pred; rejects after timeoutMs or when the process exits. */
+  async waitFor(pred: (line: string) => boolean, timeoutMs: number, from = 0): Promise<{ t: number; line: string; index: number }> {
+    const deadline = now() + timeoutMs;
+    for (let i = from; ; ) {
+      for (; i < this.lines.length; i++) if (pred(this.lines[i].line)) return { ...this.lines[i], index: i };
+      if (this.exited) throw new Error(`exited (${this.proc.exitCode ?? this.proc.signalCode}) before the expected output: ${this.stderr.trim().slice(-500)}`);
+      const left = deadline - now();
+      if (left <= 0) throw new Error(`no expected output within ${Math.round(timeoutMs / 1000)} s: ${this.stderr.trim().slice(-500)}`);
+      await new Promise<void>((r) => {
+        const t = setTimeout(r, left);
+        this.waiters.push(() => {
+          clearTimeout(t);
+          r();
+        });
+      });
+    }
+  }
+}
+
+// ---- the lab and the bench's load generator, each in a namespace of its own ----
+
+export interface NsProc {
+  proc: ChildProcess;
+  out: Lines;
+  pid: number;
+  netns: number;
+  info: any;
+}
+
+/** `unshare -n <cmd>`; waits for its first JSON line (bounded). */
+export async function startInNamespace(cmd: string, args: string[], reportMs = 60000): Promise<NsProc> {
+  const proc = track('unshare', ['-n', cmd, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+  const out = new Lines(proc);
+  try {
+    const first = await out.waitFor((l) => l.startsWith('{'), reportMs);
+    const info = JSON.parse(first.line);
+    return { proc, out, pid: info.pid, netns: info.netns, info };
+  } catch (e) {
+    await stopChild(proc, 'SIGKILL');
+    throw new Error(`${path.basename(cmd)} ${args.join(' ')}: ${(e as Error).message}`);
+  }
+}
+
+/** N idle listeners (127.0.0.1, ports from 20000) held by the lab in a namespace of its own. */
+export function startListeners(n: number, holdS: number): Promise<NsProc> {
+  return startInNamespace(LAB, ['many', String(n), '--hold', String(holdS)], 120000);
+}
+
+/** A one-shot load generator run in a fresh namespace; resolves with its JSON result. */
+export async function runLoad(args: string[], timeoutMs: number): Promise<any> {
+  const proc = track('unshare', ['-n', LOAD, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const out = new Lines(proc);
+  try {
+    const r = await out.waitFor((l) => l.startsWith('{'), timeoutMs);
+    await new Promise<void>((res) => (proc.exitCode !== null ? res() : proc.once('exit', () => res())));
+    if (proc.exitCode !== 0) throw new Error(`exit ${proc.exitCode}: ${out.stderr}`);
+    return JSON.parse(r.line);
+  } finally {
+    await stopChild(proc, 'SIGKILL', 1000);
+  }
+}
+
+export function parseNetstat(text: string): Record<string, number> {
+  const out: Record<string, number> = {};
+  const lines = text.trim().split('\n');
+  for (let i = 0; i + 1 < lines.length; i += 2) {
+    const names = lines[i].split(/\s+/);
+    const vals = lines[i + 1].split(/\s+/);
+    const prefix = names[0].replace(':', '');
+    for (let j = 1; j < names.length; j++) out[prefix + names[j]] = Number(vals[j]);
+  }
+  return out;
+}
+
+export function netstatOf(pid: number): Record<string, number> {
+  return parseNetstat(fs.readFileSync(`/proc/${pid}/net/netstat`, 'utf8'));
+}
+
+// ---- processes: CPU, memory, privileges, BPF programs ----
+
+const CLK_TCK = (() => {
+  try {
+    return Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+  } catch {
+    return 100;
+  }
+})();
+
+/** user + system CPU seconds of a process (all its threads). */
+export function cpuSeconds(pid: number): number {
+  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(f[11]) + Number(f[12])) / CLK_TCK;
+}
+
+export function statusField(pid: number, field: string): number {
+  const m = new RegExp(`^${field}:\\s+(\\d+)`, 'm').exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) : NaN;
+}
+
+export function uidOf(pid: number): number {
+  try {
+    const m = /^Uid:\s+(\d+)/m.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) : -1;
+  } catch {
+    return -1;
+  }
+}
+
+/** ids of the BPF programs a process holds (prog and link fds). */
+export function progIdsOf(pid: number): number[] {
+  const ids = new Set<number>();
+  let fds: string[] = [];
+  try {
+    fds = fs.readdirSync(`/proc/${pid}/fdinfo`);
+  } catch {
+    return [];
+  }
+  for (const fd of fds) {
+    try {
+      const m = /^prog_id:\s*(\d+)$/m.exec(fs.readFileSync(`/proc/${pid}/fdinfo/${fd}`, 'utf8'));
+      if (m) ids.add(Number(m[1]));
+    } catch {
+      // closed meanwhile
+    }
+  }
+  return [...ids];
+}
+
+export interface ProgStat {
+  id: number;
+  name: string;
+  runTimeNs: number;
+  runCnt: number;
+}
+
+/** Every loaded program (`bpftool prog show -j`), with run-time statistics when they are on. */
+export function progStats(): ProgStat[] {
+  const out = execFileSync('bpftool', ['prog', 'show', '-j'], { encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 });
+  return (JSON.parse(out) as any[]).map((p) => ({ id: p.id, name: p.name ?? '', runTimeNs: p.run_time_ns ?? 0, runCnt: p.run_cnt ?? 0 }));
+}
+
+export function waitUntil(pred: () => boolean, timeoutMs: number, stepMs = 20): Promise<boolean> {
+  return new Promise((resolve) => {
+    const deadline = now() + timeoutMs;
+    const tick = () => {
+      let ok = false;
+      try {
+        ok = pred();
+      } catch {
+        ok = false;
+      }
+      if (ok) return resolve(true);
+      if (now() > deadline) return resolve(false);
+      setTimeout(tick, stepMs);
+    };
+    tick();
+  });
+}
