@@ -25,12 +25,20 @@ int acq_sample(struct bpf_iter__tcp *ctx)
 	sk = (struct sock *)tp;
 	if (key_from_sk(sk, &rec.key))
 		return 0;
-	sock_register(sk, false);
 	rec.sk = (__u64)sk;
+	/*
+	 * A listener the registry knows with its owner needs neither
+	 * registering nor its inode (the owner search's input): a lookup is
+	 * far cheaper than a refused insert, at every tick for every listener.
+	 */
+	struct acq_sock *known = bpf_map_lookup_elem(&socks, &rec.sk);
+	if (!known)
+		sock_register(sk, false);
+	if (!known || !known->pid)
+		rec.ino = BPF_CORE_READ(sk, sk_socket, file, f_inode, i_ino);
 	rec.backlog = sk_backlog(sk);
 	rec.max_backlog = sk_max_backlog(sk);
 	rec.syn_backlog = sk_syn_backlog(sk);
-	rec.ino = BPF_CORE_READ(sk, sk_socket, file, f_inode, i_ino);
 	rec.uid = ctx->uid;
 	bpf_seq_write(seq, &rec, sizeof(rec));
 	return 0;

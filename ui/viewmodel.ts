@@ -24,6 +24,7 @@ export class DashboardState {
   readonly kernelTotal = new Ring(HISTORY);
   private readonly history = new Map<string, Ring>();
   private readonly events = new Map<string, DetailEvent[]>();
+  private sorted: { snapshot: Snapshot; key: string; rows: ListenerRow[] } | null = null;
 
   /** Take in one tick's snapshot. */
   ingest(s: Snapshot): void {
@@ -49,11 +50,15 @@ export class DashboardState {
     this.keepSelection();
   }
 
-  /** The rows to show: filtered by the text filter, sorted. */
+  /** The rows to show: filtered by the text filter, sorted. Kept until the snapshot, sort or filter changes. */
   rows(): ListenerRow[] {
     if (!this.latest) return [];
+    const key = `${this.sortKey}|${this.reverse}|${this.filter}`;
+    // a frame asks several times (table, selection, keys): sort 10,000 rows once
+    if (this.sorted?.snapshot === this.latest && this.sorted.key === key) return this.sorted.rows;
     const rows = this.filter ? this.latest.listeners.filter((r) => matches(r, { text: this.filter })) : this.latest.listeners;
-    return sortRows(rows, this.sortKey, this.reverse);
+    this.sorted = { snapshot: this.latest, key, rows: sortRows(rows, this.sortKey, this.reverse) };
+    return this.sorted.rows;
   }
 
   selected(): ListenerRow | null {

@@ -14,6 +14,8 @@ import type { RawEvent, RawSnapshot } from '../../src/native/helper';
 import { Collector, type RawSource } from '../../src/model/collector';
 import { renderTable } from '../../src/output/table';
 import { jsonRecord } from '../../src/output/json';
+import { DashboardState, sparkline } from '../../ui/viewmodel';
+import { fitColumns, headerLine, rowLine } from '../../ui/columns';
 import { cleanup, installSignalCleanup, median, now, percentile, round, sleep, startListeners, stopChild } from './common';
 
 /** The helper, with the time of each call kept. */
@@ -55,6 +57,24 @@ interface Sample {
   model: number;
   table: number;
   json: number;
+  view: number;
+}
+
+/**
+ * What the dashboard computes per frame, without a terminal: take in the
+ * snapshot, sort and filter every row, find the selection, and format the
+ * rows that fit a 160x50 screen and the sparkline (blessed's own drawing
+ * depends on the screen size, not on the number of listeners).
+ */
+function dashboardView(state: DashboardState, s: ReturnType<Collector['tick']>): void {
+  state.ingest(s);
+  const rows = state.rows();
+  state.selected();
+  const cols = fitColumns(156);
+  const lines = [headerLine(cols, state.sortKey, state.reverse)];
+  const now = Date.now();
+  for (const r of rows.slice(0, 40)) lines.push(rowLine(cols, r, r.id === state.selectedId, now));
+  lines.push(sparkline(state.total.last(100), 100, false));
 }
 
 async function main(): Promise<void> {
@@ -84,7 +104,8 @@ async function main(): Promise<void> {
           await sleep(100);
         }
         await sleep(spacing);
-        collector.tick(); // warm-up
+        const state = new DashboardState();
+        dashboardView(state, collector.tick()); // warm-up
         const samples: Sample[] = [];
         for (let i = 0; i < ticks; i++) {
           await sleep(spacing);
@@ -95,6 +116,8 @@ async function main(): Promise<void> {
           const t2 = now();
           JSON.stringify(jsonRecord(s, 1));
           const t3 = now();
+          dashboardView(state, s);
+          const t4 = now();
           samples.push({
             tick: t1 - t0,
             lib: source.libMs,
@@ -103,6 +126,7 @@ async function main(): Promise<void> {
             model: t1 - t0 - source.snapshotMs - source.drainMs,
             table: t2 - t1,
             json: t3 - t2,
+            view: t4 - t3,
           });
         }
         const med = (k: keyof Sample) => round(median(samples.map((x) => x[k])), 2);
@@ -122,6 +146,9 @@ async function main(): Promise<void> {
           totalTableMs: round(median(samples.map((x) => x.tick + x.table)), 2),
           totalTableP90Ms: round(percentile(samples.map((x) => x.tick + x.table), 90), 2),
           totalJsonMs: round(median(samples.map((x) => x.tick + x.json)), 2),
+          renderDashboardMs: med('view'),
+          totalDashboardMs: round(median(samples.map((x) => x.tick + x.view)), 2),
+          totalDashboardP90Ms: round(percentile(samples.map((x) => x.tick + x.view), 90), 2),
         });
       } finally {
         await stopChild(lab.proc);
