@@ -34,13 +34,13 @@ $(OUT)/acceptq.skel.h: $(OUT)/acceptq.bpf.o
 $(OUT)/libacceptq.so: lib/libacceptq.c lib/libacceptq.h bpf/acceptq.h $(OUT)/acceptq.skel.h
 	$(CC) $(CFLAGS) -shared -I$(OUT) -Ibpf -Ilib $< -o $@ -lbpf -lelf -lz -lpthread
 
-$(OUT)/acceptq-lab: scripts/lab/lab.c | $(OUT)
+$(OUT)/acceptq-lab: scripts/lab/lab.c scripts/lab/netlab.h | $(OUT)
 	$(CC) $(CFLAGS) $< -o $@
 
-$(OUT)/acceptq-bench-load: scripts/bench.d/load.c | $(OUT)
+$(OUT)/acceptq-bench-load: scripts/bench.d/load.c scripts/lab/netlab.h | $(OUT)
 	$(CC) $(CFLAGS) $< -o $@ -lpthread
 
-$(OUT)/acceptq-bench-stats: scripts/bench.d/stats.c | $(OUT)
+$(OUT)/acceptq-bench-stats: scripts/bench.d/stats.c scripts/lab/netlab.h | $(OUT)
 	$(CC) $(CFLAGS) $< -o $@ -lbpf
 
 clean:

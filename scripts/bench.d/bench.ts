@@ -61,7 +61,7 @@ interface Plan {
   scaleTicks: number;
 }
 
-const FULL: Plan = { quick: false, rounds: 3, loadS: 5, clients: 4, floodS: 10, costS: 60, costListeners: 1000, startups: 3, scaleCounts: [100, 1000, 10000], scaleTicks: 8 };
+const FULL: Plan = { quick: false, rounds: 5, loadS: 4, clients: 4, floodS: 10, costS: 60, costListeners: 1000, startups: 3, scaleCounts: [100, 1000, 10000], scaleTicks: 8 };
 const QUICK: Plan = { quick: true, rounds: 1, loadS: 2, clients: 4, floodS: 3, costS: 5, costListeners: 1000, startups: 1, scaleCounts: [100, 1000], scaleTicks: 3 };
 
 const log = (s: string) => process.stderr.write(`bench: ${s}\n`);
@@ -171,7 +171,7 @@ async function programCost(plan: Plan) {
   const stats = track(STATS, [String(plan.loadS * 4 + 120)], { stdio: ['pipe', 'pipe', 'pipe'] });
   const statsOut = new Lines(stats);
   await statsOut.waitFor((l) => l === 'on', 10000);
-  const out: Record<string, { conn: ProgCost[]; bulk: ProgCost[] }> = {};
+  const out: Record<string, { conn: ProgCost[]; bulk: ProgCost[]; nsPerConnection: number; nsPer64KiB: number }> = {};
   try {
     for (const kind of ['acceptq', 'bpftrace'] as const) {
       const m = await startMonitor(kind);
@@ -180,13 +180,23 @@ async function programCost(plan: Plan) {
         const ids = progIdsOf(m.pid);
         const s0 = progStats();
         const t0 = now();
-        await runLoad(['conn', String(plan.loadS), String(plan.clients)], (plan.loadS + 30) * 1000);
+        const c = await runLoad(['conn', String(plan.loadS), String(plan.clients)], (plan.loadS + 30) * 1000);
         const s1 = progStats();
         const t1 = now();
-        await runLoad(['bulk', String(plan.loadS)], (plan.loadS + 30) * 1000);
+        const b = await runLoad(['bulk', String(plan.loadS)], (plan.loadS + 30) * 1000);
         const s2 = progStats();
         const t2 = now();
-        out[kind] = { conn: costOf(s0, s1, ids, (t1 - t0) / 1000), bulk: costOf(s1, s2, ids, (t2 - t1) / 1000) };
+        const conn = costOf(s0, s1, ids, (t1 - t0) / 1000);
+        const bulk = costOf(s1, s2, ids, (t2 - t1) / 1000);
+        // BPF time per connection and per 64 KiB of stream, from the same runs:
+        // a noise-free view of the overhead, next to the throughput ratios
+        const busyNs = (xs: ProgCost[]) => xs.reduce((a, p) => a + p.runs * p.nsPerRun, 0);
+        out[kind] = {
+          conn,
+          bulk,
+          nsPerConnection: round(busyNs(conn) / c.connections, 0),
+          nsPer64KiB: round(busyNs(bulk) / (b.bytes / 65536), 1),
+        };
         log(`program cost ${kind}: ${out[kind].conn.map((p) => `${p.name} ${p.nsPerRun} ns`).join(', ')}`);
       } finally {
         await m.stop();
@@ -465,6 +475,16 @@ function markdown(r: Results): string {
       L.push(`| ${tool} | ${p.name} | ${fmt(p.runsPerSec)} | ${p.nsPerRun} | ${fmt(b?.runsPerSec ?? 0)} | ${b?.nsPerRun ?? 0} |`);
     }
   }
+  L.push('');
+  // CPU time one connection takes without a monitor: every core busy for the run
+  const connCpuNs = (1e9 * r.machine.cpus) / o.connRate.none;
+  const per = (tool: string) => r.programs[tool];
+  L.push(
+    `BPF time per connection: acceptq ${per('acceptq').nsPerConnection} ns, bpftrace script ${per('bpftrace').nsPerConnection} ns; ` +
+      `a connection costs about ${fmt(connCpuNs)} ns of CPU here (${r.machine.cpus} cores busy / ${fmt(o.connRate.none)} per s), ` +
+      `so acceptq adds about ${round((100 * per('acceptq').nsPerConnection) / connCpuNs, 1)} % to it. ` +
+      `Per 64 KiB of bulk stream: acceptq ${per('acceptq').nsPer64KiB} ns, bpftrace ${per('bpftrace').nsPer64KiB} ns.`,
+  );
   L.push('');
   const f = r.flood;
   L.push(`**3. Accuracy under a flood**: ${fmt(f.synsSent)} SYNs in ${f.seconds} s from ${f.threads} threads (${fmt(f.synsPerSec)}/s) at a listener that never accepts: acceptq attributed **${fmt(f.overflowsAttributed)}**, the kernel counted **${fmt(f.overflowsKernel)}** (ratio ${f.ratio}); lost detail events ${fmt(f.lostEvents)} (by design: detail events are rate-limited, counts are not).`);

@@ -8,6 +8,7 @@ import { spawn, execFileSync, type ChildProcess, type SpawnOptions } from 'node:
 import fs from 'node:fs';
 import path from 'node:path';
 import readline from 'node:readline';
+import { fdinfoIds } from '../../test/support/links';
 
 /** Repository root (this file runs from dist/scripts/bench.d). */
 export const ROOT = path.resolve(__dirname, '..', '..', '..');
@@ -214,23 +215,7 @@ export async function runLoad(args: string[], timeoutMs: number): Promise<any> {
   }
 }
 
-export function parseNetstat(text: string): Record<string, number> {
-  const out: Record<string, number> = {};
-  const lines = text.trim().split('\n');
-  for (let i = 0; i + 1 < lines.length; i += 2) {
-    const names = lines[i].split(/\s+/);
-    const vals = lines[i + 1].split(/\s+/);
-    const prefix = names[0].replace(':', '');
-    for (let j = 1; j < names.length; j++) out[prefix + names[j]] = Number(vals[j]);
-  }
-  return out;
-}
-
-export function netstatOf(pid: number): Record<string, number> {
-  return parseNetstat(fs.readFileSync(`/proc/${pid}/net/netstat`, 'utf8'));
-}
-
-// ---- processes: CPU, memory, privileges, BPF programs ----
+// ---- processes: CPU, memory, BPF programs ----
 
 const CLK_TCK = (() => {
   try {
@@ -252,34 +237,8 @@ export function statusField(pid: number, field: string): number {
   return m ? Number(m[1]) : NaN;
 }
 
-export function uidOf(pid: number): number {
-  try {
-    const m = /^Uid:\s+(\d+)/m.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return m ? Number(m[1]) : -1;
-  } catch {
-    return -1;
-  }
-}
-
 /** ids of the BPF programs a process holds (prog and link fds). */
-export function progIdsOf(pid: number): number[] {
-  const ids = new Set<number>();
-  let fds: string[] = [];
-  try {
-    fds = fs.readdirSync(`/proc/${pid}/fdinfo`);
-  } catch {
-    return [];
-  }
-  for (const fd of fds) {
-    try {
-      const m = /^prog_id:\s*(\d+)$/m.exec(fs.readFileSync(`/proc/${pid}/fdinfo/${fd}`, 'utf8'));
-      if (m) ids.add(Number(m[1]));
-    } catch {
-      // closed meanwhile
-    }
-  }
-  return [...ids];
-}
+export const progIdsOf = (pid: number): number[] => [...new Set(fdinfoIds(pid, 'prog_id'))];
 
 export interface ProgStat {
   id: number;

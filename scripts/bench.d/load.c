@@ -56,11 +56,8 @@
 static volatile sig_atomic_t stop;
 static double deadline;
 
-static void die(const char *what)
-{
-	fprintf(stderr, "acceptq-bench-load: %s: %s\n", what, strerror(errno));
-	exit(1);
-}
+#define PROG "acceptq-bench-load"
+#include "../lab/netlab.h"
 
 static double now(void)
 {
@@ -74,34 +71,6 @@ static void on_signal(int sig)
 {
 	(void)sig;
 	stop = 1;
-}
-
-static void lo_up(int mtu)
-{
-	struct ifreq ifr = { 0 };
-	int fd = socket(AF_INET, SOCK_DGRAM, 0);
-
-	strcpy(ifr.ifr_name, "lo");
-	if (mtu > 0) {
-		ifr.ifr_mtu = mtu;
-		if (ioctl(fd, SIOCSIFMTU, &ifr) < 0)
-			die("set lo mtu");
-	}
-	if (ioctl(fd, SIOCGIFFLAGS, &ifr) < 0)
-		die("SIOCGIFFLAGS lo");
-	ifr.ifr_flags |= IFF_UP;
-	if (ioctl(fd, SIOCSIFFLAGS, &ifr) < 0)
-		die("bring lo up (run inside unshare -n, as root)");
-	close(fd);
-}
-
-static void sysctl_write(const char *path, const char *val)
-{
-	int fd = open(path, O_WRONLY);
-
-	if (fd < 0 || write(fd, val, strlen(val)) < 0)
-		die(path);
-	close(fd);
 }
 
 static struct sockaddr_in loopback(int port)
@@ -123,13 +92,6 @@ static int listener(int port, int backlog)
 	if (bind(fd, (void *)&a, sizeof(a)) < 0 || listen(fd, backlog) < 0)
 		die("bind/listen");
 	return fd;
-}
-
-static unsigned long netns_inode(void)
-{
-	struct stat st;
-
-	return stat("/proc/self/ns/net", &st) == 0 ? (unsigned long)st.st_ino : 0;
 }
 
 /* ---- conn: connect/accept/close ---- */
@@ -186,7 +148,7 @@ static void mode_conn(int secs, int clients)
 {
 	pthread_t srv[2], cl[MAX_THREADS];
 
-	lo_up(0);
+	lo_up_mtu(0);
 	sysctl_write("/proc/sys/net/ipv4/ip_local_port_range", "1024 65535");
 	conn_lfd = listener(9900, 4096);
 	/* two threads poll one listener: both wake, one accepts, the other must not block */
@@ -242,7 +204,7 @@ static void mode_bulk(int secs, int mtu)
 	char *buf = calloc(1, BULK_BUF);
 	unsigned long long sent = 0;
 
-	lo_up(mtu);
+	lo_up_mtu(mtu);
 	bulk_lfd = listener(9901, 16);
 	pthread_create(&th, NULL, bulk_server, NULL);
 	int fd = socket(AF_INET, SOCK_STREAM, 0);
@@ -274,64 +236,12 @@ static void mode_bulk(int secs, int mtu)
 
 static _Atomic unsigned long long flood_sent, flood_errors;
 
-static uint16_t csum(const void *data, size_t len, uint32_t sum)
-{
-	const uint16_t *p = data;
-
-	while (len > 1) {
-		sum += *p++;
-		len -= 2;
-	}
-	if (len)
-		sum += *(const uint8_t *)p;
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	return (uint16_t)~sum;
-}
-
-struct synpkt {
-	struct iphdr ip;
-	struct tcphdr tcp;
-};
-
-static void make_syn(struct synpkt *pkt, uint32_t src, uint32_t dst, uint16_t sport, uint32_t seq)
-{
-	struct {
-		uint32_t src, dst;
-		uint8_t zero, proto;
-		uint16_t len;
-		struct tcphdr tcp;
-	} ph = { 0 };
-
-	memset(pkt, 0, sizeof(*pkt));
-	pkt->ip.version = 4;
-	pkt->ip.ihl = 5;
-	pkt->ip.ttl = 64;
-	pkt->ip.protocol = IPPROTO_TCP;
-	pkt->ip.saddr = src;
-	pkt->ip.daddr = dst;
-	pkt->ip.tot_len = htons(sizeof(*pkt));
-	pkt->tcp.source = htons(sport);
-	pkt->tcp.dest = htons(FLOOD_PORT);
-	pkt->tcp.seq = htonl(seq);
-	pkt->tcp.doff = 5;
-	pkt->tcp.syn = 1;
-	pkt->tcp.window = htons(65535);
-	ph.src = src;
-	ph.dst = dst;
-	ph.proto = IPPROTO_TCP;
-	ph.len = htons(sizeof(struct tcphdr));
-	ph.tcp = pkt->tcp;
-	pkt->tcp.check = csum(&ph, sizeof(ph), 0);
-	/* the kernel fills in the IP checksum (and id) for IP_HDRINCL */
-}
-
 static void *flood_thread(void *arg)
 {
 	long id = (long)arg;
 	/* IPPROTO_RAW: send-only, so no copy of every TCP packet comes back to us */
 	int raw = socket(AF_INET, SOCK_RAW, IPPROTO_RAW);
-	struct synpkt pkts[BATCH];
+	struct tcp_packet pkts[BATCH];
 	struct iovec iov[BATCH];
 	struct mmsghdr msgs[BATCH];
 	struct sockaddr_in to = loopback(FLOOD_PORT);
@@ -354,7 +264,8 @@ static void *flood_thread(void *arg)
 			/* sources 127.1.0.0 - 127.254.255.255, ports 1024-65535 */
 			uint32_t h = ctr * 2654435761u;
 			uint32_t src = htonl(0x7f000000u | ((1 + (h >> 24) % 254) << 16) | (h & 0xffff));
-			make_syn(&pkts[i], src, to.sin_addr.s_addr, 1024 + (ctr >> 8) % 64512, h);
+			/* the kernel fills in the IP checksum (and id) for IP_HDRINCL */
+			tcp_packet_build(&pkts[i], src, to.sin_addr.s_addr, 1024 + (ctr >> 8) % 64512, FLOOD_PORT, h, 0, true, false);
 		}
 		int r = sendmmsg(raw, msgs, BATCH, 0);
 		if (r > 0)
@@ -370,24 +281,6 @@ static void *flood_thread(void *arg)
 	return NULL;
 }
 
-static long netstat_value(const char *name)
-{
-	char names[8192], vals[8192];
-	long v = -1;
-	FILE *f = fopen("/proc/self/net/netstat", "r");
-
-	while (f && fgets(names, sizeof(names), f) && fgets(vals, sizeof(vals), f)) {
-		char *sn, *sv;
-		char *n = strtok_r(names, " \n", &sn), *x = strtok_r(vals, " \n", &sv);
-		for (; n && x; n = strtok_r(NULL, " \n", &sn), x = strtok_r(NULL, " \n", &sv))
-			if (!strcmp(n, name))
-				v = atol(x);
-	}
-	if (f)
-		fclose(f);
-	return v;
-}
-
 static void mode_flood(int secs, int threads, int hold)
 {
 	pthread_t th[MAX_THREADS];
@@ -397,7 +290,7 @@ static void mode_flood(int secs, int threads, int hold)
 	socklen_t len;
 	int lfd;
 
-	lo_up(0);
+	lo_up_mtu(0);
 	/* the system's nft by PATH: npm puts an unrelated "nft" ahead of it */
 	if (system("PATH=/usr/sbin:/usr/bin:/sbin:/bin nft -f - <<'EOF'\n"
 		   "table ip acceptq_bench {\n"
@@ -448,16 +341,7 @@ static void mode_flood(int secs, int threads, int hold)
 	fflush(stdout);
 
 	/* hold the listener (and so the namespace) until told to go */
-	struct stat st;
-	bool watch_stdin = isatty(0) || (fstat(0, &st) == 0 && S_ISFIFO(st.st_mode));
-	for (int t = 0; t < hold * 10 && !stop; t++) {
-		struct pollfd p = { watch_stdin ? 0 : -1, POLLIN, 0 };
-		if (poll(&p, 1, 100) > 0) {
-			char c;
-			if (read(0, &c, 1) <= 0)
-				break;
-		}
-	}
+	hold_until_told(hold);
 	for (int i = 0; i < FLOOD_BACKLOG + 1; i++)
 		close(clients[i]);
 	close(lfd);
@@ -474,16 +358,7 @@ int main(int argc, char **argv)
 {
 	int hold = 30;
 	const char *pos[4] = { 0 };
-	int npos = 0;
-
-	for (int i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--hold") && i + 1 < argc)
-			hold = atoi(argv[++i]);
-		else if (npos < 4)
-			pos[npos++] = argv[i];
-		else
-			usage();
-	}
+	int npos = parse_hold_args(argc, argv, pos, 4, &hold, usage);
 	if (npos < 2)
 		usage();
 	int secs = atoi(pos[1]);

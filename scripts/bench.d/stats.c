@@ -20,6 +20,9 @@
 
 static volatile sig_atomic_t stop;
 
+#define PROG "acceptq-bench-stats"
+#include "../lab/netlab.h"
+
 static void on_signal(int sig)
 {
 	(void)sig;
@@ -44,16 +47,7 @@ int main(int argc, char **argv)
 	}
 	printf("on\n");
 	fflush(stdout);
-	struct stat st;
-	int watch_stdin = isatty(0) || (fstat(0, &st) == 0 && S_ISFIFO(st.st_mode));
-	for (int t = 0; t < max * 10 && !stop; t++) {
-		struct pollfd p = { watch_stdin ? 0 : -1, POLLIN, 0 };
-		if (poll(&p, 1, 100) > 0) {
-			char c;
-			if (read(0, &c, 1) <= 0)
-				break;
-		}
-	}
+	hold_until_told(max);
 	close(fd);
 	return 0;
 }

@@ -60,40 +60,14 @@ static int clients[MAX_CLIENTS];
 static int nclients;
 static volatile sig_atomic_t stop;
 
-static void die(const char *what)
-{
-	fprintf(stderr, "acceptq-lab: %s: %s\n", what, strerror(errno));
-	exit(1);
-}
+#define PROG "acceptq-lab"
+#include "netlab.h"
 
 static void msleep(int ms)
 {
 	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
 	while (nanosleep(&ts, &ts) && errno == EINTR && !stop)
 		;
-}
-
-static void lo_up(void)
-{
-	struct ifreq ifr = { 0 };
-	int fd = socket(AF_INET, SOCK_DGRAM, 0);
-
-	strcpy(ifr.ifr_name, "lo");
-	if (ioctl(fd, SIOCGIFFLAGS, &ifr) < 0)
-		die("SIOCGIFFLAGS lo");
-	ifr.ifr_flags |= IFF_UP;
-	if (ioctl(fd, SIOCSIFFLAGS, &ifr) < 0)
-		die("bring lo up (run inside unshare -n, as root)");
-	close(fd);
-}
-
-static void sysctl_write(const char *path, const char *val)
-{
-	int fd = open(path, O_WRONLY);
-
-	if (fd < 0 || write(fd, val, strlen(val)) < 0)
-		die(path);
-	close(fd);
 }
 
 static int make_addr(int family, const char *addr, int port, struct sockaddr_storage *ss)
@@ -183,78 +157,15 @@ static void await_full(int fd)
 	exit(1);
 }
 
-/* This namespace's TcpExt counter NAME. */
-static long netstat_value(const char *name)
-{
-	char names[8192], vals[8192];
-	long v = -1;
-	FILE *f = fopen("/proc/self/net/netstat", "r");
-
-	while (f && fgets(names, sizeof(names), f) && fgets(vals, sizeof(vals), f)) {
-		char *sn, *sv;
-		char *n = strtok_r(names, " \n", &sn), *x = strtok_r(vals, " \n", &sv);
-		for (; n && x; n = strtok_r(NULL, " \n", &sn), x = strtok_r(NULL, " \n", &sv))
-			if (!strcmp(n, name))
-				v = atol(x);
-	}
-	if (f)
-		fclose(f);
-	return v;
-}
-
 /* ---- raw TCP for the deterministic final-ACK scenario ---- */
-
-static uint16_t csum(const void *data, size_t len, uint32_t sum)
-{
-	const uint16_t *p = data;
-
-	while (len > 1) {
-		sum += *p++;
-		len -= 2;
-	}
-	if (len)
-		sum += *(const uint8_t *)p;
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	return (uint16_t)~sum;
-}
 
 static void send_raw(int raw, uint32_t src, uint32_t dst, uint16_t sport, uint16_t dport,
 		     uint32_t seq, uint32_t ack, uint8_t flags)
 {
-	struct {
-		struct iphdr ip;
-		struct tcphdr tcp;
-	} pkt = { 0 };
-	struct {
-		uint32_t src, dst;
-		uint8_t zero, proto;
-		uint16_t len;
-		struct tcphdr tcp;
-	} ph = { 0 };
+	struct tcp_packet pkt;
 	struct sockaddr_in to = { .sin_family = AF_INET, .sin_addr.s_addr = dst };
 
-	pkt.ip.version = 4;
-	pkt.ip.ihl = 5;
-	pkt.ip.ttl = 64;
-	pkt.ip.protocol = IPPROTO_TCP;
-	pkt.ip.saddr = src;
-	pkt.ip.daddr = dst;
-	pkt.ip.tot_len = htons(sizeof(pkt));
-	pkt.tcp.source = htons(sport);
-	pkt.tcp.dest = htons(dport);
-	pkt.tcp.seq = htonl(seq);
-	pkt.tcp.ack_seq = htonl(ack);
-	pkt.tcp.doff = 5;
-	pkt.tcp.syn = !!(flags & TH_SYN);
-	pkt.tcp.ack = !!(flags & TH_ACK);
-	pkt.tcp.window = htons(65535);
-	ph.src = src;
-	ph.dst = dst;
-	ph.proto = IPPROTO_TCP;
-	ph.len = htons(sizeof(struct tcphdr));
-	ph.tcp = pkt.tcp;
-	pkt.tcp.check = csum(&ph, sizeof(ph), 0);
+	tcp_packet_build(&pkt, src, dst, sport, dport, seq, ack, flags & TH_SYN, flags & TH_ACK);
 	pkt.ip.check = csum(&pkt.ip, sizeof(pkt.ip), 0);
 	if (sendto(raw, &pkt, sizeof(pkt), 0, (void *)&to, sizeof(to)) < 0)
 		die("sendto raw");
@@ -344,13 +255,6 @@ static void on_signal(int sig)
 {
 	(void)sig;
 	stop = 1;
-}
-
-static unsigned long netns_inode(void)
-{
-	struct stat st;
-
-	return stat("/proc/self/ns/net", &st) == 0 ? (unsigned long)st.st_ino : 0;
 }
 
 static void raise_nofile(void)
@@ -448,16 +352,8 @@ int main(int argc, char **argv)
 	pthread_t th;
 
 	const char *pos[3] = { NULL, NULL, NULL };
-	int npos = 0;
 
-	for (int i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--hold") && i + 1 < argc)
-			hold = atoi(argv[++i]);
-		else if (npos < 3)
-			pos[npos++] = argv[i];
-		else
-			usage();
-	}
+	parse_hold_args(argc, argv, pos, 3, &hold, usage);
 	if (!pos[0])
 		usage();
 	sc = pos[0];
@@ -465,7 +361,7 @@ int main(int argc, char **argv)
 	signal(SIGINT, on_signal);
 	signal(SIGHUP, on_signal);
 	signal(SIGPIPE, SIG_IGN);
-	lo_up();
+	lo_up_mtu(0);
 
 	if (!strcmp(sc, "syn")) {
 		add_listener(4, "127.0.0.1", 9000, 2, false, true);
@@ -525,17 +421,8 @@ int main(int argc, char **argv)
 	printf("]}\n");
 	fflush(stdout);
 
-	/* hold the listeners until told to go (stdin closing counts, if it is a pipe or tty) */
-	struct stat st;
-	bool watch_stdin = isatty(0) || (fstat(0, &st) == 0 && S_ISFIFO(st.st_mode));
-	for (int t = 0; t < hold * 10 && !stop; t++) {
-		struct pollfd p = { watch_stdin ? 0 : -1, POLLIN, 0 };
-		if (poll(&p, 1, 100) > 0) {
-			char c;
-			if (read(0, &c, 1) <= 0)
-				break;
-		}
-	}
+	/* hold the listeners until told to go */
+	hold_until_told(hold);
 	stop = 1;
 	return 0;
 }

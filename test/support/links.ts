@@ -22,8 +22,8 @@ export function acqLinkIds(): number[] {
   return acqLinks().map((l) => l.id);
 }
 
-/** BPF link ids held open by one process (from its fds' fdinfo). */
-export function linksOf(pid: number): number[] {
+/** A BPF id field (link_id, prog_id) of every fd a process holds, from its fdinfo. */
+export function fdinfoIds(pid: number, field: 'link_id' | 'prog_id'): number[] {
   const ids: number[] = [];
   let fds: string[] = [];
   try {
@@ -31,9 +31,10 @@ export function linksOf(pid: number): number[] {
   } catch {
     return ids; // gone
   }
+  const re = new RegExp(`^${field}:\\s*(\\d+)$`, 'm');
   for (const fd of fds) {
     try {
-      const m = /^link_id:\s*(\d+)$/m.exec(fs.readFileSync(`/proc/${pid}/fdinfo/${fd}`, 'utf8'));
+      const m = re.exec(fs.readFileSync(`/proc/${pid}/fdinfo/${fd}`, 'utf8'));
       if (m) ids.push(Number(m[1]));
     } catch {
       // fd closed meanwhile
@@ -41,6 +42,9 @@ export function linksOf(pid: number): number[] {
   }
   return ids;
 }
+
+/** BPF link ids held open by one process. */
+export const linksOf = (pid: number): number[] => fdinfoIds(pid, 'link_id');
 
 /** Wait (bounded) until a process holds at least n BPF links: its probes are attached. */
 export async function awaitAttached(pid: number, n = 4, timeoutMs = 20000): Promise<number[]> {
