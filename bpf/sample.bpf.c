@@ -1,8 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Sampling: one pass over the TCP sockets of the caller's network namespace
- * writes the current queue depths of every listener to user space, and adds
- * listeners the registry has not seen (those older than acceptq itself).
+ * Sampling. Every tick, one pass over the registry (acq_sample_all) writes
+ * the current queue depths of every known listener, in every namespace, to
+ * an array user space reads in place. A pass over the TCP
+ * sockets of a namespace (acq_sample, iter/tcp) finds the listeners older
+ * than acceptq: it runs once per namespace, since it walks the whole
+ * established-socket hash table (a few ms) to reach the end.
  */
 #include "common.bpf.h"
 
@@ -41,5 +44,55 @@ int acq_sample(struct bpf_iter__tcp *ctx)
 	rec.syn_backlog = sk_syn_backlog(sk);
 	rec.uid = ctx->uid;
 	bpf_seq_write(seq, &rec, sizeof(rec));
+	return 0;
+}
+
+/* Every registered listener's sample, written by acq_sample_all. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, ACQ_MAX_SOCKS);
+	__uint(map_flags, BPF_F_MMAPABLE); /* user space reads it in place */
+	__type(key, __u32);
+	__type(value, struct acq_sample);
+} samples SEC(".maps");
+
+__u32 samples_len = 0;
+
+static long sample_one(struct bpf_map *map, const __u64 *skp, const struct acq_sock *s, void *ctx)
+{
+	__u32 i = samples_len;
+	struct acq_sample *rec = bpf_map_lookup_elem(&samples, &i);
+	const struct sock *sk = (const struct sock *)*skp;
+
+	if (!rec)
+		return 1; /* full: the registry holds no more than this */
+	/*
+	 * The registry's key is the socket's address; the entry goes when the
+	 * socket leaves LISTEN, and listeners are freed only after an RCU grace
+	 * period, which this runs inside. Reads go through BPF_CORE_READ all
+	 * the same, and a socket no longer listening is skipped.
+	 */
+	if (BPF_CORE_READ(sk, __sk_common.skc_state) != TCP_LISTEN_)
+		return 0;
+	rec->sk = *skp;
+	rec->key = s->key;
+	rec->backlog = sk_backlog(sk);
+	rec->max_backlog = sk_max_backlog(sk);
+	rec->syn_backlog = sk_syn_backlog(sk);
+	rec->ino = s->pid ? 0 : BPF_CORE_READ(sk, sk_socket, file, f_inode, i_ino);
+	rec->uid = BPF_CORE_READ(sk, sk_uid.val);
+	samples_len = i + 1;
+	return 0;
+}
+
+/*
+ * Never attached: user space runs it once a tick (BPF_PROG_TEST_RUN) to
+ * sample every listener of every namespace in one pass over the registry.
+ */
+SEC("raw_tp")
+int acq_sample_all(void *ctx)
+{
+	samples_len = 0;
+	bpf_for_each_map_elem(&socks, sample_one, NULL, 0);
 	return 0;
 }

@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/mman.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdarg.h>
@@ -194,6 +195,7 @@ struct ns_entry {
 	struct acq_netns out;
 	char path[320];         /* /proc/PID/ns/net or /run/netns/NAME */
 	bool seen;              /* found in this snapshot's scan */
+	__u64 walked_cookie;    /* the namespace whose TCP sockets were walked once */
 };
 
 struct ns_list {
@@ -251,6 +253,7 @@ struct acq {
 	bool baselining;        /* the walk right after attaching */
 	/* per-snapshot scratch */
 	struct acq_sample *samples;
+	const struct acq_sample *samples_map; /* the kernel's array, mapped read-only */
 	size_t nsamples, samples_cap;
 	/* drain target */
 	struct acq_event *drain_out;
@@ -466,6 +469,8 @@ static int load_attach(struct acq *a, const struct acq_open_opts *o, enum acq_pr
 	bpf_object__for_each_program(p, s->obj) {
 		if (!bpf_program__autoload(p))
 			continue;
+		if (p == s->progs.acq_sample_all)
+			continue; /* run on demand, never attached */
 		struct bpf_link *l = bpf_program__attach(p);
 		if (!l) {
 			e = -errno;
@@ -545,6 +550,13 @@ const char *acq_notice(void *h)
 	return a ? a->notice : "";
 }
 
+static size_t samples_map_size(void)
+{
+	size_t page = (size_t)sysconf(_SC_PAGESIZE);
+
+	return (ACQ_MAX_SOCKS * sizeof(struct acq_sample) + page - 1) / page * page;
+}
+
 void *acq_open(const struct acq_open_opts *o, int *code, char *err, size_t errlen)
 {
 	struct acq *a;
@@ -605,6 +617,15 @@ void *acq_open(const struct acq_open_opts *o, int *code, char *err, size_t errle
 		free(a);
 		return NULL;
 	}
+	a->samples_map = mmap(NULL, samples_map_size(), PROT_READ, MAP_SHARED,
+			      bpf_map__fd(a->skel->maps.samples), 0);
+	if (a->samples_map == MAP_FAILED) {
+		e = -errno;
+		a->samples_map = NULL;
+		fail(code, err, errlen, e, "cannot map the sample array: %s", strerror(-e));
+		acq_close(a);
+		return NULL;
+	}
 	/* the zero point of every namespace delta */
 	pthread_t th;
 	a->baselining = true;
@@ -630,6 +651,8 @@ void acq_close(void *h)
 	if (!a)
 		return;
 	ring_buffer__free(a->rb);
+	if (a->samples_map)
+		munmap((void *)a->samples_map, samples_map_size());
 	acceptq_bpf__destroy(a->skel); /* detaches every link, closes every map */
 	free(a->rows.slots);
 	free(a->ns.v);
@@ -700,14 +723,13 @@ static int samples_push(struct acq *a, const struct acq_sample *s)
 	return 0;
 }
 
-/* Inside one namespace (this thread has joined it): counters and listeners. */
-/* Every listener of this namespace, through the iterator (which also registers them). */
-static void sample_listeners(struct acq *a)
+/* Everything an iterator link writes, as samples. */
+static void read_samples(struct acq *a, struct bpf_link *link)
 {
 	char buf[sizeof(struct acq_sample) * 256];
 	size_t have = 0;
 	ssize_t n;
-	int fd = bpf_iter_create(bpf_link__fd(a->skel->links.acq_sample));
+	int fd = bpf_iter_create(bpf_link__fd(link));
 
 	if (fd < 0)
 		return;
@@ -727,12 +749,6 @@ static void sample_listeners(struct acq *a)
 /* Inside one namespace (this thread has joined it): listeners, then counters. */
 static void walk_current_ns(struct acq *a, struct ns_entry *e)
 {
-	/*
-	 * Listeners first: the first pass registers those older than acceptq,
-	 * so that what follows is counted against a complete registry.
-	 */
-	sample_listeners(a);
-
 	__u64 cookie = 0;
 	int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	if (s >= 0) {
@@ -740,6 +756,17 @@ static void walk_current_ns(struct acq *a, struct ns_entry *e)
 		getsockopt(s, SOL_SOCKET, SO_NETNS_COOKIE, &cookie, &len);
 		close(s);
 	}
+	/*
+	 * A namespace seen for the first time: register the listeners older
+	 * than acceptq (the TCP iterator adds those the registry lacks), so
+	 * that what follows is counted against a complete registry. From then
+	 * on listen() and close() keep the registry current by themselves.
+	 */
+	if (cookie != e->walked_cookie) {
+		read_samples(a, a->skel->links.acq_sample);
+		e->walked_cookie = cookie;
+	}
+
 	/* the kernel's counters and what acceptq attributed here, back to back */
 	FILE *f = fopen("/proc/thread-self/net/netstat", "r");
 	if (f) {
@@ -1002,10 +1029,17 @@ int acq_snapshot(void *h, struct acq_listener *rows, __u32 max_rows,
 	a->skel->bss->peak_gen = old_gen + 1;
 
 	scan_namespaces(a);
-	a->nsamples = 0;
 	if ((e = pthread_create(&th, NULL, ns_worker, a)))
 		return -e;
 	pthread_join(th, NULL);
+	/* every registered listener of every namespace, in one pass over the registry */
+	a->nsamples = 0;
+	LIBBPF_OPTS(bpf_test_run_opts, run);
+	if ((e = bpf_prog_test_run_opts(bpf_program__fd(a->skel->progs.acq_sample_all), &run)))
+		return -errno;
+	__u32 have = a->skel->bss->samples_len;
+	for (__u32 i = 0; i < have && i < ACQ_MAX_SOCKS; i++)
+		samples_push(a, &a->samples_map[i]);
 
 	/* start every row from zero depth; samples add the live sockets */
 	for (size_t i = 0; i < a->rows.cap; i++) {

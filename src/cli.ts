@@ -12,6 +12,7 @@ import { readRecording, RecordingError, RecordingWriter, ReplayStream } from './
 import { dropCapabilities, Helper, HelperError, PROBE_SETS, type ProbeSet } from './native/helper';
 import { jsonRecord } from './output/json';
 import { renderTable } from './output/table';
+import { writeAll } from './output/write';
 import { privilegeProblem } from './privileges';
 import { parseRunOptions, RUN_USAGE, runUnderWatch, type RunOptions } from './cmd/run';
 import { parseExportOptions, EXPORT_USAGE, serveMetrics, type ExportOptions } from './cmd/export';
@@ -164,9 +165,11 @@ async function sleep(ms: number): Promise<void> {
   await new Promise((r) => setTimeout(r, ms));
 }
 
+const writeRecord = (text: string) => writeAll(text, () => exitNow(0));
+
 async function runJson(o: Options, stream: SnapshotStream): Promise<void> {
   const interval = stream.live ? o.interval : stream.meta.intervalS;
-  const write = (s: Snapshot) => process.stdout.write(JSON.stringify(jsonRecord(filterSnapshot(s, o.filter), interval)) + '\n');
+  const write = (s: Snapshot) => writeRecord(JSON.stringify(jsonRecord(filterSnapshot(s, o.filter), interval)) + '\n');
   if (!stream.live) {
     // a recording: every record at once, for scripts
     for (let s = stream.next(); s; s = stream.next()) write(s);
@@ -194,7 +197,7 @@ async function runOnce(o: Options, stream: SnapshotStream): Promise<void> {
   } else {
     for (let s = last; s; s = stream.next()) last = s;
   }
-  if (last) process.stdout.write(renderTable(filterSnapshot(last, o.filter)));
+  if (last) writeRecord(renderTable(filterSnapshot(last, o.filter)));
 }
 
 /** Passes snapshots through, writing each to a recording. */

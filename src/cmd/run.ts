@@ -8,6 +8,7 @@ import { spawn } from 'node:child_process';
 import { parseArgs } from 'node:util';
 import { endpoint, sanitize } from '../model/address';
 import { RunSummary, type ListenerSummary } from '../model/summary';
+import { writeAll } from '../output/write';
 import type { Collector } from '../model/collector';
 
 export const OVERFLOW_EXIT = 3;
@@ -95,11 +96,11 @@ export async function runUnderWatch(o: RunOptions, collector: Collector, afterSp
   const seconds = (Date.now() - started) / 1000;
   const rows = summary.pressured();
   if (o.json) {
-    process.stdout.write(JSON.stringify({ command: o.command, status, seconds, listeners: rows }) + '\n');
+    writeAll(JSON.stringify({ command: o.command, status, seconds, listeners: rows }) + '\n', () => undefined);
   } else {
     const head = `acceptq run: ${o.command.join(' ')} exited with status ${status} after ${seconds.toFixed(1)} s; ` +
       `${rows.length} listener${rows.length === 1 ? '' : 's'} saw queue pressure`;
-    process.stdout.write(renderSummary(rows, head));
+    writeAll(renderSummary(rows, head), () => undefined);
   }
   return o.failOnOverflow && summary.anyOverflow() ? OVERFLOW_EXIT : status;
 }
