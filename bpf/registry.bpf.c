@@ -23,6 +23,10 @@ __u64 map_full = 0;
 SEC("tp_btf/inet_sock_set_state")
 int BPF_PROG(acq_set_state, const struct sock *sk, const int oldstate, const int newstate)
 {
+	/* most transitions of most sockets are none of ours: decide on the arguments first */
+	if (newstate != TCP_LISTEN_ && oldstate != TCP_LISTEN_ &&
+	    !(oldstate == TCP_SYN_RECV_ && newstate == TCP_ESTABLISHED_))
+		return 0;
 	if (BPF_CORE_READ(sk, sk_protocol) != IPPROTO_TCP_)
 		return 0;
 	if (newstate == TCP_LISTEN_) {

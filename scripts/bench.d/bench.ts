@@ -157,14 +157,18 @@ async function overhead(plan: Plan) {
     rounds: plan.rounds,
     connRate: { none: med(conn.none), acceptq: med(conn.acceptq), bpftrace: med(conn.bpftrace), samples: conn },
     bulkBytesPerSec: { none: med(bulk.none), acceptq: med(bulk.acceptq), bpftrace: med(bulk.bpftrace), samples: bulk },
+    // each round's monitor against the same round's run without one, then the
+    // median: a shared machine's speed drifts over minutes, a round is seconds
     ratios: {
-      connAcceptq: round(median(conn.acceptq) / median(conn.none), 3),
-      connBpftrace: round(median(conn.bpftrace) / median(conn.none), 3),
-      bulkAcceptq: round(median(bulk.acceptq) / median(bulk.none), 3),
-      bulkBpftrace: round(median(bulk.bpftrace) / median(bulk.none), 3),
+      connAcceptq: pairedRatio(conn.acceptq, conn.none),
+      connBpftrace: pairedRatio(conn.bpftrace, conn.none),
+      bulkAcceptq: pairedRatio(bulk.acceptq, bulk.none),
+      bulkBpftrace: pairedRatio(bulk.bpftrace, bulk.none),
     },
   };
 }
+
+const pairedRatio = (xs: number[], base: number[]): number => round(median(xs.map((x, i) => x / base[i])), 3);
 
 /** The same loads once more per monitor with the kernel's run-time statistics on. */
 async function programCost(plan: Plan) {
@@ -462,7 +466,7 @@ function markdown(r: Results): string {
   for (const t of r.targets) L.push(`| ${t.name} | ${t.target} | ${t.measured} | ${t.met === null ? '–' : t.met ? 'yes' : '**no**'} |`);
   L.push('');
   const o = r.overhead;
-  L.push(`**1. Overhead on the watched server** (loopback, median of ${o.rounds} interleaved rounds of ${o.secondsPerRun} s; connection rate with ${o.clients} clients):`, '');
+  L.push(`**1. Overhead on the watched server** (loopback, ${o.rounds} rounds of ${o.secondsPerRun} s, the three monitors in a rotating order within each round; rates are medians, ratios the median of each round's monitor against the same round's run without one; connection rate with ${o.clients} clients):`, '');
   L.push('| load | without | acceptq | ratio | bpftrace script | ratio |', '|---|---|---|---|---|---|');
   L.push(`| connections/s | ${fmt(o.connRate.none)} | ${fmt(o.connRate.acceptq)} | ${o.ratios.connAcceptq} | ${fmt(o.connRate.bpftrace)} | ${o.ratios.connBpftrace} |`);
   L.push(`| bulk GB/s | ${(o.bulkBytesPerSec.none / 1e9).toFixed(2)} | ${(o.bulkBytesPerSec.acceptq / 1e9).toFixed(2)} | ${o.ratios.bulkAcceptq} | ${(o.bulkBytesPerSec.bpftrace / 1e9).toFixed(2)} | ${o.ratios.bulkBpftrace} |`);
