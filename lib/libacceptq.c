@@ -252,9 +252,7 @@ struct acq {
 	char notice[1024];      /* what this run cannot see, and why */
 	bool baselining;        /* the walk right after attaching */
 	/* per-snapshot scratch */
-	struct acq_sample *samples;
 	const struct acq_sample *samples_map; /* the kernel's array, mapped read-only */
-	size_t nsamples, samples_cap;
 	/* drain target */
 	struct acq_event *drain_out;
 	__u32 drain_max, drain_n;
@@ -527,14 +525,11 @@ static int try_probe_set(struct acq *a, const struct acq_open_opts *o, enum acq_
 			add_notice(a, "%s (%s refused on request)", optional_progs[i].loss, prog);
 		}
 	}
-	for (int again = 0;;) {
+	for (;;) {
 		char failed[64] = "";
 		e = load_attach(a, o, set, skip, nskip, failed, err, errlen);
 		if (!e)
 			return 0;
-		/* a signal that still got through (see load_attach): try again */
-		if (e == -EAGAIN && again++ < 5)
-			continue;
 		const char *loss = loss_without(failed);
 		if (!loss || nskip == MAX_SKIP)
 			return e;
@@ -657,7 +652,6 @@ void acq_close(void *h)
 	free(a->rows.slots);
 	free(a->ns.v);
 	free(a->owners.v);
-	free(a->samples);
 	free(a);
 }
 
@@ -709,40 +703,18 @@ static void read_netstat(FILE *f, struct acq_netns *o)
 	}
 }
 
-static int samples_push(struct acq *a, const struct acq_sample *s)
+/* Run the TCP iterator over this thread's namespace: it registers what the registry lacks. */
+static void register_older_listeners(struct acq *a)
 {
-	if (a->nsamples == a->samples_cap) {
-		size_t ncap = a->samples_cap ? a->samples_cap * 2 : 1024;
-		struct acq_sample *nv = realloc(a->samples, ncap * sizeof(*nv));
-		if (!nv)
-			return -ENOMEM;
-		a->samples = nv;
-		a->samples_cap = ncap;
-	}
-	a->samples[a->nsamples++] = *s;
-	return 0;
-}
-
-/* Everything an iterator link writes, as samples. */
-static void read_samples(struct acq *a, struct bpf_link *link)
-{
-	char buf[sizeof(struct acq_sample) * 256];
-	size_t have = 0;
+	char buf[4096];
 	ssize_t n;
-	int fd = bpf_iter_create(bpf_link__fd(link));
+	int fd = bpf_iter_create(bpf_link__fd(a->skel->links.acq_sample));
 
 	if (fd < 0)
 		return;
-	while ((n = read(fd, buf + have, sizeof(buf) - have)) > 0 || (n < 0 && errno == EINTR)) {
-		if (n < 0)
-			continue;
-		have += (size_t)n;
-		size_t whole = have / sizeof(struct acq_sample) * sizeof(struct acq_sample);
-		for (size_t off = 0; off < whole; off += sizeof(struct acq_sample))
-			samples_push(a, (const struct acq_sample *)(buf + off));
-		memmove(buf, buf + whole, have - whole);
-		have -= whole;
-	}
+	/* the walk happens as the iterator is read; it writes nothing */
+	while ((n = read(fd, buf, sizeof(buf))) > 0 || (n < 0 && errno == EINTR))
+		;
 	close(fd);
 }
 
@@ -763,7 +735,7 @@ static void walk_current_ns(struct acq *a, struct ns_entry *e)
 	 * on listen() and close() keep the registry current by themselves.
 	 */
 	if (cookie != e->walked_cookie) {
-		read_samples(a, a->skel->links.acq_sample);
+		register_older_listeners(a);
 		e->walked_cookie = cookie;
 	}
 
@@ -1032,14 +1004,13 @@ int acq_snapshot(void *h, struct acq_listener *rows, __u32 max_rows,
 	if ((e = pthread_create(&th, NULL, ns_worker, a)))
 		return -e;
 	pthread_join(th, NULL);
-	/* every registered listener of every namespace, in one pass over the registry */
-	a->nsamples = 0;
+	/* every registered listener of every namespace, in one pass over the registry, read in place */
 	LIBBPF_OPTS(bpf_test_run_opts, run);
 	if ((e = bpf_prog_test_run_opts(bpf_program__fd(a->skel->progs.acq_sample_all), &run)))
 		return -errno;
-	__u32 have = a->skel->bss->samples_len;
-	for (__u32 i = 0; i < have && i < ACQ_MAX_SOCKS; i++)
-		samples_push(a, &a->samples_map[i]);
+	__u32 nsamples = a->skel->bss->samples_len;
+	if (nsamples > ACQ_MAX_SOCKS)
+		nsamples = ACQ_MAX_SOCKS;
 
 	/* start every row from zero depth; samples add the live sockets */
 	for (size_t i = 0; i < a->rows.cap; i++) {
@@ -1054,8 +1025,8 @@ int acq_snapshot(void *h, struct acq_listener *rows, __u32 max_rows,
 	int sfd = bpf_map__fd(a->skel->maps.socks);
 	__u32 *unknown = NULL;
 	size_t nunknown = 0;
-	for (size_t i = 0; i < a->nsamples; i++) {
-		const struct acq_sample *s = &a->samples[i];
+	for (__u32 i = 0; i < nsamples; i++) {
+		const struct acq_sample *s = &a->samples_map[i];
 		struct row *r = rows_find(&a->rows, &s->key, true);
 		if (!r)
 			return -ENOMEM;
@@ -1116,7 +1087,7 @@ int acq_snapshot(void *h, struct acq_listener *rows, __u32 max_rows,
 	a->stats.map_full = a->skel->bss->map_full;
 	a->stats.probe = a->probe;
 	a->stats.rows = (__u32)a->rows.len;
-	a->stats.sockets = (__u32)a->nsamples;
+	a->stats.sockets = nsamples;
 	__u32 nns = 0;
 	for (size_t i = 0; i < a->ns.len; i++)
 		nns++;

@@ -23,11 +23,11 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import {
   CLI,
+  runMain,
   LOAD,
   Lines,
   ROOT,
   STATS,
-  cleanup,
   cpuSeconds,
   installSignalCleanup,
   median,
@@ -547,14 +547,4 @@ async function main(): Promise<void> {
   log(`done in ${r.seconds} s; results in ${path.relative(process.cwd(), file)}`);
 }
 
-main()
-  .then(() => {
-    cleanup();
-    process.exit(0);
-  })
-  .catch((e) => {
-    process.stderr.write(`bench: ${e?.stack ?? e}\n`);
-    cleanup();
-    process.exit(1);
-  });
-
+runMain('bench', main);

@@ -109,6 +109,20 @@ export function installSignalCleanup(name: string): void {
   process.on('exit', () => cleanup());
 }
 
+/** Run an async main: clean up and exit 0 when it resolves, 1 (with the error) when it throws. */
+export function runMain(name: string, main: () => Promise<void>): void {
+  main()
+    .then(() => {
+      cleanup();
+      process.exit(0);
+    })
+    .catch((e) => {
+      process.stderr.write(`${name}: ${e?.stack ?? e}\n`);
+      cleanup();
+      process.exit(1);
+    });
+}
+
 /** Resolves when the process has exited (bounded by timeoutMs; then KILL). */
 export async function stopChild(p: ChildProcess, signal: NodeJS.Signals = 'SIGTERM', timeoutMs = 5000): Promise<void> {
   if (p.exitCode !== null || p.signalCode !== null) return;

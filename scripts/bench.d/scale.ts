@@ -16,7 +16,7 @@ import { renderTable } from '../../src/output/table';
 import { jsonRecord } from '../../src/output/json';
 import { DashboardState, sparkline } from '../../ui/viewmodel';
 import { fitColumns, headerLine, rowLine } from '../../ui/columns';
-import { cleanup, installSignalCleanup, median, now, percentile, round, sleep, startListeners, stopChild } from './common';
+import { installSignalCleanup, runMain, median, now, percentile, round, sleep, startListeners, stopChild } from './common';
 
 /** The helper, with the time of each call kept. */
 class TimedSource implements RawSource {
@@ -160,13 +160,4 @@ async function main(): Promise<void> {
   process.stdout.write(JSON.stringify({ probe: helper.probe, results: out }) + '\n');
 }
 
-main()
-  .then(() => {
-    cleanup();
-    process.exit(0);
-  })
-  .catch((e) => {
-    process.stderr.write(`scale: ${e?.stack ?? e}\n`);
-    cleanup();
-    process.exit(1);
-  });
+runMain('scale', main);
