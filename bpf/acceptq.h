@@ -9,7 +9,7 @@
 #define ACCEPTQ_H
 
 #define ACQ_COMM_LEN 16
-#define ACQ_GROUP_MAX 32        /* sockets tracked per SO_REUSEPORT group */
+#define ACQ_GROUP_MAX 32        /* members of a SO_REUSEPORT group whose queues the peak sums */
 #define ACQ_MAX_SOCKS 65536     /* listening sockets tracked at once */
 #define ACQ_MAX_KEYS 65536      /* listener rows (open and recently closed) */
 
@@ -59,14 +59,41 @@ struct acq_sock {
 	__u64 cgroup_id;
 	__u32 pid;              /* 0 = existed before acceptq started */
 	__u32 ino;              /* socket inode, to find the owner of old sockets */
-	__u32 last_drops;       /* sk_drops when last looked at */
-	__u32 _pad;
 	char comm[ACQ_COMM_LEN];
 };
 
-/* Sockets of one row, for finding the listener of a SYN by its address. */
+/*
+ * Per network namespace (key: its cookie): what acceptq attributed there,
+ * read by user space right after the kernel's own counters of the namespace.
+ */
+struct acq_ns_counts {
+	__u64 overflows;        /* attributed to a listener row */
+	__u64 syn_drops;
+	__u64 cookies;
+	__u64 unmatched;        /* counter moves seen at a socket acceptq could not name */
+	__u64 unsure;           /* observations made with softirqs enabled: another packet could run in between */
+};
+
+/*
+ * The kernel's per-CPU TcpExt counters of one namespace as last seen on
+ * this CPU (a per-CPU map, key: namespace cookie). The difference at the
+ * next observation on the same CPU is what the packet just handled did.
+ */
+struct acq_mib {
+	__u64 listen_overflows;
+	__u64 reqqfull_drop;
+	__u64 syncookies_sent;
+};
+
+/*
+ * Sockets of one row (key: the row's acq_lkey). Its presence is how a packet's
+ * address finds its row; members counts every socket, however many, and the
+ * first ACQ_GROUP_MAX are listed for the peak.
+ */
 struct acq_group {
 	__u64 socks[ACQ_GROUP_MAX];
+	__u32 members;
+	__u32 _pad;
 };
 
 /* A detail event sent through the ring buffer. */

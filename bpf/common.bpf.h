@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * Maps, knobs and helpers shared by every acceptq BPF program.
+ * Maps, knobs and the listener registry shared by every acceptq BPF program.
  * Maps are __weak so that each .bpf.c can include this header and the
  * static linker (bpftool gen object) keeps one instance of each.
  */
@@ -15,9 +15,11 @@
 
 #define AF_INET 2
 #define AF_INET6 10
-#define ETH_P_IP 0x0800
-#define ETH_P_IPV6 0x86DD
 #define IPPROTO_TCP_ 6
+
+#define TCP_ESTABLISHED_ 1
+#define TCP_SYN_RECV_ 3
+#define TCP_LISTEN_ 10
 
 #define TCP_FLAG_FIN 0x01
 #define TCP_FLAG_SYN 0x02
@@ -36,7 +38,7 @@ extern __u32 peak_gen;
 /* Counters read by user space. */
 extern __u64 lost_events;       /* ring buffer full */
 extern __u64 suppressed_events; /* over the per-listener event rate */
-extern __u64 map_full;          /* a socket or row could not be tracked */
+extern __u64 map_full;          /* a socket, row or namespace could not be tracked */
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -59,24 +61,65 @@ struct {
 	__type(value, struct acq_counts);
 } counts SEC(".maps") __weak;
 
-/* Overflows attributed per namespace (cookie): read beside the kernel's own counter. */
+/* Per namespace (cookie): what was attributed there; pruned by user space when it is gone. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 4096);
 	__type(key, __u64);
-	__type(value, __u64);
-} ns_overflows SEC(".maps") __weak;
+	__type(value, struct acq_ns_counts);
+} ns_counts SEC(".maps") __weak;
+
+/* Per namespace and CPU: its TcpExt counters as last seen on that CPU. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u64);
+	__type(value, struct acq_mib);
+} cpu_mib SEC(".maps") __weak;
+
+/* The listener tcp_conn_request() was last given on this CPU (fentry/kprobe sets only). */
+struct conn_request_seen {
+	__u64 skb;
+	__u64 sk;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct conn_request_seen);
+} conn_request_sk SEC(".maps") __weak;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 256 * 1024);
 } events SEC(".maps") __weak;
 
+/* The entry for key, created zeroed if missing; NULL (and map_full counted) if there is no room. */
+static __always_inline void *lookup_or_init(void *map, const void *key, const void *zero)
+{
+	void *v = bpf_map_lookup_elem(map, key);
+
+	if (v)
+		return v;
+	bpf_map_update_elem(map, key, zero, BPF_NOEXIST); /* may race another CPU: fine */
+	v = bpf_map_lookup_elem(map, key);
+	if (!v)
+		__sync_fetch_and_add(&map_full, 1);
+	return v;
+}
+
+static __always_inline struct acq_counts *counts_of(const struct acq_lkey *k)
+{
+	struct acq_counts zero = {};
+
+	return lookup_or_init(&counts, k, &zero);
+}
+
 /* Listener key of a socket; 0 on success. */
 static __always_inline int key_from_sk(const struct sock *sk, struct acq_lkey *k)
 {
 	__u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);
-
 	const struct net *net = BPF_CORE_READ(sk, __sk_common.skc_net.net);
 
 	__builtin_memset(k, 0, sizeof(*k));
@@ -115,26 +158,6 @@ static __always_inline __u32 sk_syn_backlog(const struct sock *sk)
 	return BPF_CORE_READ(icsk, icsk_accept_queue.qlen.counter);
 }
 
-/* The kernel admits backlog + 1: full means sk_ack_backlog > sk_max_ack_backlog. */
-static __always_inline bool acceptq_full(const struct sock *sk)
-{
-	return sk_backlog(sk) > sk_max_backlog(sk);
-}
-
-static __always_inline struct acq_counts *counts_of(const struct acq_lkey *k)
-{
-	struct acq_counts *c = bpf_map_lookup_elem(&counts, k);
-
-	if (c)
-		return c;
-	struct acq_counts zero = {};
-	bpf_map_update_elem(&counts, k, &zero, BPF_NOEXIST); /* may race: fine */
-	c = bpf_map_lookup_elem(&counts, k);
-	if (!c)
-		__sync_fetch_and_add(&map_full, 1);
-	return c;
-}
-
 static __always_inline void peak_update(struct acq_counts *c, __u32 depth)
 {
 	__u32 gen = peak_gen;
@@ -147,27 +170,20 @@ static __always_inline void peak_update(struct acq_counts *c, __u32 depth)
 	}
 }
 
+/* ---- the registry: listening sockets and the rows they make ---- */
+
 static __always_inline void group_add(const struct acq_lkey *k, __u64 skp)
 {
-	struct acq_group *g = bpf_map_lookup_elem(&groups, k);
+	struct acq_group zero = {};
+	struct acq_group *g = lookup_or_init(&groups, k, &zero);
 
-	if (!g) {
-		struct acq_group zero = {};
-
-		bpf_map_update_elem(&groups, k, &zero, BPF_NOEXIST);
-		g = bpf_map_lookup_elem(&groups, k);
-		if (!g) {
-			__sync_fetch_and_add(&map_full, 1);
-			return;
-		}
-	}
-	for (int i = 0; i < ACQ_GROUP_MAX; i++) {
-		if (g->socks[i] == skp)
-			return;
+	if (!g)
+		return;
+	__sync_fetch_and_add(&g->members, 1);
+	for (int i = 0; i < ACQ_GROUP_MAX; i++)
 		if (__sync_val_compare_and_swap(&g->socks[i], 0, skp) == 0)
 			return;
-	}
-	__sync_fetch_and_add(&map_full, 1);
+	/* a group larger than the list: counted in full, left out of the peak sum */
 }
 
 static __always_inline void group_del(const struct acq_lkey *k, __u64 skp)
@@ -176,8 +192,22 @@ static __always_inline void group_del(const struct acq_lkey *k, __u64 skp)
 
 	if (!g)
 		return;
+	__sync_fetch_and_add(&g->members, -1);
 	for (int i = 0; i < ACQ_GROUP_MAX; i++)
 		__sync_val_compare_and_swap(&g->socks[i], skp, 0);
+}
+
+/*
+ * A socket that called listen() without bind() is given its port only
+ * after the LISTEN transition: it is registered under port 0 and moved to
+ * its real key (rekeyed) once the port is known. Rows are made for real
+ * keys only.
+ */
+static __always_inline void row_join(const struct acq_lkey *k, __u64 skp)
+{
+	group_add(k, skp);
+	if (k->port)
+		counts_of(k);
 }
 
 /* Track a listening socket; owner is the current task when called from listen(). */
@@ -188,16 +218,26 @@ static __always_inline void sock_register(const struct sock *sk, bool from_liste
 
 	if (key_from_sk(sk, &s.key))
 		return;
+	struct acq_sock *old = bpf_map_lookup_elem(&socks, &skp);
+	if (old) {
+		if (!from_listen)
+			return; /* already known: listen() registered it first */
+		/* the memory of a socket whose close went unseen: start afresh */
+		group_del(&old->key, skp);
+		bpf_map_delete_elem(&socks, &skp);
+	}
 	if (from_listen) {
 		s.pid = bpf_get_current_pid_tgid() >> 32;
 		s.cgroup_id = bpf_get_current_cgroup_id();
 		bpf_get_current_comm(s.comm, sizeof(s.comm));
 	}
 	s.ino = BPF_CORE_READ(sk, sk_socket, file, f_inode, i_ino);
-	if (bpf_map_update_elem(&socks, &skp, &s, from_listen ? BPF_ANY : BPF_NOEXIST))
-		return; /* already known (iterator pass) or map full */
-	group_add(&s.key, skp);
-	counts_of(&s.key);
+	if (bpf_map_update_elem(&socks, &skp, &s, BPF_NOEXIST)) {
+		if (!bpf_map_lookup_elem(&socks, &skp))
+			__sync_fetch_and_add(&map_full, 1);
+		return;
+	}
+	row_join(&s.key, skp);
 }
 
 static __always_inline void sock_unregister(const struct sock *sk)
@@ -211,167 +251,21 @@ static __always_inline void sock_unregister(const struct sock *sk)
 	bpf_map_delete_elem(&socks, &skp);
 }
 
-/* Count one event on a row and, within the rate limit, send its details. */
-static __always_inline void record(const struct acq_lkey *k, __u8 path,
-				   const struct sock *sk, const __u8 *raddr,
-				   __u8 rfamily, __u16 rport)
+_Static_assert(sizeof(struct acq_lkey) == 32, "sock_rekey compares keys as 4 words");
+
+/* Move a registered socket to the key it has now (its port came after listen()). */
+static __always_inline void sock_rekey(const struct sock *sk, struct acq_sock *s)
 {
-	struct acq_counts *c = counts_of(k);
-	__u64 now = bpf_ktime_get_boot_ns();
+	struct acq_lkey now;
 
-	if (!c)
+	if (key_from_sk(sk, &now) || !now.port)
 		return;
-	switch (path) {
-	case ACQ_PATH_SYN:
-		__sync_fetch_and_add(&c->overflows_syn, 1);
-		break;
-	case ACQ_PATH_ACK:
-		__sync_fetch_and_add(&c->overflows_ack, 1);
-		break;
-	case ACQ_PATH_SYN_DROP:
-		__sync_fetch_and_add(&c->syn_drops, 1);
-		break;
-	default:
-		__sync_fetch_and_add(&c->cookies, 1);
-		break;
-	}
-	__u32 depth = sk_backlog(sk);
-	peak_update(c, depth);
-	if (path == ACQ_PATH_SYN || path == ACQ_PATH_ACK) {
-		__u64 *n = bpf_map_lookup_elem(&ns_overflows, &k->netns_cookie);
-		if (!n) {
-			__u64 zero = 0;
-			bpf_map_update_elem(&ns_overflows, &k->netns_cookie, &zero, BPF_NOEXIST);
-			n = bpf_map_lookup_elem(&ns_overflows, &k->netns_cookie);
-		}
-		if (n)
-			__sync_fetch_and_add(n, 1);
-		if (!c->first_overflow_ns)
-			c->first_overflow_ns = now;
-		c->last_overflow_ns = now;
-	}
-
-	if (!events_per_sec)
+	const __u64 *a = (const void *)&now, *b = (const void *)&s->key;
+	if (a[0] == b[0] && a[1] == b[1] && a[2] == b[2] && a[3] == b[3])
 		return;
-	if (now - c->window_start_ns > 1000000000ULL) {
-		c->window_start_ns = now;
-		c->window_events = 0;
-	}
-	if (c->window_events >= events_per_sec) {
-		__sync_fetch_and_add(&suppressed_events, 1);
-		return;
-	}
-	c->window_events++;
-	struct acq_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
-	if (!e) {
-		__sync_fetch_and_add(&lost_events, 1);
-		return;
-	}
-	e->ts_ns = now;
-	e->key = *k;
-	__builtin_memcpy(e->raddr, raddr, 16);
-	e->rport = rport;
-	e->path = path;
-	e->rfamily = rfamily;
-	e->backlog = depth;
-	e->max_backlog = sk_max_backlog(sk);
-	e->syn_backlog = sk_syn_backlog(sk);
-	bpf_ringbuf_submit(e, 0);
-}
-
-/* Addresses and ports of a TCP packet, read from the skb's headers. */
-struct pkt {
-	__u8 saddr[16];
-	__u8 daddr[16];
-	__u16 sport;
-	__u16 dport;
-	__u8 family;
-	__u8 flags;
-};
-
-static __always_inline int parse_skb(const struct sk_buff *skb, struct pkt *p)
-{
-	unsigned char *head = BPF_CORE_READ(skb, head);
-	__u16 nh = BPF_CORE_READ(skb, network_header);
-	__u16 th = BPF_CORE_READ(skb, transport_header);
-	__u8 ver = 0;
-	struct tcphdr tcp;
-
-	__builtin_memset(p, 0, sizeof(*p));
-	if (bpf_probe_read_kernel(&ver, 1, head + nh))
-		return -1;
-	ver >>= 4;
-	if (ver == 4) {
-		struct iphdr ip;
-
-		if (bpf_probe_read_kernel(&ip, sizeof(ip), head + nh) || ip.protocol != IPPROTO_TCP_)
-			return -1;
-		p->family = 4;
-		__builtin_memcpy(p->saddr, &ip.saddr, 4);
-		__builtin_memcpy(p->daddr, &ip.daddr, 4);
-	} else if (ver == 6) {
-		struct ipv6hdr ip6;
-
-		if (bpf_probe_read_kernel(&ip6, sizeof(ip6), head + nh))
-			return -1;
-		p->family = 6;
-		__builtin_memcpy(p->saddr, &ip6.saddr, 16);
-		__builtin_memcpy(p->daddr, &ip6.daddr, 16);
-	} else {
-		return -1;
-	}
-	if (bpf_probe_read_kernel(&tcp, sizeof(tcp), head + th))
-		return -1;
-	p->sport = __builtin_bswap16(tcp.source);
-	p->dport = __builtin_bswap16(tcp.dest);
-	p->flags = ((__u8 *)&tcp)[13];
-	return 0;
-}
-
-/*
- * Network namespace a received skb belongs to. TCP reuses skb->dev's space
- * by the time a listener sees the packet, so go through the input route.
- */
-static __always_inline void skb_netns(const struct sk_buff *skb, struct acq_lkey *k)
-{
-	unsigned long refdst = BPF_CORE_READ(skb, _skb_refdst);
-	const struct dst_entry *dst = (const void *)(refdst & ~1UL);
-	const struct net *net = 0;
-
-	if (dst)
-		net = BPF_CORE_READ(dst, dev, nd_net.net);
-	if (!net)
-		net = BPF_CORE_READ(skb, dev, nd_net.net);
-	k->netns = BPF_CORE_READ(net, ns.inum);
-	k->netns_cookie = BPF_CORE_READ(net, net_cookie);
-}
-
-/*
- * SYN-path classification, shared by every probe set. Called with the
- * listener that received the SYN and whether its queues were full when the
- * kernel decided (tcp_conn_request order: SYN queue first, then accept queue).
- */
-static __always_inline void classify_syn(const struct acq_lkey *k, const struct sock *sk,
-					 bool acceptq_was_full, bool synq_was_full,
-					 const struct pkt *p)
-{
-	const struct net *net = BPF_CORE_READ(sk, __sk_common.skc_net.net);
-	__u8 syncookies = BPF_CORE_READ(net, ipv4.sysctl_tcp_syncookies);
-	bool want_cookie = false;
-
-	if (syncookies == 2 || synq_was_full) {
-		if (!syncookies) {
-			record(k, ACQ_PATH_SYN_DROP, sk, p->saddr, p->family, p->sport);
-			return;
-		}
-		want_cookie = true;
-	}
-	if (acceptq_was_full) {
-		record(k, ACQ_PATH_SYN, sk, p->saddr, p->family, p->sport);
-		return;
-	}
-	if (want_cookie)
-		record(k, ACQ_PATH_COOKIE, sk, p->saddr, p->family, p->sport);
+	group_del(&s->key, (__u64)sk);
+	s->key = now;
+	row_join(&now, (__u64)sk);
 }
 
 /*
@@ -417,15 +311,55 @@ static __always_inline struct acq_group *group_for(const struct acq_lkey *ns, __
 	return bpf_map_lookup_elem(&groups, k);
 }
 
+/* Rekey the listed members of a port-0 group (their port may be known now). */
+static long rekey_member(__u32 i, struct acq_group **gp)
+{
+	const struct acq_group *g = *gp;
+	struct acq_sock *s;
+	__u64 skp;
+
+	if (i >= ACQ_GROUP_MAX)
+		return 1;
+	skp = g->socks[i];
+	if (!skp || !(s = bpf_map_lookup_elem(&socks, &skp)))
+		return 0;
+	sock_rekey((const struct sock *)skp, s);
+	return 0;
+}
+
 /*
- * Loops over a group's sockets run through bpf_loop(): an unrolled loop
- * with per-socket branches makes the verifier walk every combination.
+ * group_for(), and if nothing listens there as far as the registry knows,
+ * the wildcard sockets still waiting under port 0 are given their port
+ * first (a listen() without bind() in the last tick).
  */
+static __always_inline struct acq_group *group_for_rekeyed(const struct acq_lkey *ns, __u8 family,
+							   const __u8 *daddr, __u16 dport,
+							   struct acq_lkey *k)
+{
+	struct acq_group *g = group_for(ns, family, daddr, dport, k);
+	struct acq_lkey unbound = {};
+	bool found = false;
+
+	if (g)
+		return g;
+	unbound.netns = ns->netns;
+	unbound.netns_cookie = ns->netns_cookie;
+	for (__u16 f = 4; f <= 6; f += 2) {
+		unbound.family = f;
+		g = bpf_map_lookup_elem(&groups, &unbound);
+		if (g && g->members) {
+			bpf_loop(ACQ_GROUP_MAX, rekey_member, &g, 0);
+			found = true;
+		}
+	}
+	return found ? group_for(ns, family, daddr, dport, k) : NULL;
+}
+
+/* Sum of the listed members' accept queues, and one member to describe the row by. */
 struct group_scan {
 	const struct acq_group *g;
-	const struct sock *pick;        /* first full socket, else first socket */
-	__u32 members, full, backlog;
-	bool mixed_overflow;            /* set by the drop-counter pass */
+	const struct sock *pick;
+	__u32 backlog;
 };
 
 static long scan_member(__u32 i, struct group_scan *c)
@@ -437,75 +371,25 @@ static long scan_member(__u32 i, struct group_scan *c)
 	sk = (const void *)c->g->socks[i];
 	if (!sk)
 		return 0;
-	c->members++;
 	c->backlog += sk_backlog(sk);
-	if (acceptq_full(sk)) {
-		if (!c->full)
-			c->pick = sk;
-		c->full++;
-	} else if (!c->pick) {
+	if (!c->pick)
 		c->pick = sk;
-	}
 	return 0;
 }
 
 static __always_inline void group_scan(const struct acq_group *g, struct group_scan *c)
 {
-	__u64 rest = 0;
-
 	__builtin_memset(c, 0, sizeof(*c));
 	c->g = g;
 	/*
 	 * The common row is one socket in slot 0: look at it alone. bpf_loop()
-	 * costs an indirect call per slot, most of this program's time at
-	 * every SYN when it ran over all of them.
+	 * costs an indirect call per slot.
 	 */
-#pragma unroll
-	for (int i = 1; i < ACQ_GROUP_MAX; i++)
-		rest |= g->socks[i];
-	if (!rest) {
+	if (g->members <= 1 && g->socks[0]) {
 		scan_member(0, c);
 		return;
 	}
 	bpf_loop(ACQ_GROUP_MAX, scan_member, c, 0);
-}
-
-/* Function-entry probes (fentry or kprobe) see the listener itself. */
-static __always_inline void on_conn_request(const struct sock *sk, const struct sk_buff *skb)
-{
-	__u64 skp = (__u64)sk;
-	struct acq_sock *s = bpf_map_lookup_elem(&socks, &skp);
-	struct acq_lkey k;
-	struct pkt p;
-
-	if (s)
-		k = s->key;
-	else if (key_from_sk(sk, &k))
-		return;
-	if (parse_skb(skb, &p))
-		return;
-	/* at entry, the queues are as tcp_conn_request() is about to see them */
-	classify_syn(&k, sk, acceptq_full(sk), sk_syn_backlog(sk) > sk_max_backlog(sk), &p);
-}
-
-static __always_inline void on_syn_recv_sock(const struct sock *sk, const struct sk_buff *skb,
-					     __u8 family)
-{
-	__u64 skp = (__u64)sk;
-	struct acq_sock *s;
-	struct acq_lkey k;
-	struct pkt p;
-
-	if (!acceptq_full(sk))
-		return;
-	if (parse_skb(skb, &p) || p.family != family)
-		return; /* tcp_v6_syn_recv_sock hands IPv4 to tcp_v4_syn_recv_sock */
-	s = bpf_map_lookup_elem(&socks, &skp);
-	if (s)
-		k = s->key;
-	else if (key_from_sk(sk, &k))
-		return;
-	record(&k, ACQ_PATH_ACK, sk, p.saddr, p.family, p.sport);
 }
 
 #endif /* ACCEPTQ_COMMON_BPF_H */

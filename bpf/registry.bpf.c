@@ -2,12 +2,14 @@
 /*
  * The registry of listening sockets: who listens where, and since when.
  * listen() and close() are seen through inet_sock_set_state; sockets that
- * were listening before acceptq started are added by the sampling iterator.
+ * were listening before acceptq started are added by the TCP iterator
+ * (sample.bpf.c).
  */
-#include "common.bpf.h"
+#include "counters.bpf.h"
 
 /* Knobs and counters shared with the other programs (declared extern there). */
 const volatile __u32 events_per_sec = 50;
+const volatile __u32 nr_cpus = 1;
 const volatile __u64 rcv_state_start = 0, rcv_state_end = 0;
 const volatile __u64 v4_cookie_start = 0, v4_cookie_end = 0;
 const volatile __u64 v6_cookie_start = 0, v6_cookie_end = 0;
@@ -15,10 +17,13 @@ __u32 peak_gen = 0;
 __u64 lost_events = 0;
 __u64 suppressed_events = 0;
 __u64 map_full = 0;
-
-#define TCP_ESTABLISHED_ 1
-#define TCP_SYN_RECV_ 3
-#define TCP_LISTEN_ 10
+const volatile __u64 percpu_this_cpu_off = 0;
+const volatile __u64 percpu_preempt_count = 0;
+const volatile __u64 percpu_current_task = 0;
+const volatile __u64 percpu_runqueues = 0;
+__u64 cpu_off[ACQ_MAX_CPUS] = {};
+__u64 percpu_start = 0;
+__u32 calibrated_cpus = 0;
 
 SEC("tp_btf/inet_sock_set_state")
 int BPF_PROG(acq_set_state, const struct sock *sk, const int oldstate, const int newstate)
@@ -31,6 +36,9 @@ int BPF_PROG(acq_set_state, const struct sock *sk, const int oldstate, const int
 		return 0;
 	if (newstate == TCP_LISTEN_) {
 		/* listen() runs in the owner's context: pid and comm come free */
+		const struct net *net = BPF_CORE_READ(sk, __sk_common.skc_net.net);
+
+		mib_seed(net, BPF_CORE_READ(net, net_cookie));
 		sock_register(sk, true);
 		return 0;
 	}
@@ -39,27 +47,25 @@ int BPF_PROG(acq_set_state, const struct sock *sk, const int oldstate, const int
 		sock_unregister(sk);
 		return 0;
 	}
-	if (oldstate == TCP_SYN_RECV_ && newstate == TCP_ESTABLISHED_) {
-		/*
-		 * A passive child completes: it already sits in its listener's
-		 * accept queue, so this is when the queue grows. Sample the peak.
-		 */
-		struct acq_lkey child, k;
-		struct group_scan scan;
-		struct acq_group *g;
-		struct acq_counts *c;
+	/*
+	 * A passive child completes: it already sits in its listener's accept
+	 * queue, so this is when the queue grows. Sample the peak.
+	 */
+	struct acq_lkey child, k;
+	struct group_scan scan;
+	struct acq_group *g;
+	struct acq_counts *c;
 
-		if (key_from_sk(sk, &child))
-			return 0;
-		g = group_for(&child, child.family, child.addr, child.port, &k);
-		if (!g)
-			return 0;
-		c = bpf_map_lookup_elem(&counts, &k);
-		if (!c)
-			return 0;
-		group_scan(g, &scan);
-		peak_update(c, scan.backlog);
-	}
+	if (key_from_sk(sk, &child))
+		return 0;
+	g = group_for(&child, child.family, child.addr, child.port, &k);
+	if (!g)
+		return 0;
+	c = bpf_map_lookup_elem(&counts, &k);
+	if (!c)
+		return 0;
+	group_scan(g, &scan);
+	peak_update(c, scan.backlog);
 	return 0;
 }
 

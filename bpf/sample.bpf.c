@@ -7,9 +7,7 @@
  * to the registry: it runs once per namespace, since it walks the whole
  * established-socket hash table (a few ms) to reach the end.
  */
-#include "common.bpf.h"
-
-#define TCP_LISTEN_ 10
+#include "counters.bpf.h"
 
 /*
  * Once per namespace: every listener of the caller's namespace into the
@@ -25,8 +23,12 @@ int acq_sample(struct bpf_iter__tcp *ctx)
 	if (!skc || skc->skc_state != TCP_LISTEN_)
 		return 0;
 	tp = bpf_skc_to_tcp_sock(skc);
-	if (tp)
-		sock_register((struct sock *)tp, false);
+	if (!tp)
+		return 0;
+	const struct net *net = BPF_CORE_READ(skc, skc_net.net);
+
+	mib_seed(net, BPF_CORE_READ(net, net_cookie));
+	sock_register((struct sock *)tp, false);
 	return 0;
 }
 
@@ -41,7 +43,7 @@ struct {
 
 __u32 samples_len = 0;
 
-static long sample_one(struct bpf_map *map, const __u64 *skp, const struct acq_sock *s, void *ctx)
+static long sample_one(struct bpf_map *map, const __u64 *skp, struct acq_sock *s, void *ctx)
 {
 	__u32 i = samples_len;
 	struct acq_sample *rec = bpf_map_lookup_elem(&samples, &i);
@@ -55,8 +57,19 @@ static long sample_one(struct bpf_map *map, const __u64 *skp, const struct acq_s
 	 * period, which this runs inside. Reads go through BPF_CORE_READ all
 	 * the same, and a socket no longer listening is skipped.
 	 */
-	if (BPF_CORE_READ(sk, __sk_common.skc_state) != TCP_LISTEN_)
+	if (BPF_CORE_READ(sk, __sk_common.skc_state) != TCP_LISTEN_) {
+		/* registered by the iterator as its close ran: the close is past, drop it */
+		group_del(&s->key, *skp);
+		bpf_map_delete_elem(&socks, skp);
 		return 0;
+	}
+	/* a port given after listen() (no bind()): the row is the real port's */
+	sock_rekey(sk, s);
+	if (!s->key.port)
+		return 0;
+	/* a row dropped by user space in the same tick as this socket joined it */
+	if (!bpf_map_lookup_elem(&groups, &s->key))
+		row_join(&s->key, *skp);
 	rec->sk = *skp;
 	rec->key = s->key;
 	rec->backlog = sk_backlog(sk);

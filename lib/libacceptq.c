@@ -26,6 +26,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
+#include <bpf/btf.h>
 #include <bpf/libbpf.h>
 #include "libacceptq.h"
 #include "acceptq.skel.h"
@@ -116,7 +117,7 @@ struct row {
 	struct acq_listener out;
 	bool used;
 	bool live;              /* a socket was seen in this snapshot */
-	bool counted;           /* present in the counts map */
+	bool moved;             /* its counts moved since the previous snapshot */
 };
 
 struct row_table {
@@ -196,6 +197,9 @@ struct ns_entry {
 	char path[320];         /* /proc/PID/ns/net or /run/netns/NAME */
 	bool seen;              /* found in this snapshot's scan */
 	__u64 walked_cookie;    /* the namespace whose TCP sockets were walked once */
+	__u64 unsure, unsure_prev;      /* acq_ns_counts.unsure now and at the previous snapshot */
+	__u64 unsure_moved_prev;        /* how much it moved in the previous interval */
+	__u32 moved_rows;       /* rows whose counts moved in this interval */
 };
 
 struct ns_list {
@@ -260,6 +264,7 @@ struct acq {
 
 static void scan_namespaces(struct acq *a);
 static void *ns_worker(void *arg);
+static void add_notice(struct acq *a, const char *fmt, ...);
 
 __u32 acq_abi_version(void)
 {
@@ -273,6 +278,36 @@ const char *acq_probe_name(void *h)
 	struct acq *a = h;
 
 	return a && a->probe <= ACQ_PROBE_KPROBE ? probe_names[a->probe] : "none";
+}
+
+/*
+ * Offsets of per-CPU variables in a CPU's per-CPU area, from the kernel's
+ * BTF (.data..percpu). 0 if not there.
+ */
+struct percpu_var {
+	const char *name;
+	volatile const __u64 *offset;
+};
+
+static void percpu_offsets(struct percpu_var *vars, size_t n)
+{
+	struct btf *btf = btf__load_vmlinux_btf();
+	int id;
+
+	if (!btf)
+		return;
+	id = btf__find_by_name_kind(btf, ".data..percpu", BTF_KIND_DATASEC);
+	if (id > 0) {
+		const struct btf_type *sec = btf__type_by_id(btf, id);
+		const struct btf_var_secinfo *v = btf_var_secinfos(sec);
+		for (int i = 0; i < btf_vlen(sec); i++, v++) {
+			const char *name = btf__name_by_offset(btf, btf__type_by_id(btf, v->type)->name_off);
+			for (size_t j = 0; j < n; j++)
+				if (!strcmp(name, vars[j].name))
+					*(__u64 *)vars[j].offset = v->offset;
+		}
+	}
+	btf__free(btf);
 }
 
 /* Start and end of a kernel function, from /proc/kallsyms. */
@@ -347,10 +382,9 @@ static int kallsyms_ranges(struct ksym_range *r, size_t n)
 	return 0;
 }
 
+/* The tracepoint programs count in every set; fentry/kprobe add the listener's identity. */
 static bool prog_in_set(const char *name, enum acq_probe set)
 {
-	if (strncmp(name, "acq_tp_", 7) == 0)
-		return set == ACQ_PROBE_TRACEPOINT;
 	if (strncmp(name, "acq_fentry_", 11) == 0)
 		return set == ACQ_PROBE_FENTRY;
 	if (strncmp(name, "acq_kprobe_", 11) == 0)
@@ -375,9 +409,8 @@ static int on_event(void *ctx, void *data, size_t size)
 static const struct {
 	const char *prog, *loss;
 } optional_progs[] = {
-	{ "acq_tp_kfree_skb", "final-ACK-path overflows are not counted" },
-	{ "acq_fentry_v6_syn_recv_sock", "IPv6 final-ACK-path overflows are not counted" },
-	{ "acq_kprobe_v6_syn_recv_sock", "IPv6 final-ACK-path overflows are not counted" },
+	{ "acq_tp_kfree_skb",
+	  "final-ACK-path overflows are counted with the next SYN's, as SYN-path overflows" },
 };
 
 static const char *loss_without(const char *prog)
@@ -415,7 +448,15 @@ static int load_attach(struct acq *a, const struct acq_open_opts *o, enum acq_pr
 	if (!s)
 		return fail(NULL, err, errlen, -errno, "cannot open the BPF object: %s", strerror(errno));
 	s->rodata->events_per_sec = o->events_per_sec;
-	if (set == ACQ_PROBE_TRACEPOINT) {
+	s->rodata->nr_cpus = (__u32)libbpf_num_possible_cpus();
+	struct percpu_var vars[] = {
+		{ "this_cpu_off", &s->rodata->percpu_this_cpu_off },
+		{ "__preempt_count", &s->rodata->percpu_preempt_count },
+		{ "current_task", &s->rodata->percpu_current_task },
+		{ "runqueues", &s->rodata->percpu_runqueues },
+	};
+	percpu_offsets(vars, sizeof(vars) / sizeof(vars[0]));
+	{
 		struct ksym_range r[] = {
 			{ "tcp_rcv_state_process", 0, 0 }, { "cookie_v4_check", 0, 0 },
 			{ "cookie_v6_check", 0, 0 },
@@ -424,9 +465,13 @@ static int load_attach(struct acq *a, const struct acq_open_opts *o, enum acq_pr
 		if (e || !r[0].start || !r[0].end) {
 			acceptq_bpf__destroy(s);
 			return fail(NULL, err, errlen, -ENOENT,
-				    "tracepoint: tcp_rcv_state_process not found in /proc/kallsyms "
-				    "(kernel.kptr_restrict hides addresses?)");
+				    "%s: tcp_rcv_state_process not found in /proc/kallsyms "
+				    "(kernel.kptr_restrict hides addresses?)", probe_names[set]);
 		}
+		if (!r[1].start || !r[2].start)
+			add_notice(a, "%s not in /proc/kallsyms: its ACK-path drops at listeners acceptq "
+				   "has not registered count with the next packet",
+				   !r[1].start ? "cookie_v4_check" : "cookie_v6_check");
 		s->rodata->rcv_state_start = r[0].start;
 		s->rodata->rcv_state_end = r[0].end;
 		s->rodata->v4_cookie_start = r[1].start;
@@ -464,10 +509,21 @@ static int load_attach(struct acq *a, const struct acq_open_opts *o, enum acq_pr
 		acceptq_bpf__destroy(s);
 		return e;
 	}
+	/* each CPU's per-CPU area, before anything reads a per-CPU counter */
+	LIBBPF_OPTS(bpf_test_run_opts, run);
+	if (bpf_prog_test_run_opts(bpf_program__fd(s->progs.acq_calibrate), &run) ||
+	    s->bss->calibrated_cpus != s->rodata->nr_cpus) {
+		fail(NULL, err, errlen, -EOPNOTSUPP,
+		     "%s: cannot find the kernel's per-CPU areas (%u of %u CPUs): its per-CPU "
+		     "counters cannot be read", probe_names[set], s->bss->calibrated_cpus,
+		     s->rodata->nr_cpus);
+		acceptq_bpf__destroy(s);
+		return -EOPNOTSUPP;
+	}
 	bpf_object__for_each_program(p, s->obj) {
 		if (!bpf_program__autoload(p))
 			continue;
-		if (p == s->progs.acq_sample_all)
+		if (p == s->progs.acq_sample_all || p == s->progs.acq_calibrate)
 			continue; /* run on demand, never attached */
 		struct bpf_link *l = bpf_program__attach(p);
 		if (!l) {
@@ -493,16 +549,21 @@ static int load_attach(struct acq *a, const struct acq_open_opts *o, enum acq_pr
 static void add_notice(struct acq *a, const char *fmt, ...)
 {
 	size_t len = strlen(a->notice);
+	char line[512];
 	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	if (strstr(a->notice, line))
+		return; /* said already (a set is loaded again without a refused program) */
 
 	if (len && len < sizeof(a->notice) - 2) {
 		a->notice[len++] = ';';
 		a->notice[len++] = ' ';
 		a->notice[len] = 0;
 	}
-	va_start(ap, fmt);
-	vsnprintf(a->notice + len, sizeof(a->notice) - len, fmt, ap);
-	va_end(ap);
+	snprintf(a->notice + len, sizeof(a->notice) - len, "%s", line);
 }
 
 /*
@@ -625,8 +686,13 @@ void *acq_open(const struct acq_open_opts *o, int *code, char *err, size_t errle
 	pthread_t th;
 	a->baselining = true;
 	scan_namespaces(a);
-	if (pthread_create(&th, NULL, ns_worker, a) == 0)
-		pthread_join(th, NULL);
+	if ((e = pthread_create(&th, NULL, ns_worker, a))) {
+		/* without it every delta would run since boot */
+		fail(code, err, errlen, -e, "cannot start the namespace walker: %s", strerror(e));
+		acq_close(a);
+		return NULL;
+	}
+	pthread_join(th, NULL);
 	a->baselining = false;
 
 	a->rb = ring_buffer__new(bpf_map__fd(a->skel->maps.events), on_event, a, NULL);
@@ -745,13 +811,20 @@ static void walk_current_ns(struct acq *a, struct ns_entry *e)
 		read_netstat(f, &e->out);
 		fclose(f);
 	}
-	__u64 attributed = 0;
-	bpf_map_lookup_elem(bpf_map__fd(a->skel->maps.ns_overflows), &cookie, &attributed);
-	e->out.attributed = attributed;
+	struct acq_ns_counts nc = {};
+	bpf_map_lookup_elem(bpf_map__fd(a->skel->maps.ns_counts), &cookie, &nc);
+	e->out.attributed = nc.overflows;
+	e->out.attributed_syn_drops = nc.syn_drops;
+	e->out.attributed_cookies = nc.cookies;
+	e->out.unmatched = nc.unmatched;
+	e->unsure = nc.unsure;
 
 	if (a->baselining) {
 		/* right after attaching: the zero point of every delta */
-		e->out.start_attributed = attributed;
+		e->out.start_attributed = nc.overflows;
+		e->out.start_attributed_syn_drops = nc.syn_drops;
+		e->out.start_attributed_cookies = nc.cookies;
+		e->out.start_unmatched = nc.unmatched;
 		e->out.start_listen_overflows = e->out.listen_overflows;
 		e->out.start_listen_drops = e->out.listen_drops;
 		e->out.start_syncookies_sent = e->out.syncookies_sent;
@@ -760,6 +833,9 @@ static void walk_current_ns(struct acq *a, struct ns_entry *e)
 		/* the inode number was reused by a new namespace: it started at zero */
 		e->out.start_attributed = e->out.start_listen_overflows = e->out.start_listen_drops = 0;
 		e->out.start_syncookies_sent = e->out.start_reqqfull_drop = 0;
+		e->out.start_attributed_syn_drops = e->out.start_attributed_cookies = 0;
+		e->out.start_unmatched = 0;
+		e->unsure_prev = e->unsure_moved_prev = 0;
 	}
 	e->out.cookie = cookie;
 }
@@ -921,7 +997,11 @@ static bool drop_expired(struct row *r, void *ctx)
 	if (now_ms - r->out.closed_ms < (__u64)a->retain_closed_s * 1000)
 		return false;
 	struct acq_lkey k;
+	struct acq_group g;
 	memcpy(&k, &r->out, sizeof(k));
+	/* a socket that listened on the same key since this snapshot's sample keeps the row */
+	if (bpf_map_lookup_elem(bpf_map__fd(a->skel->maps.groups), &k, &g) == 0 && g.members)
+		return false;
 	bpf_map_delete_elem(bpf_map__fd(a->skel->maps.counts), &k);
 	bpf_map_delete_elem(bpf_map__fd(a->skel->maps.groups), &k);
 	return true;
@@ -934,7 +1014,8 @@ static int apply_counts(struct acq *a, const struct acq_lkey *k, const struct ac
 
 	if (!r)
 		return -ENOMEM;
-	r->counted = true;
+	r->moved = c->overflows_syn != r->out.overflows_syn || c->overflows_ack != r->out.overflows_ack ||
+		   c->syn_drops != r->out.syn_drops || c->cookies != r->out.cookies;
 	r->out.overflows_syn = c->overflows_syn;
 	r->out.overflows_ack = c->overflows_ack;
 	r->out.syn_drops = c->syn_drops;
@@ -986,6 +1067,70 @@ static int read_counts(struct acq *a, __u32 old_gen)
 	return 0;
 }
 
+static struct ns_entry *ns_by_cookie(struct ns_list *l, __u64 cookie)
+{
+	for (size_t i = 0; i < l->len; i++)
+		if (l->v[i].out.cookie == cookie)
+			return &l->v[i];
+	return NULL;
+}
+
+/*
+ * A namespace's split among its listeners is exact unless, within this
+ * interval or the one before (a credit taken across the tick), several of
+ * its rows moved while some packet there was handled with softirqs enabled
+ * (counters.bpf.h says why that is the one way a credit can go astray).
+ */
+static void mark_estimates(struct acq *a)
+{
+	for (size_t i = 0; i < a->ns.len; i++)
+		a->ns.v[i].moved_rows = 0;
+	for (size_t i = 0; i < a->rows.cap; i++) {
+		struct row *r = &a->rows.slots[i];
+		struct ns_entry *e;
+		if (r->used && r->moved && (e = ns_by_cookie(&a->ns, r->out.netns_cookie)))
+			e->moved_rows++;
+	}
+	for (size_t i = 0; i < a->ns.len; i++) {
+		struct ns_entry *e = &a->ns.v[i];
+		__u64 unsure_moved = e->unsure - e->unsure_prev;
+		e->out.estimate = e->moved_rows > 1 && (unsure_moved || e->unsure_moved_prev);
+		e->unsure_moved_prev = unsure_moved;
+		e->unsure_prev = e->unsure;
+	}
+	for (size_t i = 0; i < a->rows.cap; i++) {
+		struct row *r = &a->rows.slots[i];
+		struct ns_entry *e;
+		if (r->used && r->moved && (e = ns_by_cookie(&a->ns, r->out.netns_cookie)) && e->out.estimate)
+			r->out.flags |= ACQ_ROW_ESTIMATE;
+	}
+}
+
+/*
+ * A namespace no longer reachable and without rows: forget it, here and in
+ * the kernel maps (its cookie is never used again).
+ */
+static void prune_namespaces(struct acq *a)
+{
+	size_t keep = 0;
+
+	for (size_t i = 0; i < a->ns.len; i++) {
+		struct ns_entry *e = &a->ns.v[i];
+		bool has_rows = !e->out.gone;
+		for (size_t j = 0; j < a->rows.cap && !has_rows; j++)
+			has_rows = a->rows.slots[j].used && a->rows.slots[j].out.netns_cookie == e->out.cookie;
+		if (e->out.gone && !has_rows) {
+			if (e->out.cookie) {
+				bpf_map_delete_elem(bpf_map__fd(a->skel->maps.ns_counts), &e->out.cookie);
+				bpf_map_delete_elem(bpf_map__fd(a->skel->maps.cpu_mib), &e->out.cookie);
+			}
+			continue;
+		}
+		a->ns.v[keep++] = *e;
+	}
+	a->ns.len = keep;
+}
+
 int acq_snapshot(void *h, struct acq_listener *rows, __u32 max_rows,
 		 struct acq_netns *ns, __u32 max_ns, struct acq_stats *stats)
 {
@@ -1018,7 +1163,7 @@ int acq_snapshot(void *h, struct acq_listener *rows, __u32 max_rows,
 		if (!r->used)
 			continue;
 		r->live = false;
-		r->counted = false;
+		r->moved = false;
 		r->out.sockets = r->out.backlog = r->out.max_backlog = 0;
 		r->out.syn_backlog = r->out.peak_backlog = 0;
 	}
@@ -1065,6 +1210,8 @@ int acq_snapshot(void *h, struct acq_listener *rows, __u32 max_rows,
 
 	if ((e = read_counts(a, old_gen)))
 		return e;
+	mark_estimates(a);
+	prune_namespaces(a);
 	__u64 now_ms = now_ns(CLOCK_REALTIME) / 1000000ULL;
 	for (size_t i = 0; i < a->rows.cap; i++) {
 		struct row *r = &a->rows.slots[i];
@@ -1088,10 +1235,7 @@ int acq_snapshot(void *h, struct acq_listener *rows, __u32 max_rows,
 	a->stats.probe = a->probe;
 	a->stats.rows = (__u32)a->rows.len;
 	a->stats.sockets = nsamples;
-	__u32 nns = 0;
-	for (size_t i = 0; i < a->ns.len; i++)
-		nns++;
-	a->stats.namespaces = nns;
+	a->stats.namespaces = (__u32)a->ns.len;
 	a->stats.snapshot_ns = now_ns(CLOCK_MONOTONIC) - t0;
 	if (stats)
 		*stats = a->stats;
@@ -1180,17 +1324,20 @@ static const struct acq_layout layout[] = {
 	L_FIELD(acq_listener, syn_drops), L_FIELD(acq_listener, cookies),
 	L_FIELD(acq_listener, first_overflow_ms), L_FIELD(acq_listener, last_overflow_ms),
 	L_FIELD(acq_listener, cgroup_id), L_FIELD(acq_listener, closed_ms),
-	L_FIELD(acq_listener, uid), L_FIELD(acq_listener, comm),
+	L_FIELD(acq_listener, uid), L_FIELD(acq_listener, flags), L_FIELD(acq_listener, comm),
 	L_STRUCT(acq_netns),
 	L_FIELD(acq_netns, netns), L_FIELD(acq_netns, pid), L_FIELD(acq_netns, cookie),
 	L_FIELD(acq_netns, listen_overflows),
 	L_FIELD(acq_netns, listen_drops), L_FIELD(acq_netns, syncookies_sent),
 	L_FIELD(acq_netns, reqqfull_drop), L_FIELD(acq_netns, reqqfull_cookies),
-	L_FIELD(acq_netns, attributed),
+	L_FIELD(acq_netns, attributed), L_FIELD(acq_netns, attributed_syn_drops),
+	L_FIELD(acq_netns, attributed_cookies), L_FIELD(acq_netns, unmatched),
 	L_FIELD(acq_netns, start_attributed),
 	L_FIELD(acq_netns, start_listen_overflows), L_FIELD(acq_netns, start_listen_drops),
 	L_FIELD(acq_netns, start_syncookies_sent), L_FIELD(acq_netns, start_reqqfull_drop),
-	L_FIELD(acq_netns, gone),
+	L_FIELD(acq_netns, start_attributed_syn_drops), L_FIELD(acq_netns, start_attributed_cookies),
+	L_FIELD(acq_netns, start_unmatched),
+	L_FIELD(acq_netns, gone), L_FIELD(acq_netns, estimate),
 	L_STRUCT(acq_stats),
 	L_FIELD(acq_stats, lost_events), L_FIELD(acq_stats, suppressed_events),
 	L_FIELD(acq_stats, map_full), L_FIELD(acq_stats, snapshot_ns), L_FIELD(acq_stats, probe),

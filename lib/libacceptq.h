@@ -2,7 +2,7 @@
 /*
  * libacceptq: the helper library between the BPF programs and a front end.
  *
- * ABI version 1. Every call that moves records moves many at once into
+ * ABI version 2. Every call that moves records moves many at once into
  * arrays the caller owns. The library never writes to stdout or stderr:
  * libbpf's log goes to a memory buffer (acq_read_log) or to a file.
  * Structs are laid out without implicit padding; acq_layout() reports
@@ -16,7 +16,7 @@
 #include <linux/types.h>
 #include "acceptq.h"
 
-#define ACQ_ABI_VERSION 1
+#define ACQ_ABI_VERSION 2
 
 struct acq_open_opts {
 	__u32 abi_version;      /* ACQ_ABI_VERSION */
@@ -50,9 +50,17 @@ struct acq_listener {
 	__u64 cgroup_id;
 	__u64 closed_ms;        /* when its last socket closed; 0 = open */
 	__u32 uid;
-	__u32 _pad;
+	__u32 flags;            /* ACQ_ROW_* */
 	char comm[ACQ_COMM_LEN];
 };
+
+/*
+ * Part of the row's counts is an estimate: in some interval several
+ * listeners of its namespace dropped or sent cookies while a packet was
+ * handled with softirqs enabled, so the kernel's counter moves may have
+ * been credited to the wrong one of them (their namespace total is exact).
+ */
+#define ACQ_ROW_ESTIMATE 1
 
 /* A network namespace and the kernel's own counters for it (TcpExt). */
 struct acq_netns {
@@ -65,6 +73,9 @@ struct acq_netns {
 	__u64 reqqfull_drop;
 	__u64 reqqfull_cookies;
 	__u64 attributed;       /* overflows acceptq attributed here, read right after the above */
+	__u64 attributed_syn_drops;     /* SYN-queue drops attributed here */
+	__u64 attributed_cookies;       /* SYN cookies attributed here */
+	__u64 unmatched;        /* counter moves at sockets acceptq could not name */
 	/*
 	 * The zero point of the deltas: the counters read right after attaching
 	 * (0 for a namespace made later), and how many overflows acceptq had
@@ -75,8 +86,11 @@ struct acq_netns {
 	__u64 start_listen_drops;
 	__u64 start_syncookies_sent;
 	__u64 start_reqqfull_drop;
+	__u64 start_attributed_syn_drops;
+	__u64 start_attributed_cookies;
+	__u64 start_unmatched;
 	__u32 gone;             /* 1 if no longer reachable: values are the last read */
-	__u32 _pad;
+	__u32 estimate;         /* 1 if its rows' split was an estimate in the last interval */
 };
 
 struct acq_stats {

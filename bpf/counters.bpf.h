@@ -1,0 +1,310 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Attribution by the kernel's own counters.
+ *
+ * The kernel counts every accept-queue overflow, SYN-queue drop and SYN
+ * cookie in per-CPU TcpExt counters of the namespace, on the CPU that
+ * handles the packet, before the packet is freed. Each place that frees
+ * such a packet (consume_skb of a SYN in tcp_rcv_state_process, kfree_skb of
+ * an ACK at a listener) is an observation: what this CPU's counters moved
+ * since the previous observation on this CPU in this namespace is what the
+ * packet just handled did. No queue is read after the fact, so an accept()
+ * or a handshake on another CPU in between changes nothing.
+ *
+ * The one way a move can be credited to the wrong packet: a packet handled
+ * with softirqs enabled (a listener's backlog, processed in process context
+ * while the application held the socket lock) lets a softirq run between
+ * its counter move and its observation. Such observations are counted
+ * (acq_ns_counts.unsure) so user space can mark a split between several
+ * listeners of one namespace as an estimate when it may have happened.
+ */
+#ifndef ACCEPTQ_COUNTERS_BPF_H
+#define ACCEPTQ_COUNTERS_BPF_H
+
+#include "common.bpf.h"
+
+/* Knob: possible CPUs, for seeding every CPU's view of a new namespace. */
+extern const volatile __u32 nr_cpus;
+/*
+ * The kernel's own per-CPU variables acceptq reads, by their offsets in
+ * the .data..percpu section (from the kernel's BTF). Kernels without
+ * CONFIG_KALLSYMS_ALL give BPF no address of a per-CPU variable
+ * (bpf_this_cpu_ptr() refuses them), so they are reached as section start
+ * + offset + the CPU's per-CPU offset, all found by acq_calibrate.
+ */
+extern const volatile __u64 percpu_this_cpu_off;       /* unsigned long this_cpu_off */
+extern const volatile __u64 percpu_preempt_count;      /* int __preempt_count */
+extern const volatile __u64 percpu_current_task;       /* struct task_struct *current_task */
+extern const volatile __u64 percpu_runqueues;          /* struct rq runqueues */
+/* Written once by acq_calibrate. */
+#define ACQ_MAX_CPUS 1024
+extern __u64 cpu_off[ACQ_MAX_CPUS];     /* per-CPU offset of each CPU */
+extern __u64 percpu_start;              /* where .data..percpu starts */
+extern __u32 calibrated_cpus;
+
+/* Not in older libbpf headers. */
+static void *(*lookup_percpu_elem)(void *map, const void *key, __u32 cpu) = (void *)195;
+
+#define SOFTIRQ_MASK_ 0xff00
+
+/* A pointer's value as a plain number (the verifier forbids arithmetic mixing the two). */
+static __always_inline __u64 addr_of(const void *p)
+{
+	__u64 spill = (__u64)p, v = 0;
+
+	bpf_probe_read_kernel(&v, sizeof(v), &spill);
+	return v;
+}
+
+/* Addresses and ports of a TCP packet, read from the skb's headers. */
+struct pkt {
+	__u8 saddr[16];
+	__u8 daddr[16];
+	__u16 sport;
+	__u16 dport;
+	__u8 family;
+	__u8 flags;
+};
+
+static __always_inline int parse_skb(const struct sk_buff *skb, struct pkt *p)
+{
+	unsigned char *head = BPF_CORE_READ(skb, head);
+	__u16 nh = BPF_CORE_READ(skb, network_header);
+	__u16 th = BPF_CORE_READ(skb, transport_header);
+	__u8 ver = 0;
+	struct tcphdr tcp;
+
+	__builtin_memset(p, 0, sizeof(*p));
+	if (bpf_probe_read_kernel(&ver, 1, head + nh))
+		return -1;
+	ver >>= 4;
+	if (ver == 4) {
+		struct iphdr ip;
+
+		if (bpf_probe_read_kernel(&ip, sizeof(ip), head + nh) || ip.protocol != IPPROTO_TCP_)
+			return -1;
+		p->family = 4;
+		__builtin_memcpy(p->saddr, &ip.saddr, 4);
+		__builtin_memcpy(p->daddr, &ip.daddr, 4);
+	} else if (ver == 6) {
+		struct ipv6hdr ip6;
+
+		if (bpf_probe_read_kernel(&ip6, sizeof(ip6), head + nh))
+			return -1;
+		p->family = 6;
+		__builtin_memcpy(p->saddr, &ip6.saddr, 16);
+		__builtin_memcpy(p->daddr, &ip6.daddr, 16);
+	} else {
+		return -1;
+	}
+	if (bpf_probe_read_kernel(&tcp, sizeof(tcp), head + th))
+		return -1;
+	p->sport = __builtin_bswap16(tcp.source);
+	p->dport = __builtin_bswap16(tcp.dest);
+	p->flags = ((__u8 *)&tcp)[13];
+	return 0;
+}
+
+/*
+ * Network namespace a received skb belongs to. TCP reuses skb->dev's space
+ * by the time a listener sees the packet, so go through the input route.
+ */
+static __always_inline const struct net *skb_net(const struct sk_buff *skb)
+{
+	unsigned long refdst = BPF_CORE_READ(skb, _skb_refdst);
+	const struct dst_entry *dst = (const void *)(refdst & ~1UL);
+	const struct net *net = 0;
+
+	if (dst)
+		net = BPF_CORE_READ(dst, dev, nd_net.net);
+	if (!net)
+		net = BPF_CORE_READ(skb, dev, nd_net.net);
+	return net;
+}
+
+/* The per-CPU offset of a CPU; 0 if unknown. */
+static __always_inline __u64 cpu_offset(__u32 cpu)
+{
+	return cpu < ACQ_MAX_CPUS ? cpu_off[cpu] : 0;
+}
+
+/* The namespace's counters on the CPU whose per-CPU offset is off. */
+static __always_inline int mib_read(const struct net *net, __u64 off, struct acq_mib *m)
+{
+	__u64 base = (__u64)BPF_CORE_READ(net, mib.net_statistics);
+
+	if (!base || !off)
+		return -1;
+	base += off;
+	/* indexes of enum linux_mib (uapi/linux/snmp.h: only ever appended to) */
+	if (bpf_probe_read_kernel(&m->listen_overflows, 8, (void *)(base + 8 * LINUX_MIB_LISTENOVERFLOWS)) ||
+	    bpf_probe_read_kernel(&m->reqqfull_drop, 8, (void *)(base + 8 * LINUX_MIB_TCPREQQFULLDROP)) ||
+	    bpf_probe_read_kernel(&m->syncookies_sent, 8, (void *)(base + 8 * LINUX_MIB_SYNCOOKIESSENT)))
+		return -1;
+	return 0;
+}
+
+struct seed_ctx {
+	const struct net *net;
+	__u64 cookie;
+};
+
+static long seed_cpu(__u32 cpu, struct seed_ctx *c)
+{
+	struct acq_mib *m = lookup_percpu_elem(&cpu_mib, &c->cookie, cpu);
+
+	if (m)
+		mib_read(c->net, cpu_offset(cpu), m);
+	return 0;
+}
+
+/*
+ * Every CPU's view of a namespace, the first time one of its listeners is
+ * registered (before any packet can reach it), so the first observation
+ * on each CPU has something to compare with.
+ */
+static __always_inline void mib_seed(const struct net *net, __u64 cookie)
+{
+	struct acq_mib zero = {};
+	struct seed_ctx c = { net, cookie };
+
+	if (bpf_map_lookup_elem(&cpu_mib, &cookie))
+		return;
+	if (bpf_map_update_elem(&cpu_mib, &cookie, &zero, BPF_NOEXIST)) {
+		if (!bpf_map_lookup_elem(&cpu_mib, &cookie))
+			__sync_fetch_and_add(&map_full, 1);
+		return;
+	}
+	bpf_loop(nr_cpus, seed_cpu, &c, 0);
+}
+
+/* Were softirqs enabled here (so that one could have run since the counters moved)? */
+static __always_inline bool softirqs_enabled(__u64 off)
+{
+	int pc = 0;
+
+	if (!percpu_preempt_count ||
+	    bpf_probe_read_kernel(&pc, sizeof(pc), (void *)(percpu_start + percpu_preempt_count + off)))
+		return true; /* cannot tell: assume the worst */
+	return !(pc & SOFTIRQ_MASK_);
+}
+
+/*
+ * What this CPU's counters of the namespace moved since its previous
+ * observation here. Returns false when nothing moved (most packets).
+ */
+static __always_inline bool observe(const struct net *net, __u64 cookie, struct acq_mib *d)
+{
+	__u64 area = cpu_offset(bpf_get_smp_processor_id());
+	struct acq_mib now, *last;
+
+	if (mib_read(net, area, &now))
+		return false;
+	last = bpf_map_lookup_elem(&cpu_mib, &cookie);
+	if (!last) {
+		/* a namespace none of whose listeners was registered: start from here */
+		mib_seed(net, cookie);
+		return false;
+	}
+	d->listen_overflows = now.listen_overflows - last->listen_overflows;
+	d->reqqfull_drop = now.reqqfull_drop - last->reqqfull_drop;
+	d->syncookies_sent = now.syncookies_sent - last->syncookies_sent;
+	*last = now;
+	if (softirqs_enabled(area)) {
+		struct acq_ns_counts zero = {};
+		struct acq_ns_counts *n = lookup_or_init(&ns_counts, &cookie, &zero);
+
+		if (n)
+			__sync_fetch_and_add(&n->unsure, 1);
+	}
+	return d->listen_overflows || d->reqqfull_drop || d->syncookies_sent;
+}
+
+/* Send one detail event, within the per-listener rate. */
+static __always_inline void send_event(struct acq_counts *c, const struct acq_lkey *k, __u8 path,
+				       const struct sock *sk, const struct pkt *p, __u64 now)
+{
+	if (!events_per_sec || !sk)
+		return;
+	if (now - c->window_start_ns > 1000000000ULL) {
+		c->window_start_ns = now;
+		c->window_events = 0;
+	}
+	if (c->window_events >= events_per_sec) {
+		__sync_fetch_and_add(&suppressed_events, 1);
+		return;
+	}
+	c->window_events++;
+	struct acq_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e) {
+		__sync_fetch_and_add(&lost_events, 1);
+		return;
+	}
+	e->ts_ns = now;
+	e->key = *k;
+	__builtin_memcpy(e->raddr, p->saddr, 16);
+	e->rport = p->sport;
+	e->path = path;
+	e->rfamily = p->family;
+	e->backlog = sk_backlog(sk);
+	e->max_backlog = sk_max_backlog(sk);
+	e->syn_backlog = sk_syn_backlog(sk);
+	bpf_ringbuf_submit(e, 0);
+}
+
+/*
+ * Credit what the counters moved to a row (k; NULL if no row could be
+ * named) and to its namespace. ack_path: the packet was a final ACK.
+ * sk describes the row's queues in detail events (NULL: a member is picked).
+ */
+static __always_inline void attribute(const struct acq_lkey *k, __u64 cookie, bool ack_path,
+				      const struct acq_mib *d, const struct sock *sk,
+				      const struct pkt *p)
+{
+	struct acq_ns_counts zero = {};
+	struct acq_ns_counts *n = lookup_or_init(&ns_counts, &cookie, &zero);
+	struct acq_counts *c = k && k->port ? counts_of(k) : NULL;
+	__u64 now = bpf_ktime_get_boot_ns();
+
+	if (!c) {
+		if (n)
+			__sync_fetch_and_add(&n->unmatched,
+					     d->listen_overflows + d->reqqfull_drop + d->syncookies_sent);
+		return;
+	}
+	if (!sk) {
+		struct acq_group *g = bpf_map_lookup_elem(&groups, k);
+		struct group_scan scan;
+
+		if (g) {
+			group_scan(g, &scan);
+			sk = scan.pick;
+		}
+	}
+	if (d->listen_overflows) {
+		if (ack_path)
+			__sync_fetch_and_add(&c->overflows_ack, d->listen_overflows);
+		else
+			__sync_fetch_and_add(&c->overflows_syn, d->listen_overflows);
+		if (n)
+			__sync_fetch_and_add(&n->overflows, d->listen_overflows);
+		if (!c->first_overflow_ns)
+			c->first_overflow_ns = now;
+		c->last_overflow_ns = now;
+		send_event(c, k, ack_path ? ACQ_PATH_ACK : ACQ_PATH_SYN, sk, p, now);
+	}
+	if (d->reqqfull_drop) {
+		__sync_fetch_and_add(&c->syn_drops, d->reqqfull_drop);
+		if (n)
+			__sync_fetch_and_add(&n->syn_drops, d->reqqfull_drop);
+		send_event(c, k, ACQ_PATH_SYN_DROP, sk, p, now);
+	}
+	if (d->syncookies_sent) {
+		__sync_fetch_and_add(&c->cookies, d->syncookies_sent);
+		if (n)
+			__sync_fetch_and_add(&n->cookies, d->syncookies_sent);
+		send_event(c, k, ACQ_PATH_COOKIE, sk, p, now);
+	}
+}
+
+#endif /* ACCEPTQ_COUNTERS_BPF_H */
