@@ -34,6 +34,7 @@ export const USAGE = `usage: acceptq [options]
   --replay FILE         play a recording (no root needed); with the dashboard,
                         p pauses and +/- change the speed
   --debug FILE          write libbpf's log to FILE
+  --keep-root           run on as root if dropping privileges fails (default: exit 1)
   --no-color            no colours (NO_COLOR is honoured too)
   -h, --help            this help
   -V, --version         version
@@ -52,6 +53,8 @@ export interface Options {
   record?: string;
   replay?: string;
   color: boolean;
+  /** Run on as root, with a warning, when privileges cannot be dropped. */
+  keepRoot?: boolean;
 }
 
 function positiveNumber(name: string, v: string | undefined, max: number): number | undefined {
@@ -92,6 +95,7 @@ export function parseOptions(argv: string[]): Options | 'help' | 'version' {
         record: { type: 'string' },
         replay: { type: 'string' },
         'no-color': { type: 'boolean' },
+        'keep-root': { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean', short: 'V' },
       },
@@ -124,6 +128,7 @@ export function parseOptions(argv: string[]): Options | 'help' | 'version' {
     record: v.record,
     replay: v.replay,
     color: !v['no-color'] && !process.env.NO_COLOR,
+    keepRoot: !!v['keep-root'],
   };
 }
 
@@ -158,6 +163,21 @@ function openHelper(o: Options): Helper {
   } catch (e) {
     if (e instanceof HelperError) exitNow(1, `acceptq: ${e.message}`);
     throw e;
+  }
+}
+
+/**
+ * Once everything is loaded, attached and bound: give up what the rest of
+ * the run does not need. A failure ends the run unless --keep-root asked
+ * to go on as root.
+ */
+function dropPrivileges(keepRoot: boolean | undefined): void {
+  try {
+    dropCapabilities();
+  } catch (e) {
+    const why = (e as Error).message;
+    if (!keepRoot) exitNow(1, `acceptq: cannot drop privileges after attaching: ${why} (--keep-root runs on as root)`);
+    process.stderr.write(`acceptq: warning: could not drop privileges, running on as root (--keep-root): ${why}\n`);
   }
 }
 
@@ -237,14 +257,8 @@ async function runMain(argv: string[]): Promise<void> {
   for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(sig, () => exitNow(0));
   const o: Options = { mode: 'json', interval: ro.interval, filter: {}, probe: ro.probe as ProbeSet, eventsPerSec: 0, color: false };
   const collector = new Collector(openHelper(o), ro.interval);
-  const status = await runUnderWatch(ro, collector, () => {
-    // the command keeps the privileges it was started with; acceptq drops its own
-    try {
-      dropCapabilities();
-    } catch (e) {
-      process.stderr.write(`acceptq: warning: could not drop privileges: ${(e as Error).message}\n`);
-    }
-  });
+  // the command keeps the privileges it was started with; acceptq drops its own
+  const status = await runUnderWatch(ro, collector, () => dropPrivileges(ro.keepRoot));
   exitNow(status);
 }
 
@@ -267,11 +281,7 @@ async function exportMain(argv: string[]): Promise<void> {
     exitNow(1, `acceptq: cannot listen on ${eo.host}:${eo.port}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }
   onExit(() => server.close());
-  try {
-    dropCapabilities(); // after bind: a port below 1024 needed root
-  } catch (e) {
-    process.stderr.write(`acceptq: warning: could not drop privileges: ${(e as Error).message}\n`);
-  }
+  dropPrivileges(eo.keepRoot); // after bind: a port below 1024 needed root
   process.stderr.write(`acceptq: serving http://${eo.host.includes(':') ? `[${eo.host}]` : eo.host}:${eo.port}/metrics\n`);
   await new Promise(() => undefined); // until a signal
 }
@@ -319,14 +329,7 @@ export async function main(argv: string[]): Promise<void> {
     }
   }
   const runDashboard = o.mode === 'dashboard' ? (await import('../ui/dashboard')).runDashboard : null;
-  if (stream.live) {
-    // everything is loaded, attached and opened: give up what the rest of the run does not need
-    try {
-      dropCapabilities();
-    } catch (e) {
-      process.stderr.write(`acceptq: warning: could not drop privileges: ${(e as Error).message}\n`);
-    }
-  }
+  if (stream.live) dropPrivileges(o.keepRoot);
   if (o.mode === 'json') await runJson(o, stream);
   else if (o.mode === 'once') await runOnce(o, stream);
   else await runDashboard!(o, stream, onExit);

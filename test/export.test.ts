@@ -45,14 +45,14 @@ test.serial('scraped during the SYN-path scenario: the counter is the kernel cou
 test('the default bind is loopback; label values are escaped', (t) => {
   const { parseExportOptions, DEFAULT_LISTEN } = require('../src/cmd/export');
   t.is(DEFAULT_LISTEN.split(':')[0], '127.0.0.1');
-  t.deepEqual(parseExportOptions([]), { host: '127.0.0.1', port: 9877, probe: 'auto' });
-  t.deepEqual(parseExportOptions(['--listen', '[::1]:9100']), { host: '::1', port: 9100, probe: 'auto' });
+  t.deepEqual(parseExportOptions([]), { host: '127.0.0.1', port: 9877, probe: 'auto', keepRoot: false });
+  t.deepEqual(parseExportOptions(['--listen', '[::1]:9100']), { host: '::1', port: 9100, probe: 'auto', keepRoot: false });
   t.throws(() => parseExportOptions(['--listen', 'nope']));
   const body = renderMetrics({
     timeMs: 0, elapsed: 1, probe: 'tracepoint', notice: '', lostEvents: 0, suppressedEvents: 0, mapFull: 0, snapshotMs: 1,
     listeners: [{ id: 'x', netns: 1, netnsCookie: 1, family: 4, address: '1.2.3.4', port: 80, pid: 1, comm: 'a"b\\c\nd', uid: 0, cgroupId: 0,
       sockets: 1, backlog: 0, maxBacklog: 1, peakBacklog: 0, synBacklog: 0, overflows: 0, overflowsSyn: 0, overflowsAck: 0, synDrops: 0,
-      cookies: 0, overflowRate: 0, firstOverflowMs: null, lastOverflowMs: null, closed: false, closedMs: null }],
+      cookies: 0, overflowRate: 0, firstOverflowMs: null, lastOverflowMs: null, closed: false, closedMs: null, estimate: false }],
     namespaces: [], events: [], attributedRate: 0, kernelRate: 0,
   });
   t.true(body.includes('comm="a\\"b\\\\c\\nd"'));

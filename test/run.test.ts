@@ -1,7 +1,9 @@
 // acceptq run: wraps a real command, summarises what overflowed during it.
 import test from 'ava';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import readline from 'node:readline';
 import { CLI, LAB } from './support/paths';
+import { awaitGone, bpfFdsOf, heldBy } from './support/links';
 import { RunSummary } from '../src/model/summary';
 
 const run = (args: string[]) => spawnSync(process.execPath, [CLI, 'run', ...args], { encoding: 'utf8', timeout: 60000 });
@@ -36,6 +38,32 @@ test.serial("exit status is the command's; --fail-on-overflow makes overflows fa
   t.is(run(['--', 'nonexistent-command-xyz']).status, 127);
 });
 
+test.serial('the command runs with the probes attached, holds none of them, and they go with acceptq', async (t) => {
+  const p = spawn(process.execPath, [CLI, 'run', '--json', '--', 'sh', '-c', 'echo "command $$"; exec sleep 3'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  t.teardown(() => p.kill('SIGKILL'));
+  const exited = new Promise<number | null>((r) => p.once('exit', r));
+  let stderr = '';
+  p.stderr.on('data', (d) => (stderr += d));
+  const rl = readline.createInterface({ input: p.stdout });
+  const command = await new Promise<number>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`the command did not start: ${stderr}`)), 30000);
+    rl.on('line', (l) => {
+      const m = /^command (\d+)$/.exec(l);
+      if (m) {
+        clearTimeout(timer);
+        resolve(Number(m[1]));
+      }
+    });
+  });
+  // while the command runs: acceptq holds its links, the command none of its BPF objects
+  const held = heldBy(p.pid!);
+  t.true(held.links.length >= 4 && held.links.every((l) => l.prog.startsWith('acq_')), `acceptq holds its links (${held.links.map((l) => l.prog).join(', ')})`);
+  t.deepEqual(bpfFdsOf(command), [], 'the command inherited no BPF fd (it would keep the probes attached after acceptq)');
+  t.is(await exited, 0, stderr);
+  const left = await awaitGone({ links: held.links.map((l) => l.id), progs: held.progs.map((q) => q.id) });
+  t.deepEqual(left, { links: [], progs: [] }, 'gone once acceptq and the command are done');
+});
+
 test('run without a command: usage, exit 2', (t) => {
   const r = run(['--json']);
   t.is(r.status, 2);
@@ -46,7 +74,7 @@ test('run summary on recorded data: only what happened during the run', (t) => {
   const row = (over: Record<string, unknown>) => ({
     id: 'a', netns: 1, netnsCookie: 1, family: 4 as const, address: '10.0.0.1', port: 80, pid: 5, comm: 'web', uid: 0,
     cgroupId: 0, sockets: 1, backlog: 0, maxBacklog: 10, peakBacklog: 0, synBacklog: 0, overflows: 100, overflowsSyn: 100,
-    overflowsAck: 0, synDrops: 0, cookies: 0, overflowRate: 0, firstOverflowMs: 1, lastOverflowMs: 2, closed: false, closedMs: null, ...over,
+    overflowsAck: 0, synDrops: 0, cookies: 0, overflowRate: 0, firstOverflowMs: 1, lastOverflowMs: 2, closed: false, closedMs: null, estimate: false, ...over,
   });
   const snap = (t0: number, rows: ReturnType<typeof row>[]) => ({
     timeMs: t0, elapsed: 1, probe: 'tracepoint', notice: '', lostEvents: 0, suppressedEvents: 0, mapFull: 0, snapshotMs: 1,

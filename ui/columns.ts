@@ -1,9 +1,11 @@
 /**
  * The listener table's columns and their text: pure functions of a row, so
  * the layout can drop the least important columns on a narrow terminal.
+ * Counts of a row whose split is an estimate carry a '~'.
  */
-import { endpoint, sanitize } from '../src/model/address';
-import type { SortKey } from '../src/model/view';
+import { endpoint } from '../src/model/address';
+import { sanitize } from '../src/model/sanitize';
+import { figure, type SortKey } from '../src/model/view';
 import type { ListenerRow } from '../src/model/types';
 import { ago } from './viewmodel';
 
@@ -25,10 +27,10 @@ export const COLUMNS: Column[] = [
   { title: 'QUEUE', width: 11, priority: 9, align: 'right', sort: 'fill', text: (r) => `${r.backlog}/${r.maxBacklog}` },
   { title: 'PEAK', width: 5, priority: 5, align: 'right', sort: 'peak', text: (r) => String(r.peakBacklog) },
   { title: 'SYNQ', width: 5, priority: 3, align: 'right', sort: 'synq', text: (r) => String(r.synBacklog) },
-  { title: 'OVERFLOWS', width: 10, priority: 9, align: 'right', sort: 'overflows', text: (r) => String(r.overflows) },
-  { title: 'OVF/S', width: 8, priority: 10, align: 'right', sort: 'rate', text: (r) => r.overflowRate.toFixed(1) },
+  { title: 'OVERFLOWS', width: 10, priority: 9, align: 'right', sort: 'overflows', text: (r) => figure(r.overflows, r.estimate) },
+  { title: 'OVF/S', width: 8, priority: 10, align: 'right', sort: 'rate', text: (r) => figure(r.overflowRate.toFixed(1), r.estimate) },
   { title: 'LAST', width: 5, priority: 6, align: 'right', sort: 'last', text: (r, now) => ago(r.lastOverflowMs, now) },
-  { title: 'SYN/ACK', width: 13, priority: 7, align: 'right', text: (r) => `${r.overflowsSyn}/${r.overflowsAck}` },
+  { title: 'SYN/ACK', width: 13, priority: 7, align: 'right', text: (r) => figure(`${r.overflowsSyn}/${r.overflowsAck}`, r.estimate) },
 ];
 
 /** The columns that fit in width, in their display order. */

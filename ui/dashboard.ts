@@ -8,10 +8,10 @@
 import blessed from 'blessed';
 // the widget alone: the package's index loads every widget (maps, markdown), ~13 MB
 import contribSparkline from 'blessed-contrib/lib/widget/sparkline';
-import { endpoint, sanitize } from '../src/model/address';
-import { fill } from '../src/model/view';
-import type { Options } from '../src/cli';
-import type { ListenerRow, SnapshotStream } from '../src/model/types';
+import { endpoint } from '../src/model/address';
+import { sanitize } from '../src/model/sanitize';
+import { ESTIMATE_NOTE, figure, fill, reconcile } from '../src/model/view';
+import type { ListenerRow, NamespaceRow, SnapshotStream } from '../src/model/types';
 import { fitColumns, headerLine, rowLine } from './columns';
 import { ago, bar, DashboardState, sparkline } from './viewmodel';
 
@@ -44,8 +44,10 @@ const HELP = `acceptq dashboard
   backlog + 1 per socket before it drops. PEAK is the deepest it got since the
   previous frame. SYN/ACK splits overflows by the path that dropped them.
   Closed listeners are marked x and stay for two minutes.
-  The header compares the kernel's ListenOverflows/s with what acceptq
-  attributed to listeners: a gap is something unattributed.
+  The header: the kernel's ListenOverflows/s against what acceptq attributed;
+  "unattributed" adds up every namespace's gaps (overflows, SYN-queue drops,
+  cookies; either sign counts). ~ marks a listener's estimated split (its
+  namespace's total is exact); "estimate": some namespace's split is one now.
 
   Press any key to close.`;
 
@@ -57,7 +59,16 @@ function hms(ms: number): string {
 
 const rate = (v: number) => (v >= 100 ? v.toFixed(0) : v.toFixed(1));
 
-export async function runDashboard(o: Options, stream: SnapshotStream, onExit: (fn: () => void) => void): Promise<void> {
+/** What the dashboard needs of the command line. */
+export interface DashboardOptions {
+  /** Seconds between frames of a live run. */
+  interval: number;
+  /** Stop after this many seconds. */
+  duration?: number;
+  color: boolean;
+}
+
+export async function runDashboard(o: DashboardOptions, stream: SnapshotStream, onExit: (fn: () => void) => void): Promise<void> {
   const ascii = !utf8Locale();
   const color = o.color;
   const state = new DashboardState();
@@ -150,10 +161,11 @@ export async function runDashboard(o: Options, stream: SnapshotStream, onExit: (
       header.setContent(line1);
       return;
     }
-    // a few negative from read skew under a flood is noise, not attribution
-    const gap = Math.max(0, s.namespaces.reduce((a, n) => a + n.unattributed, 0));
+    // the size of every namespace's gaps, either way: a +3 here does not hide a -3 there
+    const r = reconcile(s.namespaces);
     const recon = `kernel ListenOverflows ${rate(s.kernelRate)}/s  attributed ${rate(s.attributedRate)}/s  ` +
-      (gap ? tag('red-fg', `unattributed ${gap}`) : 'unattributed 0') +
+      (r.gap ? tag('red-fg', `unattributed ${r.gap} (${r.namespaces} netns)`) : 'unattributed 0') +
+      (r.estimate ? '  ' + tag('yellow-fg', 'estimate') : '') +
       `  listeners ${s.listeners.length}  lost events ${s.lostEvents}` +
       (s.mapFull ? '  ' + tag('red-fg', `maps full: ${s.mapFull} not tracked`) : '') +
       (s.notice ? '  ' + tag('yellow-fg', `notice: ${esc(s.notice)}`) : '');
@@ -225,13 +237,24 @@ export async function runDashboard(o: Options, stream: SnapshotStream, onExit: (
   function drawDetail(r: ListenerRow): void {
     const inner = Math.max(10, (overlay.width as number) - 4);
     const hist = state.historyOf(r.id)?.values() ?? [];
-    const events = state.eventsOf(r.id).slice(-Math.max(1, (overlay.height as number) - 16)).reverse();
+    const events = state.eventsOf(r.id).slice(-Math.max(1, (overlay.height as number) - 19)).reverse();
     const now = Date.now();
+    const est = (v: number | string) => figure(v, r.estimate);
+    const ns: NamespaceRow | undefined = state.latest?.namespaces.find((n) => n.cookie === r.netnsCookie);
+    // beside the listener's share: its namespace's exact kernel count and the gap
+    const nsPart = (kernel: string, v: number | undefined, gap: number | undefined) =>
+      (ns ? `   netns ${kernel} ${v}, unattributed ${gap}` : '');
     const lines = [
       `{bold}${esc(endpoint(r.family, r.address, r.port))}{/bold}  netns ${r.netns}  ${r.pid ? `pid ${r.pid} ${esc(sanitize(r.comm))}` : 'owner unknown'}  uid ${r.uid}  ${r.closed ? tag('yellow-fg', 'closed') : 'open'}`,
       `sockets ${r.sockets}  accept queue ${r.backlog}/${r.maxBacklog} (admits ${r.maxBacklog + Math.max(1, r.sockets)})  peak ${r.peakBacklog}  SYN queue ${r.synBacklog}`,
-      `overflows ${r.overflows} (SYN path ${r.overflowsSyn}, ACK path ${r.overflowsAck})  ${rate(r.overflowRate)}/s  first ${ago(r.firstOverflowMs, now)} ago  last ${ago(r.lastOverflowMs, now)} ago`,
-      `SYN-queue drops ${r.synDrops}  SYN cookies ${r.cookies}`,
+      `overflows ${est(r.overflows)} (SYN path ${est(r.overflowsSyn)}, ACK path ${est(r.overflowsAck)})  ${est(rate(r.overflowRate))}/s  first ${ago(r.firstOverflowMs, now)} ago  last ${ago(r.lastOverflowMs, now)} ago`,
+      `SYN-queue drops ${est(r.synDrops)}` + nsPart('TCPReqQFullDrop', ns?.reqQFullDrops, ns?.unattributedSynDrops),
+      `SYN cookies ${est(r.cookies)}` + nsPart('SyncookiesSent', ns?.syncookiesSent, ns?.unattributedCookies),
+      ns
+        ? `netns ${ns.netns}: ListenOverflows ${ns.listenOverflows}, unattributed ${ns.unattributed}; unmatched ${ns.unmatched}` +
+          (ns.estimate ? '  ' + tag('yellow-fg', 'split among its listeners: estimate') : '')
+        : `netns ${r.netns}: its kernel counters were not read`,
+      ...(r.estimate ? [tag('yellow-fg', esc(ESTIMATE_NOTE))] : []),
       '',
       `overflows/s, last ${hist.length} frames (max ${rate(Math.max(0, ...hist))}):`,
       sparkline(hist, inner, ascii),

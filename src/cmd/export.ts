@@ -10,7 +10,7 @@ import type { Snapshot } from '../model/types';
 import { renderMetrics } from '../export/metrics';
 
 export const DEFAULT_LISTEN = '127.0.0.1:9877';
-export const EXPORT_USAGE = `usage: acceptq export [--listen ADDR:PORT] [--probe SET]
+export const EXPORT_USAGE = `usage: acceptq export [--listen ADDR:PORT] [--probe SET] [--keep-root]
   serves Prometheus metrics on http://ADDR:PORT/metrics (default ${DEFAULT_LISTEN})
 `;
 
@@ -18,14 +18,15 @@ export interface ExportOptions {
   host: string;
   port: number;
   probe: string;
+  keepRoot: boolean;
 }
 
 export function parseExportOptions(argv: string[]): ExportOptions {
-  const { values } = parseArgs({ args: argv, strict: true, allowPositionals: false, options: { listen: { type: 'string' }, probe: { type: 'string' } } });
+  const { values } = parseArgs({ args: argv, strict: true, allowPositionals: false, options: { listen: { type: 'string' }, probe: { type: 'string' }, 'keep-root': { type: 'boolean' } } });
   const listen = values.listen ?? DEFAULT_LISTEN;
   const m = /^(\[[0-9a-fA-F:.]+\]|[0-9.]+|[A-Za-z0-9.-]+):(\d{1,5})$/.exec(listen);
   if (!m || Number(m[2]) < 1 || Number(m[2]) > 65535) throw new Error(`--listen wants ADDR:PORT, e.g. ${DEFAULT_LISTEN}, not '${listen}'`);
-  return { host: m[1].replace(/^\[|\]$/g, ''), port: Number(m[2]), probe: values.probe ?? 'auto' };
+  return { host: m[1].replace(/^\[|\]$/g, ''), port: Number(m[2]), probe: values.probe ?? 'auto', keepRoot: !!values['keep-root'] };
 }
 
 /** Start serving; resolves once listening (rejects if the address is taken). */

@@ -6,14 +6,16 @@
  */
 import { spawn } from 'node:child_process';
 import { parseArgs } from 'node:util';
-import { endpoint, sanitize } from '../model/address';
-import { RunSummary, type ListenerSummary } from '../model/summary';
+import { endpoint } from '../model/address';
+import { sanitize } from '../model/sanitize';
+import { RunSummary, type ListenerSummary, type NamespaceSummary } from '../model/summary';
+import { ESTIMATE_NOTE, figure, gapText } from '../model/view';
 import { writeAll } from '../output/write';
 import type { Collector } from '../model/collector';
 
 export const OVERFLOW_EXIT = 3;
 
-export const RUN_USAGE = `usage: acceptq run [--json] [--fail-on-overflow] [--interval S] [--probe SET] -- CMD [ARGS...]
+export const RUN_USAGE = `usage: acceptq run [--json] [--fail-on-overflow] [--interval S] [--probe SET] [--keep-root] -- CMD [ARGS...]
   runs CMD with acceptq attached, then prints every listener that saw queue
   pressure during the run; exits with CMD's status, or ${OVERFLOW_EXIT} with
   --fail-on-overflow when any listener overflowed
@@ -24,6 +26,7 @@ export interface RunOptions {
   failOnOverflow: boolean;
   interval: number;
   probe: string;
+  keepRoot: boolean;
   command: string[];
 }
 
@@ -40,6 +43,7 @@ export function parseRunOptions(argv: string[]): RunOptions {
       'fail-on-overflow': { type: 'boolean' },
       interval: { type: 'string' },
       probe: { type: 'string' },
+      'keep-root': { type: 'boolean' },
     },
   });
   const interval = values.interval === undefined ? 0.5 : Number(values.interval);
@@ -51,23 +55,33 @@ export function parseRunOptions(argv: string[]): RunOptions {
     failOnOverflow: !!values['fail-on-overflow'],
     interval,
     probe: values.probe ?? 'auto',
+    keepRoot: !!values['keep-root'],
     command: argv.slice(dash + 1),
   };
 }
 
 const time = (ms: number | null) => (ms ? new Date(ms).toISOString().slice(11, 23) : '-');
 
-export function renderSummary(rows: ListenerSummary[], head: string): string {
+/** The summary table; '~' marks estimated figures; then every namespace whose gaps moved during the run. */
+export function renderSummary(rows: ListenerSummary[], head: string, namespaces: NamespaceSummary[] = []): string {
   const H = ['LISTEN', 'NETNS', 'PID/COMM', 'OVERFLOWS', 'SYN', 'ACK', 'SYNDROP', 'COOKIES', 'PEAK/CAP', 'WORST/S', 'FIRST', 'LAST', 'STATE'];
-  const cells = rows.map((r) => [
-    endpoint(r.family, r.address, r.port), String(r.netns), r.pid ? `${r.pid}/${sanitize(r.comm)}` : '-',
-    String(r.overflows), String(r.overflowsSyn), String(r.overflowsAck), String(r.synDrops), String(r.cookies),
-    `${r.peakBacklog}/${r.capacity || '-'}`, r.worstRate.toFixed(1), time(r.firstOverflowMs), time(r.lastOverflowMs),
-    r.closed ? 'closed' : 'open',
-  ]);
+  const cells = rows.map((r) => {
+    const est = (v: number | string) => figure(v, r.estimate);
+    return [
+      endpoint(r.family, r.address, r.port), String(r.netns), r.pid ? `${r.pid}/${sanitize(r.comm)}` : '-',
+      est(r.overflows), est(r.overflowsSyn), est(r.overflowsAck), est(r.synDrops), est(r.cookies),
+      `${r.peakBacklog}/${r.capacity || '-'}`, est(r.worstRate.toFixed(1)), time(r.firstOverflowMs), time(r.lastOverflowMs),
+      r.closed ? 'closed' : 'open',
+    ];
+  });
   const w = H.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i].length)));
   const fmt = (c: string[]) => c.map((x, i) => (i <= 2 || i === 12 ? x.padEnd(w[i]) : x.padStart(w[i]))).join('  ').trimEnd();
-  return [head, ...(rows.length ? [fmt(H), ...cells.map(fmt)] : [])].join('\n') + '\n';
+  return [
+    head,
+    ...(rows.length ? [fmt(H), ...cells.map(fmt)] : []),
+    ...(rows.some((r) => r.estimate) ? [ESTIMATE_NOTE] : []),
+    ...namespaces.map((n) => `netns ${n.netns} during the run: ${gapText(n)}`),
+  ].join('\n') + '\n';
 }
 
 /** Run the command under watch; resolves with the exit status to use. */
@@ -95,12 +109,13 @@ export async function runUnderWatch(o: RunOptions, collector: Collector, afterSp
   summary.add(collector.tick());
   const seconds = (Date.now() - started) / 1000;
   const rows = summary.pressured();
+  const namespaces = summary.gaps();
   if (o.json) {
-    writeAll(JSON.stringify({ command: o.command, status, seconds, listeners: rows }) + '\n', () => undefined);
+    writeAll(JSON.stringify({ command: o.command, status, seconds, listeners: rows, namespaces }) + '\n', () => undefined);
   } else {
     const head = `acceptq run: ${o.command.join(' ')} exited with status ${status} after ${seconds.toFixed(1)} s; ` +
       `${rows.length} listener${rows.length === 1 ? '' : 's'} saw queue pressure`;
-    writeAll(renderSummary(rows, head), () => undefined);
+    writeAll(renderSummary(rows, head, namespaces), () => undefined);
   }
   return o.failOnOverflow && summary.anyOverflow() ? OVERFLOW_EXIT : status;
 }

@@ -26,12 +26,3 @@ export function formatAddress(family: 4 | 6, addr: Buffer): string {
 export function endpoint(family: 4 | 6, address: string, port: number): string {
   return family === 6 ? `[${address}]:${port}` : `${address}:${port}`;
 }
-
-/**
- * Strip anything a terminal would interpret (escape sequences, control
- * characters) from strings that come from the kernel, such as a comm.
- */
-export function sanitize(s: string): string {
-  // eslint-disable-next-line no-control-regex
-  return s.replace(/[\u0000-\u001f\u007f-\u009f]/g, '?');
-}

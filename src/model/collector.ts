@@ -2,20 +2,18 @@
  * The collector turns the helper's cumulative records into model snapshots:
  * rates over the measured interval, namespace counters as deltas since
  * start, and the reconciliation between the kernel and what was attributed.
+ *
+ * The kernel's per-namespace counters are exact and acceptq credits each of
+ * their moves to the listener whose packet moved them, so a listener's counts
+ * are exact unless the row says `estimate`. The gaps between the two are
+ * shown as they are, either way: never clamped, never netted across namespaces.
  */
-import type { RawEvent, RawSnapshot } from '../native/helper';
-import { formatAddress } from './address';
 import os from 'node:os';
+import { formatAddress } from './address';
+import type { RawEvent, RawNetns, RawSource } from './raw';
 import type { DetailEvent, ListenerRow, NamespaceRow, Snapshot, SnapshotStream, StreamMeta } from './types';
 
-/** What the collector reads from: the native helper, or a stand-in in tests. */
-export interface RawSource {
-  readonly probe: string;
-  /** What this run cannot see (the kernel refused an optional program), or ''. */
-  readonly notice?: string;
-  snapshot(): RawSnapshot;
-  drain(): RawEvent[];
-}
+export type { RawSource } from './raw';
 
 /** A row's identity; the namespace cookie, not its inode, which the kernel reuses. */
 export function listenerId(netnsCookie: number, family: number, address: string, port: number): string {
@@ -77,6 +75,7 @@ export class Collector implements SnapshotStream {
         overflowsAck: r.overflowsAck,
         synDrops: r.synDrops,
         cookies: r.cookies,
+        estimate: r.estimate,
         overflowRate,
         firstOverflowMs: r.firstOverflowMs || null,
         lastOverflowMs: r.lastOverflowMs || null,
@@ -86,30 +85,14 @@ export class Collector implements SnapshotStream {
     });
     this.prevOverflows = new Map(listeners.map((l) => [l.id, l.overflows]));
 
-    const attributedByNs = new Map<number, number>();
-    for (const l of listeners) attributedByNs.set(l.netnsCookie, (attributedByNs.get(l.netnsCookie) ?? 0) + l.overflows);
+    const withRows = new Set(listeners.map((l) => l.netnsCookie));
 
-    // Namespaces that hold (or held) a listener: their kernel counters as deltas.
+    // Namespaces that hold (or held) a listener, and those whose kernel
+    // counters moved without one, so that their gap shows.
     const namespaces: NamespaceRow[] = [];
     for (const n of raw.namespaces) {
-      if (!attributedByNs.has(n.cookie)) continue;
-      // deltas from the zero point read right after the probes were attached
-      const base = n.start;
-      const listenOverflows = n.listenOverflows - base.listenOverflows;
-      const prev = this.prevNsOverflows.get(n.cookie) ?? 0;
-      namespaces.push({
-        netns: n.netns,
-        cookie: n.cookie,
-        pid: n.pid,
-        listenOverflows,
-        listenDrops: n.listenDrops - base.listenDrops,
-        syncookiesSent: n.syncookiesSent - base.syncookiesSent,
-        reqQFullDrops: n.reqQFullDrop - base.reqQFullDrop,
-        // both read back to back inside the namespace: no skew under a flood
-        unattributed: listenOverflows - (n.attributed - base.attributed),
-        overflowRate: elapsed > 0 ? Math.max(listenOverflows - prev, 0) / elapsed : 0,
-        gone: n.gone,
-      });
+      const row = namespaceRow(n, this.prevNsOverflows.get(n.cookie) ?? 0, elapsed);
+      if (withRows.has(n.cookie) || moved(row)) namespaces.push(row);
     }
     this.prevNsOverflows = new Map(namespaces.map((n) => [n.cookie, n.listenOverflows]));
 
@@ -129,6 +112,38 @@ export class Collector implements SnapshotStream {
       kernelRate: namespaces.reduce((s, n) => s + n.overflowRate, 0),
     };
   }
+}
+
+/** The namespace's kernel counters moved, or something in it does not add up. */
+function moved(n: NamespaceRow): boolean {
+  return n.listenOverflows > 0 || n.reqQFullDrops > 0 || n.syncookiesSent > 0 || n.unmatched !== 0 ||
+    n.unattributed !== 0 || n.unattributedSynDrops !== 0 || n.unattributedCookies !== 0;
+}
+
+/** A namespace's counters as deltas from the zero point read right after the probes were attached. */
+function namespaceRow(n: RawNetns, prevOverflows: number, elapsed: number): NamespaceRow {
+  const base = n.start;
+  const listenOverflows = n.listenOverflows - base.listenOverflows;
+  const reqQFullDrops = n.reqQFullDrop - base.reqQFullDrop;
+  const syncookiesSent = n.syncookiesSent - base.syncookiesSent;
+  return {
+    netns: n.netns,
+    cookie: n.cookie,
+    pid: n.pid,
+    listenOverflows,
+    listenDrops: n.listenDrops - base.listenDrops,
+    syncookiesSent,
+    reqQFullDrops,
+    // each counter and its credited total are read back to back inside the
+    // namespace (no skew under a flood); a gap either way is shown as it is
+    unattributed: listenOverflows - (n.attributed - base.attributed),
+    unattributedSynDrops: reqQFullDrops - (n.attributedSynDrops - base.attributedSynDrops),
+    unattributedCookies: syncookiesSent - (n.attributedCookies - base.attributedCookies),
+    unmatched: n.unmatched - base.unmatched,
+    estimate: n.estimate,
+    overflowRate: elapsed > 0 ? Math.max(listenOverflows - prevOverflows, 0) / elapsed : 0,
+    gone: n.gone,
+  };
 }
 
 function toDetail(e: RawEvent): DetailEvent {

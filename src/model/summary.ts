@@ -1,8 +1,13 @@
 /**
  * What a run saw, listener by listener: built from the snapshots taken
  * while a command ran (acceptq run). Pure, so it is tested on recorded data.
+ * Counts are what happened during the run; a listener whose split among the
+ * listeners of its namespace was an estimate at any point says so, and every
+ * namespace whose gaps moved during the run is listed with them.
  */
-import type { ListenerRow, Snapshot } from './types';
+import { COUNT_FIELDS, type CountField } from './fields';
+import { gapSize, type Gaps } from './view';
+import type { ListenerRow, NamespaceRow, Snapshot } from './types';
 
 export interface ListenerSummary {
   netns: number;
@@ -16,6 +21,8 @@ export interface ListenerSummary {
   overflowsAck: number;
   synDrops: number;
   cookies: number;
+  /** The counts above are an estimate (see ListenerRow.estimate). */
+  estimate: boolean;
   /** Deepest accept queue seen, against what the kernel admits. */
   peakBacklog: number;
   capacity: number;
@@ -27,9 +34,18 @@ export interface ListenerSummary {
   closed: boolean;
 }
 
+/** A namespace's gaps over the run (see NamespaceRow); estimate: at any point during it. */
+export interface NamespaceSummary extends Gaps {
+  netns: number;
+}
+
+const GAP_FIELDS = ['unattributed', 'unattributedSynDrops', 'unattributedCookies', 'unmatched'] as const;
+
 export class RunSummary {
   private rows = new Map<string, ListenerSummary>();
   private base = new Map<string, ListenerRow>();
+  private nsBase = new Map<number, NamespaceRow>();
+  private ns = new Map<number, NamespaceSummary>();
   private first = true;
 
   /** Listeners that existed before the run count only what happened during it. */
@@ -37,7 +53,8 @@ export class RunSummary {
     for (const r of s.listeners) {
       if (this.first) this.base.set(r.id, r);
       const b = this.base.get(r.id);
-      const minus = (k: 'overflows' | 'overflowsSyn' | 'overflowsAck' | 'synDrops' | 'cookies') => r[k] - (b?.[k] ?? 0);
+      const minus = (k: CountField) => r[k] - (b?.[k] ?? 0);
+      const counts = Object.fromEntries(COUNT_FIELDS.map((k) => [k, minus(k)])) as Record<CountField, number>;
       const prev = this.rows.get(r.id);
       const rate = this.first ? 0 : r.overflowRate;
       const sum: ListenerSummary = {
@@ -47,20 +64,23 @@ export class RunSummary {
         port: r.port,
         pid: r.pid || prev?.pid || 0,
         comm: r.comm || prev?.comm || '',
-        overflows: minus('overflows'),
-        overflowsSyn: minus('overflowsSyn'),
-        overflowsAck: minus('overflowsAck'),
-        synDrops: minus('synDrops'),
-        cookies: minus('cookies'),
+        ...counts,
+        estimate: r.estimate || !!prev?.estimate,
         peakBacklog: Math.max(prev?.peakBacklog ?? 0, r.peakBacklog, r.backlog),
         capacity: Math.max(prev?.capacity ?? 0, r.closed ? 0 : r.maxBacklog + Math.max(1, r.sockets)),
         worstRate: Math.max(prev?.worstRate ?? 0, rate),
         worstAtMs: rate > (prev?.worstRate ?? 0) ? s.timeMs : prev?.worstAtMs ?? null,
-        firstOverflowMs: minus('overflows') > 0 ? (b && b.overflows > 0 ? prev?.firstOverflowMs ?? r.lastOverflowMs : r.firstOverflowMs) : null,
-        lastOverflowMs: minus('overflows') > 0 ? r.lastOverflowMs : null,
+        firstOverflowMs: counts.overflows > 0 ? (b && b.overflows > 0 ? prev?.firstOverflowMs ?? r.lastOverflowMs : r.firstOverflowMs) : null,
+        lastOverflowMs: counts.overflows > 0 ? r.lastOverflowMs : null,
         closed: r.closed,
       };
       this.rows.set(r.id, sum);
+    }
+    for (const n of s.namespaces) {
+      if (this.first) this.nsBase.set(n.cookie, n);
+      const b = this.nsBase.get(n.cookie);
+      const gaps = Object.fromEntries(GAP_FIELDS.map((k) => [k, n[k] - (b?.[k] ?? 0)])) as Record<(typeof GAP_FIELDS)[number], number>;
+      this.ns.set(n.cookie, { netns: n.netns, ...gaps, estimate: n.estimate || !!this.ns.get(n.cookie)?.estimate });
     }
     this.first = false;
   }
@@ -70,6 +90,11 @@ export class RunSummary {
     return [...this.rows.values()]
       .filter((r) => r.overflows > 0 || r.synDrops > 0 || r.cookies > 0 || (r.capacity > 0 && r.peakBacklog >= r.capacity))
       .sort((a, b) => b.overflows - a.overflows || b.worstRate - a.worstRate);
+  }
+
+  /** Namespaces where the kernel and acceptq did not agree during the run, or the split was an estimate. */
+  gaps(): NamespaceSummary[] {
+    return [...this.ns.values()].filter((n) => gapSize(n) > 0 || n.unmatched !== 0 || n.estimate);
   }
 
   anyOverflow(): boolean {

@@ -1,5 +1,18 @@
-/** The model: what every view (table, JSON, dashboard) is built from. */
-import type { EventPath } from '../native/helper';
+/**
+ * The model: what every view (table, JSON, dashboard, recordings, metrics)
+ * is built from. src/model/fields.ts lists each record's fields once, for
+ * the views that write or read them field by field.
+ *
+ * Exactness: a namespace's kernel counters (TcpExt ListenOverflows,
+ * TCPReqQFullDrop, SyncookiesSent) are exact, and acceptq credits every move
+ * of them to the listener whose packet moved it, so a listener's counts are
+ * exact too, except in a row marked `estimate`: there the split among the
+ * listeners of its namespace may be off (the namespace total stays exact).
+ */
+
+/** Why a detail event was sent: the path that dropped the packet, or a cookie. */
+export type EventPath = 'syn' | 'ack' | 'syn-drop' | 'cookie';
+export const EVENT_PATHS: readonly EventPath[] = ['syn', 'ack', 'syn-drop', 'cookie'];
 
 export interface ListenerRow {
   /** Stable identity: netnsCookie|family|address|port. */
@@ -25,6 +38,13 @@ export interface ListenerRow {
   overflowsAck: number;
   synDrops: number;
   cookies: number;
+  /**
+   * The counts above (and the rate) are an estimate: in some interval several
+   * listeners of this namespace had counts while a packet was handled in a
+   * way that lets the kernel's counter move be credited to the wrong one of
+   * them. Sticky for the row. The namespace's totals stay exact.
+   */
+  estimate: boolean;
   /** Overflows per second over the last interval. */
   overflowRate: number;
   firstOverflowMs: number | null;
@@ -42,8 +62,19 @@ export interface NamespaceRow {
   listenDrops: number;
   syncookiesSent: number;
   reqQFullDrops: number;
-  /** listenOverflows minus what acceptq attributed to listeners in it. */
+  // The gaps, either way and never clamped: the kernel's count minus what
+  // acceptq credited to listeners in the namespace over the same span.
+  // Negative means acceptq credited more than the kernel counted.
+  /** listenOverflows minus the overflows credited to its listeners. */
   unattributed: number;
+  /** reqQFullDrops minus the SYN-queue drops credited to its listeners. */
+  unattributedSynDrops: number;
+  /** syncookiesSent minus the cookies credited to its listeners. */
+  unattributedCookies: number;
+  /** Counter moves at sockets acceptq could not name (since start). */
+  unmatched: number;
+  /** The split of its counts among its listeners was an estimate in the last interval. */
+  estimate: boolean;
   overflowRate: number;
   gone: boolean;
 }

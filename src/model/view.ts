@@ -1,5 +1,52 @@
-/** Filtering and sorting of listener rows: shared by the table, JSON and the dashboard. */
-import type { ListenerRow, Snapshot } from './types';
+/**
+ * Filtering, sorting and marking of listener rows, and the reconciliation of
+ * namespaces: shared by the table, JSON, the run summary and the dashboard.
+ */
+import type { ListenerRow, NamespaceRow, Snapshot } from './types';
+
+/** A listener's figure as text, with '~' in front when its split is an estimate. */
+export function figure(v: number | string, estimate: boolean): string {
+  return estimate ? `~${v}` : String(v);
+}
+
+/** What a '~' means, for the views that print one. */
+export const ESTIMATE_NOTE =
+  '~ estimate: several listeners of the namespace had drops or cookies while a packet was handled in a way ' +
+  "that can credit the kernel's count to the wrong one of them; the namespace's total is exact";
+
+/** A namespace's gaps (kernel minus credited), and whether its split among listeners is an estimate. */
+export type Gaps = Pick<NamespaceRow, 'unattributed' | 'unattributedSynDrops' | 'unattributedCookies' | 'unmatched' | 'estimate'>;
+
+/** The size of a namespace's gaps, either way: a +3 and a -3 do not cancel. */
+export function gapSize(g: Gaps): number {
+  return Math.abs(g.unattributed) + Math.abs(g.unattributedSynDrops) + Math.abs(g.unattributedCookies);
+}
+
+/** "unattributed overflows 0, SYN-queue drops 0, cookies 0; unmatched 0", and the estimate if any. */
+export function gapText(g: Gaps): string {
+  return `unattributed overflows ${g.unattributed}, SYN-queue drops ${g.unattributedSynDrops}, cookies ${g.unattributedCookies}; ` +
+    `unmatched ${g.unmatched}${g.estimate ? '; split among its listeners: estimate' : ''}`;
+}
+
+export interface Reconciliation {
+  /** Sum over namespaces of the size of their gaps (never netted across them). */
+  gap: number;
+  /** Namespaces with a gap. */
+  namespaces: number;
+  /** Some namespace's split among its listeners is an estimate. */
+  estimate: boolean;
+}
+
+export function reconcile(namespaces: NamespaceRow[]): Reconciliation {
+  const r: Reconciliation = { gap: 0, namespaces: 0, estimate: false };
+  for (const n of namespaces) {
+    const g = gapSize(n);
+    r.gap += g;
+    if (g) r.namespaces++;
+    if (n.estimate) r.estimate = true;
+  }
+  return r;
+}
 
 export interface RowFilter {
   port?: number;

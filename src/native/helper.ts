@@ -1,94 +1,23 @@
 /**
  * The FFI binding to libacceptq: one call per tick moves every listener row,
  * one call per drain moves many events. Decodes C records into plain objects
- * (the raw records of the model); nothing above this file sees a Buffer.
+ * (the raw records of the model, src/model/raw.ts); nothing above this file
+ * sees a C struct. The model does not import this file: this file imports it.
  */
 import path from 'node:path';
 import fs from 'node:fs';
 import ffi from '@2060.io/ffi-napi';
 import ref from '@2060.io/ref-napi';
-import { ABI_VERSION, Event, LayoutEntry, Listener, Lkey, Netns, OpenOpts, Stats } from './structs';
+import { ABI_VERSION, Event, LayoutEntry, Listener, Lkey, Netns, OpenOpts, ROW_ESTIMATE, Stats } from './structs';
+import type { RawEvent, RawListener, RawNetns, RawSnapshot } from '../model/raw';
+import type { EventPath } from '../model/types';
+
+export type { RawEvent, RawListener, RawNetns, RawSnapshot, RawStats } from '../model/raw';
 
 export type ProbeSet = 'auto' | 'tracepoint' | 'fentry' | 'kprobe';
 export const PROBE_SETS: ProbeSet[] = ['auto', 'tracepoint', 'fentry', 'kprobe'];
 
-export interface RawListener {
-  netnsCookie: number;
-  netns: number;
-  family: 4 | 6;
-  addr: Buffer;
-  port: number;
-  pid: number;
-  comm: string;
-  sockets: number;
-  backlog: number;
-  maxBacklog: number;
-  peakBacklog: number;
-  synBacklog: number;
-  overflowsSyn: number;
-  overflowsAck: number;
-  synDrops: number;
-  cookies: number;
-  firstOverflowMs: number;
-  lastOverflowMs: number;
-  cgroupId: number;
-  closedMs: number;
-  uid: number;
-}
-
-export interface RawNetns {
-  netns: number;
-  pid: number;
-  cookie: number;
-  listenOverflows: number;
-  listenDrops: number;
-  syncookiesSent: number;
-  reqQFullDrop: number;
-  reqQFullCookies: number;
-  /** Overflows acceptq attributed in this namespace, read just after the counters. */
-  attributed: number;
-  /**
-   * The zero point: the counters right after attaching (zero for a namespace
-   * made later), and the overflows acceptq had attributed in it by then.
-   */
-  start: { attributed: number; listenOverflows: number; listenDrops: number; syncookiesSent: number; reqQFullDrop: number };
-  gone: boolean;
-}
-
-export interface RawStats {
-  lostEvents: number;
-  suppressedEvents: number;
-  mapFull: number;
-  snapshotNs: number;
-  rows: number;
-  namespaces: number;
-  sockets: number;
-}
-
-export type EventPath = 'syn' | 'ack' | 'syn-drop' | 'cookie';
 const PATHS: Record<number, EventPath> = { 1: 'syn', 2: 'ack', 3: 'syn-drop', 4: 'cookie' };
-
-export interface RawEvent {
-  timeMs: number;
-  netnsCookie: number;
-  netns: number;
-  family: 4 | 6;
-  addr: Buffer;
-  port: number;
-  raddr: Buffer;
-  rfamily: 4 | 6;
-  rport: number;
-  path: EventPath;
-  backlog: number;
-  maxBacklog: number;
-  synBacklog: number;
-}
-
-export interface RawSnapshot {
-  listeners: RawListener[];
-  namespaces: RawNetns[];
-  stats: RawStats;
-}
 
 export interface LayoutReport {
   name: string;
@@ -329,7 +258,7 @@ const L = {
   comm: LO.comm, sockets: LO.sockets, backlog: LO.backlog, maxBacklog: LO.max_backlog, peakBacklog: LO.peak_backlog,
   synBacklog: LO.syn_backlog, overflowsSyn: LO.overflows_syn, overflowsAck: LO.overflows_ack, synDrops: LO.syn_drops,
   cookies: LO.cookies, firstOverflowMs: LO.first_overflow_ms, lastOverflowMs: LO.last_overflow_ms, cgroupId: LO.cgroup_id,
-  closedMs: LO.closed_ms, uid: LO.uid,
+  closedMs: LO.closed_ms, uid: LO.uid, flags: LO.flags,
 } as const;
 
 function decodeListener(b: Buffer, base: number): RawListener {
@@ -355,6 +284,7 @@ function decodeListener(b: Buffer, base: number): RawListener {
     cgroupId: u64(b, base + L.cgroupId),
     closedMs: u64(b, base + L.closedMs),
     uid: b.readUInt32LE(base + L.uid),
+    estimate: (b.readUInt32LE(base + L.flags) & ROW_ESTIMATE) !== 0,
   };
 }
 
@@ -370,14 +300,21 @@ function decodeNetns(b: Buffer, base: number): RawNetns {
     reqQFullDrop: u64(b, at('reqqfull_drop')),
     reqQFullCookies: u64(b, at('reqqfull_cookies')),
     attributed: u64(b, at('attributed')),
+    attributedSynDrops: u64(b, at('attributed_syn_drops')),
+    attributedCookies: u64(b, at('attributed_cookies')),
+    unmatched: u64(b, at('unmatched')),
     start: {
       attributed: u64(b, at('start_attributed')),
+      attributedSynDrops: u64(b, at('start_attributed_syn_drops')),
+      attributedCookies: u64(b, at('start_attributed_cookies')),
+      unmatched: u64(b, at('start_unmatched')),
       listenOverflows: u64(b, at('start_listen_overflows')),
       listenDrops: u64(b, at('start_listen_drops')),
       syncookiesSent: u64(b, at('start_syncookies_sent')),
       reqQFullDrop: u64(b, at('start_reqqfull_drop')),
     },
     gone: b.readUInt32LE(at('gone')) !== 0,
+    estimate: b.readUInt32LE(at('estimate')) !== 0,
   };
 }
 

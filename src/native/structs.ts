@@ -23,7 +23,10 @@ function bytes(n: number): any {
   };
 }
 
-export const ABI_VERSION = 1;
+export const ABI_VERSION = 2;
+
+/** acq_listener.flags: the row's split of its namespace's counts is an estimate (ACQ_ROW_ESTIMATE). */
+export const ROW_ESTIMATE = 1;
 
 export const OpenOpts = Struct({
   abi_version: ref.types.uint32,
@@ -56,7 +59,7 @@ export const Listener = Struct({
   cgroup_id: ref.types.uint64,
   closed_ms: ref.types.uint64,
   uid: ref.types.uint32,
-  _pad: ref.types.uint32,
+  flags: ref.types.uint32,
   comm: bytes(16),
 });
 
@@ -70,13 +73,19 @@ export const Netns = Struct({
   reqqfull_drop: ref.types.uint64,
   reqqfull_cookies: ref.types.uint64,
   attributed: ref.types.uint64,
+  attributed_syn_drops: ref.types.uint64,
+  attributed_cookies: ref.types.uint64,
+  unmatched: ref.types.uint64,
   start_attributed: ref.types.uint64,
   start_listen_overflows: ref.types.uint64,
   start_listen_drops: ref.types.uint64,
   start_syncookies_sent: ref.types.uint64,
   start_reqqfull_drop: ref.types.uint64,
+  start_attributed_syn_drops: ref.types.uint64,
+  start_attributed_cookies: ref.types.uint64,
+  start_unmatched: ref.types.uint64,
   gone: ref.types.uint32,
-  _pad: ref.types.uint32,
+  estimate: ref.types.uint32,
 });
 
 export const Stats = Struct({

@@ -2,13 +2,19 @@
  * Recordings: a header line, then one model snapshot per line (NDJSON).
  * Written while a live run goes on, replayed later without root or BPF.
  * A replayed file is data only: every field is checked, every string
- * sanitised, nothing in it is executed.
+ * sanitised, nothing in it is executed. Rows are read field by field from
+ * the model's tables (src/model/fields.ts).
+ *
+ * Format 2 added listeners[].estimate and namespaces[].unattributedSynDrops,
+ * unattributedCookies, unmatched and estimate; a format-1 recording replays
+ * with estimate false and those gaps 0.
  */
 import fs from 'node:fs';
-import { sanitize } from '../model/address';
-import type { DetailEvent, ListenerRow, NamespaceRow, Snapshot, SnapshotStream, StreamMeta } from '../model/types';
+import { EVENT_FIELDS, fieldList, LISTENER_FIELDS, NAMESPACE_FIELDS, type FieldSpec, type FieldTable } from '../model/fields';
+import { sanitize } from '../model/sanitize';
+import { EVENT_PATHS, type Snapshot, type SnapshotStream, type StreamMeta } from '../model/types';
 
-export const FORMAT_VERSION = 1;
+export const FORMAT_VERSION = 2;
 const MAX_BYTES = 1024 * 1024 * 1024;
 const MAX_ROWS = 1_000_000;
 
@@ -52,9 +58,8 @@ function obj(v: unknown, what: string, line: number): Obj {
   return v as Obj;
 }
 
-function num(o: Obj, k: string, line: number, opts: { nullable?: boolean; optional?: boolean } = {}): number {
+function num(o: Obj, k: string, line: number): number {
   const v = o[k];
-  if ((v === null && opts.nullable) || (v === undefined && opts.optional)) return v === null ? (null as unknown as number) : 0;
   if (typeof v !== 'number' || !Number.isFinite(v)) throw new RecordingError(`${k} is not a number`, line);
   return v;
 }
@@ -77,78 +82,46 @@ function arr(o: Obj, k: string, line: number): unknown[] {
   return v;
 }
 
-function listener(v: unknown, line: number): ListenerRow {
-  const o = obj(v, 'a listener', line);
-  const family = num(o, 'family', line);
-  if (family !== 4 && family !== 6) throw new RecordingError('family is neither 4 nor 6', line);
-  return {
-    id: str(o, 'id', line, 512),
-    netns: num(o, 'netns', line),
-    netnsCookie: num(o, 'netnsCookie', line),
-    family,
-    address: str(o, 'address', line, 64),
-    port: num(o, 'port', line),
-    pid: num(o, 'pid', line),
-    comm: str(o, 'comm', line, 16),
-    uid: num(o, 'uid', line),
-    cgroupId: num(o, 'cgroupId', line),
-    sockets: num(o, 'sockets', line),
-    backlog: num(o, 'backlog', line),
-    maxBacklog: num(o, 'maxBacklog', line),
-    peakBacklog: num(o, 'peakBacklog', line),
-    synBacklog: num(o, 'synBacklog', line),
-    overflows: num(o, 'overflows', line),
-    overflowsSyn: num(o, 'overflowsSyn', line),
-    overflowsAck: num(o, 'overflowsAck', line),
-    synDrops: num(o, 'synDrops', line),
-    cookies: num(o, 'cookies', line),
-    overflowRate: num(o, 'overflowRate', line),
-    firstOverflowMs: num(o, 'firstOverflowMs', line, { nullable: true }),
-    lastOverflowMs: num(o, 'lastOverflowMs', line, { nullable: true }),
-    closed: bool(o, 'closed', line),
-    closedMs: num(o, 'closedMs', line, { nullable: true }),
+/** One field's value, checked against its kind. */
+function field(o: Obj, k: string, f: FieldSpec, line: number): unknown {
+  if (f.nullable && o[k] === null) return null;
+  switch (f.kind) {
+    case 'number': case 'rate': case 'time': return num(o, k, line);
+    case 'text': return str(o, k, line, f.max);
+    case 'boolean': return bool(o, k, line);
+    case 'family': {
+      const v = num(o, k, line);
+      if (v !== 4 && v !== 6) throw new RecordingError(`${k} is neither 4 nor 6`, line);
+      return v;
+    }
+    case 'path': {
+      const v = str(o, k, line, 16);
+      if (!(EVENT_PATHS as readonly string[]).includes(v)) throw new RecordingError(`unknown event path '${v}'`, line);
+      return v;
+    }
+  }
+}
+
+/** What a field added after a recording's format reads as: nothing happened, nothing estimated. */
+const absent = (f: FieldSpec): unknown => (f.kind === 'boolean' ? false : 0);
+
+/** A reader for one kind of row: every field of the table, checked. */
+function reader<T>(table: FieldTable<T>, what: string): (v: unknown, line: number, format: number) => T {
+  const fields = fieldList(table);
+  return (v, line, format) => {
+    const o = obj(v, what, line);
+    const out: Record<string, unknown> = {};
+    for (const [k, f] of fields) out[k] = (f.since ?? 1) > format && o[k] === undefined ? absent(f) : field(o, k, f, line);
+    return out as T;
   };
 }
 
-function namespace(v: unknown, line: number): NamespaceRow {
-  const o = obj(v, 'a namespace', line);
-  return {
-    netns: num(o, 'netns', line),
-    cookie: num(o, 'cookie', line),
-    pid: num(o, 'pid', line),
-    listenOverflows: num(o, 'listenOverflows', line),
-    listenDrops: num(o, 'listenDrops', line),
-    syncookiesSent: num(o, 'syncookiesSent', line),
-    reqQFullDrops: num(o, 'reqQFullDrops', line),
-    unattributed: num(o, 'unattributed', line),
-    overflowRate: num(o, 'overflowRate', line),
-    gone: bool(o, 'gone', line),
-  };
-}
+const listener = reader(LISTENER_FIELDS, 'a listener');
+const namespace = reader(NAMESPACE_FIELDS, 'a namespace');
+const event = reader(EVENT_FIELDS, 'an event');
 
-const PATHS = new Set(['syn', 'ack', 'syn-drop', 'cookie']);
-
-function event(v: unknown, line: number): DetailEvent {
-  const o = obj(v, 'an event', line);
-  const path = str(o, 'path', line, 16);
-  if (!PATHS.has(path)) throw new RecordingError(`unknown event path '${path}'`, line);
-  return {
-    timeMs: num(o, 'timeMs', line),
-    listenerId: str(o, 'listenerId', line, 512),
-    netns: num(o, 'netns', line),
-    address: str(o, 'address', line, 64),
-    port: num(o, 'port', line),
-    remoteAddress: str(o, 'remoteAddress', line, 64),
-    remotePort: num(o, 'remotePort', line),
-    path: path as DetailEvent['path'],
-    backlog: num(o, 'backlog', line),
-    maxBacklog: num(o, 'maxBacklog', line),
-    synBacklog: num(o, 'synBacklog', line),
-  };
-}
-
-/** One snapshot line, checked field by field. */
-export function parseSnapshot(text: string, line: number): Snapshot {
+/** One snapshot line of a recording in `format`, checked field by field. */
+export function parseSnapshot(text: string, line: number, format = FORMAT_VERSION): Snapshot {
   let v: unknown;
   try {
     v = JSON.parse(text);
@@ -165,9 +138,9 @@ export function parseSnapshot(text: string, line: number): Snapshot {
     suppressedEvents: num(o, 'suppressedEvents', line),
     mapFull: num(o, 'mapFull', line),
     snapshotMs: num(o, 'snapshotMs', line),
-    listeners: arr(o, 'listeners', line).map((x) => listener(x, line)),
-    namespaces: arr(o, 'namespaces', line).map((x) => namespace(x, line)),
-    events: arr(o, 'events', line).map((x) => event(x, line)),
+    listeners: arr(o, 'listeners', line).map((x) => listener(x, line, format)),
+    namespaces: arr(o, 'namespaces', line).map((x) => namespace(x, line, format)),
+    events: arr(o, 'events', line).map((x) => event(x, line, format)),
     attributedRate: num(o, 'attributedRate', line),
     kernelRate: num(o, 'kernelRate', line),
   };
@@ -203,7 +176,7 @@ export function parseRecording(text: string): { header: RecordingHeader; snapsho
   else if (lines.length > 1) throw new RecordingError('the last line is cut short: truncated file', lines.length);
   if (!lines.length) throw new RecordingError('empty file: not an acceptq recording', 0);
   const header = parseHeader(lines[0]);
-  const snapshots = lines.slice(1).map((l, i) => parseSnapshot(l, i + 2));
+  const snapshots = lines.slice(1).map((l, i) => parseSnapshot(l, i + 2, header.format));
   if (!snapshots.length) throw new RecordingError('the recording holds no snapshot', 1);
   return { header, snapshots };
 }

@@ -1,0 +1,104 @@
+/**
+ * Each record's fields, listed once: their kind, their name in the --json
+ * record (docs/json.md), and the recording format that added them. The
+ * JSON writer (src/output/json.ts) and the recording reader
+ * (src/record/recording.ts) are driven by these tables; the compiler checks
+ * that every table names every field of its interface and no other.
+ */
+import type { DetailEvent, ListenerRow, NamespaceRow } from './types';
+
+export type FieldKind =
+  | 'number' // a finite number
+  | 'rate' // a number per second (rounded in JSON)
+  | 'time' // Unix ms (ISO 8601 in JSON)
+  | 'text' // a string from the kernel or a file: sanitised, at most `max` characters
+  | 'boolean'
+  | 'family' // 4 or 6
+  | 'path'; // an EventPath
+
+export interface FieldSpec {
+  kind: FieldKind;
+  /** The field's name in the --json record; null: not in it. Default: its own name. */
+  json?: string | null;
+  /** May be null (a time not yet seen). */
+  nullable?: boolean;
+  /** Longest accepted string (text). */
+  max?: number;
+  /** Recording format that added the field; older recordings read as 0 / false. */
+  since?: number;
+}
+
+export type FieldTable<T> = { readonly [K in keyof T]-?: FieldSpec };
+
+const num: FieldSpec = { kind: 'number' };
+const bool: FieldSpec = { kind: 'boolean' };
+const internal = (kind: FieldKind, more: Partial<FieldSpec> = {}): FieldSpec => ({ kind, json: null, ...more });
+
+export const LISTENER_FIELDS: FieldTable<ListenerRow> = {
+  id: internal('text', { max: 512 }),
+  netns: num,
+  netnsCookie: internal('number'),
+  family: { kind: 'family' },
+  address: { kind: 'text', max: 64 },
+  port: num,
+  pid: num,
+  comm: { kind: 'text', max: 16 },
+  uid: num,
+  cgroupId: internal('number'),
+  sockets: num,
+  backlog: num,
+  maxBacklog: num,
+  peakBacklog: num,
+  synBacklog: num,
+  overflows: num,
+  overflowsSyn: num,
+  overflowsAck: num,
+  synDrops: num,
+  cookies: num,
+  estimate: { kind: 'boolean', since: 2 },
+  overflowRate: { kind: 'rate' },
+  firstOverflowMs: { kind: 'time', json: 'firstOverflow', nullable: true },
+  lastOverflowMs: { kind: 'time', json: 'lastOverflow', nullable: true },
+  closed: bool,
+  closedMs: internal('time', { nullable: true }),
+};
+
+export const NAMESPACE_FIELDS: FieldTable<NamespaceRow> = {
+  netns: num,
+  cookie: internal('number'),
+  pid: num,
+  listenOverflows: num,
+  listenDrops: num,
+  syncookiesSent: num,
+  reqQFullDrops: num,
+  unattributed: num,
+  unattributedSynDrops: { kind: 'number', since: 2 },
+  unattributedCookies: { kind: 'number', since: 2 },
+  unmatched: { kind: 'number', since: 2 },
+  estimate: { kind: 'boolean', since: 2 },
+  overflowRate: { kind: 'rate' },
+  gone: internal('boolean'),
+};
+
+export const EVENT_FIELDS: FieldTable<DetailEvent> = {
+  timeMs: { kind: 'time', json: 'time' },
+  listenerId: internal('text', { max: 512 }),
+  netns: num,
+  address: { kind: 'text', max: 64 },
+  port: num,
+  remoteAddress: { kind: 'text', max: 64 },
+  remotePort: num,
+  path: { kind: 'path' },
+  backlog: num,
+  maxBacklog: num,
+  synBacklog: num,
+};
+
+/** A table's entries, in order, for loops that run once per row. */
+export function fieldList<T>(table: FieldTable<T>): Array<[keyof T & string, FieldSpec]> {
+  return Object.entries(table) as Array<[keyof T & string, FieldSpec]>;
+}
+
+/** A listener's cumulative counts: exact, or all an estimate when the row says so. */
+export const COUNT_FIELDS = ['overflows', 'overflowsSyn', 'overflowsAck', 'synDrops', 'cookies'] as const;
+export type CountField = (typeof COUNT_FIELDS)[number];

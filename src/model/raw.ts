@@ -1,0 +1,118 @@
+/**
+ * The raw records the model is built from: cumulative counts as the kernel
+ * side keeps them, already decoded into plain values. The native binding
+ * (src/native/helper.ts) produces them; tests and benchmarks make their own.
+ * Nothing here knows about C structs or FFI.
+ */
+import type { EventPath } from './types';
+
+export interface RawListener {
+  netnsCookie: number;
+  netns: number;
+  family: 4 | 6;
+  addr: Buffer;
+  port: number;
+  pid: number;
+  comm: string;
+  sockets: number;
+  backlog: number;
+  maxBacklog: number;
+  peakBacklog: number;
+  synBacklog: number;
+  overflowsSyn: number;
+  overflowsAck: number;
+  synDrops: number;
+  cookies: number;
+  firstOverflowMs: number;
+  lastOverflowMs: number;
+  cgroupId: number;
+  closedMs: number;
+  uid: number;
+  /**
+   * The row's split of its namespace's counts is an estimate (sticky): in
+   * some interval several listeners of the namespace had counts while a
+   * packet was handled in a way that lets the credit go to the wrong one.
+   */
+  estimate: boolean;
+}
+
+/** The counters of a namespace that have a zero point read right after attaching. */
+export interface RawNetnsStart {
+  attributed: number;
+  attributedSynDrops: number;
+  attributedCookies: number;
+  unmatched: number;
+  listenOverflows: number;
+  listenDrops: number;
+  syncookiesSent: number;
+  reqQFullDrop: number;
+}
+
+export interface RawNetns {
+  netns: number;
+  pid: number;
+  cookie: number;
+  /** The kernel's own TcpExt counters of the namespace: exact. */
+  listenOverflows: number;
+  listenDrops: number;
+  syncookiesSent: number;
+  reqQFullDrop: number;
+  reqQFullCookies: number;
+  /** Overflows acceptq credited to listeners in this namespace, read just after the counters. */
+  attributed: number;
+  /** SYN-queue drops (TCPReqQFullDrop) credited to listeners in it. */
+  attributedSynDrops: number;
+  /** SYN cookies (SyncookiesSent) credited to listeners in it. */
+  attributedCookies: number;
+  /** Counter moves at sockets acceptq could not name. */
+  unmatched: number;
+  /**
+   * The zero point: the counters right after attaching (zero for a namespace
+   * made later), and what acceptq had credited in it by then.
+   */
+  start: RawNetnsStart;
+  gone: boolean;
+  /** The split among its listeners was an estimate in the last interval. */
+  estimate: boolean;
+}
+
+export interface RawStats {
+  lostEvents: number;
+  suppressedEvents: number;
+  mapFull: number;
+  snapshotNs: number;
+  rows: number;
+  namespaces: number;
+  sockets: number;
+}
+
+export interface RawEvent {
+  timeMs: number;
+  netnsCookie: number;
+  netns: number;
+  family: 4 | 6;
+  addr: Buffer;
+  port: number;
+  raddr: Buffer;
+  rfamily: 4 | 6;
+  rport: number;
+  path: EventPath;
+  backlog: number;
+  maxBacklog: number;
+  synBacklog: number;
+}
+
+export interface RawSnapshot {
+  listeners: RawListener[];
+  namespaces: RawNetns[];
+  stats: RawStats;
+}
+
+/** What the collector reads from: the native helper, or a stand-in in tests. */
+export interface RawSource {
+  readonly probe: string;
+  /** What this run cannot see (the kernel refused an optional program), or ''. */
+  readonly notice?: string;
+  snapshot(): RawSnapshot;
+  drain(): RawEvent[];
+}
