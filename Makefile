@@ -9,6 +9,9 @@ ARCH := $(shell uname -m | sed 's/x86_64/x86/;s/aarch64/arm64/;s/ppc64le/powerpc
 BPF_SRCS := $(wildcard bpf/*.bpf.c)
 BPF_OBJS := $(patsubst bpf/%.bpf.c,$(OUT)/%.bpf.o,$(BPF_SRCS))
 BPF_HDRS := $(wildcard bpf/*.h)
+LIB_SRCS := $(wildcard lib/*.c)
+LIB_OBJS := $(patsubst lib/%.c,$(OUT)/lib/%.o,$(LIB_SRCS))
+LIB_HDRS := $(wildcard lib/*.h) bpf/acceptq.h $(OUT)/acceptq.skel.h
 CFLAGS := -O2 -g -Wall -Wextra -Wno-unused-parameter -fPIC
 
 .PHONY: all clean
@@ -31,8 +34,16 @@ $(OUT)/acceptq.bpf.o: $(BPF_OBJS)
 $(OUT)/acceptq.skel.h: $(OUT)/acceptq.bpf.o
 	$(BPFTOOL) gen skeleton $< name acceptq_bpf > $@.tmp && mv $@.tmp $@
 
-$(OUT)/libacceptq.so: lib/libacceptq.c lib/libacceptq.h bpf/acceptq.h $(OUT)/acceptq.skel.h
-	$(CC) $(CFLAGS) -shared -I$(OUT) -Ibpf -Ilib $< -o $@ -lbpf -lelf -lz -lpthread
+# The helper library: one object per lib/*.c, each rebuilt when a header it
+# may include changes (lib/*.h, bpf/acceptq.h, the skeleton).
+$(OUT)/lib:
+	mkdir -p $@
+
+$(OUT)/lib/%.o: lib/%.c $(LIB_HDRS) | $(OUT)/lib
+	$(CC) $(CFLAGS) -I$(OUT) -Ibpf -Ilib -c $< -o $@
+
+$(OUT)/libacceptq.so: $(LIB_OBJS)
+	$(CC) $(CFLAGS) -shared $^ -o $@ -lbpf -lelf -lz -lpthread
 
 $(OUT)/acceptq-lab: scripts/lab/lab.c scripts/lab/netlab.h | $(OUT)
 	$(CC) $(CFLAGS) $< -o $@

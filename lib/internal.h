@@ -1,0 +1,139 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * Inside libacceptq: the handle, the tables it keeps between snapshots, and
+ * what one file of lib/ calls in another. None of it is exported (the
+ * functions are hidden); libacceptq.h is the ABI.
+ */
+#ifndef ACQ_INTERNAL_H
+#define ACQ_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <time.h>
+#include "libacceptq.h"
+
+struct acceptq_bpf;
+struct ring_buffer;
+
+/* ---- rows kept between snapshots (owner, closed time): rows.c ---- */
+
+struct row {
+	struct acq_listener out;
+	bool used;
+	bool live;              /* a socket was seen in this snapshot */
+	bool moved;             /* its counts moved since the previous snapshot */
+};
+
+struct row_table {
+	struct row *slots;
+	size_t cap, len;
+};
+
+/* ---- network namespaces: netns.c ---- */
+
+struct ns_entry {
+	struct acq_netns out;
+	char path[320];         /* /proc/PID/ns/net or /run/netns/NAME */
+	bool seen;              /* found in this snapshot's scan */
+	__u64 walked_cookie;    /* the namespace whose TCP sockets were walked once */
+	__u64 unsure, unsure_prev;      /* acq_ns_counts.unsure now and at the previous snapshot */
+	__u64 unsure_moved_prev;        /* how much it moved in the previous interval */
+	__u32 moved_rows;       /* rows whose counts moved in this interval */
+};
+
+struct ns_list {
+	struct ns_entry *v;
+	size_t len, cap;
+};
+
+/* ---- inode -> owner, for listeners older than acceptq: owners.c ---- */
+
+struct owner {
+	__u32 ino, pid;
+	char comm[ACQ_COMM_LEN];
+};
+
+struct owner_cache {
+	struct owner *v;
+	size_t len, cap;
+	__u64 last_scan_ns;
+};
+
+/* ---- kernel symbols: ksyms.c ---- */
+
+/*
+ * Offsets of per-CPU variables in a CPU's per-CPU area, from the kernel's
+ * BTF (.data..percpu). 0 if not there.
+ */
+struct percpu_var {
+	const char *name;
+	volatile const __u64 *offset;
+};
+
+/* Start and end of a kernel function, from /proc/kallsyms. */
+struct ksym_range {
+	const char *name;
+	__u64 start, end;
+};
+
+/* ---- the handle ---- */
+
+struct acq {
+	struct acceptq_bpf *skel;
+	struct ring_buffer *rb;
+	enum acq_probe probe;
+	__u32 retain_closed_s;
+	struct row_table rows;
+	struct ns_list ns;
+	struct owner_cache owners;
+	struct acq_stats stats;
+	char notice[1024];      /* what this run cannot see, and why */
+	bool baselining;        /* the walk right after attaching */
+	/* per-snapshot scratch */
+	const struct acq_sample *samples_map; /* the kernel's array, mapped read-only */
+	/* drain target */
+	struct acq_event *drain_out;
+	__u32 drain_max, drain_n;
+};
+
+/* ---- small helpers ---- */
+
+static inline __u64 now_ns(clockid_t c)
+{
+	struct timespec ts;
+
+	clock_gettime(c, &ts);
+	return (__u64)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+#pragma GCC visibility push(hidden)
+
+/* log.c */
+void log_to(const char *path);
+int fail(int *code, char *err, size_t errlen, int c, const char *fmt, ...);
+
+/* rows.c */
+struct row *rows_find(struct row_table *t, const struct acq_lkey *k, bool create);
+void rows_prune(struct row_table *t, bool (*drop)(struct row *, void *), void *ctx);
+
+/* netns.c */
+struct ns_entry *ns_by_cookie(struct ns_list *l, __u64 cookie);
+void scan_namespaces(struct acq *a);
+void *ns_worker(void *arg);
+
+/* owners.c */
+struct owner *owner_of(struct owner_cache *c, __u32 ino);
+void resolve_owners(struct acq *a, const __u32 *inos, size_t n);
+
+/* ksyms.c */
+void percpu_offsets(struct percpu_var *vars, size_t n);
+int kallsyms_ranges(struct ksym_range *r, size_t n);
+
+/* load.c */
+extern const char *probe_names[];
+int try_probe_set(struct acq *a, const struct acq_open_opts *o, enum acq_probe set,
+		  char *err, size_t errlen);
+
+#pragma GCC visibility pop
+
+#endif /* ACQ_INTERNAL_H */

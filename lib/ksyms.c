@@ -1,0 +1,100 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * What the BPF programs are told about the kernel: function ranges from
+ * /proc/kallsyms and per-CPU variable offsets from BTF.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <bpf/btf.h>
+#include "internal.h"
+
+void percpu_offsets(struct percpu_var *vars, size_t n)
+{
+	struct btf *btf = btf__load_vmlinux_btf();
+	int id;
+
+	if (!btf)
+		return;
+	id = btf__find_by_name_kind(btf, ".data..percpu", BTF_KIND_DATASEC);
+	if (id > 0) {
+		const struct btf_type *sec = btf__type_by_id(btf, id);
+		const struct btf_var_secinfo *v = btf_var_secinfos(sec);
+		for (int i = 0; i < btf_vlen(sec); i++, v++) {
+			const char *name = btf__name_by_offset(btf, btf__type_by_id(btf, v->type)->name_off);
+			for (size_t j = 0; j < n; j++)
+				if (!strcmp(name, vars[j].name))
+					*(__u64 *)vars[j].offset = v->offset;
+		}
+	}
+	btf__free(btf);
+}
+
+int kallsyms_ranges(struct ksym_range *r, size_t n)
+{
+	/*
+	 * One read of the whole file, parsed by hand: the kernel makes the
+	 * text afresh on every read (tens of ms for ~100k symbols) and sscanf
+	 * over every line cost as much again; this is most of start-up.
+	 */
+	int fd = open("/proc/kallsyms", O_RDONLY | O_CLOEXEC);
+	size_t cap = 8 << 20, len = 0;
+	char *buf;
+
+	if (fd < 0)
+		return -errno;
+	buf = malloc(cap + 1);
+	if (!buf) {
+		close(fd);
+		return -ENOMEM;
+	}
+	for (;;) {
+		if (len == cap) {
+			char *nb = realloc(buf, cap * 2 + 1);
+			if (!nb) {
+				free(buf);
+				close(fd);
+				return -ENOMEM;
+			}
+			buf = nb;
+			cap *= 2;
+		}
+		ssize_t got = read(fd, buf + len, cap - len);
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got <= 0)
+			break;
+		len += got;
+	}
+	close(fd);
+	buf[len] = 0;
+	/*
+	 * "addr type name [module]" per line. The end of a function is the
+	 * lowest symbol address above its start: the kernel's own text is
+	 * listed in address order, so every later line can only lower it.
+	 */
+	for (char *line = buf; line < buf + len;) {
+		char *eol = memchr(line, '\n', buf + len - line);
+		if (!eol)
+			eol = buf + len;
+		*eol = 0;
+		char *q;
+		unsigned long long addr = strtoull(line, &q, 16);
+		if (q != line && q[0] == ' ' && q[1] && q[2] == ' ') {
+			const char *name = q + 3;
+			size_t nl = strcspn(name, " \t");
+			for (size_t i = 0; i < n; i++) {
+				if (r[i].start && addr > r[i].start && (!r[i].end || addr < r[i].end))
+					r[i].end = addr;
+				if (!r[i].start && strlen(r[i].name) == nl && !memcmp(name, r[i].name, nl))
+					r[i].start = addr;
+			}
+		}
+		line = eol + 1;
+	}
+	free(buf);
+	return 0;
+}

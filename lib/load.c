@@ -1,0 +1,224 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * Probe sets: which programs each set loads, loading and attaching one, and
+ * the notice of what a run cannot see without a refused optional program.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "internal.h"
+#include "acceptq.skel.h"
+
+const char *probe_names[] = { "auto", "tracepoint", "fentry", "kprobe" };
+
+static void add_notice(struct acq *a, const char *fmt, ...);
+
+/* The tracepoint programs count in every set; fentry/kprobe add the listener's identity. */
+static bool prog_in_set(const char *name, enum acq_probe set)
+{
+	if (strncmp(name, "acq_fentry_", 11) == 0)
+		return set == ACQ_PROBE_FENTRY;
+	if (strncmp(name, "acq_kprobe_", 11) == 0)
+		return set == ACQ_PROBE_KPROBE;
+	return true; /* registry and sampling: always */
+}
+
+/* Programs acceptq can run without, and what is lost without them. */
+static const struct {
+	const char *prog, *loss;
+} optional_progs[] = {
+	{ "acq_tp_kfree_skb",
+	  "final-ACK-path overflows are counted with the next SYN's, as SYN-path overflows" },
+};
+
+static const char *loss_without(const char *prog)
+{
+	for (size_t i = 0; i < sizeof(optional_progs) / sizeof(optional_progs[0]); i++)
+		if (!strcmp(optional_progs[i].prog, prog))
+			return optional_progs[i].loss;
+	return NULL;
+}
+
+#define MAX_SKIP 4
+
+/* Is prog in a comma-separated list? */
+static bool in_list(const char *list, const char *prog)
+{
+	size_t n = strlen(prog);
+
+	for (const char *p = list; p && *p; p = strchr(p, ',') ? strchr(p, ',') + 1 : NULL)
+		if (!strncmp(p, prog, n) && (p[n] == ',' || p[n] == 0))
+			return true;
+	return false;
+}
+
+/*
+ * Load and attach one probe set without the programs in skip. On failure,
+ * *failed names the program the kernel refused and err says so.
+ */
+static int load_attach(struct acq *a, const struct acq_open_opts *o, enum acq_probe set,
+		       char skip[][64], int nskip, char *failed, char *err, size_t errlen)
+{
+	struct acceptq_bpf *s = acceptq_bpf__open();
+	struct bpf_program *p;
+	int e;
+
+	if (!s)
+		return fail(NULL, err, errlen, -errno, "cannot open the BPF object: %s", strerror(errno));
+	s->rodata->events_per_sec = o->events_per_sec;
+	s->rodata->nr_cpus = (__u32)libbpf_num_possible_cpus();
+	struct percpu_var vars[] = {
+		{ "this_cpu_off", &s->rodata->percpu_this_cpu_off },
+		{ "__preempt_count", &s->rodata->percpu_preempt_count },
+		{ "current_task", &s->rodata->percpu_current_task },
+		{ "runqueues", &s->rodata->percpu_runqueues },
+	};
+	percpu_offsets(vars, sizeof(vars) / sizeof(vars[0]));
+	{
+		struct ksym_range r[] = {
+			{ "tcp_rcv_state_process", 0, 0 }, { "cookie_v4_check", 0, 0 },
+			{ "cookie_v6_check", 0, 0 },
+		};
+		e = kallsyms_ranges(r, 3);
+		if (e || !r[0].start || !r[0].end) {
+			acceptq_bpf__destroy(s);
+			return fail(NULL, err, errlen, -ENOENT,
+				    "%s: tcp_rcv_state_process not found in /proc/kallsyms "
+				    "(kernel.kptr_restrict hides addresses?)", probe_names[set]);
+		}
+		if (!r[1].start || !r[2].start)
+			add_notice(a, "%s not in /proc/kallsyms: its ACK-path drops at listeners acceptq "
+				   "has not registered count with the next packet",
+				   !r[1].start ? "cookie_v4_check" : "cookie_v6_check");
+		s->rodata->rcv_state_start = r[0].start;
+		s->rodata->rcv_state_end = r[0].end;
+		s->rodata->v4_cookie_start = r[1].start;
+		s->rodata->v4_cookie_end = r[1].end;
+		s->rodata->v6_cookie_start = r[2].start;
+		s->rodata->v6_cookie_end = r[2].end;
+	}
+	bpf_map__set_max_entries(s->maps.events, (o->ringbuf_kb ? o->ringbuf_kb : 256) * 1024);
+	bpf_object__for_each_program(p, s->obj) {
+		bool on = prog_in_set(bpf_program__name(p), set);
+		for (int i = 0; i < nskip; i++)
+			on = on && strcmp(skip[i], bpf_program__name(p));
+		bpf_program__set_autoload(p, on);
+	}
+
+	/*
+	 * The verifier gives up with EAGAIN when a signal is pending for this
+	 * thread (a profiler's SIGPROF, SIGWINCH from a resize): hold signals
+	 * for the length of the load; they are delivered right after.
+	 */
+	sigset_t all, old;
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	e = acceptq_bpf__load(s);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (e) {
+		/* programs load in order: the first one without an fd was refused */
+		bpf_object__for_each_program(p, s->obj)
+			if (bpf_program__autoload(p) && bpf_program__fd(p) < 0) {
+				snprintf(failed, 64, "%s", bpf_program__name(p));
+				break;
+			}
+		fail(NULL, err, errlen, e, "%s: the kernel refused to load %s: %s",
+		     probe_names[set], failed[0] ? failed : "?", strerror(-e));
+		acceptq_bpf__destroy(s);
+		return e;
+	}
+	/* each CPU's per-CPU area, before anything reads a per-CPU counter */
+	LIBBPF_OPTS(bpf_test_run_opts, run);
+	if (bpf_prog_test_run_opts(bpf_program__fd(s->progs.acq_calibrate), &run) ||
+	    s->bss->calibrated_cpus != s->rodata->nr_cpus) {
+		fail(NULL, err, errlen, -EOPNOTSUPP,
+		     "%s: cannot find the kernel's per-CPU areas (%u of %u CPUs): its per-CPU "
+		     "counters cannot be read", probe_names[set], s->bss->calibrated_cpus,
+		     s->rodata->nr_cpus);
+		acceptq_bpf__destroy(s);
+		return -EOPNOTSUPP;
+	}
+	bpf_object__for_each_program(p, s->obj) {
+		if (!bpf_program__autoload(p))
+			continue;
+		if (p == s->progs.acq_sample_all || p == s->progs.acq_calibrate)
+			continue; /* run on demand, never attached */
+		struct bpf_link *l = bpf_program__attach(p);
+		if (!l) {
+			e = -errno;
+			snprintf(failed, 64, "%s", bpf_program__name(p));
+			fail(NULL, err, errlen, e, "%s: the kernel refused to attach %s (%s): %s",
+			     probe_names[set], bpf_program__name(p), bpf_program__section_name(p),
+			     strerror(-e));
+			acceptq_bpf__destroy(s);
+			return e;
+		}
+		/* keep the link with the skeleton so destroy detaches it */
+		const char *n = bpf_program__name(p);
+		for (int i = 0; i < s->skeleton->prog_cnt; i++)
+			if (strcmp(s->skeleton->progs[i].name, n) == 0)
+				*s->skeleton->progs[i].link = l;
+	}
+	a->skel = s;
+	a->probe = set;
+	return 0;
+}
+
+static void add_notice(struct acq *a, const char *fmt, ...)
+{
+	size_t len = strlen(a->notice);
+	char line[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	if (strstr(a->notice, line))
+		return; /* said already (a set is loaded again without a refused program) */
+
+	if (len && len < sizeof(a->notice) - 2) {
+		a->notice[len++] = ';';
+		a->notice[len++] = ' ';
+		a->notice[len] = 0;
+	}
+	snprintf(a->notice + len, sizeof(a->notice) - len, "%s", line);
+}
+
+/*
+ * Load one probe set. A program the set can do without, if refused, is left
+ * out with a notice (degrade, don't die). ACCEPTQ_REFUSE=prog,prog makes
+ * acceptq treat those programs as refused, to rehearse this path.
+ */
+int try_probe_set(struct acq *a, const struct acq_open_opts *o, enum acq_probe set,
+		  char *err, size_t errlen)
+{
+	const char *refuse = getenv("ACCEPTQ_REFUSE");
+	char skip[MAX_SKIP][64];
+	int nskip = 0, e;
+
+	a->notice[0] = 0;
+	for (size_t i = 0; i < sizeof(optional_progs) / sizeof(optional_progs[0]); i++) {
+		const char *prog = optional_progs[i].prog;
+		if (prog_in_set(prog, set) && in_list(refuse, prog) && nskip < MAX_SKIP) {
+			snprintf(skip[nskip++], 64, "%s", prog);
+			add_notice(a, "%s (%s refused on request)", optional_progs[i].loss, prog);
+		}
+	}
+	for (;;) {
+		char failed[64] = "";
+		e = load_attach(a, o, set, skip, nskip, failed, err, errlen);
+		if (!e)
+			return 0;
+		const char *loss = loss_without(failed);
+		if (!loss || nskip == MAX_SKIP)
+			return e;
+		add_notice(a, "%s (%s)", loss, err);
+		snprintf(skip[nskip++], 64, "%s", failed);
+	}
+}

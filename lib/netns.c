@@ -1,0 +1,227 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * Network namespaces: found through /proc and /run/netns, then joined one by
+ * one with setns() to read their counters and register older listeners.
+ */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "internal.h"
+#include "acceptq.skel.h"
+
+#ifndef SO_NETNS_COOKIE
+#define SO_NETNS_COOKIE 71
+#endif
+
+static struct ns_entry *ns_find(struct ns_list *l, __u32 ino, bool create)
+{
+	for (size_t i = 0; i < l->len; i++)
+		if (l->v[i].out.netns == ino)
+			return &l->v[i];
+	if (!create)
+		return NULL;
+	if (l->len == l->cap) {
+		size_t ncap = l->cap ? l->cap * 2 : 16;
+		struct ns_entry *nv = realloc(l->v, ncap * sizeof(*nv));
+		if (!nv)
+			return NULL;
+		l->v = nv;
+		l->cap = ncap;
+	}
+	struct ns_entry *e = &l->v[l->len++];
+	memset(e, 0, sizeof(*e));
+	e->out.netns = ino;
+	return e;
+}
+
+struct ns_entry *ns_by_cookie(struct ns_list *l, __u64 cookie)
+{
+	for (size_t i = 0; i < l->len; i++)
+		if (l->v[i].out.cookie == cookie)
+			return &l->v[i];
+	return NULL;
+}
+
+static void read_netstat(FILE *f, struct acq_netns *o)
+{
+	char names[8192], vals[8192];
+
+	while (fgets(names, sizeof(names), f) && fgets(vals, sizeof(vals), f)) {
+		if (strncmp(names, "TcpExt:", 7) != 0)
+			continue;
+		char *sn, *sv;
+		char *n = strtok_r(names + 7, " \n", &sn);
+		char *v = strtok_r(vals + 7, " \n", &sv);
+		while (n && v) {
+			__u64 x = strtoull(v, NULL, 10);
+			if (!strcmp(n, "ListenOverflows"))
+				o->listen_overflows = x;
+			else if (!strcmp(n, "ListenDrops"))
+				o->listen_drops = x;
+			else if (!strcmp(n, "SyncookiesSent"))
+				o->syncookies_sent = x;
+			else if (!strcmp(n, "TCPReqQFullDrop"))
+				o->reqqfull_drop = x;
+			else if (!strcmp(n, "TCPReqQFullDoCookies"))
+				o->reqqfull_cookies = x;
+			n = strtok_r(NULL, " \n", &sn);
+			v = strtok_r(NULL, " \n", &sv);
+		}
+	}
+}
+
+/* Run the TCP iterator over this thread's namespace: it registers what the registry lacks. */
+static void register_older_listeners(struct acq *a)
+{
+	char buf[4096];
+	ssize_t n;
+	int fd = bpf_iter_create(bpf_link__fd(a->skel->links.acq_sample));
+
+	if (fd < 0)
+		return;
+	/* the walk happens as the iterator is read; it writes nothing */
+	while ((n = read(fd, buf, sizeof(buf))) > 0 || (n < 0 && errno == EINTR))
+		;
+	close(fd);
+}
+
+/* Inside one namespace (this thread has joined it): listeners, then counters. */
+static void walk_current_ns(struct acq *a, struct ns_entry *e)
+{
+	__u64 cookie = 0;
+	int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (s >= 0) {
+		socklen_t len = sizeof(cookie);
+		getsockopt(s, SOL_SOCKET, SO_NETNS_COOKIE, &cookie, &len);
+		close(s);
+	}
+	/*
+	 * A namespace seen for the first time: register the listeners older
+	 * than acceptq (the TCP iterator adds those the registry lacks), so
+	 * that what follows is counted against a complete registry. From then
+	 * on listen() and close() keep the registry current by themselves.
+	 */
+	if (cookie != e->walked_cookie) {
+		register_older_listeners(a);
+		e->walked_cookie = cookie;
+	}
+
+	/* the kernel's counters and what acceptq attributed here, back to back */
+	FILE *f = fopen("/proc/thread-self/net/netstat", "r");
+	if (f) {
+		read_netstat(f, &e->out);
+		fclose(f);
+	}
+	struct acq_ns_counts nc = {};
+	bpf_map_lookup_elem(bpf_map__fd(a->skel->maps.ns_counts), &cookie, &nc);
+	e->out.attributed = nc.overflows;
+	e->out.attributed_syn_drops = nc.syn_drops;
+	e->out.attributed_cookies = nc.cookies;
+	e->out.unmatched = nc.unmatched;
+	e->unsure = nc.unsure;
+
+	if (a->baselining) {
+		/* right after attaching: the zero point of every delta */
+		e->out.start_attributed = nc.overflows;
+		e->out.start_attributed_syn_drops = nc.syn_drops;
+		e->out.start_attributed_cookies = nc.cookies;
+		e->out.start_unmatched = nc.unmatched;
+		e->out.start_listen_overflows = e->out.listen_overflows;
+		e->out.start_listen_drops = e->out.listen_drops;
+		e->out.start_syncookies_sent = e->out.syncookies_sent;
+		e->out.start_reqqfull_drop = e->out.reqqfull_drop;
+	} else if (e->out.cookie && cookie != e->out.cookie) {
+		/* the inode number was reused by a new namespace: it started at zero */
+		e->out.start_attributed = e->out.start_listen_overflows = e->out.start_listen_drops = 0;
+		e->out.start_syncookies_sent = e->out.start_reqqfull_drop = 0;
+		e->out.start_attributed_syn_drops = e->out.start_attributed_cookies = 0;
+		e->out.start_unmatched = 0;
+		e->unsure_prev = e->unsure_moved_prev = 0;
+	}
+	e->out.cookie = cookie;
+}
+
+void *ns_worker(void *arg)
+{
+	struct acq *a = arg;
+
+	/* setns() here changes only this thread's namespace, not the caller's */
+	for (size_t i = 0; i < a->ns.len; i++) {
+		struct ns_entry *e = &a->ns.v[i];
+		if (!e->seen)
+			continue;
+		int fd = open(e->path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0) {
+			e->seen = false;
+			continue;
+		}
+		if (setns(fd, CLONE_NEWNET) == 0)
+			walk_current_ns(a, e);
+		else
+			e->seen = false;
+		close(fd);
+	}
+	return NULL;
+}
+
+static __u32 ns_inode_of(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) == 0 ? (__u32)st.st_ino : 0;
+}
+
+/* Every network namespace with a process in it, and the bind-mounted ones. */
+void scan_namespaces(struct acq *a)
+{
+	DIR *d = opendir("/proc");
+	struct dirent *de;
+	char path[64];
+
+	for (size_t i = 0; i < a->ns.len; i++) {
+		a->ns.v[i].seen = false;
+		a->ns.v[i].out.pid = 0;
+	}
+	while (d && (de = readdir(d))) {
+		if (de->d_name[0] < '1' || de->d_name[0] > '9')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%.20s/ns/net", de->d_name);
+		__u32 ino = ns_inode_of(path);
+		if (!ino)
+			continue;
+		struct ns_entry *e = ns_find(&a->ns, ino, true);
+		if (!e || e->seen)
+			continue;
+		e->seen = true;
+		e->out.pid = (__u32)atoi(de->d_name);
+		snprintf(e->path, sizeof(e->path), "%s", path);
+	}
+	if (d)
+		closedir(d);
+	d = opendir("/run/netns");
+	while (d && (de = readdir(d))) {
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "/run/netns/%.40s", de->d_name);
+		__u32 ino = ns_inode_of(path);
+		struct ns_entry *e = ino ? ns_find(&a->ns, ino, true) : NULL;
+		if (!e || e->seen)
+			continue;
+		e->seen = true;
+		snprintf(e->path, sizeof(e->path), "%s", path);
+	}
+	if (d)
+		closedir(d);
+	for (size_t i = 0; i < a->ns.len; i++)
+		a->ns.v[i].out.gone = !a->ns.v[i].seen;
+}

@@ -1,0 +1,276 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * A snapshot: sample every listener, read the counters, mark estimates,
+ * retire expired rows and gone namespaces, copy out.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "internal.h"
+#include "acceptq.skel.h"
+
+static bool drop_expired(struct row *r, void *ctx)
+{
+	struct acq *a = ctx;
+	__u64 now_ms = now_ns(CLOCK_REALTIME) / 1000000ULL;
+
+	if (r->live || !r->out.closed_ms)
+		return false;
+	if (now_ms - r->out.closed_ms < (__u64)a->retain_closed_s * 1000)
+		return false;
+	struct acq_lkey k;
+	struct acq_group g;
+	memcpy(&k, &r->out, sizeof(k));
+	/* a socket that listened on the same key since this snapshot's sample keeps the row */
+	if (bpf_map_lookup_elem(bpf_map__fd(a->skel->maps.groups), &k, &g) == 0 && g.members)
+		return false;
+	bpf_map_delete_elem(bpf_map__fd(a->skel->maps.counts), &k);
+	bpf_map_delete_elem(bpf_map__fd(a->skel->maps.groups), &k);
+	return true;
+}
+
+static int apply_counts(struct acq *a, const struct acq_lkey *k, const struct acq_counts *c,
+			__u32 old_gen, __u64 boot_to_unix_ns)
+{
+	struct row *r = rows_find(&a->rows, k, true);
+
+	if (!r)
+		return -ENOMEM;
+	r->moved = c->overflows_syn != r->out.overflows_syn || c->overflows_ack != r->out.overflows_ack ||
+		   c->syn_drops != r->out.syn_drops || c->cookies != r->out.cookies;
+	r->out.overflows_syn = c->overflows_syn;
+	r->out.overflows_ack = c->overflows_ack;
+	r->out.syn_drops = c->syn_drops;
+	r->out.cookies = c->cookies;
+	r->out.first_overflow_ms = c->first_overflow_ns ? (c->first_overflow_ns + boot_to_unix_ns) / 1000000 : 0;
+	r->out.last_overflow_ms = c->last_overflow_ns ? (c->last_overflow_ns + boot_to_unix_ns) / 1000000 : 0;
+	if (c->peak_gen == old_gen && c->peak_backlog > r->out.peak_backlog)
+		r->out.peak_backlog = c->peak_backlog;
+	return 0;
+}
+
+#define BATCH 4096
+
+static int read_counts(struct acq *a, __u32 old_gen)
+{
+	int fd = bpf_map__fd(a->skel->maps.counts);
+	__u64 off = now_ns(CLOCK_REALTIME) - now_ns(CLOCK_BOOTTIME);
+	static struct acq_lkey keys[BATCH];
+	static struct acq_counts vals[BATCH];
+	__u32 in = 0, out = 0;
+	bool first = true;
+	int e;
+
+	/* batched: one syscall per 4096 rows (tick time at 10,000 listeners) */
+	for (;;) {
+		__u32 n = BATCH;
+		e = bpf_map_lookup_batch(fd, first ? NULL : &in, &out, keys, vals, &n, NULL);
+		int err = e ? -errno : 0;
+		for (__u32 i = 0; i < n; i++)
+			if ((e = apply_counts(a, &keys[i], &vals[i], old_gen, off)))
+				return e;
+		if (err == -ENOENT)
+			return 0; /* done */
+		if (err == -EINVAL || err == -EOPNOTSUPP || err == -524 /* ENOTSUPP */)
+			break;  /* no batch support: walk key by key */
+		if (err)
+			return err;
+		in = out;
+		first = false;
+	}
+	struct acq_lkey k, next, *prev = NULL;
+	struct acq_counts c;
+	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+		k = next;
+		prev = &k;
+		if (bpf_map_lookup_elem(fd, &k, &c) == 0 && (e = apply_counts(a, &k, &c, old_gen, off)))
+			return e;
+	}
+	return 0;
+}
+
+/*
+ * A namespace's split among its listeners is exact unless, within this
+ * interval or the one before (a credit taken across the tick), several of
+ * its rows moved while some packet there was handled with softirqs enabled
+ * (counters.bpf.h says why that is the one way a credit can go astray).
+ */
+static void mark_estimates(struct acq *a)
+{
+	for (size_t i = 0; i < a->ns.len; i++)
+		a->ns.v[i].moved_rows = 0;
+	for (size_t i = 0; i < a->rows.cap; i++) {
+		struct row *r = &a->rows.slots[i];
+		struct ns_entry *e;
+		if (r->used && r->moved && (e = ns_by_cookie(&a->ns, r->out.netns_cookie)))
+			e->moved_rows++;
+	}
+	for (size_t i = 0; i < a->ns.len; i++) {
+		struct ns_entry *e = &a->ns.v[i];
+		__u64 unsure_moved = e->unsure - e->unsure_prev;
+		e->out.estimate = e->moved_rows > 1 && (unsure_moved || e->unsure_moved_prev);
+		e->unsure_moved_prev = unsure_moved;
+		e->unsure_prev = e->unsure;
+	}
+	for (size_t i = 0; i < a->rows.cap; i++) {
+		struct row *r = &a->rows.slots[i];
+		struct ns_entry *e;
+		if (r->used && r->moved && (e = ns_by_cookie(&a->ns, r->out.netns_cookie)) && e->out.estimate)
+			r->out.flags |= ACQ_ROW_ESTIMATE;
+	}
+}
+
+/*
+ * A namespace no longer reachable and without rows: forget it, here and in
+ * the kernel maps (its cookie is never used again).
+ */
+static void prune_namespaces(struct acq *a)
+{
+	size_t keep = 0;
+
+	for (size_t i = 0; i < a->ns.len; i++) {
+		struct ns_entry *e = &a->ns.v[i];
+		bool has_rows = !e->out.gone;
+		for (size_t j = 0; j < a->rows.cap && !has_rows; j++)
+			has_rows = a->rows.slots[j].used && a->rows.slots[j].out.netns_cookie == e->out.cookie;
+		if (e->out.gone && !has_rows) {
+			if (e->out.cookie) {
+				bpf_map_delete_elem(bpf_map__fd(a->skel->maps.ns_counts), &e->out.cookie);
+				bpf_map_delete_elem(bpf_map__fd(a->skel->maps.cpu_mib), &e->out.cookie);
+			}
+			continue;
+		}
+		a->ns.v[keep++] = *e;
+	}
+	a->ns.len = keep;
+}
+
+int acq_snapshot(void *h, struct acq_listener *rows, __u32 max_rows,
+		 struct acq_netns *ns, __u32 max_ns, struct acq_stats *stats)
+{
+	struct acq *a = h;
+	__u64 t0 = now_ns(CLOCK_MONOTONIC);
+	pthread_t th;
+	int e;
+
+	if (!a)
+		return -EINVAL;
+	/* a new peak generation: the kernel starts the next interval's peak */
+	__u32 old_gen = a->skel->bss->peak_gen;
+	a->skel->bss->peak_gen = old_gen + 1;
+
+	scan_namespaces(a);
+	if ((e = pthread_create(&th, NULL, ns_worker, a)))
+		return -e;
+	pthread_join(th, NULL);
+	/* every registered listener of every namespace, in one pass over the registry, read in place */
+	LIBBPF_OPTS(bpf_test_run_opts, run);
+	if ((e = bpf_prog_test_run_opts(bpf_program__fd(a->skel->progs.acq_sample_all), &run)))
+		return -errno;
+	__u32 nsamples = a->skel->bss->samples_len;
+	if (nsamples > ACQ_MAX_SOCKS)
+		nsamples = ACQ_MAX_SOCKS;
+
+	/* start every row from zero depth; samples add the live sockets */
+	for (size_t i = 0; i < a->rows.cap; i++) {
+		struct row *r = &a->rows.slots[i];
+		if (!r->used)
+			continue;
+		r->live = false;
+		r->moved = false;
+		r->out.sockets = r->out.backlog = r->out.max_backlog = 0;
+		r->out.syn_backlog = r->out.peak_backlog = 0;
+	}
+	int sfd = bpf_map__fd(a->skel->maps.socks);
+	__u32 *unknown = NULL;
+	size_t nunknown = 0;
+	for (__u32 i = 0; i < nsamples; i++) {
+		const struct acq_sample *s = &a->samples_map[i];
+		struct row *r = rows_find(&a->rows, &s->key, true);
+		if (!r)
+			return -ENOMEM;
+		r->live = true;
+		r->out.closed_ms = 0;
+		r->out.sockets++;
+		r->out.backlog += s->backlog;
+		r->out.max_backlog += s->max_backlog;
+		r->out.syn_backlog += s->syn_backlog;
+		r->out.uid = s->uid;
+		r->out.peak_backlog = r->out.backlog > r->out.peak_backlog ? r->out.backlog
+									 : r->out.peak_backlog;
+		if (r->out.pid)
+			continue;
+		struct acq_sock sk;
+		if (bpf_map_lookup_elem(sfd, &s->sk, &sk) == 0 && sk.pid) {
+			r->out.pid = sk.pid;
+			r->out.cgroup_id = sk.cgroup_id;
+			memcpy(r->out.comm, sk.comm, ACQ_COMM_LEN);
+			continue;
+		}
+		struct owner *o = owner_of(&a->owners, s->ino);
+		if (o) {
+			r->out.pid = o->pid;
+			memcpy(r->out.comm, o->comm, ACQ_COMM_LEN);
+		} else if (s->ino) {
+			__u32 *nu = realloc(unknown, (nunknown + 1) * sizeof(*nu));
+			if (nu) {
+				unknown = nu;
+				unknown[nunknown++] = s->ino;
+			}
+		}
+	}
+	resolve_owners(a, unknown, nunknown);
+	free(unknown);
+
+	if ((e = read_counts(a, old_gen)))
+		return e;
+	mark_estimates(a);
+	prune_namespaces(a);
+	__u64 now_ms = now_ns(CLOCK_REALTIME) / 1000000ULL;
+	for (size_t i = 0; i < a->rows.cap; i++) {
+		struct row *r = &a->rows.slots[i];
+		if (r->used && !r->live && !r->out.closed_ms)
+			r->out.closed_ms = now_ms;
+	}
+	/* rebuilding the table costs a pass over every row: only when one expired */
+	for (size_t i = 0; i < a->rows.cap; i++) {
+		struct row *r = &a->rows.slots[i];
+		if (r->used && !r->live && r->out.closed_ms &&
+		    now_ms - r->out.closed_ms >= (__u64)a->retain_closed_s * 1000) {
+			rows_prune(&a->rows, drop_expired, a);
+			break;
+		}
+	}
+
+	a->stats.lost_events = a->skel->bss->lost_events;
+	a->stats.suppressed_events = a->skel->bss->suppressed_events;
+	a->stats.map_full = a->skel->bss->map_full;
+	a->stats.probe = a->probe;
+	a->stats.rows = (__u32)a->rows.len;
+	a->stats.sockets = nsamples;
+	a->stats.namespaces = (__u32)a->ns.len;
+	a->stats.snapshot_ns = now_ns(CLOCK_MONOTONIC) - t0;
+	if (stats)
+		*stats = a->stats;
+	return acq_copy(a, rows, max_rows, ns, max_ns);
+}
+
+int acq_copy(void *h, struct acq_listener *rows, __u32 max_rows,
+	     struct acq_netns *ns, __u32 max_ns)
+{
+	struct acq *a = h;
+	__u32 n = 0;
+
+	if (!a)
+		return -EINVAL;
+	for (size_t i = 0; i < a->rows.cap && n < max_rows; i++)
+		if (a->rows.slots[i].used)
+			rows[n++] = a->rows.slots[i].out;
+	for (size_t i = 0; i < a->ns.len && i < max_ns; i++)
+		ns[i] = a->ns.v[i].out;
+	return (int)n;
+}
