@@ -19,9 +19,28 @@
  *   churn N S   N listeners opened and closed over S seconds (ports from 20000)
  *   flood S     connects as fast as one thread can for S seconds at a listener
  *               that never accepts (127.0.0.1:9700, backlog 4)
+ *
+ * Servers that accept while they overflow (each bounded to about 3 s of
+ * traffic; clients close with RST so nothing lingers after the report):
+ *   pace [MS]       127.0.0.1:9800, backlog 8, accepts one connection every MS
+ *                   ms (default 5) while two client threads connect faster
+ *   reuseport-mixed SO_REUSEPORT group of 3 on 127.0.0.1:9810 (backlog 8 each):
+ *                   one accepts every 5 ms, two never accept
+ *   nobind          listen(fd, 2) without bind(): the kernel picks the port
+ *                   (0.0.0.0:PORT, in the report); 20 connects, never accepts
+ *   two             127.0.0.1:9820 (accepts every 5 ms) and :9830 (every 11 ms),
+ *                   both overflowing at once under concurrent clients
+ *   cookie-flood    tcp_syncookies=1, tcp_max_syn_backlog=16, 127.0.0.1:9840
+ *                   (backlog 8, accepts every 5 ms) hit by raw SYNs from
+ *                   127.0.0.2 (SYN cookies are sent) and real connects
+ * Their report adds per listener "accepted" (connections the lab accepted)
+ * and "skDrops" (the socket's sk_drops, SO_MEMINFO: every listen drop of the
+ * socket and more, so an upper bound of its overflows), and at the top level
+ * "connects" (client connects made) and "rawSyns" (raw SYNs sent).
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
+#include <linux/sock_diag.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <net/if.h>
@@ -52,6 +71,9 @@ struct listener {
 	int fd, family, port, backlog;
 	const char *addr;
 	bool expect_overflow;
+	/* servers that accept at a pace: the pace and what was accepted */
+	int pace_ms;
+	volatile long accepted;
 };
 
 static struct listener ls[MAX_LISTENERS];
@@ -103,7 +125,8 @@ static int add_listener(int family, const char *addr, int port, int backlog, boo
 		die("bind");
 	if (listen(fd, backlog) < 0)
 		die("listen");
-	ls[nls++] = (struct listener){ fd, family, port, backlog, addr, expect_overflow };
+	ls[nls++] = (struct listener){ .fd = fd, .family = family, .port = port, .backlog = backlog,
+				       .addr = addr, .expect_overflow = expect_overflow };
 	return fd;
 }
 
@@ -192,18 +215,14 @@ static uint32_t await_synack(int raw, uint16_t sport, uint16_t lport)
 	exit(1);
 }
 
-static void scenario_ack(bool cookies)
+/*
+ * The namespace's own stack would answer SYN-ACKs sent to 127.0.0.2 (where
+ * our raw SYNs come from) with RSTs, which end the request sockets: drop
+ * those RSTs, and nothing else. The system's nft, by PATH: npm puts an
+ * unrelated "nft" ahead of it.
+ */
+static void drop_rst_from_127_0_0_2(void)
 {
-	const int port = cookies ? 9150 : 9100, backlog = 8, raw_conns = 5;
-	uint32_t src = inet_addr("127.0.0.2"), dst = inet_addr("127.0.0.1");
-	uint32_t isn[raw_conns];
-
-	if (cookies)
-		sysctl_write("/proc/sys/net/ipv4/tcp_syncookies", "2");
-	/*
-	 * The namespace's own stack would answer our SYN-ACKs with RSTs. The
-	 * system's nft, by PATH: npm puts an unrelated "nft" ahead of it.
-	 */
 	if (system("PATH=/usr/sbin:/usr/bin:/sbin:/bin nft -f - <<'EOF'\n"
 		   "table ip acceptq_lab {\n"
 		   "  chain out { type filter hook output priority 0; policy accept;\n"
@@ -214,6 +233,17 @@ static void scenario_ack(bool cookies)
 		fprintf(stderr, "acceptq-lab: nft failed (is nftables installed?)\n");
 		exit(1);
 	}
+}
+
+static void scenario_ack(bool cookies)
+{
+	const int port = cookies ? 9150 : 9100, backlog = 8, raw_conns = 5;
+	uint32_t src = inet_addr("127.0.0.2"), dst = inet_addr("127.0.0.1");
+	uint32_t isn[raw_conns];
+
+	if (cookies)
+		sysctl_write("/proc/sys/net/ipv4/tcp_syncookies", "2");
+	drop_rst_from_127_0_0_2();
 	add_listener(4, "127.0.0.1", port, backlog, false, true);
 	int raw = socket(AF_INET, SOCK_RAW, IPPROTO_TCP), one = 1;
 	if (raw < 0)
@@ -337,9 +367,238 @@ static void scenario_flood(int secs)
 		close(batch[--k]);
 }
 
+
+/* ---- servers that accept while they overflow ---- */
+
+static volatile long total_connects, total_raw_syns;
+static volatile int accepting = 1;
+
+static long now_ms(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return t.tv_sec * 1000L + t.tv_nsec / 1000000;
+}
+
+/* Close with an RST (SO_LINGER 0): no TIME_WAIT, no half-open leftovers. */
+static void rst_close(int fd)
+{
+	struct linger l = { 1, 0 };
+
+	setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof(l));
+	close(fd);
+}
+
+/* The socket's sk_drops (SO_MEMINFO), or -1. */
+static long sk_drops_of(int fd)
+{
+	uint32_t mi[SK_MEMINFO_VARS];
+	socklen_t len = sizeof(mi);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_MEMINFO, mi, &len) < 0 || len <= SK_MEMINFO_DROPS * sizeof(uint32_t))
+		return -1;
+	return mi[SK_MEMINFO_DROPS];
+}
+
+/* A server thread: accept one connection, close it, sleep pace_ms; until accepting ends. */
+static void *paced_accept(void *arg)
+{
+	struct listener *l = arg;
+
+	while (accepting && !stop) {
+		struct pollfd p = { l->fd, POLLIN, 0 };
+		if (poll(&p, 1, 20) <= 0)
+			continue;
+		int c = accept4(l->fd, NULL, NULL, SOCK_NONBLOCK);
+		if (c < 0)
+			continue;
+		close(c);
+		l->accepted++;
+		msleep(l->pace_ms);
+	}
+	return NULL;
+}
+
+struct client_load {
+	const char *addr;
+	int port, secs, gap_us, max;
+	pthread_t th;
+};
+
+#define CLIENT_RING 64
+#define CLIENTS(a, p, s, g, m) { .addr = (a), .port = (p), .secs = (s), .gap_us = (g), .max = (m) }
+
+/*
+ * A client thread: a non-blocking connect every gap_us, for secs seconds or
+ * max connects; each connection lives for the next CLIENT_RING connects, then
+ * is closed with an RST.
+ */
+static void *client_thread(void *arg)
+{
+	struct client_load *c = arg;
+	struct sockaddr_storage ss;
+	int len = make_addr(4, c->addr, c->port, &ss);
+	int ring[CLIENT_RING], n = 0, head = 0;
+	long until = now_ms() + c->secs * 1000L;
+
+	for (int i = 0; i < c->max && !stop && now_ms() < until; i++) {
+		int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+		if (fd < 0)
+			die("socket");
+		if (connect(fd, (void *)&ss, len) < 0 && errno != EINPROGRESS) {
+			close(fd); /* e.g. no ephemeral port free: try again after the pause */
+		} else {
+			__atomic_add_fetch(&total_connects, 1, __ATOMIC_RELAXED);
+			if (n < CLIENT_RING) {
+				ring[n++] = fd;
+			} else {
+				rst_close(ring[head]);
+				ring[head] = fd;
+				head = (head + 1) % CLIENT_RING;
+			}
+		}
+		usleep(c->gap_us);
+	}
+	for (int i = 0; i < n; i++)
+		rst_close(ring[i]);
+	return NULL;
+}
+
+struct raw_flood {
+	uint16_t port;
+	int secs, burst, gap_us;
+	long max;
+	pthread_t th;
+};
+
+/* Raw SYNs from 127.0.0.2 (source ports cycling), in bursts, for secs seconds or max SYNs. */
+static void *raw_syn_thread(void *arg)
+{
+	struct raw_flood *f = arg;
+	uint32_t src = inet_addr("127.0.0.2"), dst = inet_addr("127.0.0.1");
+	int raw = socket(AF_INET, SOCK_RAW, IPPROTO_RAW);
+	long until = now_ms() + f->secs * 1000L, sent = 0;
+	uint16_t sport = 1024;
+
+	if (raw < 0)
+		die("raw socket");
+	while (sent < f->max && !stop && now_ms() < until) {
+		for (int i = 0; i < f->burst; i++, sent++) {
+			sport = sport >= 65000 ? 1024 : sport + 1;
+			send_raw(raw, src, dst, sport, f->port, (uint32_t)sent * 7919u + 1, 0, TH_SYN);
+		}
+		usleep(f->gap_us);
+	}
+	total_raw_syns = sent;
+	close(raw);
+	return NULL;
+}
+
+/*
+ * Start a paced server thread on every listener with pace_ms > 0, run the
+ * client loads (and a raw flood, if any) to their end, then let the servers
+ * drain their queues for a moment and stop them.
+ */
+static void run_paced(struct client_load *cl, int ncl, struct raw_flood *flood)
+{
+	pthread_t srv[MAX_LISTENERS];
+	int nsrv = 0;
+
+	for (int i = 0; i < nls; i++)
+		if (ls[i].pace_ms > 0)
+			pthread_create(&srv[nsrv++], NULL, paced_accept, &ls[i]);
+	if (flood)
+		pthread_create(&flood->th, NULL, raw_syn_thread, flood);
+	for (int i = 0; i < ncl; i++)
+		pthread_create(&cl[i].th, NULL, client_thread, &cl[i]);
+	for (int i = 0; i < ncl; i++)
+		pthread_join(cl[i].th, NULL);
+	if (flood)
+		pthread_join(flood->th, NULL);
+	msleep(500); /* the RSTs land; the servers drain what is left */
+	accepting = 0;
+	for (int i = 0; i < nsrv; i++)
+		pthread_join(srv[i], NULL);
+}
+
+static void scenario_pace(int pace_ms)
+{
+	struct client_load cl[2] = {
+		CLIENTS("127.0.0.1", 9800, 3, 1000, 6000),
+		CLIENTS("127.0.0.1", 9800, 3, 1000, 6000),
+	};
+
+	add_listener(4, "127.0.0.1", 9800, 8, false, true);
+	ls[0].pace_ms = pace_ms;
+	run_paced(cl, 2, NULL);
+}
+
+static void scenario_reuseport_mixed(void)
+{
+	struct client_load cl[2] = {
+		CLIENTS("127.0.0.1", 9810, 3, 1000, 6000),
+		CLIENTS("127.0.0.1", 9810, 3, 1000, 6000),
+	};
+
+	for (int i = 0; i < 3; i++)
+		add_listener(4, "127.0.0.1", 9810, 8, true, true);
+	ls[0].pace_ms = 5; /* the other two never accept */
+	run_paced(cl, 2, NULL);
+}
+
+static void scenario_nobind(void)
+{
+	struct sockaddr_in a;
+	socklen_t alen = sizeof(a);
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	if (fd < 0)
+		die("socket");
+	if (listen(fd, 2) < 0) /* no bind(): the kernel binds 0.0.0.0 and an ephemeral port */
+		die("listen");
+	if (getsockname(fd, (void *)&a, &alen) < 0)
+		die("getsockname");
+	ls[nls++] = (struct listener){ .fd = fd, .family = 4, .port = ntohs(a.sin_port), .backlog = 2,
+				       .addr = "0.0.0.0", .expect_overflow = true };
+	connect_many(4, "127.0.0.1", ls[0].port, 20);
+	msleep(3000);
+}
+
+static void scenario_two(void)
+{
+	struct client_load cl[2] = {
+		CLIENTS("127.0.0.1", 9820, 3, 1000, 6000),
+		CLIENTS("127.0.0.1", 9830, 3, 1500, 4000),
+	};
+
+	add_listener(4, "127.0.0.1", 9820, 8, false, true);
+	add_listener(4, "127.0.0.1", 9830, 8, false, true);
+	ls[0].pace_ms = 5;
+	ls[1].pace_ms = 11;
+	run_paced(cl, 2, NULL);
+}
+
+static void scenario_cookie_flood(void)
+{
+	struct client_load cl[1] = { CLIENTS("127.0.0.1", 9840, 3, 4000, 1000) };
+	struct raw_flood flood = { .port = 9840, .secs = 3, .burst = 16, .gap_us = 5000, .max = 20000 };
+
+	sysctl_write("/proc/sys/net/ipv4/tcp_syncookies", "1");
+	sysctl_write("/proc/sys/net/ipv4/tcp_max_syn_backlog", "16");
+	/* the raw SYNs' request sockets must stay, or the SYN queue never fills */
+	drop_rst_from_127_0_0_2();
+	add_listener(4, "127.0.0.1", 9840, 8, false, true);
+	ls[0].pace_ms = 5;
+	run_paced(cl, 1, &flood);
+	if (netstat_value("SyncookiesSent") <= 0)
+		fprintf(stderr, "acceptq-lab: cookie-flood: no SYN cookie was sent\n");
+}
+
 static void usage(void)
 {
-	fprintf(stderr, "usage: acceptq-lab syn|ack|ack-cookie|v6|reuseport|twoaddr|dualstack|idle|many N|churn N SECONDS|flood SECONDS "
+	fprintf(stderr, "usage: acceptq-lab syn|ack|ack-cookie|v6|reuseport|twoaddr|dualstack|idle|many N|churn N SECONDS|flood SECONDS\n"
+			"       |pace [MS]|reuseport-mixed|nobind|two|cookie-flood "
 			"[--hold SECONDS]\n(run inside a network namespace of its own: "
 			"unshare -n acceptq-lab syn)\n");
 	exit(2);
@@ -397,6 +656,16 @@ int main(int argc, char **argv)
 		scenario_churn(atoi(pos[1]), atoi(pos[2]));
 	} else if (!strcmp(sc, "flood") && pos[1] && atoi(pos[1]) > 0 && atoi(pos[1]) <= 7200) {
 		scenario_flood(atoi(pos[1]));
+	} else if (!strcmp(sc, "pace") && (!pos[1] || (atoi(pos[1]) > 0 && atoi(pos[1]) <= 1000))) {
+		scenario_pace(pos[1] ? atoi(pos[1]) : 5);
+	} else if (!strcmp(sc, "reuseport-mixed") && !pos[1]) {
+		scenario_reuseport_mixed();
+	} else if (!strcmp(sc, "nobind") && !pos[1]) {
+		scenario_nobind();
+	} else if (!strcmp(sc, "two") && !pos[1]) {
+		scenario_two();
+	} else if (!strcmp(sc, "cookie-flood") && !pos[1]) {
+		scenario_cookie_flood();
 	} else if (!strcmp(sc, "idle")) {
 		add_listener(4, "127.0.0.1", 9500, 64, false, false);
 		pthread_create(&th, NULL, accept_loop, &ls[0].fd);
@@ -416,9 +685,10 @@ int main(int argc, char **argv)
 	       netns_inode());
 	for (int i = 0; i < nls; i++)
 		printf("%s{\"family\":%d,\"address\":\"%s\",\"port\":%d,\"backlog\":%d,"
-		       "\"expectOverflow\":%s}", i ? "," : "", ls[i].family, ls[i].addr, ls[i].port,
-		       ls[i].backlog, ls[i].expect_overflow ? "true" : "false");
-	printf("]}\n");
+		       "\"expectOverflow\":%s,\"accepted\":%ld,\"skDrops\":%ld}", i ? "," : "", ls[i].family,
+		       ls[i].addr, ls[i].port, ls[i].backlog, ls[i].expect_overflow ? "true" : "false",
+		       ls[i].accepted, sk_drops_of(ls[i].fd));
+	printf("],\"connects\":%ld,\"rawSyns\":%ld}\n", total_connects, total_raw_syns);
 	fflush(stdout);
 
 	/* hold the listeners until told to go */
