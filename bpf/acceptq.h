@@ -12,6 +12,8 @@
 #define ACQ_GROUP_MAX 32        /* members of a SO_REUSEPORT group whose queues the peak sums */
 #define ACQ_MAX_SOCKS 65536     /* listening sockets tracked at once */
 #define ACQ_MAX_KEYS 65536      /* listener rows (open and recently closed) */
+#define ACQ_MAX_QUEUED 65536    /* connections waiting in accept queues, timed */
+#define ACQ_WAIT_BUCKETS 24     /* log2 buckets of accept-queue wait, in µs: [2^i, 2^(i+1)) */
 
 /* Detail-event paths, also used as array indexes of counters. */
 enum acq_path {
@@ -50,7 +52,13 @@ struct acq_counts {
 	__u32 window_events;
 	__u32 peak_backlog;             /* peak accept-queue depth in generation peak_gen */
 	__u32 peak_gen;
-	__u32 _pad;
+	__u32 wait_gen;                 /* generation of wait_min_us/wait_max_us */
+	__u64 arrivals;                 /* handshakes completed into the accept queue */
+	__u64 waited;                   /* accept() calls timed (wait_hist's total) */
+	__u64 wait_sum_us;
+	__u32 wait_min_us;              /* in generation wait_gen */
+	__u32 wait_max_us;
+	__u32 wait_hist[ACQ_WAIT_BUCKETS];
 };
 
 /* Per listening socket (key: the kernel's struct sock pointer). */
@@ -59,7 +67,17 @@ struct acq_sock {
 	__u64 cgroup_id;
 	__u32 pid;              /* 0 = existed before acceptq started */
 	__u32 ino;              /* socket inode, to find the owner of old sockets */
+	__u32 requested_backlog;/* the listen() argument; 0 = not seen */
+	__u32 registered_backlog;/* accept-queue depth when registered (0 from listen()) */
 	char comm[ACQ_COMM_LEN];
+};
+
+/* A connection in an accept queue (key: the child's struct sock pointer). */
+struct acq_queued {
+	__u64 ts_ns;            /* bpf_ktime_get_ns() when its handshake completed */
+	struct acq_lkey key;    /* its listener's row */
+	__u32 portpair;         /* the child's ports, so a reused pointer is not mistaken for it */
+	__u32 _pad;
 };
 
 /*
@@ -118,7 +136,11 @@ struct acq_sample {
 	__u32 syn_backlog;
 	__u32 ino;
 	__u32 uid;
+	__u32 requested_backlog;
+	__u32 registered_backlog;
 	__u32 _pad;
+	__u64 oldest_ns;        /* handshake time of the head of the accept queue; 0 = empty */
+	__u64 arrivals;         /* the row's arrivals, read in the same pass as the depth */
 };
 
 #endif /* ACCEPTQ_H */

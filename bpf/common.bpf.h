@@ -19,6 +19,7 @@
 
 #define TCP_ESTABLISHED_ 1
 #define TCP_SYN_RECV_ 3
+#define TCP_CLOSE_ 7
 #define TCP_LISTEN_ 10
 
 #define TCP_FLAG_FIN 0x01
@@ -76,6 +77,14 @@ struct {
 	__type(key, __u64);
 	__type(value, struct acq_mib);
 } cpu_mib SEC(".maps") __weak;
+
+/* Connections in accept queues, with the time their handshake completed. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, ACQ_MAX_QUEUED);
+	__type(key, __u64);
+	__type(value, struct acq_queued);
+} queued SEC(".maps") __weak;
 
 /* The listener tcp_conn_request() was last given on this CPU (fentry/kprobe sets only). */
 struct conn_request_seen {
@@ -158,6 +167,12 @@ static __always_inline __u32 sk_syn_backlog(const struct sock *sk)
 	return BPF_CORE_READ(icsk, icsk_accept_queue.qlen.counter);
 }
 
+/* The child's ports, as one word (struct sock_common's skc_portpair). */
+static __always_inline __u32 sk_portpair(const struct sock *sk)
+{
+	return BPF_CORE_READ(sk, __sk_common.skc_portpair);
+}
+
 static __always_inline void peak_update(struct acq_counts *c, __u32 depth)
 {
 	__u32 gen = peak_gen;
@@ -232,6 +247,7 @@ static __always_inline void sock_register(const struct sock *sk, bool from_liste
 		bpf_get_current_comm(s.comm, sizeof(s.comm));
 	}
 	s.ino = BPF_CORE_READ(sk, sk_socket, file, f_inode, i_ino);
+	s.registered_backlog = from_listen ? 0 : sk_backlog(sk);
 	if (bpf_map_update_elem(&socks, &skp, &s, BPF_NOEXIST)) {
 		if (!bpf_map_lookup_elem(&socks, &skp))
 			__sync_fetch_and_add(&map_full, 1);

@@ -29,6 +29,13 @@ SEC("tp_btf/inet_sock_set_state")
 int BPF_PROG(acq_set_state, const struct sock *sk, const int oldstate, const int newstate)
 {
 	/* most transitions of most sockets are none of ours: decide on the arguments first */
+	if (newstate == TCP_CLOSE_ && oldstate != TCP_LISTEN_) {
+		/* a connection closed before it was accepted (or one never timed): forget it */
+		__u64 skp = (__u64)sk;
+
+		bpf_map_delete_elem(&queued, &skp);
+		return 0;
+	}
 	if (newstate != TCP_LISTEN_ && oldstate != TCP_LISTEN_ &&
 	    !(oldstate == TCP_SYN_RECV_ && newstate == TCP_ESTABLISHED_))
 		return 0;
@@ -49,23 +56,30 @@ int BPF_PROG(acq_set_state, const struct sock *sk, const int oldstate, const int
 	}
 	/*
 	 * A passive child completes: it already sits in its listener's accept
-	 * queue, so this is when the queue grows. Sample the peak.
+	 * queue, so this is when the queue grows (an arrival). Sample the peak,
+	 * and time the child until accept() takes it (accept_wait.bpf.c).
 	 */
-	struct acq_lkey child, k;
+	struct acq_queued q = { .ts_ns = bpf_ktime_get_ns() };
+	struct acq_lkey child;
 	struct group_scan scan;
 	struct acq_group *g;
 	struct acq_counts *c;
+	__u64 skp = (__u64)sk;
 
 	if (key_from_sk(sk, &child))
 		return 0;
-	g = group_for(&child, child.family, child.addr, child.port, &k);
+	g = group_for(&child, child.family, child.addr, child.port, &q.key);
 	if (!g)
 		return 0;
-	c = bpf_map_lookup_elem(&counts, &k);
+	c = bpf_map_lookup_elem(&counts, &q.key);
 	if (!c)
 		return 0;
+	__sync_fetch_and_add(&c->arrivals, 1);
 	group_scan(g, &scan);
 	peak_update(c, scan.backlog);
+	q.portpair = sk_portpair(sk);
+	if (bpf_map_update_elem(&queued, &skp, &q, BPF_ANY))
+		__sync_fetch_and_add(&map_full, 1);
 	return 0;
 }
 

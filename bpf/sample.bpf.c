@@ -43,6 +43,27 @@ struct {
 
 __u32 samples_len = 0;
 
+/*
+ * When the connection at the head of the accept queue (the oldest: the
+ * queue is kept in order) completed its handshake; 0 if the queue is empty.
+ * Its request's SYN-ACK time stands in for one acceptq did not see complete.
+ */
+static __always_inline __u64 oldest_waiting(const struct sock *sk)
+{
+	const struct inet_connection_sock *icsk = (const void *)sk;
+	struct request_sock *head = BPF_CORE_READ(icsk, icsk_accept_queue.rskq_accept_head);
+	struct acq_queued *q;
+	__u64 child;
+
+	if (!head)
+		return 0;
+	child = (__u64)BPF_CORE_READ(head, sk);
+	q = bpf_map_lookup_elem(&queued, &child);
+	if (q)
+		return q->ts_ns;
+	return BPF_CORE_READ((struct tcp_request_sock *)head, snt_synack) * 1000;
+}
+
 static long sample_one(struct bpf_map *map, const __u64 *skp, struct acq_sock *s, void *ctx)
 {
 	__u32 i = samples_len;
@@ -77,6 +98,11 @@ static long sample_one(struct bpf_map *map, const __u64 *skp, struct acq_sock *s
 	rec->syn_backlog = sk_syn_backlog(sk);
 	rec->ino = s->pid ? 0 : BPF_CORE_READ(sk, sk_socket, file, f_inode, i_ino);
 	rec->uid = BPF_CORE_READ(sk, sk_uid.val);
+	rec->requested_backlog = s->requested_backlog;
+	rec->registered_backlog = s->registered_backlog;
+	rec->oldest_ns = oldest_waiting(sk);
+	struct acq_counts *c = bpf_map_lookup_elem(&counts, &s->key);
+	rec->arrivals = c ? c->arrivals : 0;
 	samples_len = i + 1;
 	return 0;
 }

@@ -22,6 +22,8 @@ struct row {
 	bool used;
 	bool live;              /* a socket was seen in this snapshot */
 	bool moved;             /* its counts moved since the previous snapshot */
+	__u64 arrivals_sampled; /* the row's arrivals as read in this snapshot's pass */
+	__u32 registered_backlog;       /* its sockets' queues when registered, summed */
 };
 
 struct row_table {

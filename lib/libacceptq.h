@@ -52,6 +52,16 @@ struct acq_listener {
 	__u32 uid;
 	__u32 flags;            /* ACQ_ROW_* */
 	char comm[ACQ_COMM_LEN];
+	/* Why it overflows: the accept queue's traffic and waits. */
+	__u32 requested_backlog;/* listen() arguments, summed; 0 = not seen (listened before acceptq) */
+	__u32 oldest_wait_us;   /* age of the oldest connection waiting now (over its sockets); 0 = none */
+	__u64 arrivals;         /* handshakes completed into the accept queue, cumulative */
+	__u64 accepts;          /* connections taken from it: arrivals minus the queue's growth, cumulative */
+	__u64 waited;           /* accept() calls timed, cumulative (not through io_uring) */
+	__u64 wait_sum_us;      /* their waits added up, cumulative */
+	__u32 wait_min_us;      /* shortest and longest wait timed since the previous snapshot (0: none) */
+	__u32 wait_max_us;
+	__u32 wait_hist[ACQ_WAIT_BUCKETS];      /* cumulative; bucket i: [2^i, 2^(i+1)) µs, 0 µs in 0 */
 };
 
 /*
@@ -91,6 +101,11 @@ struct acq_netns {
 	__u64 start_unmatched;
 	__u32 gone;             /* 1 if no longer reachable: values are the last read */
 	__u32 estimate;         /* 1 if its rows' split was an estimate in the last interval */
+	/* its sysctls, read from inside it (the last value read) */
+	__u32 somaxconn;        /* net.core.somaxconn: listen() backlogs are cut to it */
+	__u32 max_syn_backlog;  /* net.ipv4.tcp_max_syn_backlog */
+	__u32 syncookies;       /* net.ipv4.tcp_syncookies */
+	__u32 abort_on_overflow;/* net.ipv4.tcp_abort_on_overflow */
 };
 
 struct acq_stats {

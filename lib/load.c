@@ -35,6 +35,10 @@ static const struct {
 } optional_progs[] = {
 	{ "acq_tp_kfree_skb",
 	  "final-ACK-path overflows are counted with the next SYN's, as SYN-path overflows" },
+	{ "acq_accept4_exit", "accept4() waits are not timed" },
+	{ "acq_accept_exit", "accept() waits are not timed" },
+	{ "acq_listen_enter", "the backlog listen() asked for is not seen" },
+	{ "acq_listen_exit", "the backlog listen() asked for is not seen" },
 };
 
 static const char *loss_without(const char *prog)
@@ -45,7 +49,7 @@ static const char *loss_without(const char *prog)
 	return NULL;
 }
 
-#define MAX_SKIP 4
+#define MAX_SKIP 8
 
 /* Is prog in a comma-separated list? */
 static bool in_list(const char *list, const char *prog)

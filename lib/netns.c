@@ -52,6 +52,23 @@ struct ns_entry *ns_by_cookie(struct ns_list *l, __u64 cookie)
 	return NULL;
 }
 
+/* A number from a file; last if it cannot be read. */
+static __u32 read_sysctl(const char *path, __u32 last)
+{
+	char buf[32];
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return last;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return last;
+	buf[n] = 0;
+	return (__u32)strtoul(buf, NULL, 10);
+}
+
 static void read_netstat(FILE *f, struct acq_netns *o)
 {
 	char names[8192], vals[8192];
@@ -115,6 +132,13 @@ static void walk_current_ns(struct acq *a, struct ns_entry *e)
 		register_older_listeners(a);
 		e->walked_cookie = cookie;
 	}
+
+	/* net sysctls are the namespace of the thread that opens them: this one's */
+	e->out.somaxconn = read_sysctl("/proc/sys/net/core/somaxconn", e->out.somaxconn);
+	e->out.max_syn_backlog = read_sysctl("/proc/sys/net/ipv4/tcp_max_syn_backlog", e->out.max_syn_backlog);
+	e->out.syncookies = read_sysctl("/proc/sys/net/ipv4/tcp_syncookies", e->out.syncookies);
+	e->out.abort_on_overflow = read_sysctl("/proc/sys/net/ipv4/tcp_abort_on_overflow",
+					       e->out.abort_on_overflow);
 
 	/* the kernel's counters and what acceptq attributed here, back to back */
 	FILE *f = fopen("/proc/thread-self/net/netstat", "r");

@@ -46,6 +46,12 @@ static int apply_counts(struct acq *a, const struct acq_lkey *k, const struct ac
 	r->out.overflows_ack = c->overflows_ack;
 	r->out.syn_drops = c->syn_drops;
 	r->out.cookies = c->cookies;
+	r->out.arrivals = c->arrivals;
+	r->out.waited = c->waited;
+	r->out.wait_sum_us = c->wait_sum_us;
+	memcpy(r->out.wait_hist, c->wait_hist, sizeof(r->out.wait_hist));
+	r->out.wait_min_us = c->wait_gen == old_gen ? c->wait_min_us : 0;
+	r->out.wait_max_us = c->wait_gen == old_gen ? c->wait_max_us : 0;
 	r->out.first_overflow_ms = c->first_overflow_ns ? (c->first_overflow_ns + boot_to_unix_ns) / 1000000 : 0;
 	r->out.last_overflow_ms = c->last_overflow_ns ? (c->last_overflow_ns + boot_to_unix_ns) / 1000000 : 0;
 	if (c->peak_gen == old_gen && c->peak_backlog > r->out.peak_backlog)
@@ -149,6 +155,27 @@ static void prune_namespaces(struct acq *a)
 	a->ns.len = keep;
 }
 
+/*
+ * Accepts are not counted where they happen (io_uring passes no syscall):
+ * every connection that arrived and is no longer queued was taken, so a
+ * row's accepts are its arrivals (counted since its sockets were
+ * registered) minus the growth of its queue since then, both read in the
+ * same pass over the registry. Counted from the start each time, a skew
+ * between the two reads corrects itself; the figure never goes back.
+ */
+static void count_accepts(struct acq *a)
+{
+	for (size_t i = 0; i < a->rows.cap; i++) {
+		struct row *r = &a->rows.slots[i];
+		if (!r->used || !r->live)
+			continue;
+		__s64 taken = (__s64)r->arrivals_sampled -
+			      ((__s64)r->out.backlog - (__s64)r->registered_backlog);
+		if (taken > (__s64)r->out.accepts)
+			r->out.accepts = (__u64)taken;
+	}
+}
+
 int acq_snapshot(void *h, struct acq_listener *rows, __u32 max_rows,
 		 struct acq_netns *ns, __u32 max_ns, struct acq_stats *stats)
 {
@@ -184,7 +211,10 @@ int acq_snapshot(void *h, struct acq_listener *rows, __u32 max_rows,
 		r->moved = false;
 		r->out.sockets = r->out.backlog = r->out.max_backlog = 0;
 		r->out.syn_backlog = r->out.peak_backlog = 0;
+		r->out.requested_backlog = r->out.oldest_wait_us = 0;
+		r->registered_backlog = 0;
 	}
+	__u64 mono = now_ns(CLOCK_MONOTONIC);
 	int sfd = bpf_map__fd(a->skel->maps.socks);
 	__u32 *unknown = NULL;
 	size_t nunknown = 0;
@@ -200,6 +230,14 @@ int acq_snapshot(void *h, struct acq_listener *rows, __u32 max_rows,
 		r->out.max_backlog += s->max_backlog;
 		r->out.syn_backlog += s->syn_backlog;
 		r->out.uid = s->uid;
+		r->out.requested_backlog += s->requested_backlog;
+		r->registered_backlog += s->registered_backlog;
+		if (s->oldest_ns && s->oldest_ns < mono && (mono - s->oldest_ns) / 1000 > r->out.oldest_wait_us)
+			r->out.oldest_wait_us = (mono - s->oldest_ns) / 1000 > 0xffffffffULL
+						? 0xffffffff : (__u32)((mono - s->oldest_ns) / 1000);
+		/* the row's counter, read beside this socket's depth (every member reads the same) */
+		if (s->arrivals > r->arrivals_sampled)
+			r->arrivals_sampled = s->arrivals;
 		r->out.peak_backlog = r->out.backlog > r->out.peak_backlog ? r->out.backlog
 									 : r->out.peak_backlog;
 		if (r->out.pid)
@@ -228,6 +266,7 @@ int acq_snapshot(void *h, struct acq_listener *rows, __u32 max_rows,
 
 	if ((e = read_counts(a, old_gen)))
 		return e;
+	count_accepts(a);
 	mark_estimates(a);
 	prune_namespaces(a);
 	__u64 now_ms = now_ns(CLOCK_REALTIME) / 1000000ULL;

@@ -1,0 +1,142 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Time in the accept queue: from the handshake completing (registry.bpf.c
+ * notes it per child) to accept() returning the connection, per row as a
+ * log2 histogram in µs with the sum, minimum and maximum. And the backlog
+ * the application asked listen() for, before net.core.somaxconn cut it.
+ *
+ * On a kernel that allows only tracepoints, accept() and listen() are seen
+ * through their syscall tracepoints (attaching any makes every syscall of
+ * every task take the slower traced path: BENCHMARKS.md has the cost).
+ * accept() through io_uring passes no syscall tracepoint: such connections
+ * are not timed (their entry goes when they close) and never show a wait.
+ */
+#include "common.bpf.h"
+
+/* The socket behind a file descriptor of the current task; NULL if none. */
+static __always_inline const struct sock *sock_of_fd(long fd)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct file **fds, *file = NULL;
+	unsigned int max;
+
+	if (fd < 0)
+		return NULL;
+	max = BPF_CORE_READ(task, files, fdt, max_fds);
+	if ((unsigned long)fd >= max)
+		return NULL;
+	fds = BPF_CORE_READ(task, files, fdt, fd);
+	if (bpf_probe_read_kernel(&file, sizeof(file), &fds[fd]) || !file)
+		return NULL;
+	/* private_data of a socket's file is its struct socket */
+	struct socket *sock = BPF_CORE_READ(file, private_data);
+	if (!sock || BPF_CORE_READ(sock, file) != file)
+		return NULL;
+	return BPF_CORE_READ(sock, sk);
+}
+
+static __always_inline __u32 log2_bucket(__u64 us)
+{
+	__u32 b = 0;
+
+	for (int i = 0; i < ACQ_WAIT_BUCKETS - 1; i++)
+		if (us >> (i + 1))
+			b = i + 1;
+	return b;
+}
+
+static __always_inline int on_accept(long fd)
+{
+	const struct sock *child = sock_of_fd(fd);
+	struct acq_queued *q;
+	struct acq_counts *c;
+	__u64 skp = (__u64)child, us;
+	__u32 gen = peak_gen;
+
+	if (!child)
+		return 0;
+	q = bpf_map_lookup_elem(&queued, &skp);
+	if (!q)
+		return 0;
+	if (q->portpair != sk_portpair(child)) {
+		bpf_map_delete_elem(&queued, &skp);
+		return 0; /* another connection at a reused address: not this one's time */
+	}
+	us = (bpf_ktime_get_ns() - q->ts_ns) / 1000;
+	c = bpf_map_lookup_elem(&counts, &q->key);
+	if (c) {
+		__sync_fetch_and_add(&c->waited, 1);
+		__sync_fetch_and_add(&c->wait_sum_us, us);
+		__u32 b = log2_bucket(us);
+		if (b < ACQ_WAIT_BUCKETS)
+			__sync_fetch_and_add(&c->wait_hist[b], 1);
+		__u32 us32 = us > 0xffffffffULL ? 0xffffffff : (__u32)us;
+		if (c->wait_gen != gen) {
+			c->wait_gen = gen;
+			c->wait_min_us = c->wait_max_us = us32;
+		} else {
+			if (us32 < c->wait_min_us)
+				c->wait_min_us = us32;
+			if (us32 > c->wait_max_us)
+				c->wait_max_us = us32;
+		}
+	}
+	bpf_map_delete_elem(&queued, &skp);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_exit_accept4")
+int acq_accept4_exit(struct trace_event_raw_sys_exit *ctx)
+{
+	return on_accept(ctx->ret);
+}
+
+SEC("tracepoint/syscalls/sys_exit_accept")
+int acq_accept_exit(struct trace_event_raw_sys_exit *ctx)
+{
+	return on_accept(ctx->ret);
+}
+
+/* listen(fd, backlog) of a thread, between its syscall's entry and exit. */
+struct listen_call {
+	__s64 fd;
+	__u32 backlog;
+	__u32 _pad;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1024);
+	__type(key, __u64);
+	__type(value, struct listen_call);
+} listen_calls SEC(".maps");
+
+SEC("tracepoint/syscalls/sys_enter_listen")
+int acq_listen_enter(struct trace_event_raw_sys_enter *ctx)
+{
+	__u64 tid = bpf_get_current_pid_tgid();
+	struct listen_call call = { .fd = (__s64)ctx->args[0], .backlog = (__u32)ctx->args[1] };
+
+	bpf_map_update_elem(&listen_calls, &tid, &call, BPF_ANY);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_exit_listen")
+int acq_listen_exit(struct trace_event_raw_sys_exit *ctx)
+{
+	__u64 tid = bpf_get_current_pid_tgid(), skp;
+	struct listen_call *call = bpf_map_lookup_elem(&listen_calls, &tid);
+	struct acq_sock *s;
+
+	if (!call)
+		return 0;
+	if (ctx->ret == 0) {
+		/* the socket registered itself at its LISTEN transition, inside this call */
+		skp = (__u64)sock_of_fd(call->fd);
+		s = bpf_map_lookup_elem(&socks, &skp);
+		if (s)
+			s->requested_backlog = call->backlog;
+	}
+	bpf_map_delete_elem(&listen_calls, &tid);
+	return 0;
+}
