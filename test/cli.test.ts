@@ -3,7 +3,7 @@
 import test from 'ava';
 import { spawn, spawnSync } from 'node:child_process';
 import { AcceptqJson } from './support/acceptq';
-import { acqLinkIds, awaitAttached, linksOf } from './support/links';
+import { acqLinkIds, awaitAttached, awaitGone, bpfFdsOf, heldBy, linksOf } from './support/links';
 import { startLab } from './support/lab';
 import { CLI } from './support/paths';
 
@@ -47,26 +47,33 @@ test('no BTF: a clear message, exit 1', (t) => {
 for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
   test.serial(`${sig}: exit 0 with every BPF link detached`, async (t) => {
     const aq = AcceptqJson.start();
+    t.teardown(() => aq.stop('SIGKILL'));
     await aq.waitFor(() => true, 20000);
-    const held = linksOf(aq.proc.pid!);
-    t.true(held.length >= 4, `links attached while running (${held.length})`);
-    const code = await aq.stop(sig);
-    t.is(code, 0);
-    t.deepEqual(linksOf(aq.proc.pid!), []);
-    const left = acqLinkIds().filter((id) => held.includes(id));
-    t.deepEqual(left, [], 'the links it held are gone');
+    const pid = aq.proc.pid!;
+    // while it runs: its links are attached, on its own acceptq programs
+    const held = heldBy(pid);
+    t.true(held.links.length >= 4, `links attached while running (${held.links.length})`);
+    t.true(held.links.every((l) => l.prog.startsWith('acq_')), held.links.map((l) => l.prog).join(', '));
+    const attached = new Set(acqLinkIds());
+    t.deepEqual(held.links.filter((l) => !attached.has(l.id)), [], 'the kernel lists every link it holds');
+    t.is(await aq.stop(sig), 0);
+    t.throws(() => bpfFdsOf(pid), { message: /is gone/ }, 'the process is gone');
+    const left = await awaitGone({ links: held.links.map((l) => l.id), progs: held.progs.map((p) => p.id) });
+    t.deepEqual(left, { links: [], progs: [] }, 'the links and programs it held are gone');
   });
 }
 
 test.serial('SIGKILL: the kernel detaches the links with the process', async (t) => {
   const aq = AcceptqJson.start();
+  t.teardown(() => aq.stop('SIGKILL'));
   await aq.waitFor(() => true, 20000);
   const held = linksOf(aq.proc.pid!);
-  t.true(held.length >= 4);
-  await aq.stop('SIGKILL');
-  // link release is asynchronous in the kernel; give it a moment
-  for (let i = 0; i < 50 && acqLinkIds().some((id) => held.includes(id)); i++) await new Promise((r) => setTimeout(r, 100));
-  t.deepEqual(acqLinkIds().filter((id) => held.includes(id)), []);
+  t.true(held.length >= 4, `links attached while running (${held.length})`);
+  const attached = new Set(acqLinkIds());
+  t.true(held.every((id) => attached.has(id)), 'the kernel lists every link it holds');
+  t.is(await aq.stop('SIGKILL'), null);
+  // link release is asynchronous in the kernel: awaitGone waits for it
+  t.deepEqual((await awaitGone({ links: held })).links, []);
 });
 
 test.serial('--once prints a table with the overflowing listener and its namespace', async (t) => {

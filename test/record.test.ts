@@ -34,7 +34,7 @@ test.serial('record a live run with an overflowing listener', async (t) => {
   t.is(await aq.stop(), 0);
   const lines = fs.readFileSync(file, 'utf8').trim().split('\n');
   t.is(lines.length, aq.records.length + 1, 'a header and one line per record');
-  t.regex(lines[0], /"acceptqRecording":\{"format":1,/);
+  t.regex(lines[0], new RegExp(`^\\{"acceptqRecording":\\{"format":${FORMAT_VERSION},`), 'the header, in the format this acceptq writes');
 });
 
 test.serial('replayed as an unprivileged user: the same records', (t) => {
@@ -72,7 +72,7 @@ test.serial('truncated, corrupt and newer files: a clear message with the line, 
     ['truncated', text.slice(0, text.length - 40), /line \d+: .*(truncated|cut short)/],
     ['corrupt', text.replace(/"listeners":\[/, '"listeners":7,"was":['), /line 2: listeners is not a list/],
     ['garbled', text.replace(/\n\{"timeMs"/, '\n{"timeMs"x'), /line 2: not JSON .*truncated or corrupt/],
-    ['newer', text.replace('"format":1', `"format":${FORMAT_VERSION + 1}`), /format version 2 is newer than this acceptq reads \(1\)/],
+    ['newer', text.replace(`"format":${FORMAT_VERSION}`, `"format":${FORMAT_VERSION + 1}`), new RegExp(`format version ${FORMAT_VERSION + 1} is newer than this acceptq reads \\(${FORMAT_VERSION}\\)`)],
     ['not a recording', 'hello\n', /line 1: not an acceptq recording/],
     ['empty', '', /empty file/],
   ];
@@ -91,6 +91,148 @@ test.serial('truncated, corrupt and newer files: a clear message with the line, 
   t.regex(missing.stderr, /cannot read .*ENOENT/);
 });
 
+/** Every string anywhere in a value. */
+function stringsIn(v: unknown): string[] {
+  if (typeof v === 'string') return [v];
+  if (Array.isArray(v)) return v.flatMap(stringsIn);
+  if (v && typeof v === 'object') return Object.values(v).flatMap(stringsIn);
+  return [];
+}
+
+// what sanitize() replaces: C0 and C1 control characters and DEL
+const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
+const HOSTILE = '\u001b[2J\u0007x\u009b\u0000';
+
+type Level = 'header' | 'snapshot' | 'listeners' | 'namespaces' | 'events';
+/** Fields that may be null (a time not reached yet); null is read, not refused. */
+const NULLABLE = new Set(['firstOverflowMs', 'lastOverflowMs', 'closedMs']);
+/** Values of the right type that the validator must still refuse. */
+const OUT_OF_RANGE: Record<string, unknown[]> = {
+  family: [0, 5, 4.5, -4],
+  path: ['bogus', '', 'SYN', HOSTILE],
+  format: [0, -1, 1.5, FORMAT_VERSION + 1],
+};
+const RAW = '"__raw_json__"';
+
+test.serial('every field of every line is checked: wrong type, missing or out of range is refused with its line', (t) => {
+  const lines = fs.readFileSync(file, 'utf8').trim().split('\n');
+  // a snapshot line with listeners, namespaces and events in it: the syn scenario's
+  const at = lines.map((l, i) => ({ i, o: i ? JSON.parse(l) : null })).filter(({ i, o }) => i >= 1 && o.listeners.length && o.namespaces.length && o.events.length).pop()!;
+  t.truthy(at, 'the recording has a line with listeners, namespaces and events');
+  const lineNo = at.i + 1;
+  const parsed = parseRecording(lines.join('\n') + '\n');
+  const snap = parsed.snapshots[at.i - 1];
+
+  /** The file with one field of line `lineNo` (or the header) changed (undefined: deleted; raw: JSON text as is). */
+  const mutate = (level: Level, key: string, value: unknown, raw?: string): { text: string; line: number } => {
+    const header = level === 'header';
+    const o = JSON.parse(lines[header ? 0 : at.i]);
+    const target = header ? o.acceptqRecording : level === 'snapshot' ? o : o[level][0];
+    if (value === undefined && raw === undefined) delete target[key];
+    else target[key] = raw === undefined ? value : '__raw_json__';
+    let line = JSON.stringify(o);
+    if (raw !== undefined) line = line.replace(RAW, raw);
+    const out = [...lines];
+    out[header ? 0 : at.i] = line;
+    return { text: out.join('\n') + '\n', line: header ? 1 : lineNo };
+  };
+  const refused = (what: string, key: string, m: { text: string; line: number }, mentions = key) => {
+    const e = t.throws(() => parseRecording(m.text), { instanceOf: RecordingError }, `${what}: refused`);
+    if (!e) return;
+    t.is(e.line, m.line, `${what}: the line number`);
+    t.true(e.message.startsWith(`line ${m.line}: `) && e.message.includes(mentions), `${what}: ${e.message}`);
+  };
+
+  const levels: Array<[Level, Record<string, unknown>, Record<string, unknown>]> = [
+    ['header', JSON.parse(lines[0]).acceptqRecording, parsed.header as unknown as Record<string, unknown>],
+    ['snapshot', at.o, snap as unknown as Record<string, unknown>],
+    ['listeners', at.o.listeners[0], snap.listeners[0] as unknown as Record<string, unknown>],
+    ['namespaces', at.o.namespaces[0], snap.namespaces[0] as unknown as Record<string, unknown>],
+    ['events', at.o.events[0], snap.events[0] as unknown as Record<string, unknown>],
+  ];
+  let checked = 0;
+  for (const [level, written, read] of levels) {
+    // the validator reads exactly what acceptq writes: no field goes unchecked
+    t.deepEqual(Object.keys(read).sort(), Object.keys(written).sort(), `${level}: fields written = fields read`);
+    for (const [key, value] of Object.entries(written)) {
+      const what = `${level}.${key}`;
+      checked++;
+      if (level === 'snapshot' && key === 'notice') {
+        // optional: a missing or non-string notice reads as none; a string is sanitised
+        for (const v of [undefined, 7, null, {}]) t.is(parseRecording(mutate(level, key, v).text).snapshots[at.i - 1].notice, '', `${what} = ${JSON.stringify(v)}`);
+        t.false(CONTROL.test(parseRecording(mutate(level, key, HOSTILE).text).snapshots[at.i - 1].notice), `${what}: sanitised`);
+        continue;
+      }
+      refused(`${what} missing`, key, mutate(level, key, undefined));
+      if (Array.isArray(value)) {
+        for (const v of [7, 'x', {}, null, true]) refused(`${what} = ${JSON.stringify(v)}`, key, mutate(level, key, v));
+        // an entry that is not an object
+        for (const v of [7, null, [], 'x']) refused(`${what}[0] = ${JSON.stringify(v)}`, key, mutate(level, key, [v, ...value.slice(1)]), 'is not an object');
+        continue;
+      }
+      const wrongTypes: unknown[] = [{}, []];
+      if (typeof value === 'number' || (value === null && NULLABLE.has(key))) {
+        wrongTypes.push('7', '', true);
+        if (!NULLABLE.has(key)) wrongTypes.push(null);
+        for (const raw of ['1e999', '-1e999']) refused(`${what} = ${raw}`, key, mutate(level, key, undefined, raw));
+      } else if (typeof value === 'string') {
+        wrongTypes.push(7, null, true);
+      } else if (typeof value === 'boolean') {
+        wrongTypes.push('true', 1, 0, null);
+      } else {
+        t.fail(`${what}: a ${typeof value} field this test does not know how to corrupt`);
+      }
+      for (const v of wrongTypes) refused(`${what} = ${JSON.stringify(v)}`, key, mutate(level, key, v));
+      for (const v of OUT_OF_RANGE[key] ?? []) refused(`${what} = ${JSON.stringify(v)} (out of range)`, key, mutate(level, key, v), key === 'format' ? 'format version' : key);
+      if (NULLABLE.has(key)) {
+        const r = parseRecording(mutate(level, key, null).text);
+        const row = (level === 'listeners' ? r.snapshots[at.i - 1].listeners[0] : null) as Record<string, unknown> | null;
+        t.is(row?.[key], null, `${what} = null is read as not yet`);
+      }
+      if (typeof value === 'string' && !(key in OUT_OF_RANGE)) {
+        // any string is read, but never with a control character in it
+        const r = parseRecording(mutate(level, key, HOSTILE + value).text);
+        t.false(stringsIn(r).some((s) => CONTROL.test(s)), `${what}: sanitised`);
+      }
+    }
+  }
+  // and the line structure itself
+  for (const v of ['{"acceptqRecording":7}', '{"acceptqRecording":[]}', '{}', '[]', '7']) {
+    refused(`line 1 = ${v}`, '', { text: [v, ...lines.slice(1)].join('\n') + '\n', line: 1 }, 'the header is not an object');
+  }
+  for (const v of ['[]', '7', 'null', '"x"']) {
+    const out = [...lines];
+    out[at.i] = v;
+    refused(`line ${lineNo} = ${v}`, '', { text: out.join('\n') + '\n', line: lineNo }, 'the snapshot is not an object');
+  }
+  t.log(`${checked} fields corrupted one at a time (line ${lineNo} of ${lines.length})`);
+  t.true(checked > 50);
+});
+
+test.serial('a corrupt field through the real replay: its line and field, exit 1', (t) => {
+  const lines = fs.readFileSync(file, 'utf8').trim().split('\n');
+  const i = lines.length - 1;
+  const cases: Array<[string, (o: any) => void, RegExp]> = [
+    ['port a string', (o) => (o.listeners[0].port = '80'), new RegExp(`^acceptq: .*: line ${i + 1}: port is not a number`)],
+    ['family 5', (o) => (o.listeners[0].family = 5), new RegExp(`^acceptq: .*: line ${i + 1}: family is neither 4 nor 6`)],
+    ['gone missing', (o) => delete o.namespaces[0].gone, new RegExp(`^acceptq: .*: line ${i + 1}: gone is not true or false`)],
+    ['kernelRate 1e999', (o) => (o.kernelRate = '__raw_json__'), new RegExp(`^acceptq: .*: line ${i + 1}: kernelRate is not a number`)],
+  ];
+  for (const [name, change, re] of cases) {
+    const o = JSON.parse(lines[i]);
+    change(o);
+    const out = [...lines];
+    out[i] = JSON.stringify(o).replace(RAW, '1e999');
+    const f = path.join(dir, `field-${name.replace(/ /g, '-')}.ndjson`);
+    fs.writeFileSync(f, out.join('\n') + '\n');
+    fs.chmodSync(f, 0o644);
+    const r = replay(['--replay', f, '--json']);
+    t.is(r.status, 1, name);
+    t.regex(r.stderr, re, name);
+    t.is(r.stdout, '', `${name}: nothing replayed`);
+  }
+});
+
 /** A small deterministic PRNG so a failing case can be reproduced. */
 function rng(seed: number): () => number {
   return () => {
@@ -101,10 +243,12 @@ function rng(seed: number): () => number {
 
 test.serial('fuzz: 3,000 mangled recordings never crash the parser', (t) => {
   const text = fs.readFileSync(file, 'utf8');
+  const lineCount = text.split('\n').length;
   const rand = rng(42);
-  const junk = ['{', '}', '[', ']', '"', ':', ',', 'null', '1e999', '-1', 'true', '\u001b[2J', '\\u0000', '\n', 'NaN', '"x"'];
+  const junk = ['{', '}', '[', ']', '"', ':', ',', 'null', '1e999', '-1', 'true', '\u001b[2J', '\\u0000', '\\u009b', '\n', 'NaN', '"x"'];
   let accepted = 0;
   let refused = 0;
+  let hostile = 0;
   const t0 = Date.now();
   for (let i = 0; i < 3000; i++) {
     let s = text;
@@ -119,16 +263,22 @@ test.serial('fuzz: 3,000 mangled recordings never crash the parser', (t) => {
     }
     try {
       const r = parseRecording(s);
-      for (const snap of r.snapshots) for (const l of snap.listeners) t.false(/[\u0000-\u001f]/.test(l.comm + l.address), 'strings sanitised');
+      // every string of the result, not only some: header, probe, notice, rows, events
+      const bad = stringsIn(r).filter((x) => CONTROL.test(x));
+      if (bad.length) t.fail(`case ${i}: control characters kept in ${JSON.stringify(bad)}`);
+      if (/\\u00(0|1|7f|[89])/i.test(s)) hostile++;
       accepted++;
     } catch (e) {
-      if (!(e instanceof RecordingError)) t.fail(`case ${i}: ${(e as Error).stack}`);
-      else t.true(e.line >= 0 && e.message.length > 0);
+      if (!(e instanceof RecordingError)) {
+        t.fail(`case ${i}: ${(e as Error).stack}`);
+      } else if (e.line < 0 || e.line > lineCount || (e.line > 0 && !e.message.startsWith(`line ${e.line}: `))) {
+        t.fail(`case ${i}: refused without a valid line number (${e.line}): ${e.message}`);
+      }
       refused++;
     }
   }
-  t.log(`3,000 cases in ${Date.now() - t0} ms: ${accepted} accepted, ${refused} refused with a line number`);
-  t.true(refused > 0);
+  t.log(`3,000 cases in ${Date.now() - t0} ms: ${accepted} accepted (${hostile} with an escaped control character), ${refused} refused with a line number`);
+  t.true(accepted > 0 && refused > 0, 'both outcomes occur');
 });
 
 test('fuzz: 5,000 random command lines are parsed or refused with a usage error', (t) => {

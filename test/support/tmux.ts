@@ -1,4 +1,4 @@
-/** A program in a real terminal: tmux at a fixed size, keys in, screen out. */
+/** A program in a real terminal: tmux at a fixed size, keys and mouse in, screen out. */
 import { execFileSync } from 'node:child_process';
 
 export class Tmux {
@@ -16,6 +16,27 @@ export class Tmux {
 
   keys(...keys: string[]): void {
     execFileSync('tmux', ['send-keys', '-t', this.name, ...keys]);
+  }
+
+  /** Text typed as it is (no key names): escape sequences, for one. */
+  literal(text: string): void {
+    execFileSync('tmux', ['send-keys', '-t', this.name, '-l', text]);
+  }
+
+  /**
+   * A left click at a cell (0-based column and row of the pane), as a
+   * terminal with xterm's SGR mouse reports sends it: the press, then a
+   * moment later the release (a program may read one report per read).
+   */
+  async click(col: number, row: number): Promise<void> {
+    this.literal(`\x1b[<0;${col + 1};${row + 1}M`);
+    await new Promise((r) => setTimeout(r, 60));
+    this.literal(`\x1b[<0;${col + 1};${row + 1}m`);
+  }
+
+  /** One step of the mouse wheel at a cell (0-based). */
+  wheel(col: number, row: number, dir: 'up' | 'down'): void {
+    this.literal(`\x1b[<${dir === 'up' ? 64 : 65};${col + 1};${row + 1}M`);
   }
 
   resize(width: number, height: number): void {
