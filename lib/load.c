@@ -63,17 +63,67 @@ static bool in_list(const char *list, const char *prog)
 }
 
 /*
+ * Can the kernel load and attach the programs only this set has (fentry or
+ * kprobe)? Asked with those programs alone, before the whole object is
+ * verified: on a kernel that refuses them (the tracepoint-only kernels) the
+ * answer then costs milliseconds instead of a full load, and names the
+ * program refused.
+ */
+static int probe_set(enum acq_probe set, char *failed, char *err, size_t errlen)
+{
+	struct acceptq_bpf *s;
+	struct bpf_program *p;
+	int e = 0;
+
+	if (set != ACQ_PROBE_FENTRY && set != ACQ_PROBE_KPROBE)
+		return 0;
+	if (!(s = acceptq_bpf__open()))
+		return fail(NULL, err, errlen, -errno, "cannot open the BPF object: %s", strerror(errno));
+	bpf_object__for_each_program(p, s->obj) {
+		const char *name = bpf_program__name(p);
+		bpf_program__set_autoload(p, prog_in_set(name, set) && !prog_in_set(name, ACQ_PROBE_TRACEPOINT));
+	}
+	if ((e = acceptq_bpf__load(s))) {
+		bpf_object__for_each_program(p, s->obj)
+			if (bpf_program__autoload(p)) {
+				snprintf(failed, 64, "%s", bpf_program__name(p));
+				break;
+			}
+		fail(NULL, err, errlen, e, "%s: the kernel refused to load %s: %s",
+		     probe_names[set], failed, strerror(-e));
+	} else {
+		bpf_object__for_each_program(p, s->obj) {
+			if (!bpf_program__autoload(p))
+				continue;
+			struct bpf_link *l = bpf_program__attach(p);
+			if (!l) {
+				e = -errno;
+				snprintf(failed, 64, "%s", bpf_program__name(p));
+				fail(NULL, err, errlen, e, "%s: the kernel refused to attach %s (%s): %s",
+				     probe_names[set], failed, bpf_program__section_name(p), strerror(-e));
+				break;
+			}
+			bpf_link__destroy(l);
+		}
+	}
+	acceptq_bpf__destroy(s);
+	return e;
+}
+
+/*
  * Load and attach one probe set without the programs in skip. On failure,
  * *failed names the program the kernel refused and err says so.
  */
 static int load_attach(struct acq *a, const struct acq_open_opts *o, enum acq_probe set,
 		       char skip[][64], int nskip, char *failed, char *err, size_t errlen)
 {
-	struct acceptq_bpf *s = acceptq_bpf__open();
+	struct acceptq_bpf *s;
 	struct bpf_program *p;
 	int e;
 
-	if (!s)
+	if ((e = probe_set(set, failed, err, errlen)))
+		return e;
+	if (!(s = acceptq_bpf__open()))
 		return fail(NULL, err, errlen, -errno, "cannot open the BPF object: %s", strerror(errno));
 	s->rodata->events_per_sec = o->events_per_sec;
 	s->rodata->nr_cpus = (__u32)libbpf_num_possible_cpus();
