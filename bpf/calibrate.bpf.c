@@ -10,7 +10,8 @@
  * starts, which is found from this CPU's run queue (the running task's
  * cfs_rq->rq is this CPU's copy of runqueues). Every result is checked
  * against what the kernel itself keeps there (this_cpu_off holds each
- * CPU's offset, current_task the running task), so a layout this does not
+ * CPU's offset, current_task the running task, __preempt_count says this is
+ * process context), so a layout this does not
  * understand leaves calibrated_cpus at 0 and acceptq refuses to start
  * rather than read the wrong memory.
  */
@@ -76,5 +77,15 @@ int acq_calibrate(void *ctx)
 		return 0;
 	bpf_loop(nr_cpus, check_cpu, &ok, 0);
 	calibrated_cpus = ok == nr_cpus ? ok : 0;
+	/*
+	 * This runs in process context with softirqs enabled: a preemption
+	 * count read here must say so, or it is not trusted (and every
+	 * observation counts as one another packet could have run into).
+	 */
+	int pc = -1;
+	preempt_count_ok = percpu_preempt_count &&
+			   !bpf_probe_read_kernel(&pc, sizeof(pc), (void *)(percpu_start + percpu_preempt_count +
+									    cpu_off[cpu])) &&
+			   !(pc & SOFTIRQ_MASK_); /* x86 keeps need-resched inverted in bit 31 */
 	return 0;
 }

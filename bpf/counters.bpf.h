@@ -11,12 +11,14 @@
  * packet just handled did. No queue is read after the fact, so an accept()
  * or a handshake on another CPU in between changes nothing.
  *
- * The one way a move can be credited to the wrong packet: a packet handled
- * with softirqs enabled (a listener's backlog, processed in process context
- * while the application held the socket lock) lets a softirq run between
- * its counter move and its observation. Such observations are counted
- * (acq_ns_counts.unsure) so user space can mark a split between several
- * listeners of one namespace as an estimate when it may have happened.
+ * The ways a move can be credited to the wrong packet: a packet handled
+ * with softirqs enabled lets a softirq run between its counter move and its
+ * observation (listeners take packets in softirq context, so this is rare;
+ * such observations are counted in acq_ns_counts.unsure), and an
+ * observation the kernel skips (a program that fires again on a CPU where
+ * it is running; user space reads the programs' recursion_misses). Then
+ * user space marks a split between several listeners of one namespace as
+ * an estimate.
  */
 #ifndef ACCEPTQ_COUNTERS_BPF_H
 #define ACCEPTQ_COUNTERS_BPF_H
@@ -41,6 +43,7 @@ extern const volatile __u64 percpu_runqueues;          /* struct rq runqueues */
 extern __u64 cpu_off[ACQ_MAX_CPUS];     /* per-CPU offset of each CPU */
 extern __u64 percpu_start;              /* where .data..percpu starts */
 extern __u32 calibrated_cpus;
+extern __u32 preempt_count_ok;          /* __preempt_count read back as expected */
 
 /* Not in older libbpf headers. */
 static void *(*lookup_percpu_elem)(void *map, const void *key, __u32 cpu) = (void *)195;
@@ -183,7 +186,7 @@ static __always_inline bool softirqs_enabled(__u64 off)
 {
 	int pc = 0;
 
-	if (!percpu_preempt_count ||
+	if (!preempt_count_ok ||
 	    bpf_probe_read_kernel(&pc, sizeof(pc), (void *)(percpu_start + percpu_preempt_count + off)))
 		return true; /* cannot tell: assume the worst */
 	return !(pc & SOFTIRQ_MASK_);

@@ -24,6 +24,7 @@ const volatile __u64 percpu_runqueues = 0;
 __u64 cpu_off[ACQ_MAX_CPUS] = {};
 __u64 percpu_start = 0;
 __u32 calibrated_cpus = 0;
+__u32 preempt_count_ok = 0;
 
 SEC("tp_btf/inet_sock_set_state")
 int BPF_PROG(acq_set_state, const struct sock *sk, const int oldstate, const int newstate)

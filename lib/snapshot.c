@@ -100,13 +100,41 @@ static int read_counts(struct acq *a, __u32 old_gen)
 }
 
 /*
+ * Observations the kernel did not run: a tracing program that fires again
+ * on a CPU while it is already running there (a softirq over a process's
+ * own drop) is skipped and counted in the program's recursion_misses. The
+ * counter moves it saw are then credited at the next observation.
+ */
+static __u64 skipped_observations(struct acq *a)
+{
+	struct bpf_program *progs[] = { a->skel->progs.acq_tp_consume_skb, a->skel->progs.acq_tp_kfree_skb };
+	__u64 n = 0;
+
+	for (size_t i = 0; i < sizeof(progs) / sizeof(progs[0]); i++) {
+		struct bpf_prog_info info = {};
+		__u32 len = sizeof(info);
+		int fd = bpf_program__fd(progs[i]);
+		if (fd >= 0 && !bpf_obj_get_info_by_fd(fd, &info, &len))
+			n += info.recursion_misses;
+	}
+	return n;
+}
+
+/*
  * A namespace's split among its listeners is exact unless, within this
  * interval or the one before (a credit taken across the tick), several of
  * its rows moved while some packet there was handled with softirqs enabled
- * (counters.bpf.h says why that is the one way a credit can go astray).
+ * (counters.bpf.h says why that is the one way a credit can go astray), or
+ * while the kernel skipped an observation anywhere.
  */
 static void mark_estimates(struct acq *a)
 {
+	__u64 skipped = skipped_observations(a);
+	__u64 skipped_moved = skipped - a->skipped;
+	bool any_skipped = skipped_moved || a->skipped_moved_prev;
+
+	a->skipped = skipped;
+	a->skipped_moved_prev = skipped_moved;
 	for (size_t i = 0; i < a->ns.len; i++)
 		a->ns.v[i].moved_rows = 0;
 	for (size_t i = 0; i < a->rows.cap; i++) {
@@ -118,7 +146,7 @@ static void mark_estimates(struct acq *a)
 	for (size_t i = 0; i < a->ns.len; i++) {
 		struct ns_entry *e = &a->ns.v[i];
 		__u64 unsure_moved = e->unsure - e->unsure_prev;
-		e->out.estimate = e->moved_rows > 1 && (unsure_moved || e->unsure_moved_prev);
+		e->out.estimate = e->moved_rows > 1 && (unsure_moved || e->unsure_moved_prev || any_skipped);
 		e->unsure_moved_prev = unsure_moved;
 		e->unsure_prev = e->unsure;
 	}
