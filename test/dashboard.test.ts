@@ -1,46 +1,134 @@
-// The dashboard in a real terminal (tmux), driven as a person would.
+// The dashboard in a real terminal (tmux), driven as a person would: keys and the mouse.
+//
+// Every run watches a network namespace of its own (--netns): the lab's
+// scenarios run in it, so that other tests' listeners on this machine (the
+// same addresses and ports, in namespaces of theirs) never show.
 import test from 'ava';
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import readline from 'node:readline';
+import type { ListenerRow, Snapshot } from '../src/model/types';
+import { activity, columnAt, fitColumns, rowLine } from '../ui/columns';
+import { DashboardState, sparkline, span, timeAxis } from '../ui/viewmodel';
 import { acqLinkIds, awaitAttached, linksOf } from './support/links';
-import { startLab } from './support/lab';
-import { CLI } from './support/paths';
+import { LabRun } from './support/lab';
+import { CLI, LAB } from './support/paths';
 import { Tmux } from './support/tmux';
 
-/** The table line (below the LISTEN header) holding text; other lines otherwise. */
-const line = (screen: string, text: string) => {
-  const lines = screen.split('\n');
-  const head = lines.findIndex((l) => /\bLISTEN\b/.test(l));
-  return (head >= 0 ? lines.slice(head + 1) : lines).find((l) => l.includes(text));
+/** A network namespace held open by a sleeping process. */
+interface Netns {
+  pid: number;
+  inode: number;
+  proc: ChildProcess;
+}
+
+async function newNetns(): Promise<Netns> {
+  const own = fs.statSync('/proc/self/ns/net').ino;
+  const proc = spawn('unshare', ['-n', 'sleep', '600'], { stdio: 'ignore' });
+  const deadline = Date.now() + 10000;
+  for (;;) {
+    try {
+      const inode = fs.statSync(`/proc/${proc.pid}/ns/net`).ino;
+      if (inode !== own) return { pid: proc.pid!, inode, proc };
+    } catch {
+      // not there yet
+    }
+    if (Date.now() > deadline || proc.exitCode !== null) throw new Error('unshare -n did not make a namespace');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** A lab scenario inside the namespace; resolves once its overflows are staged (bounded). */
+async function labIn(ns: Netns, scenario: string, holdS = 120): Promise<LabRun> {
+  const proc = spawn('nsenter', ['-t', String(ns.pid), '-n', LAB, ...scenario.split(' '), '--hold', String(holdS)], { stdio: ['pipe', 'pipe', 'pipe'] });
+  let stderr = '';
+  proc.stderr!.on('data', (d) => (stderr += d));
+  const first = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      proc.kill('SIGKILL');
+      reject(new Error(`lab ${scenario}: no report within 60 s: ${stderr}`));
+    }, 60000);
+    readline.createInterface({ input: proc.stdout! }).once('line', (l) => {
+      clearTimeout(timer);
+      resolve(l);
+    });
+    proc.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`lab ${scenario} exited with ${code}: ${stderr}`));
+    });
+  });
+  const info = JSON.parse(first);
+  return new LabRun(scenario, info.pid, info.netns, info.listeners, proc);
+}
+
+const lines = (screen: string) => screen.split('\n');
+/** Index of the table's column-header line. */
+const headAt = (screen: string) => lines(screen).findIndex((l) => /\bLISTEN\b.*\bQUEUE\b/.test(l));
+/** Index of the table line holding text (below the column header); -1 if none. */
+const rowAt = (screen: string, text: string) => {
+  const head = headAt(screen);
+  const i = lines(screen).slice(head + 1).findIndex((l) => l.includes(text));
+  return i < 0 ? -1 : head + 1 + i;
 };
-const cells = (l: string | undefined) => (l ?? '').replace(/^[x│|>\s]+/, '').split(/\s+/);
+/** The table line holding text (below the LISTEN header); other lines otherwise. */
+const line = (screen: string, text: string) => {
+  const head = headAt(screen);
+  return (head >= 0 ? lines(screen).slice(head + 1) : lines(screen)).find((l) => l.includes(text));
+};
+const cells = (l: string | undefined) => (l ?? '').replace(/^[x│|>!*\s]+/, '').split(/\s+/);
+/** The two characters in front of a row's address: the selection ('>') and its activity mark. */
+const marks = (screen: string, addr: string) => {
+  const l = line(screen, `${addr} `);
+  if (!l) return null;
+  const chars = [...l];
+  const at = [...l.slice(0, l.indexOf(`${addr} `))].length;
+  return { selected: chars[at - 2] === '>', mark: chars[at - 1] };
+};
+/** Which table row (1 = the first below the column header) is selected; 0 for none. */
+const selectedAt = (screen: string) => lines(screen).slice(headAt(screen) + 1).findIndex((l) => /^[│x|]?>/.test(l)) + 1;
+const settle = (ms = 250) => new Promise((r) => setTimeout(r, ms));
 
 /** Move the selection to the row holding text: to the top, then down. */
 async function selectRow(tm: Tmux, text: string): Promise<void> {
   // each key is given time to be drawn before the screen is read again
-  const settle = () => new Promise((r) => setTimeout(r, 250));
   tm.keys('g');
   await settle();
-  for (let i = 0; i < 20 && !line(tm.capture(), `> ${text}`); i++) {
+  for (let i = 0; i < 20 && !marks(tm.capture(), text)?.selected; i++) {
     tm.keys('j');
     await settle();
   }
 }
 
-test.serial('overflowing and idle listeners, sparkline, sort, filter, detail, resize, quit', async (t) => {
-  t.timeout(150000);
-  const tm = Tmux.start(`acceptq-test-${process.pid}`, `${process.execPath} ${CLI} --interval 0.5; echo EXIT=$?; sleep 60`, 120, 40, { LANG: 'C.UTF-8', TERM: 'xterm-256color' });
+test.serial('overflowing and idle listeners: follow the worst, marks, notice, sparkline axis, mouse, filter, detail, resize, quit', async (t) => {
+  t.timeout(180000);
+  const ns = await newNetns();
+  t.teardown(() => ns.proc.kill('SIGKILL'));
+  const tm = Tmux.start(`acceptq-test-${process.pid}`, `${process.execPath} ${CLI} --interval 0.5 --netns ${ns.inode}; echo EXIT=$?; sleep 60`, 120, 40, { LANG: 'C.UTF-8', TERM: 'xterm-256color' });
   t.teardown(() => tm.kill());
   await tm.waitFor((s) => s.includes('acceptq') && s.includes('listeners'));
   const pid = tm.programPid();
   const links = await awaitAttached(pid);
 
-  const syn = await startLab('syn');
-  t.teardown(() => syn.stop());
-  const idle = await startLab('idle');
+  // an idle listener comes first: the selection starts on it
+  const idle = await labIn(ns, 'idle');
   t.teardown(() => idle.stop());
+  await tm.waitFor((s) => !!marks(s, '127.0.0.1:9500')?.selected);
+
+  // then one starts dropping: the selection follows it (no key pressed), its row
+  // is marked '!' and the header names it, while it drops
+  const dropping = tm.waitFor((s) => marks(s, '127.0.0.1:9000')?.mark === '!' && marks(s, '127.0.0.1:9000')!.selected &&
+    /! new: 127\.0\.0\.1:9000 acceptq-lab dropping [\d.]+\/s since \d\d:\d\d:\d\d/.test(s), 30000);
+  dropping.catch(() => {}); // awaited below; the lab may fail first
+  const syn = await labIn(ns, 'syn');
+  t.teardown(() => syn.stop());
+  let screen = await dropping;
+  t.regex(screen, /x dismiss/, 'the footer says how to dismiss the notice');
   const kernel = syn.netstat().TcpExtListenOverflows;
 
-  // the overflowing listener with its drops, the idle one with none
-  let screen = await tm.waitFor((s) => cells(line(s, '127.0.0.1:9000 ')).includes(String(kernel)) && !!line(s, '127.0.0.1:9500 '));
+  // the overflowing listener with its drops, the idle one with none; '*' once it stopped
+  screen = await tm.waitFor((s) => cells(line(s, '127.0.0.1:9000 ')).includes(String(kernel)) && marks(s, '127.0.0.1:9000')?.mark === '*');
+  t.true(marks(screen, '127.0.0.1:9000')!.selected, 'the selection stays on the worst listener');
+  t.deepEqual(marks(screen, '127.0.0.1:9500'), { selected: false, mark: ' ' }, 'the idle listener: no mark');
   const synRow = cells(line(screen, '127.0.0.1:9000 '));
   t.true(synRow.includes(String(syn.netns)), 'namespace shown');
   t.true(synRow.includes(`${syn.pid}/acceptq-lab`), 'pid/comm shown');
@@ -49,42 +137,102 @@ test.serial('overflowing and idle listeners, sparkline, sort, filter, detail, re
   const idleRow = cells(line(screen, '127.0.0.1:9500 '));
   t.true(idleRow.includes('0/64'), 'idle queue');
   t.true(idleRow.includes('0/0'), 'idle: no overflow on either path');
-  const lines = screen.split('\n');
-  const sparkAt = lines.findIndex((l) => l.includes('all listeners (attributed)'));
+  t.regex(screen, new RegExp(`! new: 127\\.0\\.0\\.1:9000 acceptq-lab dropped ${kernel} since \\d\\d:\\d\\d:\\d\\d, last \\d\\d:\\d\\d:\\d\\d`), 'the notice stays until dismissed');
+
+  // the sparklines, in the right-hand panel under their titles, and their time axis:
+  // 58 frames of 0.5 s fit (a 60-column panel), the newest at the right end
+  const ls = lines(screen);
+  const sparkAt = ls.findIndex((l) => l.includes('matching listeners (attributed)'));
   t.true(sparkAt >= 0, 'the drop-rate sparkline is there');
-  // the sparkline sits in the right-hand panel, under its title
-  const col = [...lines[sparkAt]].join('').indexOf('all listeners');
-  t.regex([...lines[sparkAt + 1]].slice(col).join(''), /[▂▃▄▅▆▇█]/, 'and it drew the drops');
+  const col = [...ls[sparkAt]].join('').indexOf('matching listeners');
+  const sparkLine = [...ls[sparkAt + 1]].slice(col).join('');
+  t.regex(sparkLine, /[▂▃▄▅▆▇█]/, 'and it drew the drops');
+  const axisAt = ls.findIndex((l) => /-29s +-15s +now/.test(l));
+  t.true(axisAt > sparkAt, 'a time axis under the sparklines: -29s ... now');
+  t.is([...ls[axisAt]].join('').indexOf('now') + 2, [...ls[sparkAt + 1]].join('').search(/[▁▂▃▄▅▆▇█][^▁▂▃▄▅▆▇█]*$/), '"now" ends where the newest point is');
   t.regex(screen, /127\.0\.0\.1:9000 +\[█+\] 3\/3/, 'a full accept-queue gauge');
   t.regex(screen, /kernel ListenOverflows [\d.]+\/s +attributed [\d.]+\/s +unattributed \d+/, 'the reconciliation in the header');
+  t.regex(screen, new RegExp(`listeners 1/2 \\[filter: netns ${ns.inode}\\]`), 'the table says which listeners it shows');
+
+  // x dismisses the notice
+  tm.keys('x');
+  screen = await tm.waitFor((s) => !s.includes('! new:'));
+  t.false(screen.includes('x dismiss'));
+
+  // the mouse: a click on the idle row selects it, and from then on the selection stays
+  // there while another listener starts dropping (and gets a notice)
+  await tm.click(10, rowAt(screen, '127.0.0.1:9500 '));
+  await tm.waitFor((s) => !!marks(s, '127.0.0.1:9500')?.selected);
+  const reuse = await labIn(ns, 'reuseport');
+  t.teardown(() => reuse.stop());
+  screen = await tm.waitFor((s) => /! new: 127\.0\.0\.1:9300 acceptq-lab dropped/.test(s) && !!line(s, '127.0.0.1:9300 '));
+  t.true(marks(screen, '127.0.0.1:9500')!.selected, 'the person\'s selection stays');
+
+  // a click on a column header sorts by it, again reverses it
+  let head = lines(screen)[headAt(screen)];
+  await tm.click([...head].join('').indexOf('PEAK') + 1, headAt(screen));
+  screen = await tm.waitFor((s) => /PEAKv/.test(s));
+  head = lines(screen)[headAt(screen)];
+  await tm.click([...head].join('').indexOf('PEAK') + 1, headAt(screen));
+  screen = await tm.waitFor((s) => /PEAK\^/.test(s));
+  t.true(marks(screen, '127.0.0.1:9500')!.selected, 'the selection followed its listener');
+  head = lines(screen)[headAt(screen)];
+  await tm.click([...head].join('').indexOf('OVF/S') + 1, headAt(screen));
+  screen = await tm.waitFor((s) => /OVF\/Sv/.test(s));
+
+  // the wheel moves the selection (three rows a step): to the top, then the bottom
+  const tableRow = headAt(screen) + 1;
+  tm.wheel(30, tableRow, 'up');
+  screen = await tm.waitFor((s) => selectedAt(s) === 1);
+  tm.wheel(30, tableRow, 'down');
+  screen = await tm.waitFor((s) => selectedAt(s) === 3);
+  t.truthy(line(screen, '127.0.0.1:9300 ') && line(screen, '127.0.0.1:9000 ') && line(screen, '127.0.0.1:9500 '), 'three rows');
+
+  // Enter on the new dropper's row (clicked): its detail view, which covers the
+  // panels whole, borders too; the person looked, so its notice is gone
+  await tm.click(10, rowAt(screen, '127.0.0.1:9300 '));
+  await tm.waitFor((s) => !!marks(s, '127.0.0.1:9300')?.selected);
+  tm.keys('Enter');
+  screen = await tm.waitFor((s) => s.includes('listener detail') && /syn +from 127\.0\.0\.1:\d+/.test(s));
+  t.false(screen.includes('! new:'), 'notice gone once looked at');
+  const dl = lines(screen);
+  const top = dl.findIndex((l) => l.includes('listener detail'));
+  t.is(top, 2, 'right under the header');
+  const body = dl.slice(top + 1, 38);
+  t.true(body.every((l) => /^[│x].*[│x]$/.test(l) && [...l].length === 120), 'its own border at both edges, on every line');
+  t.regex(dl[38], /^[└m][─q]{118}[┘j]$/, 'its bottom border right above the footer');
+  t.false(/LISTEN|accept queues|overflows\/s \[/.test(body.join('\n')), 'nothing of the panels shows through');
+  t.regex(screen, /overflows \d+ \(SYN path \d+, ACK path 0\)/);
+  t.regex(screen, /-\d+s +-\d+s +now/, 'a time axis under its sparkline');
+  tm.keys('Escape');
+  await tm.waitFor((s) => !s.includes('listener detail'));
 
   // select the syn listener, then reverse the sort: the rows reorder, the selection stays
-  await selectRow(tm, '127.0.0.1:9000 ');
+  await selectRow(tm, '127.0.0.1:9000');
   screen = tm.capture();
-  t.truthy(line(screen, '> 127.0.0.1:9000 '), 'syn listener selected');
-  const tableOf = (s: string) => s.slice(s.indexOf('LISTEN'));
-  const before = tableOf(screen).indexOf('127.0.0.1:9000 ') < tableOf(screen).indexOf('127.0.0.1:9500 ');
+  t.true(marks(screen, '127.0.0.1:9000')!.selected, 'syn listener selected');
+  const before = rowAt(screen, '127.0.0.1:9000 ') < rowAt(screen, '127.0.0.1:9500 ');
   tm.keys('r');
-  screen = await tm.waitFor((s) => (tableOf(s).indexOf('127.0.0.1:9000 ') < tableOf(s).indexOf('127.0.0.1:9500 ')) !== before);
-  t.truthy(line(screen, '> 127.0.0.1:9000 '), 'selection followed its listener');
+  screen = await tm.waitFor((s) => (rowAt(s, '127.0.0.1:9000 ') < rowAt(s, '127.0.0.1:9500 ')) !== before);
+  t.true(marks(screen, '127.0.0.1:9000')!.selected, 'selection followed its listener');
   tm.keys('>');
   screen = await tm.waitFor((s) => /OVERFLOWS[v^]/.test(s));
-  t.truthy(line(screen, '> 127.0.0.1:9000 '), 'still selected after a new sort column');
+  t.true(marks(screen, '127.0.0.1:9000')!.selected, 'still selected after a new sort column');
 
-  // the filter narrows the table; Esc clears it
+  // the filter narrows every panel, and their titles say so; Esc clears it
   tm.keys('/', '9', '5', '0', '0', 'Enter');
   screen = await tm.waitFor((s) => s.includes('filter: 9500') && !line(s, '127.0.0.1:9000 ') && !!line(s, '127.0.0.1:9500 '));
   t.is(screen.slice(screen.indexOf('LISTEN')).split('\n').filter((l) => /\d+\.\d+\.\d+\.\d+:\d+/.test(l)).length, 1, 'one row left');
+  const gaugesOf = (s: string) => lines(s).slice(0, headAt(s) - 1).map((l) => [...l].slice(0, 60).join('')).join('\n');
+  t.regex(gaugesOf(screen), /127\.0\.0\.1:9500 +\[/, 'the gauge of the listener matching');
+  t.notRegex(gaugesOf(screen), /127\.0\.0\.1:9(000|300) +\[/, 'no gauge of the others');
+  t.regex(screen, new RegExp(`accept queues \\[filter: netns ${ns.inode} \\+ "9500"\\]`), 'the gauges\' title says so');
+  t.regex(screen, /overflows\/s \[filter: netns \d+ \+ "9500"\]/, 'the sparklines\' title says so');
+  t.regex(screen, /listeners 1\/1 \[filter: netns \d+ \+ "9500"\]/, 'the table\'s title says so');
+  t.regex(screen, /matching listeners \(attributed\) max 0\.0/, 'the total is of the listeners matching: the idle one');
   tm.keys('Escape');
   screen = await tm.waitFor((s) => !!line(s, '127.0.0.1:9000 ') && !s.includes('filter: 9500'));
-
-  // the detail view of the selected listener names the remote ends
-  await selectRow(tm, '127.0.0.1:9000 ');
-  tm.keys('Enter');
-  screen = await tm.waitFor((s) => s.includes('listener detail') && /syn +from 127\.0\.0\.1:\d+/.test(s));
-  t.regex(screen, new RegExp(`overflows ${kernel} \\(SYN path ${kernel}, ACK path 0\\)`));
-  tm.keys('Escape');
-  await tm.waitFor((s) => !s.includes('listener detail'));
+  t.regex(screen, new RegExp(`accept queues \\[filter: netns ${ns.inode}\\]`), 'only the command line\'s filter again');
 
   // resizing keeps everything inside the frame
   tm.resize(70, 20);
@@ -95,9 +243,11 @@ test.serial('overflowing and idle listeners, sparkline, sort, filter, detail, re
   tm.resize(120, 40);
   await tm.waitFor((s) => !!line(s, '127.0.0.1:9000 ') && s.includes('accept queues'));
 
-  // help, then quit: terminal restored, links gone
+  // help (it tells of the notice and the marks), then quit: terminal restored, links gone
   tm.keys('?');
-  await tm.waitFor((s) => s.includes('Press any key to close'));
+  screen = await tm.waitFor((s) => s.includes('Press any key to close'));
+  t.regex(screen, /x +dismiss the header's notice/);
+  t.regex(screen, /! dropping now/);
   tm.keys('x');
   await tm.waitFor((s) => !s.includes('Press any key to close'));
   t.true(linksOf(pid).length >= 4);
@@ -106,17 +256,95 @@ test.serial('overflowing and idle listeners, sparkline, sort, filter, detail, re
   t.truthy(line(screen, 'EXIT=0'), 'exit status 0');
   t.is(tm.display('#{alternate_on}'), '0', 'back from the alternate screen');
   t.is(tm.display('#{cursor_flag}'), '1', 'cursor visible');
+  t.is(tm.display('#{mouse_any_flag}#{mouse_button_flag}#{mouse_standard_flag}#{mouse_sgr_flag}'), '0000', 'mouse reporting off');
   t.deepEqual(acqLinkIds().filter((id) => links.includes(id)), [], 'no acceptq link left');
 });
 
-test.serial('NO_COLOR and a non-UTF-8 locale: no colour, plain ASCII', async (t) => {
-  const tm = Tmux.start(`acceptq-ascii-${process.pid}`, `${process.execPath} ${CLI} --interval 0.5; echo EXIT=$?; sleep 30`, 100, 30, { LANG: 'C', LC_ALL: 'C', NO_COLOR: '1', TERM: 'linux' });
+test.serial('NO_COLOR and a non-UTF-8 locale: no colour, plain ASCII, the marks still there', async (t) => {
+  t.timeout(90000);
+  const ns = await newNetns();
+  t.teardown(() => ns.proc.kill('SIGKILL'));
+  const tm = Tmux.start(`acceptq-ascii-${process.pid}`, `${process.execPath} ${CLI} --interval 0.5 --netns ${ns.inode}; echo EXIT=$?; sleep 30`, 100, 30, { LANG: 'C', LC_ALL: 'C', NO_COLOR: '1', TERM: 'linux' });
   t.teardown(() => tm.kill());
-  const screen = await tm.waitFor((s) => s.includes('listeners') && s.includes('overflows/s'));
+  await tm.waitFor((s) => s.includes('listeners') && s.includes('overflows/s'));
+  await awaitAttached(tm.programPid());
+  const dropping = tm.waitFor((s) => marks(s, '127.0.0.1:9000')?.mark === '!' && s.includes('! new: 127.0.0.1:9000'), 30000);
+  dropping.catch(() => {}); // awaited below; the lab may fail first
+  const syn = await labIn(ns, 'syn');
+  t.teardown(() => syn.stop());
+  await dropping;
+  const screen = await tm.waitFor((s) => marks(s, '127.0.0.1:9000')?.mark === '*');
   t.notRegex(screen, /[▁▂▃▄▅▆▇█░]/, 'no Unicode blocks');
+  t.regex(screen, /-\d+s +-\d+s +now/, 'the time axis');
   const colours = (await import('node:child_process')).execFileSync('tmux', ['capture-pane', '-p', '-e', '-t', tm.name], { encoding: 'utf8' });
   t.notRegex(colours, /\x1b\[[0-9;]*3[1-7]m/, 'no foreground colours');
   tm.keys('q');
   await tm.waitFor((s) => s.includes('EXIT=0'));
-  t.pass();
+});
+
+// The state behind the screen, without a terminal: frames made up here.
+const row = (port: number, over: Partial<ListenerRow> = {}): ListenerRow =>
+  ({
+    id: `1|4|127.0.0.1|${port}`, netns: 1, netnsCookie: 1, family: 4, address: '127.0.0.1', port, pid: 10, comm: 'srv', uid: 0, cgroupId: 0,
+    sockets: 1, backlog: 0, maxBacklog: 8, peakBacklog: 0, synBacklog: 0, overflows: 0, overflowsSyn: 0, overflowsAck: 0, synDrops: 0, cookies: 0,
+    estimate: false, overflowRate: 0, firstOverflowMs: null, lastOverflowMs: null, closed: false, closedMs: null, ...over,
+  }) as ListenerRow;
+const frame = (timeMs: number, listeners: ListenerRow[]): Snapshot =>
+  ({ timeMs, elapsed: 1, probe: 'tracepoint', notice: '', lostEvents: 0, suppressedEvents: 0, mapFull: 0, snapshotMs: 0, listeners, namespaces: [], events: [],
+    attributedRate: listeners.reduce((s, l) => s + l.overflowRate, 0), kernelRate: 0 }) as Snapshot;
+
+test('view model: the selection follows the worst listener until moved; notices; the filtered total; the marks; the axis', (t) => {
+  const st = new DashboardState();
+  const idle = row(80);
+  st.ingest(frame(1000, [idle]));
+  t.is(st.selectedId, idle.id, 'the only row');
+  t.is(st.notice(), null, 'nothing new in the first frame');
+  const hot = row(9800, { overflows: 958, overflowRate: 958, firstOverflowMs: 1500, lastOverflowMs: 1900 });
+  st.ingest(frame(2000, [idle, hot]));
+  t.is(st.selectedId, hot.id, 'follows the worst');
+  t.is(st.notice()?.row.id, hot.id, 'a notice: it started dropping');
+  st.toggleReverse();
+  t.is(st.selectedId, idle.id, 'follows the top of the sort, whichever it is');
+  st.toggleReverse();
+  st.move(1);
+  t.is(st.selectedId, idle.id);
+  const worse = row(9900, { overflows: 5000, overflowRate: 5000, firstOverflowMs: 2500, lastOverflowMs: 2900 });
+  st.ingest(frame(3000, [idle, hot, worse]));
+  t.is(st.selectedId, idle.id, 'moved by the person: stays');
+  t.is(st.notice()?.row.id, hot.id, 'the oldest notice first');
+  t.is(st.notice()?.more, 1);
+  st.dismissNotice(hot.id);
+  t.is(st.notice()?.row.id, worse.id);
+  st.ingest(frame(4000, [idle, hot]));
+  t.is(st.notice(), null, 'a notice goes with its listener');
+
+  // the total of the listeners a filter admits, frame by frame, aligned on the newest
+  st.setFilter('98');
+  t.deepEqual(st.filteredTotalValues(10), [958, 958, 958]);
+  t.deepEqual(st.filteredTotalValues(2), [958, 958]);
+  st.setFilter('');
+
+  // marks: '!' now, '*' within a minute, 'x' closed, nothing otherwise
+  const cols = fitColumns(120);
+  t.is(activity(row(1, { overflowRate: 3 }), 10_000), 'now');
+  t.is(activity(row(1, { lastOverflowMs: 9_000 }), 10_000), 'now');
+  t.is(activity(row(1, { lastOverflowMs: 1_000 }), 10_000), 'recent');
+  t.is(activity(row(1, { lastOverflowMs: 1_000 }), 100_000), 'idle');
+  t.is(activity(row(1, { closed: true, overflowRate: 3 }), 10_000), 'closed');
+  t.is(rowLine(cols, row(1, { overflowRate: 3 }), true, 10_000).slice(0, 12), '>!127.0.0.1:');
+  t.is(rowLine(cols, row(1, { lastOverflowMs: 1_000 }), false, 10_000).slice(0, 3), ' *1');
+  t.is(columnAt(cols, 0), undefined, 'the mark column');
+  t.is(columnAt(cols, 2)?.title, 'LISTEN');
+
+  // sparklines end at the right; the axis says how far back the left end is
+  t.is(sparkline([0, 4, 8], 5, true, true), '  _~#', 'blank: no frame yet; _ zero');
+  t.is(sparkline([0, 1, 100], 3, false, true), '▁▂█', 'a small value still shows');
+  t.is(span(45), '45s');
+  t.is(span(180), '3m');
+  t.is(span(90), '1m30s');
+  const axis = timeAxis(180, 1, 40);
+  t.is(axis.length, 40);
+  t.regex(axis, /^-3m +-1m30s +now$/, 'the left end 3 minutes back, the middle, now at the right end');
+  t.is(axis.indexOf('-1m30s'), 17, 'the middle mark in the middle');
+  t.regex(timeAxis(58, 0.5), /^-29s +-15s +now$/);
 });

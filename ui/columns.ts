@@ -1,7 +1,9 @@
 /**
  * The listener table's columns and their text: pure functions of a row, so
  * the layout can drop the least important columns on a narrow terminal.
- * Counts of a row whose split is an estimate carry a '~'.
+ * Counts of a row whose split is an estimate carry a '~'. A row's second
+ * character says what it is doing, without colour too: '!' dropping now,
+ * '*' dropped within the last minute, 'x' closed.
  */
 import { endpoint } from '../src/model/address';
 import { sanitize } from '../src/model/sanitize';
@@ -33,6 +35,23 @@ export const COLUMNS: Column[] = [
   { title: 'SYN/ACK', width: 13, priority: 7, align: 'right', text: (r) => figure(`${r.overflowsSyn}/${r.overflowsAck}`, r.estimate) },
 ];
 
+/** Dropped within this long: a recent dropper ('*'). */
+export const RECENT_MS = 60_000;
+/** Dropped within this long (or in the last frame): dropping now ('!'). */
+export const NOW_MS = 2_000;
+
+export type Activity = 'closed' | 'now' | 'recent' | 'idle';
+
+/** What a row is doing at time now (the snapshot's time): closed, dropping now, dropped recently or neither. */
+export function activity(r: ListenerRow, now: number, nowMs = NOW_MS): Activity {
+  if (r.closed) return 'closed';
+  const since = r.lastOverflowMs === null ? Infinity : now - r.lastOverflowMs;
+  if (r.overflowRate > 0 || since < nowMs) return 'now';
+  return since < RECENT_MS ? 'recent' : 'idle';
+}
+
+export const MARKS: Record<Activity, string> = { closed: 'x', now: '!', recent: '*', idle: ' ' };
+
 /** The columns that fit in width, in their display order. */
 export function fitColumns(width: number): Column[] {
   const chosen = new Set<Column>();
@@ -56,7 +75,17 @@ export function headerLine(cols: Column[], sort: SortKey, reverse: boolean): str
   return '  ' + cols.map((c) => cell(c, c.sort === sort ? `${c.title}${reverse ? '^' : 'v'}` : c.title)).join(' ');
 }
 
-/** One row: '>' marks the selection (visible without colour too). */
-export function rowLine(cols: Column[], r: ListenerRow, selected: boolean, now: number): string {
-  return (selected ? '> ' : '  ') + cols.map((c) => cell(c, c.text(r, now))).join(' ');
+/** The column under character x of a line (0 = the marker column), if any. */
+export function columnAt(cols: Column[], x: number): Column | undefined {
+  let start = 2;
+  for (const c of cols) {
+    if (x >= start && x < start + c.width) return c;
+    start += c.width + 1;
+  }
+  return undefined;
+}
+
+/** One row: '>' marks the selection, then its activity mark (both visible without colour too). */
+export function rowLine(cols: Column[], r: ListenerRow, selected: boolean, now: number, nowMs = NOW_MS): string {
+  return (selected ? '>' : ' ') + MARKS[activity(r, now, nowMs)] + cols.map((c) => cell(c, c.text(r, now))).join(' ');
 }
