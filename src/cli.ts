@@ -189,7 +189,11 @@ const writeRecord = (text: string) => writeAll(text, () => exitNow(0));
 
 async function runJson(o: Options, stream: SnapshotStream): Promise<void> {
   const interval = stream.live ? o.interval : stream.meta.intervalS;
-  const write = (s: Snapshot) => writeRecord(JSON.stringify(jsonRecord(filterSnapshot(s, o.filter), interval)) + '\n');
+  let prev: Snapshot | null = null; // for the diagnoses' SYN-side rates
+  const write = (s: Snapshot) => {
+    writeRecord(JSON.stringify(jsonRecord(filterSnapshot(s, o.filter), interval, prev)) + '\n');
+    prev = s;
+  };
   if (!stream.live) {
     // a recording: every record at once, for scripts
     for (let s = stream.next(); s; s = stream.next()) write(s);
@@ -210,14 +214,16 @@ async function runJson(o: Options, stream: SnapshotStream): Promise<void> {
 }
 
 async function runOnce(o: Options, stream: SnapshotStream): Promise<void> {
+  let prev: Snapshot | null = null;
   let last = stream.next();
   if (stream.live) {
     await sleep(o.interval * 1000);
+    prev = last;
     last = stream.next();
   } else {
-    for (let s = last; s; s = stream.next()) last = s;
+    for (let s = stream.next(); s; s = stream.next()) [prev, last] = [last, s];
   }
-  if (last) writeRecord(renderTable(filterSnapshot(last, o.filter)));
+  if (last) writeRecord(renderTable(filterSnapshot(last, o.filter), prev));
 }
 
 /** Passes snapshots through, writing each to a recording. */
@@ -273,10 +279,10 @@ async function exportMain(argv: string[]): Promise<void> {
   for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(sig, () => exitNow(0));
   const o: Options = { mode: 'json', interval: 1, filter: {}, probe: eo.probe as ProbeSet, eventsPerSec: 0, color: false };
   const collector = new Collector(openHelper(o), 1);
-  collector.tick();
+  const first = collector.tick();
   let server;
   try {
-    server = await serveMetrics(eo, collector);
+    server = await serveMetrics(eo, collector, first);
   } catch (e) {
     exitNow(1, `acceptq: cannot listen on ${eo.host}:${eo.port}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }

@@ -52,7 +52,9 @@ test('the default bind is loopback; label values are escaped', (t) => {
     timeMs: 0, elapsed: 1, probe: 'tracepoint', notice: '', lostEvents: 0, suppressedEvents: 0, mapFull: 0, snapshotMs: 1,
     listeners: [{ id: 'x', netns: 1, netnsCookie: 1, family: 4, address: '1.2.3.4', port: 80, pid: 1, comm: 'a"b\\c\nd', uid: 0, cgroupId: 0,
       sockets: 1, backlog: 0, maxBacklog: 1, peakBacklog: 0, synBacklog: 0, overflows: 0, overflowsSyn: 0, overflowsAck: 0, synDrops: 0,
-      cookies: 0, overflowRate: 0, firstOverflowMs: null, lastOverflowMs: null, closed: false, closedMs: null, estimate: false }],
+      cookies: 0, overflowRate: 0, firstOverflowMs: null, lastOverflowMs: null, closed: false, closedMs: null, estimate: false,
+      requestedBacklog: null, arrivals: 0, accepts: 0, arrivalRate: 0, acceptRate: 0, oldestWaitMs: null, waitCount: 0, waitMeanMs: null,
+      waitMinMs: null, waitMaxMs: null, waitP50Ms: null, waitP99Ms: null, waitHist: [] }],
     namespaces: [], events: [], attributedRate: 0, kernelRate: 0,
   });
   t.true(body.includes('comm="a\\"b\\\\c\\nd"'));

@@ -9,11 +9,13 @@ import { Ring } from '../src/model/ring';
 import { filterSnapshot, sortRows, fill, reconcile } from '../src/model/view';
 import { LISTENER_FIELDS, NAMESPACE_FIELDS } from '../src/model/fields';
 import { RunSummary } from '../src/model/summary';
+import { diagnose, diagnoseSnapshot } from '../src/model/diagnosis';
+import { histQuantileUs, waitSummary } from '../src/model/wait';
 import type { RawListener, RawNetns, RawNetnsStart, RawSnapshot } from '../src/model/raw';
 import type { Snapshot } from '../src/model/types';
 import { jsonRecord } from '../src/output/json';
 import { renderTable } from '../src/output/table';
-import { renderMetrics } from '../src/export/metrics';
+import { renderMetrics, WaitTotals } from '../src/export/metrics';
 import { renderSummary } from '../src/cmd/run';
 import { parseRecording, RecordingError, FORMAT_VERSION } from '../src/record/recording';
 import { privilegeProblem } from '../src/privileges';
@@ -26,7 +28,9 @@ function listener(over: Partial<RawListener>): RawListener {
   return {
     netnsCookie: 1, netns: 4026531840, family: 4, addr: v4('127.0.0.1'), port: 80, pid: 10, comm: 'nginx',
     sockets: 1, backlog: 0, maxBacklog: 128, peakBacklog: 0, synBacklog: 0, overflowsSyn: 0, overflowsAck: 0,
-    synDrops: 0, cookies: 0, firstOverflowMs: 0, lastOverflowMs: 0, cgroupId: 0, closedMs: 0, uid: 0, estimate: false, ...over,
+    synDrops: 0, cookies: 0, firstOverflowMs: 0, lastOverflowMs: 0, cgroupId: 0, closedMs: 0, uid: 0, estimate: false,
+    requestedBacklog: 0, oldestWaitUs: 0, arrivals: 0, accepts: 0, waited: 0, waitSumUs: 0, waitHist: new Array(24).fill(0),
+    waitMinUs: 0, waitMaxUs: 0, ...over,
   };
 }
 
@@ -39,7 +43,7 @@ function netns(over: Partial<Omit<RawNetns, 'start'>> & { start?: Partial<RawNet
   return {
     netns: 4026531840, pid: 1, cookie: 1, listenOverflows: 0, listenDrops: 0, syncookiesSent: 0,
     reqQFullDrop: 0, reqQFullCookies: 0, attributed: 0, attributedSynDrops: 0, attributedCookies: 0, unmatched: 0,
-    gone: false, estimate: false, ...over, start: { ...zero, ...over.start },
+    gone: false, estimate: false, somaxconn: 4096, maxSynBacklog: 512, syncookies: 1, abortOnOverflow: 0, ...over, start: { ...zero, ...over.start },
   };
 }
 
@@ -230,6 +234,7 @@ test('reconcile: gaps of +3 and -3 in two namespaces do not cancel', (t) => {
   const ns = (unattributed: number, estimate = false) => ({
     netns: 1, cookie: 1, pid: 0, listenOverflows: 0, listenDrops: 0, syncookiesSent: 0, reqQFullDrops: 0, unattributed,
     unattributedSynDrops: 0, unattributedCookies: 0, unmatched: 0, estimate, overflowRate: 0, gone: false,
+    somaxconn: 4096, maxSynBacklog: 512, syncookies: 1, abortOnOverflow: 0,
   });
   t.deepEqual(reconcile([ns(3), ns(-3), ns(0)]), { gap: 6, namespaces: 2, estimate: false });
   t.deepEqual(reconcile([ns(0), ns(0, true)]), { gap: 0, namespaces: 0, estimate: true });
@@ -279,7 +284,7 @@ test("the JSON rows are written from the model's field tables", (t) => {
   const rec = jsonRecord(estimated(), 1) as any;
   const names = (table: Record<string, { json?: string | null }>) =>
     Object.entries(table).filter(([, f]) => f.json !== null).map(([k, f]) => f.json ?? k);
-  t.deepEqual(Object.keys(rec.listeners[0]), names(LISTENER_FIELDS));
+  t.deepEqual(Object.keys(rec.listeners[0]), [...names(LISTENER_FIELDS), 'diagnosis'], 'and the diagnosis, derived for the record');
   t.deepEqual(Object.keys(rec.namespaces[0]), names(NAMESPACE_FIELDS));
 });
 
@@ -314,6 +319,11 @@ test('run summary: estimates are sticky and marked, namespace gaps during the ru
   t.regex(out, /^netns 4026531840 during the run: unattributed overflows -3, SYN-queue drops 0, cookies 0; unmatched 0; split among its listeners: estimate$/m);
 });
 
+// the fields format 2 added for "why it overflows"
+const WHY_FIELDS = ['requestedBacklog', 'arrivals', 'accepts', 'arrivalRate', 'acceptRate', 'oldestWaitMs', 'waitCount', 'waitMeanMs',
+  'waitMinMs', 'waitMaxMs', 'waitP50Ms', 'waitP99Ms', 'waitHist'];
+const SYSCTLS = ['somaxconn', 'maxSynBacklog', 'syncookies', 'abortOnOverflow'];
+
 const header = (format: number) => JSON.stringify({ acceptqRecording: { format, started: '2026-01-01T00:00:00.000Z', host: 'h', kernel: 'k', probe: 'tracepoint', intervalS: 1 } });
 
 test('recordings: format 2 round-trips the new fields; a format-1 line replays with estimate false and gaps 0', (t) => {
@@ -324,13 +334,14 @@ test('recordings: format 2 round-trips the new fields; a format-1 line replays w
   // a line written by format 1: no estimate, no new gaps
   const v1 = JSON.parse(JSON.stringify(s));
   for (const l of v1.listeners) delete l.estimate;
-  for (const n of v1.namespaces) for (const k of ['unattributedSynDrops', 'unattributedCookies', 'unmatched', 'estimate']) delete n[k];
+  for (const n of v1.namespaces) for (const k of ['unattributedSynDrops', 'unattributedCookies', 'unmatched', 'estimate', ...SYSCTLS]) delete n[k];
+  for (const l of v1.listeners) for (const k of WHY_FIELDS) delete l[k];
   const old = parseRecording(`${header(1)}\n${JSON.stringify(v1)}\n`).snapshots[0];
   t.true(old.listeners.every((l) => l.estimate === false));
   t.like(old.namespaces[0], { unattributed: 1, unattributedSynDrops: 0, unattributedCookies: 0, unmatched: 0, estimate: false });
   t.is(old.listeners[0].overflows, 42);
   // the same line claiming format 2 is refused: the validator checks the new fields
-  t.throws(() => parseRecording(`${header(2)}\n${JSON.stringify(v1)}\n`), { instanceOf: RecordingError, message: /line 2: estimate is not true or false/ });
+  t.throws(() => parseRecording(`${header(2)}\n${JSON.stringify(v1)}\n`), { instanceOf: RecordingError, message: /line 2: requestedBacklog is not a number/ });
   const bad = JSON.parse(JSON.stringify(s));
   bad.namespaces[0].unmatched = 'x';
   t.throws(() => parseRecording(`${header(2)}\n${JSON.stringify(bad)}\n`), { message: /line 2: unmatched is not a number/ });
@@ -344,5 +355,270 @@ test('dependencies: the model knows nothing of the FFI binding, the outputs or t
   }
   for (const f of fs.readdirSync(path.join(ROOT, 'ui')).filter((x) => x.endsWith('.ts'))) {
     t.notRegex(fs.readFileSync(path.join(ROOT, 'ui', f), 'utf8'), /from '\.\.\/src\/cli'/, f);
+  }
+});
+
+// ---- why it overflows: traffic, waits, diagnoses (issue 11) ----
+
+/** A histogram with the given buckets set. */
+const hist = (b: Record<number, number>) => Array.from({ length: 24 }, (_, i) => b[i] ?? 0);
+
+/** Two ticks of one listener (and its namespace): the interval from `before` to `after`, 1 s apart. */
+function interval(before: Partial<RawListener>, after: Partial<RawListener>, ns: Partial<RawNetns> = {}): { s0: Snapshot; s1: Snapshot } {
+  const { source, now } = replay([
+    { listeners: [listener(before)], namespaces: [netns(ns)], stats },
+    { listeners: [listener(after)], namespaces: [netns(ns)], stats },
+  ]);
+  const c = new Collector(source, 1, now);
+  return { s0: c.tick(), s1: c.tick() };
+}
+
+test('collector: arrivals and accepts with their rates, the interval wait summary, p50/p99 clamped under a constant delay', (t) => {
+  // 60 accepts timed at 49.5..50.5 ms (all in bucket 15: 32.768..65.536 ms), after 5 earlier ones of ~10 µs
+  const { s0, s1 } = interval(
+    { arrivals: 100, accepts: 100, waited: 5, waitSumUs: 50, waitHist: hist({ 3: 5 }), waitMinUs: 8, waitMaxUs: 12 },
+    { arrivals: 2000, accepts: 1300, waited: 65, waitSumUs: 50 + 60 * 50000, waitHist: hist({ 3: 5, 15: 60 }), waitMinUs: 49500, waitMaxUs: 50500,
+      oldestWaitUs: 120000, requestedBacklog: 4096 },
+  );
+  const a = s0.listeners[0];
+  t.like(a, { arrivals: 100, accepts: 100, arrivalRate: 0, acceptRate: 0, waitCount: 5, oldestWaitMs: null, requestedBacklog: null });
+  const r = s1.listeners[0];
+  t.like(r, { arrivals: 2000, accepts: 1300, arrivalRate: 1900, acceptRate: 1200, oldestWaitMs: 120, requestedBacklog: 4096, waitCount: 60 });
+  t.is(r.waitMeanMs, 50, 'exact: the sum over the count');
+  t.is(r.waitMinMs, 49.5);
+  t.is(r.waitMaxMs, 50.5);
+  t.deepEqual(r.waitHist, hist({ 15: 60 }), "the interval's bucket deltas");
+  // unclamped, the median would be 49.152 and the p99 65.2: inside the bucket, then clamped to [min, max]
+  t.true(Math.abs(r.waitP50Ms! - 50) <= 5, `p50 ${r.waitP50Ms}`);
+  t.true(r.waitP99Ms! >= 49.5 && r.waitP99Ms! <= 50.5, `p99 ${r.waitP99Ms}`);
+});
+
+test('wait summary: interpolation inside a bucket, nothing timed, and extremes that cannot be the histogram\'s', (t) => {
+  t.is(histQuantileUs(hist({ 10: 10 }), 0.5), 1536, 'half way through [1024, 2048) µs');
+  t.is(histQuantileUs(hist({ 0: 1, 10: 1 }), 0.25), 1, 'bucket 0 spans [0, 2) µs');
+  t.is(histQuantileUs(hist({}), 0.5), null);
+  t.like(waitSummary(0, 0, hist({}), 0, 0), { waitCount: 0, waitMeanMs: null, waitMinMs: null, waitMaxMs: null, waitP50Ms: null, waitP99Ms: null });
+  // the interval's waits were timed after the kernel side began the next one: no extremes to trust, no clamping
+  const w = waitSummary(60, 3_000_000, hist({ 15: 60 }), 0, 0);
+  t.like(w, { waitMeanMs: 50, waitMinMs: null, waitMaxMs: null, waitP50Ms: 49.152 });
+  t.like(waitSummary(3, 0, hist({ 0: 3 }), 0, 0), { waitMinMs: 0, waitMaxMs: 0, waitP50Ms: 0, waitP99Ms: 0 }, 'zero waits are waits');
+});
+
+test('diagnosis: the application is the bottleneck', (t) => {
+  const { s0, s1 } = interval(
+    { arrivals: 0, accepts: 0, backlog: 129, maxBacklog: 128 },
+    { arrivals: 1200, accepts: 1200, overflowsSyn: 700, backlog: 129, maxBacklog: 128, oldestWaitUs: 107000 },
+  );
+  const d = diagnoseSnapshot(s1, s0).get(s1.listeners[0].id)!;
+  t.is(d.kind, 'slow-accept');
+  t.is(d.verdict, 'the application accepts 1,200/s while 1,900/s arrive: it is the bottleneck (accept faster, more workers)');
+  t.is(d.basis, 'acceptRate 1200/s, arrivalRate 1200/s + overflowRate 700/s, backlog 129, maxBacklog 128, oldestWaitMs 107');
+  // io_uring or not, an application that never accepts is the bottleneck
+  const stuck = interval({ backlog: 129 }, { backlog: 129, overflowsAck: 50, oldestWaitUs: 4_000_000 });
+  t.like(diagnose(stuck.s1.listeners[0], stuck.s1.namespaces[0]), { kind: 'slow-accept', verdict: 'the application accepts 0/s while 50/s arrive: it is the bottleneck (accept faster, more workers)' });
+});
+
+test('diagnosis: listen() backlog cut by net.core.somaxconn', (t) => {
+  const { s0, s1 } = interval(
+    { requestedBacklog: 4096, maxBacklog: 128 },
+    { requestedBacklog: 4096, maxBacklog: 128, arrivals: 1000, accepts: 1000, overflowsSyn: 50, waited: 1000, waitSumUs: 1_000_000, waitHist: hist({ 9: 1000 }), waitMinUs: 600, waitMaxUs: 1000 },
+    { somaxconn: 128 },
+  );
+  const d = diagnoseSnapshot(s1, s0).get(s1.listeners[0].id)!;
+  t.is(d.kind, 'somaxconn');
+  t.is(d.verdict, 'listen(4096) was cut to 128 by net.core.somaxconn: raise net.core.somaxconn');
+  t.is(d.basis, 'requestedBacklog 4096, maxBacklog 128, sockets 1, somaxconn 128, acceptRate 1000/s, arrivalRate 1000/s, overflowRate 50/s');
+  // per socket: a SO_REUSEPORT group of 4 that each asked for 4096
+  const group = interval({}, { sockets: 4, requestedBacklog: 4 * 4096, maxBacklog: 4 * 128, overflowsSyn: 5, arrivals: 100, accepts: 100 }, { somaxconn: 128 });
+  t.is(diagnose(group.s1.listeners[0], group.s1.namespaces[0])?.verdict, 'listen(4096) was cut to 128 by net.core.somaxconn: raise net.core.somaxconn');
+});
+
+test('diagnosis: bursts outgrow a backlog the application keeps pace with', (t) => {
+  // accepts equal arrivals, the queue empty now and waits short: the drops came in a burst
+  const { s0, s1 } = interval(
+    { maxBacklog: 128 },
+    { maxBacklog: 128, requestedBacklog: 128, arrivals: 300, accepts: 300, overflowsSyn: 200, waited: 300, waitSumUs: 900_000, waitHist: hist({ 11: 300 }), waitMinUs: 2100, waitMaxUs: 3900 },
+  );
+  const d = diagnoseSnapshot(s1, s0).get(s1.listeners[0].id)!;
+  t.is(d.kind, 'burst');
+  t.is(d.verdict, 'overflows in bursts while accepts keep pace: raise the backlog');
+  t.regex(d.basis, /^acceptRate 300\/s, arrivalRate 300\/s, overflowRate 200\/s, backlog 0, maxBacklog 128, waitP99Ms 3\.9$/);
+  // caught mid-burst: the queue full, accepts well below the demand, but drained in 20 ms where the interval's
+  // accept rate would take 257 ms: the application idles between bursts, it is not the bottleneck
+  const mid = interval({}, { maxBacklog: 128, backlog: 129, arrivals: 497, accepts: 497, overflowsSyn: 410, oldestWaitUs: 10600,
+    waited: 497, waitSumUs: 497 * 10_000, waitHist: hist({ 13: 300, 14: 197 }), waitMinUs: 9000, waitMaxUs: 21000 });
+  t.is(diagnose(mid.s1.listeners[0], mid.s1.namespaces[0])?.kind, 'burst');
+  // and a closed listener has nothing to fix
+  const gone = interval({}, { overflowsSyn: 50, closedMs: 1 });
+  t.is(diagnose(gone.s1.listeners[0], gone.s1.namespaces[0]), null);
+});
+
+test('diagnosis: SYN queue full and cookies sent, preferred while accepts keep pace', (t) => {
+  const before = { arrivals: 0, accepts: 0 };
+  const flood = interval(before, { arrivals: 1000, accepts: 1000, cookies: 850, overflowsSyn: 100, backlog: 5, synBacklog: 128 });
+  const d = diagnoseSnapshot(flood.s1, flood.s0).get(flood.s1.listeners[0].id)!;
+  t.is(d.kind, 'syn-queue');
+  t.is(d.verdict, 'SYN queue full and cookies sent: a SYN flood, or tcp_max_syn_backlog too small');
+  t.is(d.basis, 'synDrops 0/s, cookies 850/s, acceptRate 1000/s, arrivalRate 1000/s, overflowRate 100/s, synBacklog 128, tcp_max_syn_backlog 512, tcp_syncookies 1');
+  const drops = interval(before, { synDrops: 30, arrivals: 10, accepts: 10 }, { syncookies: 0 });
+  t.is(diagnoseSnapshot(drops.s1, drops.s0).get(drops.s1.listeners[0].id)?.verdict, 'SYN queue full and SYNs dropped: a SYN flood, or tcp_max_syn_backlog too small');
+  // the same cookies with an application that cannot keep up: that comes first
+  const slow = interval({ ...before, backlog: 129 }, { arrivals: 100, accepts: 100, cookies: 850, overflowsSyn: 100, backlog: 129, oldestWaitUs: 500000 });
+  t.is(diagnoseSnapshot(slow.s1, slow.s0).get(slow.s1.listeners[0].id)?.kind, 'slow-accept');
+  // without the snapshot before, the SYN side has no rate
+  t.is(diagnoseSnapshot(flood.s1, null).get(flood.s1.listeners[0].id)?.kind, 'burst');
+});
+
+test('diagnosis: none for a listener that keeps up', (t) => {
+  const { s0, s1 } = interval(
+    { arrivals: 1000, accepts: 1000 },
+    { arrivals: 6000, accepts: 5990, backlog: 10, waited: 5000, waitSumUs: 250_000, waitHist: hist({ 5: 5000 }), waitMinUs: 32, waitMaxUs: 63, oldestWaitUs: 40 },
+  );
+  t.is(diagnoseSnapshot(s1, s0).size, 0);
+  t.is(diagnose(s1.listeners[0], s1.namespaces[0]), null);
+  // a full queue of a quiet listener (nothing arrives, nothing drops) is no overflow either
+  const quiet = interval({ backlog: 129 }, { backlog: 129, oldestWaitUs: 9_000_000 });
+  t.is(diagnose(quiet.s1.listeners[0], quiet.s1.namespaces[0]), null);
+});
+
+/** The bottleneck interval, for the views. */
+function slowApp(): { s0: Snapshot; s1: Snapshot } {
+  return interval(
+    { arrivals: 0, accepts: 0, backlog: 129, maxBacklog: 128, requestedBacklog: 4096 },
+    { arrivals: 1200, accepts: 1200, overflowsSyn: 700, backlog: 129, maxBacklog: 128, requestedBacklog: 4096, oldestWaitUs: 107000,
+      waited: 1200, waitSumUs: 1200 * 100_000, waitHist: hist({ 16: 1200 }), waitMinUs: 90_000, waitMaxUs: 110_000 },
+    { somaxconn: 128 },
+  );
+}
+
+test('JSON: the new listener and namespace fields, rounded, with the diagnosis; docs say what is estimated', (t) => {
+  const { s0, s1 } = slowApp();
+  const rec = jsonRecord(s1, 1, s0) as any;
+  const l = rec.listeners[0];
+  t.like(l, {
+    requestedBacklog: 4096, arrivals: 1200, accepts: 1200, arrivalRate: 1200, acceptRate: 1200, oldestWaitMs: 107,
+    waitCount: 1200, waitMeanMs: 100, waitMinMs: 90, waitMaxMs: 110,
+  });
+  t.true(l.waitP50Ms >= 90 && l.waitP50Ms <= 110 && l.waitP99Ms <= 110);
+  t.deepEqual(l.waitHist, hist({ 16: 1200 }));
+  t.deepEqual(Object.keys(l.diagnosis), ['kind', 'verdict', 'basis']);
+  t.is(l.diagnosis.kind, 'slow-accept');
+  t.like(rec.namespaces[0], { somaxconn: 128, maxSynBacklog: 512, syncookies: 1, abortOnOverflow: 0 });
+  t.like((jsonRecord(s0, 1) as any).listeners[0], { requestedBacklog: 4096, waitMeanMs: null, waitP99Ms: null, oldestWaitMs: null, diagnosis: null });
+  // a wait in ms keeps its microseconds, no more
+  const { s1: odd } = interval({}, { waited: 3, waitSumUs: 1000, waitHist: hist({ 8: 3 }), waitMinUs: 300, waitMaxUs: 400 });
+  t.is((jsonRecord(odd, 1) as any).listeners[0].waitMeanMs, 0.333);
+  const doc = fs.readFileSync(path.join(ROOT, 'docs', 'json.md'), 'utf8');
+  for (const k of [...Object.keys(l), ...Object.keys(rec.namespaces[0]), 'diagnosis.kind', 'diagnosis.verdict', 'diagnosis.basis']) t.regex(doc, new RegExp('`' + k.replace('.', '\\.') + '`'), k);
+  t.regex(doc, /`waitP50Ms` and\s+`waitP99Ms` are \*\*estimates\*\*/);
+  t.regex(doc, /io_uring/);
+});
+
+test('--once table: arrivals, accepts, wait p99, oldest, what listen() asked for when cut, and a note per diagnosis', (t) => {
+  const { s0, s1 } = slowApp();
+  const out = renderTable(s1, s0);
+  const lines = out.split('\n');
+  t.regex(lines[0], /OVERFLOWS\s+SYN\s+ACK\s+OVF\/S\s+SYNDROP\s+COOKIES\s+ARR\/S\s+ACC\/S\s+WAITP99\s+OLDEST\s+REQ\s+STATE$/);
+  const cells = lines.find((l) => l.includes('127.0.0.1:80 '))!.trim().split(/\s+/);
+  t.deepEqual(cells.slice(14), ['1200.0', '1200.0', '110ms', '107ms', '4096', 'open']);
+  t.true(lines.includes('note 127.0.0.1:80 (netns 4026531840): the application accepts 1,200/s while 1,900/s arrive: it is the bottleneck ' +
+    '(accept faster, more workers); basis: acceptRate 1200/s, arrivalRate 1200/s + overflowRate 700/s, backlog 129, maxBacklog 128, waitP99Ms 110, oldestWaitMs 107'), out);
+  t.regex(out, /^netns 4026531840: .*; somaxconn 128, tcp_max_syn_backlog 512, tcp_syncookies 1, tcp_abort_on_overflow 0$/m);
+  // nothing cut, no REQ column; nothing wrong, no note
+  const calm = renderTable(interval({}, { arrivals: 5, accepts: 5 }).s1);
+  t.notRegex(calm, /REQ|^note /m);
+  t.regex(calm.split('\n')[1], / 5\.0 +5\.0 +- +- +open$/);
+});
+
+test('metrics: arrivals, accepts, the wait histogram from cumulative log2 buckets, oldest wait, requested backlog, sysctls', (t) => {
+  const { s0, s1 } = slowApp();
+  const waits = new WaitTotals().add(s0).add(s1);
+  const body = renderMetrics(s1, waits);
+  const base = 'netns="4026531840",address="127.0.0.1",port="80",comm="nginx"';
+  const sample = (name: string, labels = base) => {
+    const m = new RegExp(`^${name}\\{${labels.replace(/[.+]/g, '\\$&')}\\} (\\S+)$`, 'm').exec(body);
+    return m ? Number(m[1]) : undefined;
+  };
+  t.regex(body, /^# TYPE acceptq_accept_wait_seconds histogram$/m);
+  t.is(sample('acceptq_arrivals_total'), 1200);
+  t.is(sample('acceptq_accepts_total'), 1200);
+  // bucket 16 holds [65.536, 131.072) ms: below its le nothing, from it on all 1200
+  t.is(sample('acceptq_accept_wait_seconds_bucket', `${base},le="0.065536"`), 0);
+  t.is(sample('acceptq_accept_wait_seconds_bucket', `${base},le="0.131072"`), 1200);
+  t.is(sample('acceptq_accept_wait_seconds_bucket', `${base},le="+Inf"`), 1200);
+  t.is(sample('acceptq_accept_wait_seconds_bucket', `${base},le="0.000002"`), 0, 'the first le is 2 µs');
+  t.is(sample('acceptq_accept_wait_seconds_sum'), 120);
+  t.is(sample('acceptq_accept_wait_seconds_count'), 1200);
+  const les = [...body.matchAll(/^acceptq_accept_wait_seconds_bucket\{.*le="([^"]+)"\} (\d+)$/gm)];
+  t.is(les.length, 24, '23 finite buckets and +Inf');
+  t.deepEqual(les.map((m) => m[1]).slice(0, 3), ['0.000002', '0.000004', '0.000008']);
+  t.is(les[22][1], '8.388608');
+  t.true(les.every((m, i) => i === 0 || Number(m[2]) >= Number(les[i - 1][2])), 'cumulative');
+  t.is(sample('acceptq_oldest_wait_seconds'), 0.107);
+  t.is(sample('acceptq_listen_backlog_requested'), 4096);
+  t.is(sample('acceptq_namespace_somaxconn', 'netns="4026531840"'), 128);
+  t.is(sample('acceptq_namespace_tcp_max_syn_backlog', 'netns="4026531840"'), 512);
+  t.is(sample('acceptq_namespace_tcp_syncookies', 'netns="4026531840"'), 1);
+  t.is(sample('acceptq_namespace_tcp_abort_on_overflow', 'netns="4026531840"'), 0);
+  // totals across intervals: they add up to the kernel side's cumulative counts
+  const { source, now } = replay([
+    { listeners: [listener({ waited: 2, waitSumUs: 30, waitHist: hist({ 3: 2 }), waitMinUs: 10, waitMaxUs: 20 })], namespaces: [], stats },
+    { listeners: [listener({ waited: 5, waitSumUs: 3030, waitHist: hist({ 3: 2, 9: 3 }), waitMinUs: 900, waitMaxUs: 1100 })], namespaces: [], stats },
+  ]);
+  const c = new Collector(source, 1, now);
+  const w = new WaitTotals().add(c.tick());
+  const s = c.tick();
+  const later = renderMetrics(s, w.add(s));
+  t.regex(later, /^acceptq_accept_wait_seconds_count\{.*\} 5$/m);
+  t.regex(later, /^acceptq_accept_wait_seconds_sum\{.*\} 0\.00303$/m);
+  t.regex(later, /^acceptq_accept_wait_seconds_bucket\{.*le="0\.000016"\} 2$/m, 'bucket 3: [8, 16) µs');
+  t.regex(later, /^acceptq_accept_wait_seconds_bucket\{.*le="0\.000512"\} 2$/m);
+  t.regex(later, /^acceptq_accept_wait_seconds_bucket\{.*le="0\.001024"\} 5$/m, 'bucket 9: [512, 1024) µs');
+  t.regex(later, /^acceptq_oldest_wait_seconds\{.*\} 0$/m, 'none waits');
+  t.notRegex(later, /^acceptq_listen_backlog_requested\{/m, 'not seen: no sample');
+});
+
+test('run summary: arrivals and accepts over the run, the worst wait, and the diagnosis of the worst interval', (t) => {
+  const { s0, s1 } = slowApp();
+  const sum = new RunSummary();
+  sum.add(s0);
+  sum.add(s1);
+  const calmer = {
+    ...s1, timeMs: s1.timeMs + 1000,
+    listeners: s1.listeners.map((l) => ({ ...l, arrivals: l.arrivals + 100, accepts: l.accepts + 100, overflowRate: 0, arrivalRate: 100, acceptRate: 100, backlog: 0, oldestWaitMs: null, waitMaxMs: 5, waitP99Ms: 5 })),
+  };
+  sum.add(calmer);
+  const [r] = sum.pressured();
+  t.like(r, { arrivals: 1300, accepts: 1300, worstWaitMs: 110 });
+  t.is(r.diagnosis?.kind, 'slow-accept', 'the worst interval, not the last');
+  const out = renderSummary([r], 'head');
+  t.regex(out.split('\n')[1], /WORST\/S\s+ARRIVED\s+ACCEPTED\s+MAXWAIT\s+FIRST\s+LAST\s+STATE$/);
+  t.regex(out, / 1300 +1300 +110ms /);
+  t.regex(out, /^note 127\.0\.0\.1:80 \(netns 4026531840\): the application accepts 1,200\/s while 1,900\/s arrive: it is the bottleneck \(accept faster, more workers\); basis: /m);
+});
+
+test('recordings: the new fields round-trip in format 2; a format-1 line replays them as null, 0 and no buckets', (t) => {
+  const { s1 } = slowApp();
+  t.deepEqual(parseRecording(`${header(2)}\n${JSON.stringify(s1)}\n`).snapshots[0], s1);
+  const v1 = JSON.parse(JSON.stringify(s1));
+  for (const l of v1.listeners) for (const k of [...WHY_FIELDS, 'estimate']) delete l[k];
+  for (const n of v1.namespaces) for (const k of [...SYSCTLS, 'unattributedSynDrops', 'unattributedCookies', 'unmatched', 'estimate']) delete n[k];
+  const old = parseRecording(`${header(1)}\n${JSON.stringify(v1)}\n`).snapshots[0];
+  t.like(old.listeners[0], {
+    requestedBacklog: null, arrivals: 0, accepts: 0, arrivalRate: 0, acceptRate: 0, oldestWaitMs: null, waitCount: 0,
+    waitMeanMs: null, waitMinMs: null, waitMaxMs: null, waitP50Ms: null, waitP99Ms: null, overflows: 700,
+  });
+  t.deepEqual(old.listeners[0].waitHist, [], 'unknown');
+  t.like(old.namespaces[0], { somaxconn: null, maxSynBacklog: null, syncookies: null, abortOnOverflow: null });
+  // and every view takes it
+  t.regex(renderTable(old), /^\s*4026531840 /m);
+  t.notRegex(renderTable(old), /somaxconn/);
+  t.regex(renderMetrics(old), /^acceptq_accept_wait_seconds_count\{.*\} 0$/m);
+  t.is((jsonRecord(old, 1) as any).listeners[0].diagnosis, null, 'nothing known about accepts and waits: no verdict');
+  // a format-2 line with a bad histogram is refused with its line
+  for (const bad of [[1, 2], 'x', hist({ 3: -1 })]) {
+    const b = JSON.parse(JSON.stringify(s1));
+    b.listeners[0].waitHist = bad;
+    t.throws(() => parseRecording(`${header(2)}\n${JSON.stringify(b)}\n`), { instanceOf: RecordingError, message: /line 2: waitHist is not a list of 24 counts/ });
   }
 });

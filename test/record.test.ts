@@ -10,6 +10,7 @@ import { checkScenario } from './support/scenario';
 import { CLI } from './support/paths';
 import { Tmux } from './support/tmux';
 import { parseRecording, RecordingError, FORMAT_VERSION } from '../src/record/recording';
+import { EVENT_FIELDS, fieldList, LISTENER_FIELDS, NAMESPACE_FIELDS } from '../src/model/fields';
 import { parseOptions, UsageError } from '../src/cli';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'acceptq-rec-'));
@@ -104,8 +105,8 @@ const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
 const HOSTILE = '\u001b[2J\u0007x\u009b\u0000';
 
 type Level = 'header' | 'snapshot' | 'listeners' | 'namespaces' | 'events';
-/** Fields that may be null (a time not reached yet); null is read, not refused. */
-const NULLABLE = new Set(['firstOverflowMs', 'lastOverflowMs', 'closedMs']);
+/** Fields that may be null (a time not reached yet, a figure not known): null is read, not refused. From the model's field tables. */
+const NULLABLE = new Set([LISTENER_FIELDS, NAMESPACE_FIELDS, EVENT_FIELDS].flatMap((f) => fieldList<any>(f).filter(([, s]) => s.nullable).map(([k]) => k)));
 /** Values of the right type that the validator must still refuse. */
 const OUT_OF_RANGE: Record<string, unknown[]> = {
   family: [0, 5, 4.5, -4],
@@ -166,6 +167,12 @@ test.serial('every field of every line is checked: wrong type, missing or out of
       refused(`${what} missing`, key, mutate(level, key, undefined));
       if (Array.isArray(value)) {
         for (const v of [7, 'x', {}, null, true]) refused(`${what} = ${JSON.stringify(v)}`, key, mutate(level, key, v));
+        if (value.length && value.every((x) => typeof x === 'number')) {
+          // a histogram: as many counts as written, each a count
+          for (const v of ['x', -1, null, {}]) refused(`${what}[0] = ${JSON.stringify(v)}`, key, mutate(level, key, [v, ...value.slice(1)]));
+          refused(`${what} one short`, key, mutate(level, key, value.slice(1)));
+          continue;
+        }
         // an entry that is not an object
         for (const v of [7, null, [], 'x']) refused(`${what}[0] = ${JSON.stringify(v)}`, key, mutate(level, key, [v, ...value.slice(1)]), 'is not an object');
         continue;
@@ -186,7 +193,7 @@ test.serial('every field of every line is checked: wrong type, missing or out of
       for (const v of OUT_OF_RANGE[key] ?? []) refused(`${what} = ${JSON.stringify(v)} (out of range)`, key, mutate(level, key, v), key === 'format' ? 'format version' : key);
       if (NULLABLE.has(key)) {
         const r = parseRecording(mutate(level, key, null).text);
-        const row = (level === 'listeners' ? r.snapshots[at.i - 1].listeners[0] : null) as Record<string, unknown> | null;
+        const row = (level === 'listeners' || level === 'namespaces' ? r.snapshots[at.i - 1][level][0] : null) as Record<string, unknown> | null;
         t.is(row?.[key], null, `${what} = null is read as not yet`);
       }
       if (typeof value === 'string' && !(key in OUT_OF_RANGE)) {

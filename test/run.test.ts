@@ -74,7 +74,9 @@ test('run summary on recorded data: only what happened during the run', (t) => {
   const row = (over: Record<string, unknown>) => ({
     id: 'a', netns: 1, netnsCookie: 1, family: 4 as const, address: '10.0.0.1', port: 80, pid: 5, comm: 'web', uid: 0,
     cgroupId: 0, sockets: 1, backlog: 0, maxBacklog: 10, peakBacklog: 0, synBacklog: 0, overflows: 100, overflowsSyn: 100,
-    overflowsAck: 0, synDrops: 0, cookies: 0, overflowRate: 0, firstOverflowMs: 1, lastOverflowMs: 2, closed: false, closedMs: null, estimate: false, ...over,
+    overflowsAck: 0, synDrops: 0, cookies: 0, overflowRate: 0, firstOverflowMs: 1, lastOverflowMs: 2, closed: false, closedMs: null, estimate: false,
+    requestedBacklog: null, arrivals: 0, accepts: 0, arrivalRate: 0, acceptRate: 0, oldestWaitMs: null, waitCount: 0, waitMeanMs: null,
+    waitMinMs: null, waitMaxMs: null, waitP50Ms: null, waitP99Ms: null, waitHist: [] as number[], ...over,
   });
   const snap = (t0: number, rows: ReturnType<typeof row>[]) => ({
     timeMs: t0, elapsed: 1, probe: 'tracepoint', notice: '', lostEvents: 0, suppressedEvents: 0, mapFull: 0, snapshotMs: 1,

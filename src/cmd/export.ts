@@ -7,7 +7,7 @@ import http from 'node:http';
 import { parseArgs } from 'node:util';
 import type { Collector } from '../model/collector';
 import type { Snapshot } from '../model/types';
-import { renderMetrics } from '../export/metrics';
+import { renderMetrics, WaitTotals } from '../export/metrics';
 
 export const DEFAULT_LISTEN = '127.0.0.1:9877';
 export const EXPORT_USAGE = `usage: acceptq export [--listen ADDR:PORT] [--probe SET] [--keep-root]
@@ -29,10 +29,16 @@ export function parseExportOptions(argv: string[]): ExportOptions {
   return { host: m[1].replace(/^\[|\]$/g, ''), port: Number(m[2]), probe: values.probe ?? 'auto', keepRoot: !!values['keep-root'] };
 }
 
-/** Start serving; resolves once listening (rejects if the address is taken). */
-export function serveMetrics(o: ExportOptions, collector: Collector): Promise<http.Server> {
+/**
+ * Start serving; resolves once listening (rejects if the address is taken).
+ * first: a snapshot the collector took before, if any (every snapshot goes
+ * into the wait histogram's totals).
+ */
+export function serveMetrics(o: ExportOptions, collector: Collector, first?: Snapshot): Promise<http.Server> {
   let last: Snapshot | null = null;
   let lastAt = 0;
+  const waits = new WaitTotals();
+  if (first) waits.add(first);
   const server = http.createServer((req, res) => {
     if (req.method !== 'GET' || (req.url !== '/metrics' && req.url !== '/')) {
       res.writeHead(404, { 'content-type': 'text/plain' }).end('acceptq: see /metrics\n');
@@ -42,8 +48,9 @@ export function serveMetrics(o: ExportOptions, collector: Collector): Promise<ht
       if (!last || Date.now() - lastAt > 250) {
         last = collector.tick();
         lastAt = Date.now();
+        waits.add(last);
       }
-      res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' }).end(renderMetrics(last));
+      res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' }).end(renderMetrics(last, waits));
     } catch (e) {
       res.writeHead(500, { 'content-type': 'text/plain' }).end(`acceptq: ${(e as Error).message}\n`);
     }

@@ -9,7 +9,7 @@ import { parseArgs } from 'node:util';
 import { endpoint } from '../model/address';
 import { sanitize } from '../model/sanitize';
 import { RunSummary, type ListenerSummary, type NamespaceSummary } from '../model/summary';
-import { ESTIMATE_NOTE, figure, gapText } from '../model/view';
+import { diagnosisNote, duration, ESTIMATE_NOTE, figure, gapText } from '../model/view';
 import { writeAll } from '../output/write';
 import type { Collector } from '../model/collector';
 
@@ -62,24 +62,30 @@ export function parseRunOptions(argv: string[]): RunOptions {
 
 const time = (ms: number | null) => (ms ? new Date(ms).toISOString().slice(11, 23) : '-');
 
-/** The summary table; '~' marks estimated figures; then every namespace whose gaps moved during the run. */
+/**
+ * The summary table; '~' marks estimated figures; a note per listener with
+ * a diagnosis; then every namespace whose gaps moved during the run.
+ */
 export function renderSummary(rows: ListenerSummary[], head: string, namespaces: NamespaceSummary[] = []): string {
-  const H = ['LISTEN', 'NETNS', 'PID/COMM', 'OVERFLOWS', 'SYN', 'ACK', 'SYNDROP', 'COOKIES', 'PEAK/CAP', 'WORST/S', 'FIRST', 'LAST', 'STATE'];
+  const H = ['LISTEN', 'NETNS', 'PID/COMM', 'OVERFLOWS', 'SYN', 'ACK', 'SYNDROP', 'COOKIES', 'PEAK/CAP', 'WORST/S',
+    'ARRIVED', 'ACCEPTED', 'MAXWAIT', 'FIRST', 'LAST', 'STATE'];
+  const left = new Set(['LISTEN', 'NETNS', 'PID/COMM', 'STATE']);
   const cells = rows.map((r) => {
     const est = (v: number | string) => figure(v, r.estimate);
     return [
       endpoint(r.family, r.address, r.port), String(r.netns), r.pid ? `${r.pid}/${sanitize(r.comm)}` : '-',
       est(r.overflows), est(r.overflowsSyn), est(r.overflowsAck), est(r.synDrops), est(r.cookies),
-      `${r.peakBacklog}/${r.capacity || '-'}`, est(r.worstRate.toFixed(1)), time(r.firstOverflowMs), time(r.lastOverflowMs),
-      r.closed ? 'closed' : 'open',
+      `${r.peakBacklog}/${r.capacity || '-'}`, est(r.worstRate.toFixed(1)), String(r.arrivals), String(r.accepts),
+      duration(r.worstWaitMs), time(r.firstOverflowMs), time(r.lastOverflowMs), r.closed ? 'closed' : 'open',
     ];
   });
   const w = H.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i].length)));
-  const fmt = (c: string[]) => c.map((x, i) => (i <= 2 || i === 12 ? x.padEnd(w[i]) : x.padStart(w[i]))).join('  ').trimEnd();
+  const fmt = (c: string[]) => c.map((x, i) => (left.has(H[i]) ? x.padEnd(w[i]) : x.padStart(w[i]))).join('  ').trimEnd();
   return [
     head,
     ...(rows.length ? [fmt(H), ...cells.map(fmt)] : []),
     ...(rows.some((r) => r.estimate) ? [ESTIMATE_NOTE] : []),
+    ...rows.flatMap((r) => (r.diagnosis ? [diagnosisNote(r, r.diagnosis)] : [])),
     ...namespaces.map((n) => `netns ${n.netns} during the run: ${gapText(n)}`),
   ].join('\n') + '\n';
 }

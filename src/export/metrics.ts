@@ -2,11 +2,15 @@
  * Prometheus text exposition (format 0.0.4) of a snapshot: counters for
  * overflows by path, SYN-queue drops and cookies; gauges for the queues and
  * for whether a listener's counts are an estimate; the kernel's own
- * per-namespace counters beside them, with the gaps either way. Labels:
- * netns, address, port, comm. Closed listeners age out with the model's
- * retention, which bounds the label sets.
+ * per-namespace counters beside them, with the gaps either way, and each
+ * namespace's sysctls. Why a listener overflows: arrivals and accepts
+ * (counters), the accept-queue wait as a histogram, the oldest waiting
+ * connection and the backlog listen() asked for. Labels: netns, address,
+ * port, comm. Closed listeners age out with the model's retention, which
+ * bounds the label sets.
  */
-import type { Snapshot } from '../model/types';
+import { WAIT_BUCKETS } from '../model/raw';
+import type { ListenerRow, Snapshot } from '../model/types';
 
 type Labels = Record<string, string | number>;
 
@@ -15,16 +19,57 @@ const labels = (l: Labels) => `{${Object.entries(l).map(([k, v]) => `${k}="${esc
 
 class Family {
   readonly samples: string[] = [];
-  constructor(readonly name: string, readonly type: 'counter' | 'gauge', readonly help: string) {}
-  add(l: Labels, v: number): void {
-    this.samples.push(`${this.name}${labels(l)} ${Number.isFinite(v) ? v : 0}`);
+  constructor(readonly name: string, readonly type: 'counter' | 'gauge' | 'histogram', readonly help: string) {}
+  /** A sample; suffix: a histogram's _bucket, _sum or _count. */
+  add(l: Labels, v: number, suffix = ''): void {
+    this.samples.push(`${this.name}${suffix}${labels(l)} ${Number.isFinite(v) ? v : 0}`);
   }
   text(): string {
     return `# HELP ${this.name} ${this.help}\n# TYPE ${this.name} ${this.type}\n${this.samples.join('\n')}${this.samples.length ? '\n' : ''}`;
   }
 }
 
-export function renderMetrics(s: Snapshot): string {
+/** A listener's accept-queue waits since the totals started: log2 buckets (not cumulative), count and sum. */
+interface Waits {
+  hist: number[];
+  count: number;
+  sumUs: number;
+}
+
+/**
+ * The accept-queue wait totals of each listener, added up from every
+ * snapshot's interval (the model carries the interval's waits, not the
+ * kernel's totals): feed it every snapshot of the collector, in order, from
+ * the first, and the totals are the kernel side's since acceptq started.
+ * Listeners no longer in a snapshot are dropped.
+ */
+export class WaitTotals {
+  private rows = new Map<string, Waits>();
+
+  add(s: Snapshot): this {
+    const next = new Map<string, Waits>();
+    for (const r of s.listeners) {
+      const w = this.rows.get(r.id) ?? { hist: new Array<number>(WAIT_BUCKETS).fill(0), count: 0, sumUs: 0 };
+      r.waitHist.forEach((v, i) => (w.hist[i] += v));
+      w.count += r.waitCount;
+      // the interval's sum, whole microseconds, back from its exact mean
+      w.sumUs += Math.round((r.waitMeanMs ?? 0) * r.waitCount * 1000);
+      next.set(r.id, w);
+    }
+    this.rows = next;
+    return this;
+  }
+
+  get(r: ListenerRow): Waits | undefined {
+    return this.rows.get(r.id);
+  }
+}
+
+/** le of bucket i: its upper bound, 2^(i+1) µs, in seconds (a wait of exactly that falls in the next bucket). */
+const le = (i: number) => String(2 ** (i + 1) / 1e6);
+
+/** Metrics of a snapshot; waits: the totals fed every snapshot so far (by default: this one alone). */
+export function renderMetrics(s: Snapshot, waits: WaitTotals = new WaitTotals().add(s)): string {
   const f = {
     overflows: new Family('acceptq_listen_overflows_total', 'counter', 'Accept-queue overflows of the listener since acceptq started, by the path that dropped them (syn or ack).'),
     synDrops: new Family('acceptq_syn_queue_drops_total', 'counter', 'SYNs dropped because the SYN queue was full and SYN cookies were off.'),
@@ -42,6 +87,15 @@ export function renderMetrics(s: Snapshot): string {
     unattributedCookies: new Family('acceptq_namespace_unattributed_syncookies', 'gauge', "The namespace's TcpExtSyncookiesSent minus the cookies acceptq credited to its listeners; negative if it credited more."),
     unmatched: new Family('acceptq_namespace_unmatched_total', 'counter', 'Kernel counter moves in the namespace at sockets acceptq could not name.'),
     nsEstimate: new Family('acceptq_namespace_estimate', 'gauge', "1 if the split of the namespace's counts among its listeners was an estimate in the last interval."),
+    arrivals: new Family('acceptq_arrivals_total', 'counter', 'Connections whose handshake completed into the accept queue since acceptq started (overflowed ones never arrive).'),
+    accepts: new Family('acceptq_accepts_total', 'counter', 'Connections the application took from the accept queue since acceptq started: arrivals minus the queue\'s growth, so io_uring accepts count too.'),
+    wait: new Family('acceptq_accept_wait_seconds', 'histogram', 'Time from the completed handshake to accept(), of the accept() calls timed since acceptq started (io_uring accepts are not timed); log2 buckets.'),
+    oldest: new Family('acceptq_oldest_wait_seconds', 'gauge', 'Age of the oldest connection waiting in the accept queue now (0: none waits).'),
+    requested: new Family('acceptq_listen_backlog_requested', 'gauge', 'The backlog listen() asked for, summed over the sockets, before net.core.somaxconn cut it (no sample: not seen, the socket listened before acceptq).'),
+    somaxconn: new Family('acceptq_namespace_somaxconn', 'gauge', "The namespace's net.core.somaxconn: every listen() backlog is cut to it."),
+    maxSynBacklog: new Family('acceptq_namespace_tcp_max_syn_backlog', 'gauge', "The namespace's net.ipv4.tcp_max_syn_backlog."),
+    syncookies: new Family('acceptq_namespace_tcp_syncookies', 'gauge', "The namespace's net.ipv4.tcp_syncookies (0 off, 1 when the SYN queue is full, 2 always)."),
+    abortOnOverflow: new Family('acceptq_namespace_tcp_abort_on_overflow', 'gauge', "The namespace's net.ipv4.tcp_abort_on_overflow (1: a full accept queue answers with a reset)."),
     lost: new Family('acceptq_lost_events_total', 'counter', 'Detail events lost to a full ring buffer (counts do not travel with events: none is lost with them).'),
     info: new Family('acceptq_probe_info', 'gauge', 'The probe set in use.'),
   };
@@ -63,6 +117,21 @@ export function renderMetrics(s: Snapshot): string {
     f.synq.add(base, l.synBacklog);
     f.sockets.add(base, l.sockets);
     f.estimate.add(base, l.estimate ? 1 : 0);
+    f.arrivals.add(base, l.arrivals);
+    f.accepts.add(base, l.accepts);
+    const w = waits.get(l);
+    if (w) {
+      let below = 0;
+      for (let i = 0; i < WAIT_BUCKETS - 1; i++) {
+        below += w.hist[i];
+        f.wait.add({ ...base, le: le(i) }, Math.min(below, w.count), '_bucket');
+      }
+      f.wait.add({ ...base, le: '+Inf' }, w.count, '_bucket');
+      f.wait.add(base, w.sumUs / 1e6, '_sum');
+      f.wait.add(base, w.count, '_count');
+    }
+    f.oldest.add(base, (l.oldestWaitMs ?? 0) / 1000);
+    if (l.requestedBacklog !== null) f.requested.add(base, l.requestedBacklog);
   }
   // likewise a live namespace wins over a gone one that had the same inode number
   const seenNs = new Set<number>();
@@ -76,6 +145,10 @@ export function renderMetrics(s: Snapshot): string {
     f.unattributedCookies.add({ netns: n.netns }, n.unattributedCookies);
     f.unmatched.add({ netns: n.netns }, n.unmatched);
     f.nsEstimate.add({ netns: n.netns }, n.estimate ? 1 : 0);
+    for (const k of ['somaxconn', 'maxSynBacklog', 'syncookies', 'abortOnOverflow'] as const) {
+      const v = n[k];
+      if (v !== null) f[k].add({ netns: n.netns }, v);
+    }
   }
   f.lost.add({}, s.lostEvents);
   f.info.add({ probe: s.probe }, 1);

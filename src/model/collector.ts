@@ -10,7 +10,8 @@
  */
 import os from 'node:os';
 import { formatAddress } from './address';
-import type { RawEvent, RawNetns, RawSource } from './raw';
+import type { RawEvent, RawListener, RawNetns, RawSource } from './raw';
+import { histDelta, waitSummary } from './wait';
 import type { DetailEvent, ListenerRow, NamespaceRow, Snapshot, SnapshotStream, StreamMeta } from './types';
 
 export type { RawSource } from './raw';
@@ -20,11 +21,15 @@ export function listenerId(netnsCookie: number, family: number, address: string,
   return `${netnsCookie}|${family}|${address}|${port}`;
 }
 
+/** How far a cumulative count moved (0 if it went back). */
+const delta = (now: number, before = 0) => Math.max(now - before, 0);
+
 export class Collector implements SnapshotStream {
   readonly live = true;
   readonly meta: StreamMeta;
   private prevTime = 0;
-  private prevOverflows = new Map<string, number>();
+  // the previous raw record of each row: its counters are cumulative
+  private prevRows = new Map<string, RawListener>();
   // keyed by namespace cookie
   private prevNsOverflows = new Map<number, number>();
 
@@ -47,13 +52,15 @@ export class Collector implements SnapshotStream {
     const elapsed = this.prevTime ? Math.max((t - this.prevTime) / 1000, 1e-3) : 0;
     this.prevTime = t;
 
+    const perSecond = (n: number) => (elapsed > 0 ? n / elapsed : 0);
+    const prevRows = new Map<string, RawListener>();
     const listeners: ListenerRow[] = raw.listeners.map((r) => {
       const address = formatAddress(r.family, r.addr);
       const id = listenerId(r.netnsCookie, r.family, address, r.port);
       const overflows = r.overflowsSyn + r.overflowsAck;
-      // a row first seen now had all its overflows within this interval
-      const before = this.prevOverflows.get(id) ?? 0;
-      const overflowRate = elapsed > 0 ? Math.max(overflows - before, 0) / elapsed : 0;
+      // a row first seen now had all its counts within this interval
+      const p = this.prevRows.get(id);
+      prevRows.set(id, r);
       return {
         id,
         netns: r.netns,
@@ -68,6 +75,7 @@ export class Collector implements SnapshotStream {
         sockets: r.sockets,
         backlog: r.backlog,
         maxBacklog: r.maxBacklog,
+        requestedBacklog: r.requestedBacklog || null,
         peakBacklog: r.peakBacklog,
         synBacklog: r.synBacklog,
         overflows,
@@ -76,14 +84,20 @@ export class Collector implements SnapshotStream {
         synDrops: r.synDrops,
         cookies: r.cookies,
         estimate: r.estimate,
-        overflowRate,
+        overflowRate: perSecond(delta(overflows, p && p.overflowsSyn + p.overflowsAck)),
+        arrivals: r.arrivals,
+        accepts: r.accepts,
+        arrivalRate: perSecond(delta(r.arrivals, p?.arrivals)),
+        acceptRate: perSecond(delta(r.accepts, p?.accepts)),
+        oldestWaitMs: r.oldestWaitUs ? r.oldestWaitUs / 1000 : null,
+        ...waitSummary(delta(r.waited, p?.waited), delta(r.waitSumUs, p?.waitSumUs), histDelta(r.waitHist, p?.waitHist), r.waitMinUs, r.waitMaxUs),
         firstOverflowMs: r.firstOverflowMs || null,
         lastOverflowMs: r.lastOverflowMs || null,
         closed: r.closedMs !== 0,
         closedMs: r.closedMs || null,
       };
     });
-    this.prevOverflows = new Map(listeners.map((l) => [l.id, l.overflows]));
+    this.prevRows = prevRows;
 
     const withRows = new Set(listeners.map((l) => l.netnsCookie));
 
@@ -143,6 +157,10 @@ function namespaceRow(n: RawNetns, prevOverflows: number, elapsed: number): Name
     estimate: n.estimate,
     overflowRate: elapsed > 0 ? Math.max(listenOverflows - prevOverflows, 0) / elapsed : 0,
     gone: n.gone,
+    somaxconn: n.somaxconn,
+    maxSynBacklog: n.maxSynBacklog,
+    syncookies: n.syncookies,
+    abortOnOverflow: n.abortOnOverflow,
   };
 }
 

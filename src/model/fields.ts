@@ -14,7 +14,9 @@ export type FieldKind =
   | 'text' // a string from the kernel or a file: sanitised, at most `max` characters
   | 'boolean'
   | 'family' // 4 or 6
-  | 'path'; // an EventPath
+  | 'path' // an EventPath
+  | 'ms' // a duration in milliseconds (rounded to the microsecond in JSON)
+  | 'histogram'; // WAIT_BUCKETS counts, one per log2 bucket ([] when unknown)
 
 export interface FieldSpec {
   kind: FieldKind;
@@ -24,7 +26,7 @@ export interface FieldSpec {
   nullable?: boolean;
   /** Longest accepted string (text). */
   max?: number;
-  /** Recording format that added the field; older recordings read as 0 / false. */
+  /** Recording format that added the field; older recordings read as null (if nullable), 0, false or no buckets ([]: unknown). */
   since?: number;
 }
 
@@ -48,6 +50,7 @@ export const LISTENER_FIELDS: FieldTable<ListenerRow> = {
   sockets: num,
   backlog: num,
   maxBacklog: num,
+  requestedBacklog: { kind: 'number', nullable: true, since: 2 },
   peakBacklog: num,
   synBacklog: num,
   overflows: num,
@@ -57,6 +60,18 @@ export const LISTENER_FIELDS: FieldTable<ListenerRow> = {
   cookies: num,
   estimate: { kind: 'boolean', since: 2 },
   overflowRate: { kind: 'rate' },
+  arrivals: { kind: 'number', since: 2 },
+  accepts: { kind: 'number', since: 2 },
+  arrivalRate: { kind: 'rate', since: 2 },
+  acceptRate: { kind: 'rate', since: 2 },
+  oldestWaitMs: { kind: 'ms', nullable: true, since: 2 },
+  waitCount: { kind: 'number', since: 2 },
+  waitMeanMs: { kind: 'ms', nullable: true, since: 2 },
+  waitMinMs: { kind: 'ms', nullable: true, since: 2 },
+  waitMaxMs: { kind: 'ms', nullable: true, since: 2 },
+  waitP50Ms: { kind: 'ms', nullable: true, since: 2 },
+  waitP99Ms: { kind: 'ms', nullable: true, since: 2 },
+  waitHist: { kind: 'histogram', since: 2 },
   firstOverflowMs: { kind: 'time', json: 'firstOverflow', nullable: true },
   lastOverflowMs: { kind: 'time', json: 'lastOverflow', nullable: true },
   closed: bool,
@@ -78,6 +93,10 @@ export const NAMESPACE_FIELDS: FieldTable<NamespaceRow> = {
   estimate: { kind: 'boolean', since: 2 },
   overflowRate: { kind: 'rate' },
   gone: internal('boolean'),
+  somaxconn: { kind: 'number', nullable: true, since: 2 },
+  maxSynBacklog: { kind: 'number', nullable: true, since: 2 },
+  syncookies: { kind: 'number', nullable: true, since: 2 },
+  abortOnOverflow: { kind: 'number', nullable: true, since: 2 },
 };
 
 export const EVENT_FIELDS: FieldTable<DetailEvent> = {

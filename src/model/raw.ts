@@ -6,6 +6,12 @@
  */
 import type { EventPath } from './types';
 
+/**
+ * Buckets of the accept-queue wait histogram (ACQ_WAIT_BUCKETS): bucket i
+ * counts waits in [2^i, 2^(i+1)) µs, bucket 0 also 0 µs, the last is open-ended.
+ */
+export const WAIT_BUCKETS = 24;
+
 export interface RawListener {
   netnsCookie: number;
   netns: number;
@@ -34,6 +40,20 @@ export interface RawListener {
    * packet was handled in a way that lets the credit go to the wrong one.
    */
   estimate: boolean;
+  /** listen() arguments summed over the sockets; 0 = not seen (listening before acceptq). */
+  requestedBacklog: number;
+  /** Age of the oldest connection waiting in the accept queue now, µs; 0 = none. */
+  oldestWaitUs: number;
+  /** Cumulative: handshakes completed into the accept queue, and connections taken from it (io_uring included). */
+  arrivals: number;
+  accepts: number;
+  /** Cumulative: accept() calls timed (io_uring accepts are not), their waits added up (µs), and their log2 histogram. */
+  waited: number;
+  waitSumUs: number;
+  waitHist: number[];
+  /** Shortest and longest wait timed since the previous snapshot, µs (0: none). */
+  waitMinUs: number;
+  waitMaxUs: number;
 }
 
 /** The counters of a namespace that have a zero point read right after attaching. */
@@ -74,6 +94,11 @@ export interface RawNetns {
   gone: boolean;
   /** The split among its listeners was an estimate in the last interval. */
   estimate: boolean;
+  /** Its sysctls (the last value read): net.core.somaxconn, net.ipv4.tcp_max_syn_backlog, tcp_syncookies, tcp_abort_on_overflow. */
+  somaxconn: number;
+  maxSynBacklog: number;
+  syncookies: number;
+  abortOnOverflow: number;
 }
 
 export interface RawStats {

@@ -3,8 +3,11 @@
  * while a command ran (acceptq run). Pure, so it is tested on recorded data.
  * Counts are what happened during the run; a listener whose split among the
  * listeners of its namespace was an estimate at any point says so, and every
- * namespace whose gaps moved during the run is listed with them.
+ * namespace whose gaps moved during the run is listed with them. Each
+ * listener keeps the diagnosis of its worst interval (the most drops and
+ * cookies per second), or of the first one that had a diagnosis.
  */
+import { diagnose, synRates, type Diagnosis } from './diagnosis';
 import { COUNT_FIELDS, type CountField } from './fields';
 import { gapSize, type Gaps } from './view';
 import type { ListenerRow, NamespaceRow, Snapshot } from './types';
@@ -32,6 +35,13 @@ export interface ListenerSummary {
   firstOverflowMs: number | null;
   lastOverflowMs: number | null;
   closed: boolean;
+  /** Handshakes completed into the accept queue, and connections taken from it, during the run. */
+  arrivals: number;
+  accepts: number;
+  /** The longest a connection was seen waiting in the accept queue, ms: the longest timed accept or the oldest still waiting at a sample; null if none. */
+  worstWaitMs: number | null;
+  /** Why it overflowed (see diagnosis.ts), from its worst interval; null if it kept up. */
+  diagnosis: Diagnosis | null;
 }
 
 /** A namespace's gaps over the run (see NamespaceRow); estimate: at any point during it. */
@@ -46,10 +56,15 @@ export class RunSummary {
   private base = new Map<string, ListenerRow>();
   private nsBase = new Map<number, NamespaceRow>();
   private ns = new Map<number, NamespaceSummary>();
+  // the score of the interval each listener's diagnosis comes from
+  private worstScore = new Map<string, number>();
+  private prev: Snapshot | null = null;
   private first = true;
 
   /** Listeners that existed before the run count only what happened during it. */
   add(s: Snapshot): void {
+    const before = new Map(this.prev?.listeners.map((r) => [r.id, r]));
+    const namespaces = new Map(s.namespaces.map((n) => [n.cookie, n]));
     for (const r of s.listeners) {
       if (this.first) this.base.set(r.id, r);
       const b = this.base.get(r.id);
@@ -57,6 +72,17 @@ export class RunSummary {
       const counts = Object.fromEntries(COUNT_FIELDS.map((k) => [k, minus(k)])) as Record<CountField, number>;
       const prev = this.rows.get(r.id);
       const rate = this.first ? 0 : r.overflowRate;
+      let diagnosis = prev?.diagnosis ?? null;
+      if (!this.first) {
+        const syn = synRates(r, before.get(r.id), s.elapsed);
+        const d = diagnose(r, namespaces.get(r.netnsCookie), syn);
+        const score = r.overflowRate + syn.synDropRate + syn.cookieRate;
+        if (d && (!diagnosis || score > (this.worstScore.get(r.id) ?? 0))) {
+          diagnosis = d;
+          this.worstScore.set(r.id, score);
+        }
+      }
+      const wait = this.first ? null : Math.max(r.waitMaxMs ?? 0, r.oldestWaitMs ?? 0);
       const sum: ListenerSummary = {
         netns: r.netns,
         family: r.family,
@@ -73,6 +99,10 @@ export class RunSummary {
         firstOverflowMs: counts.overflows > 0 ? (b && b.overflows > 0 ? prev?.firstOverflowMs ?? r.lastOverflowMs : r.firstOverflowMs) : null,
         lastOverflowMs: counts.overflows > 0 ? r.lastOverflowMs : null,
         closed: r.closed,
+        arrivals: r.arrivals - (b?.arrivals ?? 0),
+        accepts: r.accepts - (b?.accepts ?? 0),
+        worstWaitMs: wait ? Math.max(wait, prev?.worstWaitMs ?? 0) : prev?.worstWaitMs ?? null,
+        diagnosis,
       };
       this.rows.set(r.id, sum);
     }
@@ -83,12 +113,13 @@ export class RunSummary {
       this.ns.set(n.cookie, { netns: n.netns, ...gaps, estimate: n.estimate || !!this.ns.get(n.cookie)?.estimate });
     }
     this.first = false;
+    this.prev = s;
   }
 
-  /** Listeners that saw queue pressure: drops of any kind, cookies, or a full queue. */
+  /** Listeners that saw queue pressure: drops of any kind, cookies, a full queue, or a diagnosis. */
   pressured(): ListenerSummary[] {
     return [...this.rows.values()]
-      .filter((r) => r.overflows > 0 || r.synDrops > 0 || r.cookies > 0 || (r.capacity > 0 && r.peakBacklog >= r.capacity))
+      .filter((r) => r.overflows > 0 || r.synDrops > 0 || r.cookies > 0 || (r.capacity > 0 && r.peakBacklog >= r.capacity) || r.diagnosis)
       .sort((a, b) => b.overflows - a.overflows || b.worstRate - a.worstRate);
   }
 

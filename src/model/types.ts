@@ -31,6 +31,12 @@ export interface ListenerRow {
   sockets: number;
   backlog: number;
   maxBacklog: number;
+  /**
+   * What listen() asked for, summed over the sockets, before
+   * net.core.somaxconn cut it to maxBacklog; null if not seen (the socket
+   * listened before acceptq started).
+   */
+  requestedBacklog: number | null;
   peakBacklog: number;
   synBacklog: number;
   overflows: number;
@@ -47,6 +53,31 @@ export interface ListenerRow {
   estimate: boolean;
   /** Overflows per second over the last interval. */
   overflowRate: number;
+  // Why it overflows: the accept queue's traffic and waits (exact counts, never an estimate).
+  /** Handshakes completed into the accept queue (cumulative); overflowed ones never enter it. */
+  arrivals: number;
+  /** Connections the application took from it (cumulative): arrivals minus the queue's growth, io_uring included. */
+  accepts: number;
+  /** arrivals and accepts per second over the last interval. */
+  arrivalRate: number;
+  acceptRate: number;
+  /** Age of the oldest connection waiting in the accept queue now, ms; null if none waits. */
+  oldestWaitMs: number | null;
+  /** accept() calls timed in the interval (io_uring accepts are not timed). */
+  waitCount: number;
+  /** Their wait from handshake to accept(), ms: mean, shortest, longest (exact); null when none was timed. */
+  waitMeanMs: number | null;
+  waitMinMs: number | null;
+  waitMaxMs: number | null;
+  /** Median and 99th percentile, ms: estimates from waitHist, clamped to [waitMinMs, waitMaxMs]. */
+  waitP50Ms: number | null;
+  waitP99Ms: number | null;
+  /**
+   * The interval's waits by log2 bucket (WAIT_BUCKETS): bucket i holds
+   * [2^i, 2^(i+1)) µs, 0 µs in 0, the last open-ended. Empty when unknown:
+   * a format-1 recording has none of these traffic figures.
+   */
+  waitHist: number[];
   firstOverflowMs: number | null;
   lastOverflowMs: number | null;
   closed: boolean;
@@ -77,6 +108,13 @@ export interface NamespaceRow {
   estimate: boolean;
   overflowRate: number;
   gone: boolean;
+  // Its sysctls, read from inside it (the last value read; null when unknown, as in a format-1 recording).
+  /** net.core.somaxconn: every listen() backlog is cut to it. */
+  somaxconn: number | null;
+  /** net.ipv4.tcp_max_syn_backlog, tcp_syncookies, tcp_abort_on_overflow. */
+  maxSynBacklog: number | null;
+  syncookies: number | null;
+  abortOnOverflow: number | null;
 }
 
 export interface DetailEvent {

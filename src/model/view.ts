@@ -2,6 +2,8 @@
  * Filtering, sorting and marking of listener rows, and the reconciliation of
  * namespaces: shared by the table, JSON, the run summary and the dashboard.
  */
+import { endpoint } from './address';
+import type { Diagnosis } from './diagnosis';
 import type { ListenerRow, NamespaceRow, Snapshot } from './types';
 
 /** A listener's figure as text, with '~' in front when its split is an estimate. */
@@ -26,6 +28,24 @@ export function gapSize(g: Gaps): number {
 export function gapText(g: Gaps): string {
   return `unattributed overflows ${g.unattributed}, SYN-queue drops ${g.unattributedSynDrops}, cookies ${g.unattributedCookies}; ` +
     `unmatched ${g.unmatched}${g.estimate ? '; split among its listeners: estimate' : ''}`;
+}
+
+/** "; somaxconn 4096, tcp_max_syn_backlog 512, tcp_syncookies 1, tcp_abort_on_overflow 0", or "" when unknown. */
+export function sysctlText(n: Pick<NamespaceRow, 'somaxconn' | 'maxSynBacklog' | 'syncookies' | 'abortOnOverflow'>): string {
+  if (n.somaxconn === null) return '';
+  return `; somaxconn ${n.somaxconn}, tcp_max_syn_backlog ${n.maxSynBacklog}, tcp_syncookies ${n.syncookies}, tcp_abort_on_overflow ${n.abortOnOverflow}`;
+}
+
+/** A wait in ms as short text: "0.05ms", "12.3ms", "250ms", "3.2s"; "-" for none. */
+export function duration(ms: number | null): string {
+  if (ms === null) return '-';
+  if (ms >= 10000) return `${(ms / 1000).toFixed(1)}s`;
+  return `${ms < 10 ? ms.toFixed(2) : ms < 100 ? ms.toFixed(1) : Math.round(ms)}ms`;
+}
+
+/** "note 127.0.0.1:80 (netns 4026531840): <verdict>; basis: <figures>", a listener's diagnosis below a table. */
+export function diagnosisNote(r: Pick<ListenerRow, 'family' | 'address' | 'port' | 'netns'>, d: Diagnosis): string {
+  return `note ${endpoint(r.family, r.address, r.port)} (netns ${r.netns}): ${d.verdict}; basis: ${d.basis}`;
 }
 
 export interface Reconciliation {

@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import ffi from '@2060.io/ffi-napi';
 import ref from '@2060.io/ref-napi';
 import { ABI_VERSION, Event, LayoutEntry, Listener, Lkey, Netns, OpenOpts, ROW_ESTIMATE, Stats } from './structs';
-import type { RawEvent, RawListener, RawNetns, RawSnapshot } from '../model/raw';
+import { WAIT_BUCKETS, type RawEvent, type RawListener, type RawNetns, type RawSnapshot } from '../model/raw';
 import type { EventPath } from '../model/types';
 
 export type { RawEvent, RawListener, RawNetns, RawSnapshot, RawStats } from '../model/raw';
@@ -258,8 +258,16 @@ const L = {
   comm: LO.comm, sockets: LO.sockets, backlog: LO.backlog, maxBacklog: LO.max_backlog, peakBacklog: LO.peak_backlog,
   synBacklog: LO.syn_backlog, overflowsSyn: LO.overflows_syn, overflowsAck: LO.overflows_ack, synDrops: LO.syn_drops,
   cookies: LO.cookies, firstOverflowMs: LO.first_overflow_ms, lastOverflowMs: LO.last_overflow_ms, cgroupId: LO.cgroup_id,
-  closedMs: LO.closed_ms, uid: LO.uid, flags: LO.flags,
+  closedMs: LO.closed_ms, uid: LO.uid, flags: LO.flags, requestedBacklog: LO.requested_backlog,
+  oldestWaitUs: LO.oldest_wait_us, arrivals: LO.arrivals, accepts: LO.accepts, waited: LO.waited,
+  waitSumUs: LO.wait_sum_us, waitMinUs: LO.wait_min_us, waitMaxUs: LO.wait_max_us, waitHist: LO.wait_hist,
 } as const;
+
+function u32Array(b: Buffer, at: number, n: number): number[] {
+  const out = new Array<number>(n);
+  for (let i = 0; i < n; i++) out[i] = b.readUInt32LE(at + 4 * i);
+  return out;
+}
 
 function decodeListener(b: Buffer, base: number): RawListener {
   return {
@@ -285,6 +293,15 @@ function decodeListener(b: Buffer, base: number): RawListener {
     closedMs: u64(b, base + L.closedMs),
     uid: b.readUInt32LE(base + L.uid),
     estimate: (b.readUInt32LE(base + L.flags) & ROW_ESTIMATE) !== 0,
+    requestedBacklog: b.readUInt32LE(base + L.requestedBacklog),
+    oldestWaitUs: b.readUInt32LE(base + L.oldestWaitUs),
+    arrivals: u64(b, base + L.arrivals),
+    accepts: u64(b, base + L.accepts),
+    waited: u64(b, base + L.waited),
+    waitSumUs: u64(b, base + L.waitSumUs),
+    waitHist: u32Array(b, base + L.waitHist, WAIT_BUCKETS),
+    waitMinUs: b.readUInt32LE(base + L.waitMinUs),
+    waitMaxUs: b.readUInt32LE(base + L.waitMaxUs),
   };
 }
 
@@ -315,6 +332,10 @@ function decodeNetns(b: Buffer, base: number): RawNetns {
     },
     gone: b.readUInt32LE(at('gone')) !== 0,
     estimate: b.readUInt32LE(at('estimate')) !== 0,
+    somaxconn: b.readUInt32LE(at('somaxconn')),
+    maxSynBacklog: b.readUInt32LE(at('max_syn_backlog')),
+    syncookies: b.readUInt32LE(at('syncookies')),
+    abortOnOverflow: b.readUInt32LE(at('abort_on_overflow')),
   };
 }
 

@@ -6,6 +6,7 @@
  */
 import ref from '@2060.io/ref-napi';
 import StructDi from 'ref-struct-di';
+import { WAIT_BUCKETS } from '../model/raw';
 
 const Struct = StructDi(ref);
 
@@ -19,6 +20,19 @@ function bytes(n: number): any {
     set: (buf: Buffer, offset: number, val: Buffer) => {
       buf.fill(0, offset, offset + n);
       val.copy(buf, offset, 0, Math.min(n, val.length));
+    },
+  };
+}
+
+/** A fixed-size array of __u32 (C `__u32 x[n]`), read by the decoder straight from the buffer. */
+function u32s(n: number): any {
+  return {
+    size: 4 * n,
+    alignment: 4,
+    indirection: 1,
+    get: (buf: Buffer, offset: number) => Array.from({ length: n }, (_, i) => buf.readUInt32LE(offset + 4 * i)),
+    set: (buf: Buffer, offset: number, val: number[]) => {
+      for (let i = 0; i < n; i++) buf.writeUInt32LE(val[i] ?? 0, offset + 4 * i);
     },
   };
 }
@@ -61,6 +75,15 @@ export const Listener = Struct({
   uid: ref.types.uint32,
   flags: ref.types.uint32,
   comm: bytes(16),
+  requested_backlog: ref.types.uint32,
+  oldest_wait_us: ref.types.uint32,
+  arrivals: ref.types.uint64,
+  accepts: ref.types.uint64,
+  waited: ref.types.uint64,
+  wait_sum_us: ref.types.uint64,
+  wait_min_us: ref.types.uint32,
+  wait_max_us: ref.types.uint32,
+  wait_hist: u32s(WAIT_BUCKETS), // ACQ_WAIT_BUCKETS: the layout check compares its size with C's
 });
 
 export const Netns = Struct({
@@ -86,6 +109,10 @@ export const Netns = Struct({
   start_unmatched: ref.types.uint64,
   gone: ref.types.uint32,
   estimate: ref.types.uint32,
+  somaxconn: ref.types.uint32,
+  max_syn_backlog: ref.types.uint32,
+  syncookies: ref.types.uint32,
+  abort_on_overflow: ref.types.uint32,
 });
 
 export const Stats = Struct({

@@ -4,6 +4,7 @@
  * (src/model/fields.ts), so a field added there appears here.
  */
 import { EVENT_FIELDS, fieldList, LISTENER_FIELDS, NAMESPACE_FIELDS, type FieldSpec, type FieldTable } from '../model/fields';
+import { diagnoseSnapshot } from '../model/diagnosis';
 import { sanitize } from '../model/sanitize';
 import type { Snapshot } from '../model/types';
 
@@ -12,7 +13,12 @@ const round = (v: number): number => Math.round(v * 1000) / 1000;
 
 type Convert = (v: any) => unknown;
 const same: Convert = (v) => v;
-const CONVERT: Partial<Record<FieldSpec['kind'], Convert>> = { rate: round, time: iso, text: sanitize };
+const CONVERT: Partial<Record<FieldSpec['kind'], Convert>> = {
+  rate: round,
+  ms: (v: number | null) => (v === null ? null : round(v)),
+  time: iso,
+  text: sanitize,
+};
 
 /**
  * A writer for one kind of row: each field that goes out, under its JSON
@@ -34,7 +40,12 @@ const listenerJson = writer(LISTENER_FIELDS);
 const namespaceJson = writer(NAMESPACE_FIELDS);
 const eventJson = writer(EVENT_FIELDS);
 
-export function jsonRecord(s: Snapshot, intervalS: number): Record<string, unknown> {
+/**
+ * One record. Each listener also gets its `diagnosis` (null if none), which
+ * needs the snapshot before this one (prev) for the SYN side's rates.
+ */
+export function jsonRecord(s: Snapshot, intervalS: number, prev: Snapshot | null = null): Record<string, unknown> {
+  const diagnoses = diagnoseSnapshot(s, prev);
   return {
     time: new Date(s.timeMs).toISOString(),
     interval: intervalS,
@@ -44,7 +55,11 @@ export function jsonRecord(s: Snapshot, intervalS: number): Record<string, unkno
     suppressedEvents: s.suppressedEvents,
     mapFull: s.mapFull,
     namespaces: s.namespaces.map(namespaceJson),
-    listeners: s.listeners.map(listenerJson),
+    listeners: s.listeners.map((r) => {
+      const o = listenerJson(r);
+      o.diagnosis = diagnoses.get(r.id) ?? null;
+      return o;
+    }),
     events: s.events.map(eventJson),
   };
 }

@@ -1,24 +1,39 @@
 /**
- * The plain table of --once: one line per listener, a line per namespace
- * with its kernel counters and every gap, then the probe. A listener's
- * figures carry a '~' when its split is an estimate, explained below the table.
+ * The plain table of --once: one line per listener, a note per listener
+ * with a diagnosis (why it overflows), a line per namespace with its kernel
+ * counters, every gap and its sysctls, then the probe. A listener's figures
+ * carry a '~' when its split is an estimate, explained below the table.
  */
 import { endpoint } from '../model/address';
+import { diagnoseSnapshot } from '../model/diagnosis';
 import { sanitize } from '../model/sanitize';
-import { ESTIMATE_NOTE, figure, gapText, sortRows } from '../model/view';
-import type { Snapshot } from '../model/types';
+import { diagnosisNote, duration, ESTIMATE_NOTE, figure, gapText, sortRows, sysctlText } from '../model/view';
+import type { ListenerRow, Snapshot } from '../model/types';
 
-const HEAD = ['NETNS', 'LISTEN', 'PID', 'COMM', 'SOCK', 'QUEUE', 'PEAK', 'SYNQ', 'OVERFLOWS', 'SYN', 'ACK', 'OVF/S', 'SYNDROP', 'COOKIES', 'STATE'];
+const HEAD = ['NETNS', 'LISTEN', 'PID', 'COMM', 'SOCK', 'QUEUE', 'PEAK', 'SYNQ', 'OVERFLOWS', 'SYN', 'ACK', 'OVF/S', 'SYNDROP', 'COOKIES',
+  'ARR/S', 'ACC/S', 'WAITP99', 'OLDEST'];
+const LEFT = new Set(['LISTEN', 'COMM', 'STATE']);
+
+/** listen() asked for more than it got: net.core.somaxconn cut it. */
+const cut = (l: ListenerRow) => l.requestedBacklog !== null && l.requestedBacklog > l.maxBacklog;
 
 function pad(cells: string[][]): string {
-  const widths = HEAD.map((_, i) => Math.max(...cells.map((r) => r[i].length)));
+  const head = cells[0];
+  const widths = head.map((_, i) => Math.max(...cells.map((r) => r[i].length)));
   return cells
-    .map((r) => r.map((c, i) => (i === 1 || i === 3 || i === 14 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ').trimEnd())
+    .map((r) => r.map((c, i) => (LEFT.has(head[i]) ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ').trimEnd())
     .join('\n');
 }
 
-export function renderTable(s: Snapshot): string {
-  const rows = sortRows(s.listeners).map((l) => {
+/**
+ * The table; prev, the snapshot before s (if any), gives the diagnoses the
+ * SYN side's rates. REQ (what listen() asked for) shows only when some
+ * listener's backlog was cut.
+ */
+export function renderTable(s: Snapshot, prev: Snapshot | null = null): string {
+  const sorted = sortRows(s.listeners);
+  const withReq = sorted.some(cut);
+  const rows = sorted.map((l) => {
     const est = (v: number | string) => figure(v, l.estimate);
     return [
       String(l.netns),
@@ -35,15 +50,25 @@ export function renderTable(s: Snapshot): string {
       est(l.overflowRate.toFixed(1)),
       est(l.synDrops),
       est(l.cookies),
+      l.arrivalRate.toFixed(1),
+      l.acceptRate.toFixed(1),
+      duration(l.waitP99Ms),
+      duration(l.oldestWaitMs),
+      ...(withReq ? [cut(l) ? String(l.requestedBacklog) : '-'] : []),
       l.closed ? 'closed' : 'open',
     ];
   });
-  const lines = [pad([HEAD, ...rows])];
+  const lines = [pad([[...HEAD, ...(withReq ? ['REQ'] : []), 'STATE'], ...rows])];
   if (s.listeners.some((l) => l.estimate)) lines.push(ESTIMATE_NOTE);
+  const diagnoses = diagnoseSnapshot(s, prev);
+  for (const l of sorted) {
+    const d = diagnoses.get(l.id);
+    if (d) lines.push(diagnosisNote(l, d));
+  }
   for (const n of s.namespaces) {
     lines.push(
       `netns ${n.netns}: kernel ListenOverflows ${n.listenOverflows}, ListenDrops ${n.listenDrops}, ` +
-        `TCPReqQFullDrop ${n.reqQFullDrops}, SyncookiesSent ${n.syncookiesSent}; ${gapText(n)}`,
+        `TCPReqQFullDrop ${n.reqQFullDrops}, SyncookiesSent ${n.syncookiesSent}; ${gapText(n)}${sysctlText(n)}`,
     );
   }
   lines.push(`probe ${s.probe}, lost events ${s.lostEvents}`);

@@ -5,12 +5,17 @@
  * sanitised, nothing in it is executed. Rows are read field by field from
  * the model's tables (src/model/fields.ts).
  *
- * Format 2 added listeners[].estimate and namespaces[].unattributedSynDrops,
- * unattributedCookies, unmatched and estimate; a format-1 recording replays
- * with estimate false and those gaps 0.
+ * Format 2 added listeners[].estimate, requestedBacklog, arrivals,
+ * accepts, arrivalRate, acceptRate, oldestWaitMs and the wait summary
+ * (waitCount ... waitHist), and namespaces[].unattributedSynDrops,
+ * unattributedCookies, unmatched, estimate and the four sysctls; a format-1
+ * recording replays with estimate false, counts, rates and gaps 0, and
+ * unknown for the rest: null (requestedBacklog, the waits, the sysctls) and
+ * an empty waitHist, which also tells the diagnosis it has nothing to go on.
  */
 import fs from 'node:fs';
 import { EVENT_FIELDS, fieldList, LISTENER_FIELDS, NAMESPACE_FIELDS, type FieldSpec, type FieldTable } from '../model/fields';
+import { WAIT_BUCKETS } from '../model/raw';
 import { sanitize } from '../model/sanitize';
 import { EVENT_PATHS, type Snapshot, type SnapshotStream, type StreamMeta } from '../model/types';
 
@@ -86,7 +91,14 @@ function arr(o: Obj, k: string, line: number): unknown[] {
 function field(o: Obj, k: string, f: FieldSpec, line: number): unknown {
   if (f.nullable && o[k] === null) return null;
   switch (f.kind) {
-    case 'number': case 'rate': case 'time': return num(o, k, line);
+    case 'number': case 'rate': case 'time': case 'ms': return num(o, k, line);
+    case 'histogram': {
+      const v = o[k];
+      if (!Array.isArray(v) || v.length !== WAIT_BUCKETS || !v.every((x) => typeof x === 'number' && Number.isFinite(x) && x >= 0)) {
+        throw new RecordingError(`${k} is not a list of ${WAIT_BUCKETS} counts`, line);
+      }
+      return v.slice();
+    }
     case 'text': return str(o, k, line, f.max);
     case 'boolean': return bool(o, k, line);
     case 'family': {
@@ -102,8 +114,11 @@ function field(o: Obj, k: string, f: FieldSpec, line: number): unknown {
   }
 }
 
-/** What a field added after a recording's format reads as: nothing happened, nothing estimated. */
-const absent = (f: FieldSpec): unknown => (f.kind === 'boolean' ? false : 0);
+/** What a field added after a recording's format reads as: unknown (null, an empty histogram) if it may be, else nothing happened, nothing estimated. */
+function absent(f: FieldSpec): unknown {
+  if (f.nullable) return null;
+  return f.kind === 'boolean' ? false : f.kind === 'histogram' ? [] : 0;
+}
 
 /** A reader for one kind of row: every field of the table, checked. */
 function reader<T>(table: FieldTable<T>, what: string): (v: unknown, line: number, format: number) => T {

@@ -56,3 +56,10 @@ export function listenerKeys(mapId: number): ListenerKey[] {
     return k;
   });
 }
+
+/** How many entries of a map belong to each network namespace (inode), by the listener key in each. */
+export function entriesByNetns(mapId: number): Map<number, number> {
+  const out = new Map<number, number>();
+  for (const k of listenerKeys(mapId)) out.set(k.netns, (out.get(k.netns) ?? 0) + 1);
+  return out;
+}
