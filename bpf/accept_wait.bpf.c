@@ -72,6 +72,10 @@ static __always_inline int on_accept(long fd)
 			__sync_fetch_and_add(&c->wait_hist[b], 1);
 		__u32 us32 = us > 0xffffffffULL ? 0xffffffff : (__u32)us;
 		if (c->wait_gen != gen) {
+			/* the snapshot that started gen may not have read the last one yet */
+			c->wait_prev_gen = c->wait_gen;
+			c->wait_prev_min_us = c->wait_min_us;
+			c->wait_prev_max_us = c->wait_max_us;
 			c->wait_gen = gen;
 			c->wait_min_us = c->wait_max_us = us32;
 		} else {

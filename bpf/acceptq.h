@@ -58,6 +58,10 @@ struct acq_counts {
 	__u64 wait_sum_us;
 	__u32 wait_min_us;              /* in generation wait_gen */
 	__u32 wait_max_us;
+	__u32 wait_prev_gen;            /* the generation before wait_gen, kept until read */
+	__u32 wait_prev_min_us;
+	__u32 wait_prev_max_us;
+	__u32 _pad2;
 	__u32 wait_hist[ACQ_WAIT_BUCKETS];
 };
 

@@ -50,8 +50,9 @@ static int apply_counts(struct acq *a, const struct acq_lkey *k, const struct ac
 	r->out.waited = c->waited;
 	r->out.wait_sum_us = c->wait_sum_us;
 	memcpy(r->out.wait_hist, c->wait_hist, sizeof(r->out.wait_hist));
-	r->out.wait_min_us = c->wait_gen == old_gen ? c->wait_min_us : 0;
-	r->out.wait_max_us = c->wait_gen == old_gen ? c->wait_max_us : 0;
+	/* the interval that ended: current, or kept aside if a wait of the next one came first */
+	r->out.wait_min_us = c->wait_gen == old_gen ? c->wait_min_us : c->wait_prev_gen == old_gen ? c->wait_prev_min_us : 0;
+	r->out.wait_max_us = c->wait_gen == old_gen ? c->wait_max_us : c->wait_prev_gen == old_gen ? c->wait_prev_max_us : 0;
 	r->out.first_overflow_ms = c->first_overflow_ns ? (c->first_overflow_ns + boot_to_unix_ns) / 1000000 : 0;
 	r->out.last_overflow_ms = c->last_overflow_ns ? (c->last_overflow_ns + boot_to_unix_ns) / 1000000 : 0;
 	if (c->peak_gen == old_gen && c->peak_backlog > r->out.peak_backlog)
