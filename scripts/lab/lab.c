@@ -37,6 +37,29 @@
  * and "skDrops" (the socket's sk_drops, SO_MEMINFO: every listen drop of the
  * socket and more, so an upper bound of its overflows), and at the top level
  * "connects" (client connects made) and "rawSyns" (raw SYNs sent).
+ *
+ * Why it overflows (accept-queue waits, backlogs, floods); no overflow is
+ * staged unless said. Their report adds at the top level what a test needs
+ * to know, e.g. "startMs"/"endMs" (CLOCK_REALTIME ms of the first and last
+ * connect), "pacePerSec", and the lab's own view of the waits:
+ *   delay MS            127.0.0.1:9850, backlog 1024: 160 connects at 40/s; each
+ *                       connection is accepted MS ms (at most 1000) after its
+ *                       connect completed ("delayMs", "labWaitP50Ms", ...)
+ *   somaxconn           net.core.somaxconn=128 here, listen(127.0.0.1:9860, 4096):
+ *                       12 bursts of 200 connects, 250 ms apart, overflow the 128
+ *                       though the server takes each burst within 20 ms
+ *                       ("somaxconn", "requestedBacklog", "bursts", "burst")
+ *   keepup              127.0.0.1:9870, backlog 128, accepted as they come: 300
+ *                       connects at 100/s
+ *   synflood-accepting  tcp_syncookies=1, tcp_max_syn_backlog=16; 127.0.0.1:9880
+ *                       (backlog 32, accepts as they come) hit by raw SYNs from
+ *                       127.0.0.2 for 3 s (SYN cookies are sent) and 60 real
+ *                       connects at 20/s ("cookies": the namespace's SyncookiesSent)
+ *   abandon             127.0.0.1:9890, backlog 64: 10 connects accepted after
+ *                       100 ms; then 10 reset (SO_LINGER 0) and 10 closed (FIN)
+ *                       by their client, and 10 left open, none accepted; after
+ *                       1.5 s the listener closes with all 30 still queued
+ *                       ("queuedAtClose": its accept queue then)
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -51,6 +74,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
+#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -73,6 +97,7 @@ struct listener {
 	bool expect_overflow;
 	/* servers that accept at a pace: the pace and what was accepted */
 	int pace_ms;
+	bool serve; /* accept as connections come (no pace) */
 	volatile long accepted;
 };
 
@@ -401,10 +426,25 @@ static long sk_drops_of(int fd)
 	return mi[SK_MEMINFO_DROPS];
 }
 
+/*
+ * A server thread whose timing is the scenario's truth (accept at once, or
+ * at a set time) runs SCHED_FIFO, so that a busy machine does not delay it;
+ * it only ever sleeps or blocks in between. Best effort.
+ */
+static void realtime_thread(void)
+{
+	struct sched_param sp = { .sched_priority = 10 };
+
+	pthread_setschedparam(pthread_self(), SCHED_FIFO, &sp);
+}
+
 /* A server thread: accept one connection, close it, sleep pace_ms; until accepting ends. */
 static void *paced_accept(void *arg)
 {
 	struct listener *l = arg;
+
+	if (l->serve)
+		realtime_thread();
 
 	while (accepting && !stop) {
 		struct pollfd p = { l->fd, POLLIN, 0 };
@@ -415,7 +455,8 @@ static void *paced_accept(void *arg)
 			continue;
 		close(c);
 		l->accepted++;
-		msleep(l->pace_ms);
+		if (l->pace_ms > 0)
+			msleep(l->pace_ms);
 	}
 	return NULL;
 }
@@ -506,7 +547,7 @@ static void run_paced(struct client_load *cl, int ncl, struct raw_flood *flood)
 	int nsrv = 0;
 
 	for (int i = 0; i < nls; i++)
-		if (ls[i].pace_ms > 0)
+		if (ls[i].pace_ms > 0 || ls[i].serve)
 			pthread_create(&srv[nsrv++], NULL, paced_accept, &ls[i]);
 	if (flood)
 		pthread_create(&flood->th, NULL, raw_syn_thread, flood);
@@ -595,10 +636,343 @@ static void scenario_cookie_flood(void)
 		fprintf(stderr, "acceptq-lab: cookie-flood: no SYN cookie was sent\n");
 }
 
+/* ---- why it overflows: waits, backlogs, floods ---- */
+
+/* Top-level fields the scenario adds to its report (",\"name\":value..."). */
+static char report_extra[1024];
+
+static void report(const char *fmt, ...)
+{
+	size_t n = strlen(report_extra);
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(report_extra + n, sizeof(report_extra) - n, fmt, ap);
+	va_end(ap);
+}
+
+static int64_t mono_ns(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return t.tv_sec * 1000000000LL + t.tv_nsec;
+}
+
+static long long wall_ms(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_REALTIME, &t);
+	return t.tv_sec * 1000LL + t.tv_nsec / 1000000;
+}
+
+static void sleep_until_ns(int64_t ns)
+{
+	struct timespec ts = { ns / 1000000000LL, ns % 1000000000LL };
+
+	while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR && !stop)
+		;
+}
+
+/* A non-blocking connect that waits (up to 2 s) for the handshake; the fd, or -1. */
+static int connect_wait(const char *addr, int port)
+{
+	struct sockaddr_storage ss;
+	int len = make_addr(4, addr, port, &ss), err = 0;
+	socklen_t elen = sizeof(err);
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+
+	if (fd < 0)
+		die("socket");
+	if (connect(fd, (void *)&ss, len) < 0) {
+		struct pollfd p = { fd, POLLOUT, 0 };
+		if (errno != EINPROGRESS || poll(&p, 1, 2000) <= 0 ||
+		    getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &elen) < 0 || err) {
+			rst_close(fd);
+			return -1;
+		}
+	}
+	return fd;
+}
+
+static int cmp_i64(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+#define DELAY_CONNS 160
+#define DELAY_PER_SEC 40
+
+static struct {
+	int ms;
+	int64_t connected_ns[DELAY_CONNS]; /* 0: not yet; -1: the connect failed */
+	int64_t waited_ns[DELAY_CONNS];    /* as the lab saw it: connect done to accept() back */
+	int nwaited;
+} dl;
+
+/*
+ * The delayed server: connections arrive in order (one client thread), so
+ * the accept queue gives them back in that order; the i-th is taken when
+ * its connect completed plus the delay.
+ */
+static void *delay_accept(void *arg)
+{
+	struct listener *l = arg;
+	int64_t give_up = mono_ns() + 30 * 1000000000LL;
+
+	realtime_thread();
+	for (int i = 0; i < DELAY_CONNS && !stop; i++) {
+		int64_t t;
+		while (!(t = __atomic_load_n(&dl.connected_ns[i], __ATOMIC_ACQUIRE)) && !stop && mono_ns() < give_up)
+			msleep(1);
+		if (t <= 0)
+			continue;
+		sleep_until_ns(t + dl.ms * 1000000LL);
+		struct pollfd p = { l->fd, POLLIN, 0 };
+		if (poll(&p, 1, 2000) <= 0)
+			continue;
+		int c = accept4(l->fd, NULL, NULL, SOCK_NONBLOCK);
+		if (c < 0)
+			continue;
+		dl.waited_ns[dl.nwaited++] = mono_ns() - t;
+		rst_close(c);
+		l->accepted++;
+	}
+	return NULL;
+}
+
+static void scenario_delay(int ms)
+{
+	int fds[DELAY_CONNS], nfds = 0;
+	const int64_t gap = 1000000000LL / DELAY_PER_SEC;
+	long long start_ms = 0, end_ms = 0;
+	pthread_t srv;
+	int64_t t0;
+
+	dl.ms = ms;
+	add_listener(4, "127.0.0.1", 9850, 1024, false, false);
+	pthread_create(&srv, NULL, delay_accept, &ls[0]);
+	/* the client's connect-completion time is the truth the waits are measured from: no lag */
+	realtime_thread();
+	t0 = mono_ns() + 50000000LL;
+	for (int i = 0; i < DELAY_CONNS && !stop; i++) {
+		sleep_until_ns(t0 + i * gap);
+		if (i == 0)
+			start_ms = wall_ms();
+		end_ms = wall_ms();
+		int fd = connect_wait("127.0.0.1", 9850);
+		__atomic_store_n(&dl.connected_ns[i], fd < 0 ? -1 : mono_ns(), __ATOMIC_RELEASE);
+		if (fd >= 0) {
+			fds[nfds++] = fd;
+			total_connects++;
+		}
+	}
+	pthread_join(srv, NULL);
+	pthread_setschedparam(pthread_self(), SCHED_OTHER, &(struct sched_param){ 0 });
+	for (int i = 0; i < nfds; i++)
+		rst_close(fds[i]);
+	qsort(dl.waited_ns, dl.nwaited, sizeof(dl.waited_ns[0]), cmp_i64);
+	report(",\"delayMs\":%d,\"pacePerSec\":%d,\"startMs\":%lld,\"endMs\":%lld", ms, DELAY_PER_SEC,
+	       start_ms, end_ms);
+	if (dl.nwaited)
+		report(",\"labWaitMinMs\":%.3f,\"labWaitP50Ms\":%.3f,\"labWaitMaxMs\":%.3f",
+		       dl.waited_ns[0] / 1e6, dl.waited_ns[dl.nwaited / 2] / 1e6,
+		       dl.waited_ns[dl.nwaited - 1] / 1e6);
+}
+
+/* A server thread that takes connections in batches: at the first waiting, pace_ms more, then all. */
+static void *batch_accept(void *arg)
+{
+	struct listener *l = arg;
+
+	while (accepting && !stop) {
+		struct pollfd p = { l->fd, POLLIN, 0 };
+		if (poll(&p, 1, 20) <= 0)
+			continue;
+		msleep(l->pace_ms);
+		for (int c; (c = accept4(l->fd, NULL, NULL, SOCK_NONBLOCK)) >= 0;) {
+			rst_close(c);
+			l->accepted++;
+		}
+	}
+	return NULL;
+}
+
+#define SOMAXCONN_BURSTS 12
+#define SOMAXCONN_BURST 200
+
+/*
+ * net.core.somaxconn=128 cuts listen(4096) to 128: bursts of 200 connects
+ * every 250 ms overflow it, though the server takes each burst within 20 ms
+ * (the 4096 asked for would have held them). Each burst's sockets are closed
+ * (RST) at the next, so no SYN is retried.
+ */
+static void scenario_somaxconn(void)
+{
+	struct sockaddr_storage ss;
+	int len = make_addr(4, "127.0.0.1", 9860, &ss);
+	int burst[SOMAXCONN_BURST], k = 0;
+	long long start_ms = wall_ms(), end_ms = start_ms;
+	pthread_t srv;
+	int64_t t0;
+
+	sysctl_write("/proc/sys/net/core/somaxconn", "128");
+	add_listener(4, "127.0.0.1", 9860, 4096, false, true);
+	fcntl(ls[0].fd, F_SETFL, fcntl(ls[0].fd, F_GETFL) | O_NONBLOCK);
+	ls[0].pace_ms = 20;
+	pthread_create(&srv, NULL, batch_accept, &ls[0]);
+	t0 = mono_ns();
+	for (int b = 0; b < SOMAXCONN_BURSTS && !stop; b++) {
+		sleep_until_ns(t0 + b * 250000000LL);
+		while (k)
+			rst_close(burst[--k]);
+		if (b == 0)
+			start_ms = wall_ms();
+		end_ms = wall_ms();
+		for (int i = 0; i < SOMAXCONN_BURST; i++) {
+			int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+			if (fd < 0)
+				die("socket");
+			if (connect(fd, (void *)&ss, len) < 0 && errno != EINPROGRESS) {
+				close(fd);
+				continue;
+			}
+			burst[k++] = fd;
+			total_connects++;
+		}
+	}
+	msleep(250);
+	while (k)
+		rst_close(burst[--k]);
+	msleep(200);
+	accepting = 0;
+	pthread_join(srv, NULL);
+	report(",\"somaxconn\":128,\"requestedBacklog\":4096,\"bursts\":%d,\"burst\":%d,\"startMs\":%lld,\"endMs\":%lld",
+	       SOMAXCONN_BURSTS, SOMAXCONN_BURST, start_ms, end_ms);
+}
+
+/* Connects at per_sec for n connects (each closed with an RST at the end); the realtime span. */
+static void paced_connects(int port, int per_sec, int n)
+{
+	int *fds = calloc(n, sizeof(int)), nfds = 0;
+	const int64_t gap = 1000000000LL / per_sec;
+	int64_t t0 = mono_ns();
+	long long start_ms = wall_ms(), end_ms = start_ms;
+
+	if (!fds)
+		die("calloc");
+	for (int i = 0; i < n && !stop; i++) {
+		sleep_until_ns(t0 + i * gap);
+		end_ms = wall_ms();
+		int fd = connect_wait("127.0.0.1", port);
+		if (fd >= 0) {
+			fds[nfds++] = fd;
+			total_connects++;
+		}
+	}
+	for (int i = 0; i < nfds; i++)
+		rst_close(fds[i]);
+	free(fds);
+	report(",\"pacePerSec\":%d,\"startMs\":%lld,\"endMs\":%lld", per_sec, start_ms, end_ms);
+}
+
+static void scenario_keepup(void)
+{
+	pthread_t srv;
+
+	add_listener(4, "127.0.0.1", 9870, 128, false, false);
+	ls[0].serve = true;
+	pthread_create(&srv, NULL, paced_accept, &ls[0]);
+	paced_connects(9870, 100, 300);
+	msleep(300); /* the server takes what is left */
+	accepting = 0;
+	pthread_join(srv, NULL);
+}
+
+static void scenario_synflood_accepting(void)
+{
+	struct raw_flood flood = { .port = 9880, .secs = 3, .burst = 8, .gap_us = 5000, .max = 10000 };
+	pthread_t srv;
+
+	sysctl_write("/proc/sys/net/ipv4/tcp_syncookies", "1");
+	sysctl_write("/proc/sys/net/ipv4/tcp_max_syn_backlog", "16");
+	/* the raw SYNs' request sockets must stay, or the SYN queue never fills */
+	drop_rst_from_127_0_0_2();
+	add_listener(4, "127.0.0.1", 9880, 32, false, false);
+	ls[0].serve = true;
+	pthread_create(&srv, NULL, paced_accept, &ls[0]);
+	pthread_create(&flood.th, NULL, raw_syn_thread, &flood);
+	paced_connects(9880, 20, 60);
+	pthread_join(flood.th, NULL);
+	msleep(300);
+	accepting = 0;
+	pthread_join(srv, NULL);
+	report(",\"cookies\":%ld", netstat_value("SyncookiesSent"));
+	if (netstat_value("SyncookiesSent") <= 0)
+		fprintf(stderr, "acceptq-lab: synflood-accepting: no SYN cookie was sent\n");
+}
+
+static void scenario_abandon(void)
+{
+	int ok[10], reset[10], fin[10], open_[10];
+	unsigned depth = 0, limit = 0;
+	struct listener *l;
+
+	add_listener(4, "127.0.0.1", 9890, 64, false, false);
+	l = &ls[0];
+	/* 10 that the application takes, after 100 ms in the queue */
+	for (int i = 0; i < 10; i++)
+		if ((ok[i] = connect_wait("127.0.0.1", 9890)) >= 0)
+			total_connects++;
+	msleep(100);
+	for (int i = 0; i < 10; i++) {
+		struct pollfd p = { l->fd, POLLIN, 0 };
+		if (poll(&p, 1, 1000) <= 0)
+			break;
+		int c = accept4(l->fd, NULL, NULL, SOCK_NONBLOCK);
+		if (c >= 0) {
+			rst_close(c);
+			l->accepted++;
+		}
+	}
+	for (int i = 0; i < 10; i++)
+		if (ok[i] >= 0)
+			rst_close(ok[i]);
+	/* 30 that it never takes: reset by their client, closed by it, left open */
+	for (int i = 0; i < 10; i++)
+		if ((reset[i] = connect_wait("127.0.0.1", 9890)) >= 0)
+			total_connects++;
+	for (int i = 0; i < 10; i++)
+		if ((fin[i] = connect_wait("127.0.0.1", 9890)) >= 0)
+			total_connects++;
+	for (int i = 0; i < 10; i++)
+		if ((open_[i] = connect_wait("127.0.0.1", 9890)) >= 0)
+			total_connects++;
+	for (int i = 0; i < 10; i++) {
+		if (reset[i] >= 0)
+			rst_close(reset[i]);
+		if (fin[i] >= 0)
+			close(fin[i]);
+	}
+	msleep(1500);
+	queue_of(l->fd, &depth, &limit);
+	close(l->fd); /* with 30 connections still in its accept queue */
+	l->fd = -1;
+	msleep(200);
+	for (int i = 0; i < 10; i++)
+		if (open_[i] >= 0)
+			rst_close(open_[i]);
+	report(",\"queuedAtClose\":%u", depth);
+}
+
 static void usage(void)
 {
 	fprintf(stderr, "usage: acceptq-lab syn|ack|ack-cookie|v6|reuseport|twoaddr|dualstack|idle|many N|churn N SECONDS|flood SECONDS\n"
-			"       |pace [MS]|reuseport-mixed|nobind|two|cookie-flood "
+			"       |pace [MS]|reuseport-mixed|nobind|two|cookie-flood\n"
+			"       |delay MS|somaxconn|keepup|synflood-accepting|abandon "
 			"[--hold SECONDS]\n(run inside a network namespace of its own: "
 			"unshare -n acceptq-lab syn)\n");
 	exit(2);
@@ -666,6 +1040,16 @@ int main(int argc, char **argv)
 		scenario_two();
 	} else if (!strcmp(sc, "cookie-flood") && !pos[1]) {
 		scenario_cookie_flood();
+	} else if (!strcmp(sc, "delay") && pos[1] && atoi(pos[1]) > 0 && atoi(pos[1]) <= 1000 && !pos[2]) {
+		scenario_delay(atoi(pos[1]));
+	} else if (!strcmp(sc, "somaxconn") && !pos[1]) {
+		scenario_somaxconn();
+	} else if (!strcmp(sc, "keepup") && !pos[1]) {
+		scenario_keepup();
+	} else if (!strcmp(sc, "synflood-accepting") && !pos[1]) {
+		scenario_synflood_accepting();
+	} else if (!strcmp(sc, "abandon") && !pos[1]) {
+		scenario_abandon();
 	} else if (!strcmp(sc, "idle")) {
 		add_listener(4, "127.0.0.1", 9500, 64, false, false);
 		pthread_create(&th, NULL, accept_loop, &ls[0].fd);
@@ -688,7 +1072,7 @@ int main(int argc, char **argv)
 		       "\"expectOverflow\":%s,\"accepted\":%ld,\"skDrops\":%ld}", i ? "," : "", ls[i].family,
 		       ls[i].addr, ls[i].port, ls[i].backlog, ls[i].expect_overflow ? "true" : "false",
 		       ls[i].accepted, sk_drops_of(ls[i].fd));
-	printf("],\"connects\":%ld,\"rawSyns\":%ld}\n", total_connects, total_raw_syns);
+	printf("],\"connects\":%ld,\"rawSyns\":%ld%s}\n", total_connects, total_raw_syns, report_extra);
 	fflush(stdout);
 
 	/* hold the listeners until told to go */
