@@ -215,9 +215,12 @@ int acq_snapshot(void *h, struct acq_listener *rows, __u32 max_rows,
 
 	if (!a)
 		return -EINVAL;
-	/* a new peak generation: the kernel starts the next interval's peak */
+	/*
+	 * The interval's generation (peak depth, shortest and longest wait):
+	 * the next one starts right after the counters are read, so a wait
+	 * timed in between is in the same interval as its histogram entry.
+	 */
 	__u32 old_gen = a->skel->bss->peak_gen;
-	a->skel->bss->peak_gen = old_gen + 1;
 
 	scan_namespaces(a);
 	if ((e = pthread_create(&th, NULL, ns_worker, a)))
@@ -293,7 +296,9 @@ int acq_snapshot(void *h, struct acq_listener *rows, __u32 max_rows,
 	resolve_owners(a, unknown, nunknown);
 	free(unknown);
 
-	if ((e = read_counts(a, old_gen)))
+	e = read_counts(a, old_gen);
+	a->skel->bss->peak_gen = old_gen + 1;
+	if (e)
 		return e;
 	count_accepts(a);
 	mark_estimates(a);

@@ -15,11 +15,14 @@
  *
  * 1. syn-queue: SYN-queue drops or cookies moved, at least as many as the
  *    overflows, and the application is not behind: a SYN flood, or a SYN
- *    queue too small;
- * 2. slow-accept: behind, while anything dropped, or with the queue full:
+ *    queue too small (the kernel caps it at the listen() backlog; without
+ *    cookies tcp_max_syn_backlog also drops SYNs early);
+ * 2. somaxconn: drops, and listen() asked for more than
+ *    net.core.somaxconn per socket, which cut the backlog to it (said even
+ *    when the application is also behind: the cut is the one fix that needs
+ *    no code, and the verdict then says the application is behind too);
+ * 3. slow-accept: behind, while anything dropped, or with the queue full:
  *    the application is the bottleneck;
- * 3. somaxconn: overflows, and listen() asked for more than
- *    net.core.somaxconn per socket, which cut the backlog to it;
  * 4. burst: overflows while the application keeps pace: bursts outgrow the
  *    backlog;
  * otherwise none (null): the listener keeps up (or it is closed, or,
@@ -86,14 +89,26 @@ export function diagnose(r: ListenerRow, ns: NamespaceRow | undefined, syn: SynR
 
   if (synRate > 0 && synRate >= r.overflowRate && !behind) {
     const what = [syn.cookieRate > 0 ? 'cookies sent' : '', syn.synDropRate > 0 ? 'SYNs dropped' : ''].filter(Boolean).join(' and ');
+    const small = syn.synDropRate > 0 ? 'the backlog or tcp_max_syn_backlog too small' : 'a listen() backlog too small (it caps the SYN queue)';
     return {
       kind: 'syn-queue',
-      verdict: `SYN queue full and ${what}: a SYN flood, or tcp_max_syn_backlog too small`,
+      verdict: `SYN queue full and ${what}: a SYN flood, or ${small}`,
       basis: basis(
         `synDrops ${fig(syn.synDropRate)}/s, cookies ${fig(syn.cookieRate)}/s`, traffic, `synBacklog ${r.synBacklog}`,
         ns?.maxSynBacklog != null ? `tcp_max_syn_backlog ${ns.maxSynBacklog}` : '',
         ns?.syncookies != null ? `tcp_syncookies ${ns.syncookies}` : '',
       ),
+    };
+  }
+  const sockets = Math.max(r.sockets, 1);
+  const asked = (r.requestedBacklog ?? 0) / sockets;
+  const got = r.maxBacklog / sockets;
+  if (ns?.somaxconn != null && asked > ns.somaxconn && got === ns.somaxconn && pressure) {
+    const also = behind ? `; the application also accepts ${big(r.acceptRate)}/s while ${big(demand)}/s arrive` : '';
+    return {
+      kind: 'somaxconn',
+      verdict: `listen(${asked}) was cut to ${got} by net.core.somaxconn: raise net.core.somaxconn${also}`,
+      basis: basis(`requestedBacklog ${r.requestedBacklog}, maxBacklog ${r.maxBacklog}, sockets ${r.sockets}, somaxconn ${ns.somaxconn}`, traffic, queue),
     };
   }
   if (behind && (pressure || full)) {
@@ -104,16 +119,6 @@ export function diagnose(r: ListenerRow, ns: NamespaceRow | undefined, syn: SynR
     };
   }
   if (r.overflowRate <= 0) return null;
-  const sockets = Math.max(r.sockets, 1);
-  const asked = (r.requestedBacklog ?? 0) / sockets;
-  const got = r.maxBacklog / sockets;
-  if (ns?.somaxconn != null && asked > ns.somaxconn && got === ns.somaxconn) {
-    return {
-      kind: 'somaxconn',
-      verdict: `listen(${asked}) was cut to ${got} by net.core.somaxconn: raise net.core.somaxconn`,
-      basis: basis(`requestedBacklog ${r.requestedBacklog}, maxBacklog ${r.maxBacklog}, sockets ${r.sockets}, somaxconn ${ns.somaxconn}`, traffic),
-    };
-  }
   return {
     kind: 'burst',
     verdict: 'overflows in bursts while accepts keep pace: raise the backlog',
