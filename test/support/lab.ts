@@ -86,6 +86,15 @@ export function parseSs(text: string): SsListener[] {
  * overflows are staged (bounded: reportMs, 90 s by default).
  */
 export async function startLab(scenario: string, holdS = 120, reportMs = 90000): Promise<LabRun> {
+  return (await startLabReporting(scenario, holdS, reportMs)).lab;
+}
+
+/** startLab, keeping the whole report line the lab printed too. */
+export async function startLabReporting<R extends { pid: number; netns: number; listeners: LabListener[] }>(
+  scenario: string,
+  holdS = 120,
+  reportMs = 90000,
+): Promise<{ lab: LabRun; report: R }> {
   const proc = spawn('unshare', ['-n', LAB, ...scenario.split(' '), '--hold', String(holdS)], {
     stdio: ['pipe', 'pipe', 'pipe'],
   });
@@ -106,6 +115,6 @@ export async function startLab(scenario: string, holdS = 120, reportMs = 90000):
       reject(new Error(`lab ${scenario} exited with ${code}: ${stderr}`));
     });
   });
-  const info = JSON.parse(line);
-  return new LabRun(scenario, info.pid, info.netns, info.listeners, proc);
+  const report = JSON.parse(line) as R;
+  return { lab: new LabRun(scenario, report.pid, report.netns, report.listeners, proc), report };
 }

@@ -6,12 +6,9 @@
  * acceptq's records, and a watch on the BPF map `queued` while a scenario
  * runs.
  */
-import { spawn } from 'node:child_process';
-import readline from 'node:readline';
 import type { AcceptqJson } from './acceptq';
-import { LabRun, type LabListener } from './lab';
+import { startLabReporting, type LabRun, type LabListener } from './lab';
 import { entriesByNetns } from './maps';
-import { LAB } from './paths';
 
 /** The lab's report line (see the comment at the top of scripts/lab/lab.c). */
 export interface LabReport {
@@ -37,38 +34,9 @@ export interface LabReport {
   queuedAtClose?: number;
 }
 
-/**
- * Run a scenario under `unshare -n` and wait (bounded: reportMs) for its
- * report; the lab then holds its listeners (holdS) until stopped. Like
- * support/lab.ts's startLab, but keeping the whole report line.
- */
-export async function startReportingLab(
-  scenario: string,
-  holdS = 60,
-  reportMs = 60000,
-): Promise<{ lab: LabRun; report: LabReport }> {
-  const proc = spawn('unshare', ['-n', LAB, ...scenario.split(' '), '--hold', String(holdS)], {
-    stdio: ['pipe', 'pipe', 'pipe'],
-  });
-  let stderr = '';
-  proc.stderr!.on('data', (d) => (stderr += d));
-  const rl = readline.createInterface({ input: proc.stdout! });
-  const line = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => {
-      proc.kill('SIGKILL'); // never leave a lab behind
-      reject(new Error(`lab ${scenario}: no report within ${reportMs / 1000} s: ${stderr}`));
-    }, reportMs);
-    rl.once('line', (l) => {
-      clearTimeout(timer);
-      resolve(l);
-    });
-    proc.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`lab ${scenario} exited with ${code}: ${stderr}`));
-    });
-  });
-  const report = JSON.parse(line) as LabReport;
-  return { lab: new LabRun(scenario, report.pid, report.netns, report.listeners, proc), report };
+/** Run a scenario and keep its whole report (support/lab.ts's startLabReporting). */
+export function startReportingLab(scenario: string, holdS = 60, reportMs = 60000): Promise<{ lab: LabRun; report: LabReport }> {
+  return startLabReporting<LabReport>(scenario, holdS, reportMs);
 }
 
 /** One listener row as one record showed it. */
