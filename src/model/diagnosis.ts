@@ -17,7 +17,7 @@
  *    overflows, and the application is not behind: a SYN flood, or a SYN
  *    queue too small (the kernel caps it at the listen() backlog; without
  *    cookies tcp_max_syn_backlog also drops SYNs early);
- * 2. somaxconn: drops, and listen() asked for more than
+ * 2. somaxconn: drops or a full queue, and listen() asked for more than
  *    net.core.somaxconn per socket, which cut the backlog to it (said even
  *    when the application is also behind: the cut is the one fix that needs
  *    no code, and the verdict then says the application is behind too);
@@ -103,7 +103,7 @@ export function diagnose(r: ListenerRow, ns: NamespaceRow | undefined, syn: SynR
   const sockets = Math.max(r.sockets, 1);
   const asked = (r.requestedBacklog ?? 0) / sockets;
   const got = r.maxBacklog / sockets;
-  if (ns?.somaxconn != null && asked > ns.somaxconn && got === ns.somaxconn && pressure) {
+  if (ns?.somaxconn != null && asked > ns.somaxconn && got === ns.somaxconn && (pressure || full)) {
     const also = behind ? `; the application also accepts ${big(r.acceptRate)}/s while ${big(demand)}/s arrive` : '';
     return {
       kind: 'somaxconn',
