@@ -91,6 +91,8 @@ struct acq {
 	struct acq_stats stats;
 	char notice[1024];      /* what this run cannot see, and why */
 	bool baselining;        /* the walk right after attaching */
+	bool rewalk;            /* walk every namespace's listeners again (the registry was full) */
+	__u64 map_full_seen;    /* map_full when the namespaces were last walked */
 	__u64 skipped;          /* observations the kernel skipped (recursion), at the last snapshot */
 	__u64 skipped_moved_prev;       /* how many it skipped in the previous interval */
 	/* per-snapshot scratch */

@@ -146,10 +146,10 @@ static int load_attach(struct acq *a, const struct acq_open_opts *o, enum acq_pr
 				    "%s: tcp_rcv_state_process not found in /proc/kallsyms "
 				    "(kernel.kptr_restrict hides addresses?)", probe_names[set]);
 		}
-		if (!r[1].start || !r[2].start)
-			add_notice(a, "%s not in /proc/kallsyms: its ACK-path drops at listeners acceptq "
-				   "has not registered count with the next packet",
-				   !r[1].start ? "cookie_v4_check" : "cookie_v6_check");
+		for (int i = 1; i <= 2; i++)
+			if (!r[i].start)
+				add_notice(a, "%s not in /proc/kallsyms: its ACK-path drops at listeners "
+					   "acceptq has not registered count with the next packet", r[i].name);
 		s->rodata->rcv_state_start = r[0].start;
 		s->rodata->rcv_state_end = r[0].end;
 		s->rodata->v4_cookie_start = r[1].start;

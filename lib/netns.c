@@ -126,9 +126,11 @@ static void walk_current_ns(struct acq *a, struct ns_entry *e)
 	 * A namespace seen for the first time: register the listeners older
 	 * than acceptq (the TCP iterator adds those the registry lacks), so
 	 * that what follows is counted against a complete registry. From then
-	 * on listen() and close() keep the registry current by themselves.
+	 * on listen() and close() keep the registry current by themselves,
+	 * unless the registry was full: then every namespace is walked again
+	 * (at the tick after, once the sample pass has pruned what it could).
 	 */
-	if (cookie != e->walked_cookie) {
+	if (cookie != e->walked_cookie || a->rewalk) {
 		register_older_listeners(a);
 		e->walked_cookie = cookie;
 	}

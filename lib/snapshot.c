@@ -222,6 +222,10 @@ int acq_snapshot(void *h, struct acq_listener *rows, __u32 max_rows,
 	 */
 	__u32 old_gen = a->skel->bss->peak_gen;
 
+	/* a listener refused by a full registry: look for it again */
+	__u64 map_full = a->skel->bss->map_full;
+	a->rewalk = map_full != a->map_full_seen;
+	a->map_full_seen = map_full;
 	scan_namespaces(a);
 	if ((e = pthread_create(&th, NULL, ns_worker, a)))
 		return -e;
