@@ -8,8 +8,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import readline from 'node:readline';
 import type { ListenerRow, Snapshot } from '../src/model/types';
-import { activity, columnAt, fitColumns, rowLine } from '../ui/columns';
-import { DashboardState, sparkline, span, timeAxis } from '../ui/viewmodel';
+import { activity, columnAt, fitColumns, headerLine, rowLine } from '../ui/columns';
+import { asciiBlocks, DashboardState, histRows, sortDashRows, sparkline, sparkRange, sparkSeries, span, timeAxis, waitBound, wrapText } from '../ui/viewmodel';
 import { acqLinkIds, awaitAttached, linksOf } from './support/links';
 import { LabRun } from './support/lab';
 import { CLI, LAB } from './support/paths';
@@ -129,28 +129,35 @@ test.serial('overflowing and idle listeners: follow the worst, marks, notice, sp
   screen = await tm.waitFor((s) => cells(line(s, '127.0.0.1:9000 ')).includes(String(kernel)) && marks(s, '127.0.0.1:9000')?.mark === '*');
   t.true(marks(screen, '127.0.0.1:9000')!.selected, 'the selection stays on the worst listener');
   t.deepEqual(marks(screen, '127.0.0.1:9500'), { selected: false, mark: ' ' }, 'the idle listener: no mark');
+  // at 120 columns: LISTEN PID/COMM QUEUE OLDEST WAITP99 ARR/S ACC/S OVERFLOWS OVF/S LAST
+  t.regex(lines(screen)[headAt(screen)], /LISTEN +PID\/COMM +QUEUE +OLDEST +WAITP99 +ARR\/S +ACC\/S +OVERFLOWS +OVF\/Sv +LAST/);
   const synRow = cells(line(screen, '127.0.0.1:9000 '));
-  t.true(synRow.includes(String(syn.netns)), 'namespace shown');
   t.true(synRow.includes(`${syn.pid}/acceptq-lab`), 'pid/comm shown');
   t.true(synRow.includes('3/2'), 'queue 3 of 2');
-  t.true(synRow.includes(`${kernel}/0`), 'all on the SYN path');
+  t.true(synRow.includes(String(kernel)), 'its overflows');
+  // never accepted: the three in its queue wait on (OLDEST), no accept was timed (WAITP99 -)
+  t.regex(synRow[synRow.indexOf('3/2') + 1], /^\d+(\.\d+)?m?s$/, 'the oldest waiting connection\'s age');
+  t.is(synRow[synRow.indexOf('3/2') + 2], '-', 'no wait p99: nothing accepted');
+  t.regex(screen, /worst wait 127\.0\.0\.1:9000 oldest \d+(\.\d+)?m?s/, 'the header: the worst wait is its oldest connection\'s');
   const idleRow = cells(line(screen, '127.0.0.1:9500 '));
   t.true(idleRow.includes('0/64'), 'idle queue');
-  t.true(idleRow.includes('0/0'), 'idle: no overflow on either path');
+  t.deepEqual(idleRow.slice(idleRow.indexOf('0/64') + 1, idleRow.indexOf('0/64') + 6), ['-', '-', '0.0', '0.0', '0'], 'idle: nothing waits, no traffic, no overflow');
   t.regex(screen, new RegExp(`! new: 127\\.0\\.0\\.1:9000 acceptq-lab dropped ${kernel} since \\d\\d:\\d\\d:\\d\\d, last \\d\\d:\\d\\d:\\d\\d`), 'the notice stays until dismissed');
 
   // the sparklines, in the right-hand panel under their titles, and their time axis:
   // 58 frames of 0.5 s fit (a 60-column panel), the newest at the right end
   const ls = lines(screen);
-  const sparkAt = ls.findIndex((l) => l.includes('matching listeners (attributed)'));
+  // (blessed-contrib's widget: 56 points in a 58-cell panel, the frames before the start at zero)
+  const sparkAt = ls.findIndex((l) => /matching listeners \(attributed\) max \d+(\.\d)?:/.test(l));
   t.true(sparkAt >= 0, 'the drop-rate sparkline is there');
   const col = [...ls[sparkAt]].join('').indexOf('matching listeners');
   const sparkLine = [...ls[sparkAt + 1]].slice(col).join('');
-  t.regex(sparkLine, /[▂▃▄▅▆▇█]/, 'and it drew the drops');
-  const axisAt = ls.findIndex((l) => /-29s +-15s +now/.test(l));
-  t.true(axisAt > sparkAt, 'a time axis under the sparklines: -29s ... now');
+  t.regex(sparkLine, /^▁+[▂▃▄▅▆▇█]/, 'and it drew the drops');
+  t.regex([...ls[sparkAt + 4]].slice(col).join(''), /^▁*[▂▃▄▅▆▇█]/, 'the selected listener\'s sparkline too');
+  const axisAt = ls.findIndex((l) => /-28s +-14s +now/.test(l));
+  t.true(axisAt > sparkAt, 'a time axis under the sparklines: -28s ... now');
   t.is([...ls[axisAt]].join('').indexOf('now') + 2, [...ls[sparkAt + 1]].join('').search(/[▁▂▃▄▅▆▇█][^▁▂▃▄▅▆▇█]*$/), '"now" ends where the newest point is');
-  t.regex(screen, /127\.0\.0\.1:9000 +\[█+\] 3\/3/, 'a full accept-queue gauge');
+  t.regex(screen, /127\.0\.0\.1:9000 +\[█+\] 3\/3 +oldest \d+(\.\d+)?m?s/, 'a full accept-queue gauge, its oldest wait beside the depth');
   t.regex(screen, /kernel ListenOverflows [\d.]+\/s +attributed [\d.]+\/s +unattributed \d+/, 'the reconciliation in the header');
   t.regex(screen, new RegExp(`listeners 1/2 \\[filter: netns ${ns.inode}\\]`), 'the table says which listeners it shows');
 
@@ -170,11 +177,12 @@ test.serial('overflowing and idle listeners: follow the worst, marks, notice, sp
 
   // a click on a column header sorts by it, again reverses it
   let head = lines(screen)[headAt(screen)];
-  await tm.click([...head].join('').indexOf('PEAK') + 1, headAt(screen));
-  screen = await tm.waitFor((s) => /PEAKv/.test(s));
+  await tm.click([...head].join('').indexOf('OLDEST') + 1, headAt(screen));
+  screen = await tm.waitFor((s) => /OLDESTv/.test(s));
+  t.true(rowAt(screen, '127.0.0.1:9000 ') < rowAt(screen, '127.0.0.1:9500 '), 'the one with connections waiting first');
   head = lines(screen)[headAt(screen)];
-  await tm.click([...head].join('').indexOf('PEAK') + 1, headAt(screen));
-  screen = await tm.waitFor((s) => /PEAK\^/.test(s));
+  await tm.click([...head].join('').indexOf('OLDEST') + 1, headAt(screen));
+  screen = await tm.waitFor((s) => /OLDEST\^/.test(s));
   t.true(marks(screen, '127.0.0.1:9500')!.selected, 'the selection followed its listener');
   head = lines(screen)[headAt(screen)];
   await tm.click([...head].join('').indexOf('OVF/S') + 1, headAt(screen));
@@ -203,7 +211,11 @@ test.serial('overflowing and idle listeners: follow the worst, marks, notice, sp
   t.regex(dl[38], /^[└m][─q]{118}[┘j]$/, 'its bottom border right above the footer');
   t.false(/LISTEN|accept queues|overflows\/s \[/.test(body.join('\n')), 'nothing of the panels shows through');
   t.regex(screen, /overflows \d+ \(SYN path \d+, ACK path 0\)/);
-  t.regex(screen, /-\d+s +-\d+s +now/, 'a time axis under its sparkline');
+  t.regex(screen, /-\d+s +-\d+s +now/, 'a time axis under its sparklines');
+  t.regex(screen, /overflows\/s max \d+(\.\d)?:[\s\S]*accepts\/s max 0\.0:[\s\S]*arrivals\/s max \d+(\.\d)?:/, 'overflows, accepts and arrivals per second');
+  t.regex(screen, /diagnosis: (keeps up: nothing dropped in the last interval; but its queue is full|.+\n.*basis: )/, 'why it overflows, and the figures it rests on');
+  t.regex(screen, /backlog: listen\(\) asked 6, in effect 6 \(over 3 sockets\); somaxconn \d+, tcp_max_syn_backlog \d+/, 'the backlog asked for, the one in effect, the sysctls');
+  t.regex(screen, /wait, last interval: no accept\(\) timed/);
   tm.keys('Escape');
   await tm.waitFor((s) => !s.includes('listener detail'));
 
@@ -218,6 +230,17 @@ test.serial('overflowing and idle listeners: follow the worst, marks, notice, sp
   tm.keys('>');
   screen = await tm.waitFor((s) => /OVERFLOWS[v^]/.test(s));
   t.true(marks(screen, '127.0.0.1:9000')!.selected, 'still selected after a new sort column');
+  // then the waits and the rates, by key
+  tm.keys('>');
+  await tm.waitFor((s) => /WAITP99[v^]/.test(s));
+  tm.keys('s');
+  await tm.waitFor((s) => /OLDEST[v^]/.test(s));
+  tm.keys('>');
+  await tm.waitFor((s) => /ACC\/S[v^]/.test(s));
+  tm.keys('>');
+  await tm.waitFor((s) => /ARR\/S[v^]/.test(s));
+  tm.keys('<', '<', '<', '<');
+  await tm.waitFor((s) => /OVERFLOWS[v^]/.test(s));
 
   // the filter narrows every panel, and their titles say so; Esc clears it
   tm.keys('/', '9', '5', '0', '0', 'Enter');
@@ -260,6 +283,111 @@ test.serial('overflowing and idle listeners: follow the worst, marks, notice, sp
   t.deepEqual(acqLinkIds().filter((id) => links.includes(id)), [], 'no acceptq link left');
 });
 
+test.serial('why it overflows: waits, rates, the worst wait, the detail view\'s histogram and diagnosis; at 120 and 80 columns', async (t) => {
+  t.timeout(150000);
+  const ns = await newNetns();
+  t.teardown(() => ns.proc.kill('SIGKILL'));
+  const tm = Tmux.start(`acceptq-wait-${process.pid}`, `${process.execPath} ${CLI} --interval 0.5 --netns ${ns.inode}; echo EXIT=$?; sleep 60`, 120, 40, { LANG: 'C.UTF-8', TERM: 'xterm-256color' });
+  t.teardown(() => tm.kill());
+  await tm.waitFor((s) => s.includes('acceptq') && s.includes('listeners'));
+  await awaitAttached(tm.programPid());
+
+  // each connection accepted 200 ms after its handshake, 40 a second for 4 s: while they come,
+  // the row shows the wait and both rates; then pause, so that the frame stays to be read
+  /** A cell of the listener's row, by its column (right-aligned: it ends where the column's title does). */
+  const waitCell = (s: string, col: string) => {
+    const head = [...(lines(s)[headAt(s)] ?? '')].join('');
+    const l = line(s, '127.0.0.1:9850 ');
+    const m = new RegExp(`${col.replace('/', '\\/')}[v^]?`).exec(head);
+    if (!l || !m) return '';
+    return [...l].join('').slice(0, m.index + m[0].length).trim().split(/\s+/).pop() ?? '';
+  };
+  /** A figure of a cell: a wait in ms ("~200ms", "1.2s"), or a rate. */
+  const num = (cell: string) => parseFloat(cell.replace('~', '')) * (/\ds$/.test(cell) ? 1000 : 1);
+  const waiting = tm.waitFor((s) => /^~\d+ms$/.test(waitCell(s, 'WAITP99')) && num(waitCell(s, 'ARR/S')) > 0 && num(waitCell(s, 'ACC/S')) > 0, 30000);
+  waiting.catch(() => {}); // awaited below; the lab may fail first
+  const delay = labIn(ns, 'delay 200', 10);
+  delay.then((lab) => t.teardown(() => lab.stop()), () => {});
+  await waiting;
+  tm.keys('p');
+  let screen = await tm.waitFor((s) => s.includes('[PAUSED]'));
+  const p99 = num(waitCell(screen, 'WAITP99'));
+  t.true(p99 >= 150 && p99 <= 400, `the wait p99 is about the delay: ${waitCell(screen, 'WAITP99')}`);
+  t.regex(waitCell(screen, 'OLDEST'), /^(-|\d+(\.\d+)?ms)$/, 'the oldest waiting connection');
+  t.true(num(waitCell(screen, 'ARR/S')) > 0 && num(waitCell(screen, 'ACC/S')) > 0, `arrivals and accepts per second: ${waitCell(screen, 'ARR/S')} ${waitCell(screen, 'ACC/S')}`);
+  t.regex(screen, /worst wait 127\.0\.0\.1:9850 (p99 ~|oldest )\d+(\.\d+)?ms/, 'the header names the worst wait');
+  t.regex(screen, /127\.0\.0\.1:9850 +\[[░█]+\] \d+\/1025 +oldest (-|\d+(\.\d+)?ms)/, 'the gauge: the oldest wait beside the depth');
+
+  // the detail view: the last interval's waits and their histogram (200 ms: the 131-262 ms bucket),
+  // accepts and arrivals per second (blessed-contrib's sparkline), the backlog, the diagnosis
+  tm.keys('Enter');
+  screen = await tm.waitFor((s) => s.includes('listener detail'));
+  t.regex(screen, /wait, last interval \(\d+ timed\): p50 ~\d+ms +p99 ~\d+ms +mean \d+ms +min \d+ms +max \d+ms/, 'p50 and p99 marked as estimates');
+  t.regex(screen, /^[│x] +131ms-262ms █+ \d+ +[│x]$/m, 'the histogram\'s bucket, labelled');
+  const dl = lines(screen);
+  for (const series of ['accepts/s', 'arrivals/s']) {
+    const at = dl.findIndex((l) => new RegExp(`^[│x]${series.replace('/', '\\/')} max (\\d+\\.\\d|\\d{3,}):`).test(l));
+    t.true(at > 0, `${series}: a sparkline with its scale`);
+    t.regex(dl[at + 1], /^[│x]▁*[▂▃▄▅▆▇█]/, `${series}: it drew the rate`);
+  }
+  t.regex(screen, /overflows\/s max 0\.0:/);
+  t.regex(screen, /^[│x]-\d+s +-\d+s +now +[│x]$/m, 'the time axis under them');
+  t.regex(screen, /diagnosis: keeps up: nothing dropped in the last interval/, 'nothing to explain: it keeps up');
+  t.regex(screen, /backlog: listen\(\) asked 1024, in effect 1024; somaxconn 4096, tcp_max_syn_backlog \d+, tcp_syncookies \d/, 'the backlog asked for and in effect, the sysctls');
+  t.regex(screen, /tcp_abort_on_overflow 0/);
+
+  // the same at 80x24: everything in the frame, the table down to its most important columns
+  tm.resize(80, 24);
+  // (drawn again for the new size: the overlay's corner at the 80th column)
+  screen = await tm.waitFor((s) => s.split('\n').length <= 25 && lines(s).some((l) => /listener detail.*[┐k]$/.test(l) && [...l].length === 80));
+  t.regex(screen, /131ms-262ms █+ \d+/);
+  t.true(screen.split('\n').every((l) => [...l].length <= 80), 'nothing wider than 80 columns');
+  t.regex(screen, /accepts\/s max/);
+  t.regex(screen, /arrivals\/s max/);
+  t.regex(screen, /diagnosis: keeps up/);
+  t.regex(screen, /somaxconn 4096/);
+  tm.keys('Escape');
+  screen = await tm.waitFor((s) => !s.includes('listener detail') && headAt(s) > 0);
+  t.regex(lines(screen)[headAt(screen)], /^[│x] +LISTEN +QUEUE +OLDEST +WAITP99 +OVERFLOWS +OVF\/Sv +[│x]$/, 'at 80 columns: LISTEN QUEUE OLDEST WAITP99 OVERFLOWS OVF/S');
+  t.regex(lines(screen)[0], /acceptq +\[PAUSED\] +worst wait 127\.0\.0\.1:9850 /, 'the worst wait, on the first line where the second has no room');
+  t.truthy(lines(screen).find((l) => /127\.0\.0\.1:9850 \(selected\)/.test(l)), 'the selected listener\'s sparkline still shows');
+  t.truthy(lines(screen).find((l) => /-\d+s +-\d+s +now/.test(l)), 'and the axis');
+  tm.resize(120, 40);
+  await tm.waitFor((s) => s.split('\n').length >= 40 && s.includes('ARR/S'));
+  tm.keys('p');
+  await tm.waitFor((s) => !s.includes('[PAUSED]'));
+  await delay;
+
+  // a server that accepts every 5 ms while clients connect faster: a diagnosis with its basis;
+  // it drops, so it is the worst listener, which the selection follows
+  const dropping = tm.waitFor((s) => marks(s, '127.0.0.1:9800')?.mark === '!' && !!marks(s, '127.0.0.1:9800')?.selected && /~\d+(\.\d+)?ms/.test(line(s, '127.0.0.1:9800 ') ?? ''), 30000);
+  dropping.catch(() => {});
+  const pace = labIn(ns, 'pace 5', 10);
+  pace.then((lab) => t.teardown(() => lab.stop()), () => {});
+  await dropping;
+  tm.keys('p', 'Enter');
+  screen = await tm.waitFor((s) => s.includes('listener detail') && s.includes('[PAUSED]'));
+  t.regex(screen, /diagnosis: (?!keeps up).+/, 'a verdict');
+  t.regex(screen, /basis: .*acceptRate [\d.]+\/s/, 'and the figures it rests on');
+  t.regex(screen, /backlog: listen\(\) asked 8, in effect 8;/);
+  t.regex(screen, /^[│x] +[\d.]+[µm]?s-[\d.]+[µm]?s █+ \d+ +[│x]$/m, 'a histogram');
+  tm.keys('Escape'); // alone: an Escape and a key right after it read as Alt and that key
+  await tm.waitFor((s) => !s.includes('listener detail'));
+  tm.keys('p');
+  await tm.waitFor((s) => !s.includes('[PAUSED]'));
+
+  // the help tells of the new columns and the estimates
+  tm.keys('?');
+  screen = await tm.waitFor((s) => s.includes('Press any key to close'));
+  t.regex(screen, /WAITP99: the 99th\s/);
+  t.regex(screen, /~ marks an estimate/);
+  tm.keys('q');
+  await tm.waitFor((s) => !s.includes('Press any key to close'));
+  tm.keys('q');
+  await tm.waitFor((s) => s.includes('EXIT=0'));
+  await pace;
+});
+
 test.serial('NO_COLOR and a non-UTF-8 locale: no colour, plain ASCII, the marks still there', async (t) => {
   t.timeout(90000);
   const ns = await newNetns();
@@ -278,6 +406,14 @@ test.serial('NO_COLOR and a non-UTF-8 locale: no colour, plain ASCII, the marks 
   t.regex(screen, /-\d+s +-\d+s +now/, 'the time axis');
   const colours = (await import('node:child_process')).execFileSync('tmux', ['capture-pane', '-p', '-e', '-t', tm.name], { encoding: 'utf8' });
   t.notRegex(colours, /\x1b\[[0-9;]*3[1-7]m/, 'no foreground colours');
+  // the detail view's sparklines (blessed-contrib's, in ASCII here) and its axis
+  tm.keys('Enter');
+  const detail = await tm.waitFor((s) => s.includes('listener detail') && /arrivals\/s max/.test(s));
+  t.notRegex(detail, /[▁▂▃▄▅▆▇█░µ≥]/, 'no Unicode there either');
+  t.regex(detail, /overflows\/s max \d+(\.\d)?:[^\n]*\n[|x]_*[.\-~=+*#]/, 'the drops drawn in ASCII');
+  t.regex(detail, /-\d+s +-\d+s +now/);
+  tm.keys('Escape');
+  await tm.waitFor((s) => !s.includes('listener detail'));
   tm.keys('q');
   await tm.waitFor((s) => s.includes('EXIT=0'));
 });
@@ -347,4 +483,87 @@ test('view model: the selection follows the worst listener until moved; notices;
   t.regex(axis, /^-3m +-1m30s +now$/, 'the left end 3 minutes back, the middle, now at the right end');
   t.is(axis.indexOf('-1m30s'), 17, 'the middle mark in the middle');
   t.regex(timeAxis(58, 0.5), /^-29s +-15s +now$/);
+});
+
+test('view model: the traffic columns, their sort, the worst wait, the rate rings, the histogram, the series for blessed-contrib', (t) => {
+  // the columns at 80 and 120 characters (the table's inner width: 78 and 118)
+  const titles = (w: number) => fitColumns(w).map((c) => c.title).join(' ');
+  t.is(titles(78), 'LISTEN QUEUE OLDEST WAITP99 OVERFLOWS OVF/S');
+  t.is(titles(118), 'LISTEN PID/COMM QUEUE OLDEST WAITP99 ARR/S ACC/S OVERFLOWS OVF/S LAST');
+  for (const w of [58, 78, 98, 118, 158]) t.true(headerLine(fitColumns(w), 'wait', true).length <= w, `the header fits ${w}`);
+  const waits = row(1, { waitP99Ms: 204.3, oldestWaitMs: 150, acceptRate: 40, arrivalRate: 41.25, waitHist: [] });
+  const cols = fitColumns(118);
+  const cell = (title: string, r: ListenerRow) => cols.find((c) => c.title === title)!.text(r, 0);
+  t.is(cell('WAITP99', waits), '~204ms', 'the p99 is an estimate: ~');
+  t.is(cell('OLDEST', waits), '150ms');
+  t.is(cell('ACC/S', waits), '40.0');
+  t.is(cell('ARR/S', row(1, { arrivalRate: 1234.5 })), '1235');
+  t.is(cell('WAITP99', row(1, { waitP99Ms: null })), '-');
+  t.is(cell('OLDEST', row(1, { oldestWaitMs: null })), '-');
+  t.regex(headerLine(cols, 'wait', false), /WAITP99v/);
+  t.regex(headerLine(cols, 'accepts', true), /ACC\/S\^/);
+
+  // sorted by them: high first, none (null) last; ties by overflows/s
+  const a = row(1, { waitP99Ms: 5, oldestWaitMs: null, acceptRate: 1, arrivalRate: 9 });
+  const b = row(2, { waitP99Ms: null, oldestWaitMs: 3000, acceptRate: 7, arrivalRate: 2 });
+  const c = row(3, { waitP99Ms: 50, oldestWaitMs: 10, acceptRate: 7, arrivalRate: 0, overflowRate: 4 });
+  const ports = (k: Parameters<typeof sortDashRows>[1], rev = false) => sortDashRows([a, b, c], k, rev).map((r) => r.port);
+  t.deepEqual(ports('wait'), [3, 1, 2]);
+  t.deepEqual(ports('wait', true), [2, 1, 3]);
+  t.deepEqual(ports('oldest'), [2, 3, 1]);
+  t.deepEqual(ports('accepts'), [3, 2, 1], 'a tie: the one dropping first');
+  t.deepEqual(ports('arrivals'), [1, 2, 3]);
+  t.deepEqual(ports('rate'), [3, 1, 2], 'the model\'s keys as before');
+  const st = new DashboardState();
+  const keys: string[] = [];
+  for (let i = 0; i < 6; i++) {
+    keys.push(st.sortKey);
+    st.cycleSort(1);
+  }
+  t.deepEqual(keys, ['rate', 'overflows', 'wait', 'oldest', 'accepts', 'arrivals'], '> goes through the waits and rates');
+  st.sortBy('oldest');
+  t.is(st.sortKey, 'oldest');
+
+  // the worst wait: the longest of every open listener's oldest and p99; rate rings only once there is traffic
+  st.ingest(frame(1000, [a, b, c, row(4, { closed: true, oldestWaitMs: 99999 })]));
+  t.is(st.worstWait?.row.port, 2);
+  t.deepEqual([st.worstWait?.kind, st.worstWait?.ms], ['oldest', 3000]);
+  st.ingest(frame(2000, [row(1, { waitP99Ms: 250, oldestWaitMs: 200, acceptRate: 3, arrivalRate: 4 }), row(5)]));
+  t.deepEqual([st.worstWait?.row.port, st.worstWait?.kind, st.worstWait?.ms], [1, 'p99', 250]);
+  t.deepEqual(st.trafficOf(a.id, 3), { accepts: [0, 1, 3], arrivals: [0, 9, 4] }, 'zeros before the first frame');
+  t.deepEqual(st.trafficOf(row(5).id, 2), { accepts: [0, 0], arrivals: [0, 0] }, 'an idle listener: no ring, zeros');
+  t.is(st.previous?.timeMs, 1000, 'the snapshot before, for the diagnosis');
+  t.is(st.previousRow(a.id)?.acceptRate, 1);
+  st.ingest(frame(3000, [row(5)]));
+  t.is(st.worstWait, null, 'nothing waits');
+  t.deepEqual(st.trafficOf(a.id, 2), { accepts: [0, 0], arrivals: [0, 0] }, 'a ring goes with its listener');
+
+  // the wait histogram: from the lowest bucket with a count to the highest, labelled in µs, ms, s
+  const hist = new Array<number>(24).fill(0);
+  hist[17] = 40;
+  t.deepEqual(histRows(hist, 8), [{ label: '131ms-262ms', count: 40 }], '200 ms waits');
+  hist[3] = 2;
+  hist[10] = 1;
+  t.deepEqual(histRows(hist, 8).map((h) => h.label), ['8µs-32µs', '32µs-128µs', '128µs-512µs', '512µs-2.05ms', '2.05ms-8.19ms', '8.19ms-32.8ms', '32.8ms-131ms', '131ms-262ms'],
+    'two buckets a row, to fit 8 rows');
+  t.deepEqual(histRows(hist, 8).map((h) => h.count), [2, 0, 0, 1, 0, 0, 0, 40]);
+  t.is(histRows(hist, 20).length, 15, 'a bucket a row where they fit');
+  t.is(histRows(hist, 20, true)[0].label, '8us-16us');
+  const open = new Array<number>(24).fill(0);
+  open[0] = 1;
+  open[23] = 1;
+  t.deepEqual(histRows(open, 30).map((h) => h.label).filter((l, i, all) => i === 0 || i === all.length - 1), ['0µs-2µs', '≥8.39s']);
+  t.deepEqual(histRows(new Array<number>(24).fill(0), 8), []);
+  t.deepEqual([waitBound(512), waitBound(1024), waitBound(131072), waitBound(1048576)], ['512µs', '1.02ms', '131ms', '1.05s']);
+
+  // blessed-contrib's sparkline: n whole numbers, the newest last, zeros for the frames before
+  t.deepEqual(sparkSeries([0.5, 1], 4), [0, 0, 500000, 1000000]);
+  t.deepEqual(sparkSeries([3, 4, 5], 2), [800000, 1000000]);
+  t.deepEqual(sparkSeries([], 2), [0, 0]);
+  t.is(sparkRange([0.5, 1], 4), 'max 1.0');
+  t.is(sparkRange([38, 42, 40], 3), 'min 38.0 max 42.0', 'its lowest block is the lowest point');
+  t.is(sparkRange([38, 42], 3), 'max 42.0', 'a frame before the first is a zero');
+  t.is(asciiBlocks('▁▂█x'), '_.#x');
+  t.deepEqual(wrapText('basis: acceptRate 5/s, arrivalRate 9/s', 20), ['basis: acceptRate', '  5/s, arrivalRate', '  9/s']);
+  t.deepEqual(wrapText('a b c d e f g h', 5, '  ', 2), ['a b c', '  d ~']);
 });

@@ -1,15 +1,16 @@
 /**
  * The listener table's columns and their text: pure functions of a row, so
  * the layout can drop the least important columns on a narrow terminal.
- * Counts of a row whose split is an estimate carry a '~'. A row's second
- * character says what it is doing, without colour too: '!' dropping now,
- * '*' dropped within the last minute, 'x' closed.
+ * Counts of a row whose split is an estimate carry a '~', and so does the
+ * wait p99 (estimated from a histogram). A row's second character says what
+ * it is doing, without colour too: '!' dropping now, '*' dropped within the
+ * last minute, 'x' closed.
  */
 import { endpoint } from '../src/model/address';
 import { sanitize } from '../src/model/sanitize';
-import { figure, type SortKey } from '../src/model/view';
+import { duration, figure } from '../src/model/view';
 import type { ListenerRow } from '../src/model/types';
-import { ago } from './viewmodel';
+import { ago, type DashSortKey } from './viewmodel';
 
 export interface Column {
   title: string;
@@ -17,10 +18,14 @@ export interface Column {
   /** Lower goes first when the terminal is narrow. */
   priority: number;
   align: 'left' | 'right';
-  sort?: SortKey;
+  sort?: DashSortKey;
   text(r: ListenerRow, now: number): string;
 }
 
+/** A rate in a cell: one decimal below 100/s. */
+const perSec = (v: number | undefined) => ((v ?? 0) >= 100 ? (v ?? 0).toFixed(0) : (v ?? 0).toFixed(1));
+
+// Widths leave room for the title's sort mark (v or ^).
 export const COLUMNS: Column[] = [
   { title: 'LISTEN', width: 24, priority: 10, align: 'left', sort: 'address', text: (r) => endpoint(r.family, r.address, r.port) },
   { title: 'NETNS', width: 10, priority: 4, align: 'right', sort: 'netns', text: (r) => String(r.netns) },
@@ -29,10 +34,15 @@ export const COLUMNS: Column[] = [
   { title: 'QUEUE', width: 11, priority: 9, align: 'right', sort: 'fill', text: (r) => `${r.backlog}/${r.maxBacklog}` },
   { title: 'PEAK', width: 5, priority: 5, align: 'right', sort: 'peak', text: (r) => String(r.peakBacklog) },
   { title: 'SYNQ', width: 5, priority: 3, align: 'right', sort: 'synq', text: (r) => String(r.synBacklog) },
+  // the age of the oldest connection waiting now (exact), the wait p99 of the last interval (an estimate)
+  { title: 'OLDEST', width: 7, priority: 7, align: 'right', sort: 'oldest', text: (r) => duration(r.oldestWaitMs ?? null) },
+  { title: 'WAITP99', width: 8, priority: 8, align: 'right', sort: 'wait', text: (r) => (r.waitP99Ms == null ? '-' : figure(duration(r.waitP99Ms), true)) },
+  { title: 'ARR/S', width: 6, priority: 7, align: 'right', sort: 'arrivals', text: (r) => perSec(r.arrivalRate) },
+  { title: 'ACC/S', width: 6, priority: 7, align: 'right', sort: 'accepts', text: (r) => perSec(r.acceptRate) },
   { title: 'OVERFLOWS', width: 10, priority: 9, align: 'right', sort: 'overflows', text: (r) => figure(r.overflows, r.estimate) },
   { title: 'OVF/S', width: 8, priority: 10, align: 'right', sort: 'rate', text: (r) => figure(r.overflowRate.toFixed(1), r.estimate) },
   { title: 'LAST', width: 5, priority: 6, align: 'right', sort: 'last', text: (r, now) => ago(r.lastOverflowMs, now) },
-  { title: 'SYN/ACK', width: 13, priority: 7, align: 'right', text: (r) => figure(`${r.overflowsSyn}/${r.overflowsAck}`, r.estimate) },
+  { title: 'SYN/ACK', width: 13, priority: 6, align: 'right', text: (r) => figure(`${r.overflowsSyn}/${r.overflowsAck}`, r.estimate) },
 ];
 
 /** Dropped within this long: a recent dropper ('*'). */
@@ -71,7 +81,7 @@ function cell(c: Column, s: string): string {
 }
 
 /** Header line: the sort column marked with its direction. */
-export function headerLine(cols: Column[], sort: SortKey, reverse: boolean): string {
+export function headerLine(cols: Column[], sort: DashSortKey, reverse: boolean): string {
   return '  ' + cols.map((c) => cell(c, c.sort === sort ? `${c.title}${reverse ? '^' : 'v'}` : c.title)).join(' ');
 }
 

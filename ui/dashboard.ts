@@ -1,19 +1,23 @@
 /**
- * The full-screen dashboard (blessed). It reads snapshots from a
- * SnapshotStream once per tick and never talks to the kernel itself.
- * Layout: header (reconciliation, and a notice when a listener starts
- * dropping), queue gauges beside the drop-rate sparklines, the listener
- * table, a footer of keys; overlays for the detail view and help. Below
- * 80x24 a compact layout; below 60x12 a notice. Keys and the mouse (click a
- * row or a column header, the wheel) drive it.
+ * The full-screen dashboard (blessed + blessed-contrib). It reads snapshots
+ * from a SnapshotStream once per tick and never talks to the kernel itself.
+ * Layout: header (reconciliation, the worst accept-queue wait, and a notice
+ * when a listener starts dropping), queue gauges beside the drop-rate
+ * sparklines (blessed-contrib's widget, a time axis under them), the listener
+ * table, a footer of keys; overlays for the detail view (why the listener
+ * overflows) and help. Below 80x24 a compact layout; below 60x12 a notice.
+ * Keys and the mouse (click a row or a column header, the wheel) drive it.
  */
 import blessed from 'blessed';
+// the widget alone: the package's index loads every widget (maps, markdown), ~13 MB
+import contribSparkline from 'blessed-contrib/lib/widget/sparkline';
 import { endpoint } from '../src/model/address';
+import { diagnose, SLOW_WAIT_MS, synRates, type Diagnosis } from '../src/model/diagnosis';
 import { sanitize } from '../src/model/sanitize';
-import { ESTIMATE_NOTE, figure, fill, filterSnapshot, reconcile, type RowFilter } from '../src/model/view';
+import { duration, ESTIMATE_NOTE, figure, fill, filterSnapshot, reconcile, sysctlText, type RowFilter } from '../src/model/view';
 import type { ListenerRow, NamespaceRow, Snapshot, SnapshotStream } from '../src/model/types';
 import { activity, columnAt, fitColumns, headerLine, NOW_MS, rowLine } from './columns';
-import { ago, bar, DashboardState, HISTORY, sparkline, timeAxis } from './viewmodel';
+import { ago, asciiBlocks, bar, DashboardState, histRows, HISTORY, sparkRange, sparkSeries, timeAxis, wrapText } from './viewmodel';
 
 const MIN_W = 60;
 const MIN_H = 12;
@@ -28,16 +32,16 @@ export function utf8Locale(env: NodeJS.ProcessEnv = process.env): boolean {
   return /utf-?8/i.test(v);
 }
 
-const HELP = `acceptq dashboard
+const HELP = `acceptq dashboard. Press any key to close.
 
   Up/Down, j/k       move the selection (PgUp/PgDn, Home/End, g/G); until you move it,
                      it follows the worst listener (the top row)
-  < and >            previous / next sort column (marked v or ^ in the table header)
-  s                  next sort column
+  < and >, s         previous / next sort column (marked v or ^ in the table header)
   r                  reverse the sort
   /                  filter by text (address, port, comm, pid, namespace); Enter keeps it,
                      Esc clears it. It narrows every panel; their titles say so
-  Enter              detail view of the selected listener (Esc or Enter to close)
+  Enter              the selected listener's detail: why it overflows and on what figures,
+                     backlog, sysctls, waits, overflows, accepts, arrivals (Esc closes it)
   x                  dismiss the header's notice of a listener that started dropping
                      (opening its detail view dismisses it too)
   p or Space         pause / resume
@@ -48,19 +52,20 @@ const HELP = `acceptq dashboard
                      reverse); the wheel moves the selection
 
   Marks before a row: ! dropping now (in the last 2 s, or two frames), * dropped in
-  the last minute, x closed; > is the selection.
-
-  QUEUE is the accept queue now against the listen() backlog: the kernel admits
-  backlog + 1 per socket before it drops. PEAK is the deepest it got since the
-  previous frame. SYN/ACK splits overflows by the path that dropped them.
-  Closed listeners are marked x and stay for two minutes. The sparklines span
-  the time under them, from the left end ("-3m") to now at the right end.
+  the last minute, x closed (it stays two minutes); > is the selection.
+  QUEUE: the accept queue now against the listen() backlog (the kernel admits
+  backlog + 1 per socket before it drops). PEAK: the deepest since the previous
+  frame. OLDEST: how long its oldest connection has waited, now. WAITP99: the 99th
+  percentile of the wait from handshake to accept() in the last interval. ARR/S,
+  ACC/S: connections into the queue and accepted from it per second. SYN/ACK:
+  overflows by the path that dropped them. The sparklines span the time under them.
   The header: the kernel's ListenOverflows/s against what acceptq attributed;
   "unattributed" adds up every namespace's gaps (overflows, SYN-queue drops,
-  cookies; either sign counts). ~ marks a listener's estimated split (its
-  namespace's total is exact); "estimate": some namespace's split is one now.
-
-  Press any key to close.`;
+  cookies; either sign counts); the worst wait: the listener whose connections
+  wait longest now (its oldest waiting one, or its wait p99 if that is longer).
+  ~ marks an estimate: a listener's split (its namespace's total is exact), and
+  the wait p50 and p99 (from a histogram; mean, min, max and oldest are exact);
+  "estimate" in the header: some namespace's split is one now.`;
 
 function hms(ms: number): string {
   const s = Math.floor(ms / 1000);
@@ -69,6 +74,15 @@ function hms(ms: number): string {
 }
 
 const rate = (v: number) => (v >= 100 ? v.toFixed(0) : v.toFixed(1));
+
+/** A part of a header line: its text, how much it matters (10 most), its style tag. */
+interface Seg {
+  plain: string;
+  pri: number;
+  style?: string;
+  /** Where it does not fit whole, the room left gets as much of it as fits. */
+  cut?: boolean;
+}
 
 /** What the dashboard needs of the command line. */
 export interface DashboardOptions {
@@ -143,11 +157,23 @@ export async function runDashboard(o: DashboardOptions, stream: SnapshotStream, 
   const header = blessed.box({ parent: screen, top: 0, left: 0, height: 2, width: '100%', tags: true, wrap: false });
   const gauges = blessed.box({ parent: screen, label: ' accept queues ', border, tags: true, wrap: false, style: panelStyle });
   const spark = blessed.box({ parent: screen, label: ' overflows/s ', border, tags: true, wrap: false, style: panelStyle });
+  // blessed-contrib's sparkline widget draws the series: one widget a series here, so that
+  // two of them and the time axis fit the panel at 80x24 (the widget puts a blank line after
+  // each series); the axis is a line of its own under them
+  const sparkStyle = () => ({ fg: color ? 'red' : undefined, titleFg: color ? 'white' : 'default' });
+  const sparkOpts = (parent: blessed.Widgets.Node, height: number) =>
+    ({ parent, top: 0, left: 0, width: 10, height, tags: true, wrap: false, style: sparkStyle() });
+  const sparkTotal = contribSparkline(sparkOpts(spark, 2));
+  const sparkSel = contribSparkline(sparkOpts(spark, 2));
+  const sparkAxis = blessed.box({ parent: spark, top: 0, left: 0, width: 10, height: 1, tags: false, wrap: false });
   const table = blessed.box({ parent: screen, label: ' listeners ', border, tags: true, wrap: false, style: panelStyle });
   const footer = blessed.box({ parent: screen, left: 0, height: 1, width: '100%', tags: false, style: color ? { fg: 'black', bg: 'cyan' } : { inverse: true } });
   const small = blessed.box({ parent: screen, top: 0, left: 0, width: '100%', height: '100%', hidden: true, tags: false });
   // covers the panels whole (their borders too), between the header and the footer
   const overlay = blessed.box({ parent: screen, top: 2, left: 0, width: '100%', height: '100%-3', border, hidden: true, tags: true, style: panelStyle });
+  // the detail view's overflows, accepts and arrivals per second: one widget, three series, the axis under it
+  const detailSpark = contribSparkline(sparkOpts(overlay, 8));
+  const detailAxis = blessed.box({ parent: overlay, top: 0, left: 0, width: 10, height: 1, hidden: true, tags: false, wrap: false });
   let overlayKind: 'none' | 'detail' | 'help' = 'none';
   /** The listener the detail view shows (the one Enter was pressed on). */
   let detailId: string | null = null;
@@ -157,6 +183,54 @@ export async function runDashboard(o: DashboardOptions, stream: SnapshotStream, 
 
   const esc = (s: string) => blessed.escape(s);
   const tag = (t: string, s: string) => (color ? `{${t}}${s}{/${t}}` : s);
+
+  /**
+   * Series into a blessed-contrib sparkline widget: it draws each title (with
+   * a ':' after it), the newest width - 2 points under it, a blank line; it
+   * starts with a blank line, which is skipped. Plain ASCII where the locale is
+   * not UTF-8 (the widget draws Unicode blocks only).
+   */
+  function setSeries(w: any, series: Array<{ name: string; values: number[] }>, points: number): void {
+    const room = Math.max(4, (w.width as number) - 1);
+    // the name, cut where it must be, then what the line spans
+    const title = (d: { name: string; values: number[] }) => {
+      const range = sparkRange(d.values, points);
+      const nameRoom = room - range.length - 1;
+      const name = d.name.length <= nameRoom ? d.name : d.name.slice(0, Math.max(0, nameRoom - 1)) + '~';
+      return `${name} ${range}`.slice(0, room);
+    };
+    w.setData(series.map((d) => esc(title(d))), series.map((d) => sparkSeries(d.values, points)));
+    if (ascii) w.setContent(asciiBlocks(w.content));
+    w.childBase = 1; // where blessed starts drawing its content
+  }
+
+  const seg = (plain: string, pri: number, style?: string): Seg => ({ plain, pri, style });
+
+  /**
+   * The parts of a header line that fit the width, the most important first,
+   * in their order, two spaces apart; a part marked cut fills what room is left.
+   */
+  function fitLine(parts: Array<Seg | null>, width: number): string {
+    const all = parts.filter((p): p is Seg => !!p);
+    const kept = new Set<Seg>();
+    let used = -2;
+    for (const p of [...all].sort((a, b) => b.pri - a.pri)) {
+      if (used + 2 + p.plain.length <= width) {
+        kept.add(p);
+        used += 2 + p.plain.length;
+      }
+    }
+    const show = (p: Seg, text: string) => (p.style ? tag(p.style, esc(text)) : esc(text));
+    const out: string[] = [];
+    for (const p of all) {
+      if (kept.has(p)) out.push(show(p, p.plain));
+      else if (p.cut && width - used - 2 >= 10) {
+        out.push(show(p, p.plain.slice(0, width - used - 3) + '~'));
+        used = width;
+      }
+    }
+    return out.join('  ');
+  }
 
   /** Every filter on (the command line's, the typed one), for the panels' titles; '' for none. */
   function filterNote(): string {
@@ -168,7 +242,9 @@ export async function runDashboard(o: DashboardOptions, stream: SnapshotStream, 
   function title(el: blessed.Widgets.BoxElement, text: string): void {
     const note = filterNote();
     const full = note ? `${text} [${note}]` : text;
-    const room = Math.max(4, (el.width as number) - 4);
+    // the label starts 2 cells in and must end inside the border (or blessed wraps it onto the
+    // first line), a cell of the border before the corner
+    const room = Math.max(4, (el.width as number) - 6);
     el.setLabel(` ${esc(full.length > room ? full.slice(0, room - 1) + '~' : full)} `);
   }
 
@@ -232,27 +308,47 @@ export async function runDashboard(o: DashboardOptions, stream: SnapshotStream, 
   function drawHeader(mode: 'compact' | 'full'): void {
     const s = state.latest;
     const m = stream.meta;
+    const width = screen.width as number;
     const flags = [
-      state.paused ? tag('yellow-fg', '[PAUSED]') : '',
-      ended ? tag('yellow-fg', '[END OF RECORDING]') : '',
-      !stream.live ? `replay x${state.speed}` : '',
-      state.filter ? `filter: ${esc(state.filter)}` : '',
-    ].filter(Boolean).join(' ');
-    const line1 = `{bold}acceptq{/bold}  ${esc(m.host)}  ${esc(m.kernel)}  probe ${esc(s?.probe ?? m.probe)}  every ${o.interval}s  up ${hms(Date.now() - started)}  ${flags}`;
+      state.paused ? seg('[PAUSED]', 9, 'yellow-fg') : null,
+      ended ? seg('[END OF RECORDING]', 9, 'yellow-fg') : null,
+      !stream.live ? seg(`replay x${state.speed}`, 9) : null,
+      state.filter ? seg(`filter: ${state.filter}`, 9) : null,
+    ];
+    const counts = s ? seg(`listeners ${s.listeners.length}  lost events ${s.lostEvents}`, 7) : null;
+    const line1: Array<Seg | null> = [
+      seg('acceptq', 10, 'bold'), ...flags, seg(m.host, 3), seg(m.kernel, 2), seg(`probe ${s?.probe ?? m.probe}`, 4),
+      seg(`every ${o.interval}s`, 5), seg(`up ${hms(Date.now() - started)}`, 6), counts,
+    ];
     if (!s) {
-      header.setContent(line1);
+      header.setContent(fitLine(line1, width));
       return;
     }
     // the size of every namespace's gaps, either way: a +3 here does not hide a -3 there
     const r = reconcile(s.namespaces);
-    const recon = `kernel ListenOverflows ${rate(s.kernelRate)}/s  attributed ${rate(s.attributedRate)}/s  ` +
-      (r.gap ? tag('red-fg', `unattributed ${r.gap} (${r.namespaces} netns)`) : 'unattributed 0') +
-      (r.estimate ? '  ' + tag('yellow-fg', 'estimate') : '') +
-      `  listeners ${s.listeners.length}  lost events ${s.lostEvents}` +
-      (s.mapFull ? '  ' + tag('red-fg', `maps full: ${s.mapFull} not tracked`) : '') +
-      (s.notice ? '  ' + tag('yellow-fg', `notice: ${esc(s.notice)}`) : '');
-    const notice = noticeLine(screen.width as number);
-    header.setContent([mode === 'full' ? line1 : '', recon, notice ?? ''].filter(Boolean).join('\n'));
+    const w = state.worstWait;
+    const worst = w
+      ? seg(`worst wait ${endpoint(w.row.family, w.row.address, w.row.port)} ${w.kind === 'p99' ? `p99 ${figure(duration(w.ms), true)}` : `oldest ${duration(w.ms)}`}`,
+        8, w.ms >= SLOW_WAIT_MS ? 'yellow-fg' : undefined)
+      : seg('worst wait -', 8);
+    const line2: Array<Seg | null> = [
+      seg(`kernel ListenOverflows ${rate(s.kernelRate)}/s`, 10), seg(`attributed ${rate(s.attributedRate)}/s`, 10),
+      r.gap ? seg(`unattributed ${r.gap} (${r.namespaces} netns)`, 10, 'red-fg') : seg('unattributed 0', 10),
+      r.estimate ? seg('estimate', 9, 'yellow-fg') : null,
+      worst,
+      // the compact layout has no first line: the counts go here
+      mode === 'full' ? null : counts,
+      s.mapFull ? seg(`maps full: ${s.mapFull} not tracked`, 9, 'red-fg') : null,
+      s.notice ? { ...seg(`notice: ${s.notice}`, 6, 'yellow-fg'), cut: true } : null,
+    ];
+    // where the reconciliation leaves no room for the worst wait, it goes up to the first line
+    const needed = (segs: Array<Seg | null>) => segs.reduce((n, x) => n + (x && x.pri >= 8 ? x.plain.length + 2 : 0), -2);
+    if (mode === 'full' && needed(line2) > width) {
+      line2.splice(line2.indexOf(worst), 1);
+      line1.splice(1 + flags.length, 0, worst);
+    }
+    const notice = noticeLine(width);
+    header.setContent([mode === 'full' ? fitLine(line1, width) : '', fitLine(line2, width), notice ?? ''].filter(Boolean).join('\n'));
   }
 
   function drawGauges(): void {
@@ -263,44 +359,62 @@ export async function runDashboard(o: DashboardOptions, stream: SnapshotStream, 
     if (!s) return;
     // the rows the filter admits, like every panel
     const rows = state.rows().filter((r) => !r.closed && r.maxBacklog > 0).sort((a, b) => fill(b) - fill(a) || b.overflowRate - a.overflowRate).slice(0, lines);
-    const out = rows.map((r) => {
+    const cells = rows.map((r) => {
       const cap = r.maxBacklog + Math.max(r.sockets, 1);
-      const name = endpoint(r.family, r.address, r.port);
-      const nameW = Math.min(22, Math.max(10, Math.floor(inner * 0.35)));
-      const tail = ` ${r.backlog}/${cap} pk ${r.peakBacklog} syn ${r.synBacklog}`.padEnd(24);
-      const barW = Math.max(4, inner - nameW - tail.length - 3);
-      const b = bar(r.backlog, cap, barW, ascii);
-      const full = r.backlog >= cap;
-      return `${esc(name.padEnd(nameW).slice(0, nameW))} [${full ? tag('red-fg', b) : tag('green-fg', b)}]${tail}`;
+      const oldest = r.oldestWaitMs ?? null;
+      return {
+        r, cap, name: endpoint(r.family, r.address, r.port), depth: `${r.backlog}/${cap}`,
+        oldest: `oldest ${duration(oldest)}`, slow: oldest !== null && oldest >= SLOW_WAIT_MS, more: `pk ${r.peakBacklog} syn ${r.synBacklog}`,
+      };
+    });
+    const widest = (k: 'name' | 'depth' | 'oldest' | 'more') => Math.max(0, ...cells.map((c) => c[k].length));
+    const [depthW, oldW, moreW] = [widest('depth'), widest('oldest'), widest('more')];
+    const want = Math.min(22, Math.max(10, Math.floor(inner * 0.35)), Math.max(10, widest('name')));
+    // beside the depth always its oldest wait; the peak and the SYN queue where the bar keeps 8 cells
+    const core = 1 + depthW + 1 + oldW;
+    const more = inner - want - 3 - (core + 1 + moreW) >= 8;
+    const tailW = core + (more ? 1 + moreW : 0);
+    const nameW = Math.max(8, Math.min(want, inner - 3 - tailW - 4));
+    const barW = Math.max(4, inner - nameW - 3 - tailW);
+    const out = cells.map((c) => {
+      const b = bar(c.r.backlog, c.cap, barW, ascii);
+      const full = c.r.backlog >= c.cap;
+      const oldest = esc(c.oldest.padEnd(oldW));
+      return `${esc(c.name.padEnd(nameW).slice(0, nameW))} [${full ? tag('red-fg', b) : tag('green-fg', b)}] ${c.depth.padEnd(depthW)} ` +
+        `${c.slow ? tag('yellow-fg', oldest) : oldest}${more ? ` ${c.more}` : ''}`;
     });
     if (!out.length && state.filter) out.push(`no open listener matches "${esc(state.filter)}"`);
     gauges.setContent(out.join('\n'));
   }
 
   function drawSpark(): void {
-    // as many frames as fit (at most the history kept), the newest at the right end
-    const width = Math.max(4, (spark.width as number) - 2);
-    const points = Math.min(width, HISTORY);
+    // as many frames as fit (at most the history kept), the newest over "now" of the axis;
+    // the widget draws its width less 2 points
+    const inner = Math.max(6, (spark.width as number) - 2);
+    const points = Math.min(inner - 2, HISTORY);
     const lines = Math.max(1, (spark.height as number) - 2);
     const sel = state.selected();
     const filtered = !!state.filter;
     title(spark, 'overflows/s');
-    const sets: Array<{ title: string; values: number[] }> = [
-      { title: filtered || fixedFilter ? 'matching listeners (attributed)' : 'all listeners (attributed)', values: filtered ? state.filteredTotalValues(points) : state.total.values().slice(-points) },
-    ];
-    if (sel) sets.push({ title: `${endpoint(sel.family, sel.address, sel.port)} (selected)`, values: state.historyOf(sel.id)?.values().slice(-points) ?? [] });
-    const pad = (line: string) => ' '.repeat(width - points) + line;
-    const out: string[] = [];
-    sets.forEach((d, i) => {
-      // two lines each, the axis after them: a blank line between them where there is room
-      const need = out.length + (i && lines >= 6 ? 1 : 0) + 3;
-      if (need > lines && i) return;
-      if (i && lines >= 6) out.push('');
-      out.push(`${tag('bold', esc(d.title))} max ${rate(Math.max(0, ...d.values))}`);
-      out.push(pad(tag('red-fg', sparkline(d.values, points, ascii, true))));
-    });
-    out.push(pad(timeAxis(points, intervalS)));
-    spark.setContent(out.slice(0, lines).join('\n'));
+    const total = filtered ? state.filteredTotalValues(points) : state.total.values().slice(-points);
+    const series = (name: string, values: number[]) => [{ name, values }];
+    // two lines a series (its title, its line), a blank line between them where there is room, the axis under the last
+    const gap = lines >= 6 ? 1 : 0;
+    const showSel = !!sel && lines >= 5 + gap;
+    for (const w of [sparkTotal, sparkSel]) {
+      w.width = points + 2;
+      w.left = 0;
+    }
+    sparkTotal.top = 0;
+    setSeries(sparkTotal, series(`${filtered || fixedFilter ? 'matching' : 'all'} listeners (attributed)`, total), points);
+    sparkSel.hidden = !showSel;
+    if (showSel) {
+      sparkSel.top = 2 + gap;
+      setSeries(sparkSel, series(`${endpoint(sel!.family, sel!.address, sel!.port)} (selected)`, state.historyOf(sel!.id)?.values().slice(-points) ?? []), points);
+    }
+    sparkAxis.top = showSel ? 4 + gap : 2;
+    sparkAxis.width = points;
+    sparkAxis.setContent(timeAxis(points, intervalS));
   }
 
   function drawTable(): void {
@@ -344,39 +458,165 @@ export async function runDashboard(o: DashboardOptions, stream: SnapshotStream, 
     return { row: state.rows()[scroll + line - 1], col };
   }
 
+  /** Why a listener overflows: its diagnosis from the latest two snapshots (the SYN-side rates need both), once a snapshot. */
+  let diagnosed: { snapshot: Snapshot; id: string; d: Diagnosis | null } | null = null;
+  function diagnosisOf(r: ListenerRow, ns: NamespaceRow | undefined): Diagnosis | null {
+    const s = state.latest;
+    if (!s) return null;
+    if (diagnosed?.snapshot !== s || diagnosed.id !== r.id) {
+      diagnosed = { snapshot: s, id: r.id, d: diagnose(r, ns, state.previous ? synRates(r, state.previousRow(r.id), s.elapsed) : undefined) };
+    }
+    return diagnosed.d;
+  }
+
+  /**
+   * The detail view, as many of its parts as fit the overlay: the less
+   * important go first (the recent events, blank lines, the SYN-side lines
+   * as one, histogram rows, wrapped lines); the sparklines (a
+   * blessed-contrib widget over lines kept blank for it) last.
+   */
   function drawDetail(r: ListenerRow): void {
-    const inner = Math.max(10, (overlay.width as number) - 4);
-    const hist = state.historyOf(r.id)?.values() ?? [];
-    const events = state.eventsOf(r.id).slice(-Math.max(1, (overlay.height as number) - 20)).reverse();
+    const W = Math.max(20, (overlay.width as number) - 2);
+    const H = Math.max(1, (overlay.height as number) - 2);
     const now = state.latest?.timeMs ?? Date.now();
     const est = (v: number | string) => figure(v, r.estimate);
+    const approx = (ms: number | null | undefined) => (ms == null ? '-' : figure(duration(ms), true));
     const ns: NamespaceRow | undefined = state.latest?.namespaces.find((n) => n.cookie === r.netnsCookie);
-    // beside the listener's share: its namespace's exact kernel count and the gap
-    const nsPart = (kernel: string, v: number | undefined, gap: number | undefined) =>
-      (ns ? `   netns ${kernel} ${v}, unattributed ${gap}` : '');
-    const lines = [
-      `{bold}${esc(endpoint(r.family, r.address, r.port))}{/bold}  netns ${r.netns}  ${r.pid ? `pid ${r.pid} ${esc(sanitize(r.comm))}` : 'owner unknown'}  uid ${r.uid}  ${r.closed ? tag('yellow-fg', 'closed') : 'open'}`,
-      `sockets ${r.sockets}  accept queue ${r.backlog}/${r.maxBacklog} (admits ${r.maxBacklog + Math.max(1, r.sockets)})  peak ${r.peakBacklog}  SYN queue ${r.synBacklog}`,
-      `overflows ${est(r.overflows)} (SYN path ${est(r.overflowsSyn)}, ACK path ${est(r.overflowsAck)})  ${est(rate(r.overflowRate))}/s  first ${ago(r.firstOverflowMs, now)} ago  last ${ago(r.lastOverflowMs, now)} ago`,
-      `SYN-queue drops ${est(r.synDrops)}` + nsPart('TCPReqQFullDrop', ns?.reqQFullDrops, ns?.unattributedSynDrops),
-      `SYN cookies ${est(r.cookies)}` + nsPart('SyncookiesSent', ns?.syncookiesSent, ns?.unattributedCookies),
-      ns
-        ? `netns ${ns.netns}: ListenOverflows ${ns.listenOverflows}, unattributed ${ns.unattributed}; unmatched ${ns.unmatched}` +
-          (ns.estimate ? '  ' + tag('yellow-fg', 'split among its listeners: estimate') : '')
-        : `netns ${r.netns}: its kernel counters were not read`,
-      ...(r.estimate ? [tag('yellow-fg', esc(ESTIMATE_NOTE))] : []),
-      '',
-      `overflows/s, last ${hist.length} frames (max ${rate(Math.max(0, ...hist))}):`,
-      sparkline(hist, inner, ascii, true),
-      timeAxis(Math.min(inner, HISTORY), intervalS, inner),
-      '',
-      `recent detail events (${events.length}):`,
-      ...events.map((e) => `  ${new Date(e.timeMs).toISOString().slice(11, 23)}  ${e.path.padEnd(8)} from ${esc(endpoint(e.remoteAddress.includes(':') ? 6 : 4, e.remoteAddress, e.remotePort))}  queue ${e.backlog}/${e.maxBacklog} syn ${e.synBacklog}`),
-      '',
-      'Esc or Enter to close',
+    /** Plain text cut to the width, escaped. */
+    const line = (text: string) => esc(text.length > W ? text.slice(0, W - 1) + '~' : text);
+    const wrapped = (text: string, max: number) => wrapText(text, W, '  ', max).map(esc);
+    const cap = r.maxBacklog + Math.max(1, r.sockets);
+
+    const d = diagnosisOf(r, ns);
+    const diagnosis = (max: number): string[] => {
+      if (d) return [...wrapped(`diagnosis: ${d.verdict}`, max).map((l) => tag('yellow-fg', l)), ...wrapped(`  basis: ${d.basis}`, max)];
+      if (r.closed) return [line('diagnosis: none (closed)')];
+      if (!r.waitHist?.length) return [line('diagnosis: none (no accept-queue traffic figures: a format-1 recording)')];
+      // the model finds nothing to explain when nothing drops now; a full queue drops the next one
+      const full = r.backlog > 0 && r.backlog >= r.maxBacklog;
+      return wrapped(`diagnosis: keeps up: nothing dropped in the last interval` +
+        (full ? `; but its queue is full${r.oldestWaitMs != null ? `, the oldest waiting ${duration(r.oldestWaitMs)}` : ''}: the next connection overflows` : ''), max);
+    };
+
+    const sockets = Math.max(1, r.sockets);
+    const cut = r.requestedBacklog != null && ns?.somaxconn != null && r.requestedBacklog / sockets > ns.somaxconn;
+    const backlog = (max: number) => wrapped(
+      (r.requestedBacklog != null
+        ? `backlog: listen() asked ${r.requestedBacklog}, in effect ${r.maxBacklog}${r.sockets > 1 ? ` (over ${r.sockets} sockets)` : ''}${cut ? ', cut by net.core.somaxconn' : ''}`
+        : `backlog: in effect ${r.maxBacklog} (what listen() asked is not known: it listened before acceptq started)`) +
+      (ns ? (sysctlText(ns) || "; the namespace's sysctls are not known") : ''),
+      max);
+    const facts = (max: number): string[] => [
+      line(`sockets ${r.sockets}  accept queue ${r.backlog}/${r.maxBacklog} (admits ${cap})  peak ${r.peakBacklog}  SYN queue ${r.synBacklog}`),
+      line(`arrivals ${r.arrivals ?? 0} (${rate(r.arrivalRate ?? 0)}/s)  accepts ${r.accepts ?? 0} (${rate(r.acceptRate ?? 0)}/s)  ` +
+        (r.oldestWaitMs == null ? 'none waiting now' : `oldest waiting ${duration(r.oldestWaitMs)}`)),
+      ...backlog(Math.max(2, max)),
+      line(`overflows ${est(r.overflows)} (SYN path ${est(r.overflowsSyn)}, ACK path ${est(r.overflowsAck)})  ${est(rate(r.overflowRate))}/s  first ${ago(r.firstOverflowMs, now)} ago  last ${ago(r.lastOverflowMs, now)} ago`),
     ];
-    overlay.setLabel(' listener detail ');
-    overlay.setContent(lines.join('\n'));
+    // beside the listener's share: its namespace's exact kernel count and the gap
+    const nsPart = (kernel: string, v: number | undefined, gap: number | undefined) => (ns ? `   netns ${kernel} ${v}, unattributed ${gap}` : '');
+    const synFull = [
+      line(`SYN-queue drops ${est(r.synDrops)}` + nsPart('TCPReqQFullDrop', ns?.reqQFullDrops, ns?.unattributedSynDrops)),
+      line(`SYN cookies ${est(r.cookies)}` + nsPart('SyncookiesSent', ns?.syncookiesSent, ns?.unattributedCookies)),
+      ns
+        ? line(`netns ${ns.netns}: ListenOverflows ${ns.listenOverflows}, unattributed ${ns.unattributed}; unmatched ${ns.unmatched}`) +
+          (ns.estimate ? '  ' + tag('yellow-fg', 'split among its listeners: estimate') : '')
+        : line(`netns ${r.netns}: its kernel counters were not read`),
+    ];
+    const synShort = [line(`SYN-queue drops ${est(r.synDrops)}, SYN cookies ${est(r.cookies)}` +
+      (ns ? `; netns ${ns.netns}: ListenOverflows ${ns.listenOverflows}, unattributed ${ns.unattributed}/${ns.unattributedSynDrops}/${ns.unattributedCookies}` : ''))];
+    const estimate = (max: number) => (r.estimate ? wrapped(ESTIMATE_NOTE, max).map((l) => tag('yellow-fg', l)) : []);
+
+    // the last interval's waits: exact count, mean, min, max; p50 and p99 estimated from the histogram
+    const waits = !r.waitHist?.length
+      ? 'wait: not recorded (a format-1 recording)'
+      : r.waitCount > 0
+        ? `wait, last interval (${r.waitCount} timed): p50 ${approx(r.waitP50Ms)}  p99 ${approx(r.waitP99Ms)}  ` +
+          `mean ${duration(r.waitMeanMs)}  min ${duration(r.waitMinMs)}  max ${duration(r.waitMaxMs)}`
+        : 'wait, last interval: no accept() timed';
+    const hist = (rows: number): string[] => {
+      const h = histRows(r.waitHist ?? [], rows, ascii);
+      if (!h.length) return [];
+      const labelW = Math.max(...h.map((x) => x.label.length));
+      const most = Math.max(...h.map((x) => x.count));
+      const barW = Math.max(4, Math.min(40, W - labelW - String(most).length - 6));
+      return h.map((x) => {
+        const n = x.count ? Math.max(1, Math.round((x.count / most) * barW)) : 0;
+        return line(`  ${x.label.padStart(labelW)} ${(ascii ? '#' : '█').repeat(n)}${n ? ' ' : ''}${x.count}`);
+      });
+    };
+
+    const events = state.eventsOf(r.id);
+    const eventLine = (e: (typeof events)[number]) =>
+      line(`  ${new Date(e.timeMs).toISOString().slice(11, 23)}  ${e.path.padEnd(8)} from ${endpoint(e.remoteAddress.includes(':') ? 6 : 4, e.remoteAddress, e.remotePort)}  queue ${e.backlog}/${e.maxBacklog} syn ${e.synBacklog}`);
+
+    // richest first; the first that fits is drawn (the last whatever fits)
+    // (diag: lines each for the verdict and its basis; wrap: for the other long lines;
+    // series: 3 overflows, accepts and arrivals per second, 2 the last two, 0 none)
+    const layouts = [
+      { blanks: true, synFull: true, hist: 8, diag: 3, wrap: 3, series: 3 },
+      { blanks: true, synFull: true, hist: 4, diag: 2, wrap: 2, series: 3 },
+      { blanks: false, synFull: true, hist: 4, diag: 2, wrap: 2, series: 3 },
+      { blanks: false, synFull: false, hist: 3, diag: 2, wrap: 2, series: 3 },
+      { blanks: false, synFull: false, hist: 2, diag: 2, wrap: 2, series: 2 },
+      { blanks: false, synFull: false, hist: 1, diag: 2, wrap: 1, series: 2 },
+      { blanks: false, synFull: false, hist: 1, diag: 1, wrap: 1, series: 2 },
+      { blanks: false, synFull: false, hist: 1, diag: 1, wrap: 1, series: 0 },
+    ];
+    let lines: string[] = [];
+    let sparkAt = -1;
+    let series = 0;
+    for (const l of layouts) {
+      const blank = l.blanks ? [''] : [];
+      lines = [
+        tag('bold', line(`${endpoint(r.family, r.address, r.port)}  netns ${r.netns}  ${r.pid ? `pid ${r.pid} ${sanitize(r.comm)}` : 'owner unknown'}  uid ${r.uid}  ${r.closed ? 'closed' : 'open'}`)),
+        ...diagnosis(l.diag),
+        ...blank,
+        ...facts(l.wrap),
+        ...(l.synFull ? synFull : synShort),
+        ...estimate(l.wrap),
+        ...blank,
+        ...wrapped(waits, l.wrap),
+        ...hist(l.hist),
+      ];
+      sparkAt = -1;
+      series = l.series;
+      if (series) {
+        lines.push(...blank);
+        sparkAt = lines.length;
+        // kept blank for the widget (a title and a line a series, a blank line between them), then its axis
+        lines.push(...new Array<string>(3 * series - 1 + 1).fill(''));
+      }
+      if (lines.length <= H) break;
+    }
+    // the recent detail events in what is left: a blank line first where there is room for two
+    const left = H - lines.length;
+    const gapBefore = left >= 4 ? 1 : 0;
+    if (left - gapBefore >= 2) {
+      if (gapBefore) lines.push('');
+      const shown = events.slice(-(left - gapBefore - 1)).reverse();
+      const of = shown.length < events.length ? ` of ${events.length}` : '';
+      lines.push(line(`recent detail events (${shown.length}${of}, newest first)${shown.length ? ':' : ''}`), ...shown.map(eventLine));
+    }
+    overlay.setLabel(' listener detail (Esc or Enter: close) ');
+    overlay.setContent(lines.slice(0, H).join('\n'));
+
+    const points = Math.min(W - 2, HISTORY);
+    detailSpark.hidden = detailAxis.hidden = sparkAt < 0;
+    if (sparkAt >= 0) {
+      detailSpark.top = sparkAt;
+      detailSpark.width = points + 2;
+      detailSpark.height = 3 * series - 1;
+      detailAxis.top = sparkAt + 3 * series - 1;
+      detailAxis.width = points;
+      const traffic = state.trafficOf(r.id, points);
+      setSeries(detailSpark, [
+        { name: 'overflows/s', values: state.historyOf(r.id)?.values().slice(-points) ?? [] },
+        { name: 'accepts/s', values: traffic.accepts },
+        { name: 'arrivals/s', values: traffic.arrivals },
+      ].slice(3 - series), points);
+      detailAxis.setContent(timeAxis(points, intervalS));
+    }
   }
 
   function draw(): void {
@@ -396,14 +636,17 @@ export async function runDashboard(o: DashboardOptions, stream: SnapshotStream, 
       if (state.notice()) keys = keys.replace('  ? help', '  x dismiss  ? help');
       footer.setContent(filterEditing ? ` filter: ${filterDraft}_   (Enter keep, Esc clear)` : keys.slice(0, screen.width as number));
     }
+    // the help wraps on a narrow terminal; the detail view's lines are cut or wrapped to fit
+    (overlay as unknown as { wrap: boolean }).wrap = overlayKind === 'help';
     if (overlayKind === 'help') {
-      overlay.setLabel(' help ');
+      overlay.setLabel(' help: any key closes it ');
       overlay.setContent(esc(HELP));
     } else if (overlayKind === 'detail') {
       const r = state.rows().find((x) => x.id === detailId);
       if (r) drawDetail(r);
       else overlayKind = 'none';
     }
+    if (overlayKind !== 'detail') detailSpark.hidden = detailAxis.hidden = true;
     overlay.hidden = overlayKind === 'none' || mode === 'small';
     screen.render();
   }

@@ -2,10 +2,12 @@
  * Dashboard state, free of any terminal: history rings, sort, filter,
  * a selection that follows the worst listener until the person moves it and
  * its listener across re-sorts after that, notices of listeners that started
- * dropping, pause, replay speed.
+ * dropping, the worst accept-queue wait, pause, replay speed.
  */
+import { WAIT_BUCKETS } from '../src/model/raw';
 import { Ring } from '../src/model/ring';
-import { matches, sortRows, SORT_KEYS, type SortKey } from '../src/model/view';
+import { matches, sortRows, type SortKey } from '../src/model/view';
+import { bucketBounds } from '../src/model/wait';
 import type { DetailEvent, ListenerRow, Snapshot } from '../src/model/types';
 
 /** Points of history kept per listener: 3 minutes at a 1 s interval. */
@@ -13,6 +15,46 @@ export const HISTORY = 180;
 /** Detail events kept per listener for the detail view. */
 export const EVENTS_KEPT = 50;
 export const SPEEDS = [0.25, 0.5, 1, 2, 4, 8, 16];
+
+/**
+ * What the dashboard sorts by: the model's keys, and the accept queue's
+ * traffic: the wait p99 ('wait'), the oldest waiting connection ('oldest'),
+ * accepts/s and arrivals/s.
+ */
+export type DashSortKey = SortKey | 'wait' | 'oldest' | 'accepts' | 'arrivals';
+/** The order `<`, `>` and `s` go through. */
+export const DASH_SORT_KEYS: DashSortKey[] = [
+  'rate', 'overflows', 'wait', 'oldest', 'accepts', 'arrivals', 'fill', 'backlog', 'peak', 'synq', 'last', 'address', 'port', 'pid', 'comm', 'netns',
+];
+
+/** The traffic keys: none (a wait that is null) sorts below zero. */
+const TRAFFIC_KEYS: Partial<Record<DashSortKey, (r: ListenerRow) => number>> = {
+  wait: (r) => r.waitP99Ms ?? -1,
+  oldest: (r) => r.oldestWaitMs ?? -1,
+  accepts: (r) => r.acceptRate ?? 0,
+  arrivals: (r) => r.arrivalRate ?? 0,
+};
+
+/** sortRows with the traffic keys too: high first, ties as sortRows breaks them (rate, total, identity). */
+export function sortDashRows(rows: ListenerRow[], key: DashSortKey, reverse = false): ListenerRow[] {
+  const f = TRAFFIC_KEYS[key];
+  if (!f) return sortRows(rows, key as SortKey, reverse);
+  const sign = reverse ? -1 : 1;
+  return [...rows].sort((a, b) => {
+    let c = f(b) - f(a);
+    if (c === 0) c = b.overflowRate - a.overflowRate;
+    if (c === 0) c = b.overflows - a.overflows;
+    if (c === 0) c = a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
+    return sign * c;
+  });
+}
+
+/** The listener whose connections wait longest now: its oldest waiting connection, or its last interval's wait p99 (an estimate). */
+export interface WorstWait {
+  row: ListenerRow;
+  ms: number;
+  kind: 'oldest' | 'p99';
+}
 
 /** A listener that started overflowing while the dashboard watched, until the person looks. */
 export interface Notice {
@@ -22,7 +64,7 @@ export interface Notice {
 }
 
 export class DashboardState {
-  sortKey: SortKey = 'rate';
+  sortKey: DashSortKey = 'rate';
   reverse = false;
   filter = '';
   selectedId: string | null = null;
@@ -31,9 +73,18 @@ export class DashboardState {
   paused = false;
   speed = 1;
   latest: Snapshot | null = null;
+  /** The snapshot before latest (the diagnosis's SYN-side rates come from the two). */
+  previous: Snapshot | null = null;
+  /** Of latest's open listeners; null when none has a connection waiting or a timed accept. */
+  worstWait: WorstWait | null = null;
   readonly total = new Ring(HISTORY);
   readonly kernelTotal = new Ring(HISTORY);
   private readonly history = new Map<string, Ring>();
+  /**
+   * accepts/s and arrivals/s per listener, from the first frame either was
+   * above zero (before: zeros, never stored, so 10,000 idle listeners cost nothing).
+   */
+  private readonly traffic = new Map<string, { accepts: Ring; arrivals: Ring }>();
   private readonly events = new Map<string, DetailEvent[]>();
   private sorted: { snapshot: Snapshot; key: string; rows: ListenerRow[] } | null = null;
   private filteredTotal: { snapshot: Snapshot; key: string; values: number[] } | null = null;
@@ -45,18 +96,35 @@ export class DashboardState {
 
   /** Take in one tick's snapshot. */
   ingest(s: Snapshot): void {
+    this.previous = this.latest;
     this.latest = s;
     this.total.push(s.attributedRate);
     this.kernelTotal.push(s.kernelRate);
     const seen = new Set<string>();
+    let worst: WorstWait | null = null;
     for (const l of s.listeners) {
       seen.add(l.id);
       let r = this.history.get(l.id);
       if (!r) this.history.set(l.id, (r = new Ring(HISTORY)));
       r.push(l.overflowRate);
+      let t = this.traffic.get(l.id);
+      if (!t && (l.acceptRate > 0 || l.arrivalRate > 0)) this.traffic.set(l.id, (t = { accepts: new Ring(HISTORY), arrivals: new Ring(HISTORY) }));
+      if (t) {
+        t.accepts.push(l.acceptRate ?? 0);
+        t.arrivals.push(l.arrivalRate ?? 0);
+      }
+      if (!l.closed) {
+        // the exact age first: a p99 only when it is longer
+        const oldest = l.oldestWaitMs ?? -1;
+        const p99 = l.waitP99Ms ?? -1;
+        const ms = Math.max(oldest, p99);
+        if (ms >= 0 && (!worst || ms > worst.ms)) worst = { row: l, ms, kind: p99 > oldest ? 'p99' : 'oldest' };
+      }
     }
+    this.worstWait = worst;
     // rows the model dropped (closed and retained long enough) take their history with them
     for (const id of this.history.keys()) if (!seen.has(id)) this.history.delete(id);
+    for (const id of this.traffic.keys()) if (!seen.has(id)) this.traffic.delete(id);
     for (const e of s.events) {
       let list = this.events.get(e.listenerId);
       if (!list) this.events.set(e.listenerId, (list = []));
@@ -98,7 +166,7 @@ export class DashboardState {
     // a frame asks several times (table, selection, keys): sort 10,000 rows once
     if (this.sorted?.snapshot === this.latest && this.sorted.key === key) return this.sorted.rows;
     const rows = this.filter ? this.latest.listeners.filter((r) => matches(r, { text: this.filter })) : this.latest.listeners;
-    this.sorted = { snapshot: this.latest, key, rows: sortRows(rows, this.sortKey, this.reverse) };
+    this.sorted = { snapshot: this.latest, key, rows: sortDashRows(rows, this.sortKey, this.reverse) };
     return this.sorted.rows;
   }
 
@@ -135,6 +203,18 @@ export class DashboardState {
     return this.events.get(id) ?? [];
   }
 
+  /** A listener's accepts/s and arrivals/s, the newest n frames, oldest first, zeros where none was seen. */
+  trafficOf(id: string, n: number): { accepts: number[]; arrivals: number[] } {
+    const t = this.traffic.get(id);
+    const zeros = () => new Array<number>(n).fill(0);
+    return t ? { accepts: t.accepts.last(n), arrivals: t.arrivals.last(n) } : { accepts: zeros(), arrivals: zeros() };
+  }
+
+  /** The row of a listener in the snapshot before latest, if it was there. */
+  previousRow(id: string): ListenerRow | undefined {
+    return this.previous?.listeners.find((r) => r.id === id);
+  }
+
   /** Move the selection by delta rows (clamped). The person's from now on. */
   move(delta: number): void {
     this.follow = false;
@@ -163,13 +243,13 @@ export class DashboardState {
 
   /** Next (+1) or previous (-1) sort column. */
   cycleSort(dir: 1 | -1): void {
-    const i = SORT_KEYS.indexOf(this.sortKey);
-    this.sortKey = SORT_KEYS[(i + dir + SORT_KEYS.length) % SORT_KEYS.length];
+    const i = DASH_SORT_KEYS.indexOf(this.sortKey);
+    this.sortKey = DASH_SORT_KEYS[(i + dir + DASH_SORT_KEYS.length) % DASH_SORT_KEYS.length];
     this.keepSelection();
   }
 
   /** Sort by a column; by the column it sorts by already: reverse it (a click on a column header). */
-  sortBy(key: SortKey): void {
+  sortBy(key: DashSortKey): void {
     if (this.sortKey === key) this.reverse = !this.reverse;
     else {
       this.sortKey = key;
@@ -213,11 +293,92 @@ export function ago(ms: number | null, now: number): string {
   return `${Math.round(s / 3600)}h`;
 }
 
-const BLOCKS = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
-const ASCII_LEVELS = ['_', '.', '-', '~', '=', '+', '*', '#'];
+export const BLOCKS = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
+export const ASCII_LEVELS = ['_', '.', '-', '~', '=', '+', '*', '#'];
+
+/** blessed-contrib's sparkline blocks as ASCII levels (for a locale that is not UTF-8). */
+export function asciiBlocks(text: string): string {
+  return text.replace(/[▁▂▃▄▅▆▇█]/g, (c) => ASCII_LEVELS[BLOCKS.indexOf(c)]);
+}
+
+/** Whole numbers up to this: blessed-contrib's sparkline scales with integer arithmetic (it drops fractions). */
+const SPARK_SCALE = 1_000_000;
 
 /**
- * A one-line sparkline of the newest `width` values, right-aligned (the
+ * A series for blessed-contrib's sparkline widget, which draws the points it
+ * is given from its left edge: exactly n points, the newest last, zeros in
+ * front for the frames not recorded yet (so the newest point is always over
+ * "now" of the time axis). It scales a series from its lowest to its highest
+ * point, by integer arithmetic: the values go to it as whole numbers in
+ * proportion (the picture is the same; the titles give the real figures).
+ */
+export function sparkSeries(values: number[], n: number): number[] {
+  const vals = values.slice(-n);
+  const out = new Array<number>(n - vals.length).fill(0).concat(vals.map((v) => Math.max(0, v)));
+  const max = Math.max(0, ...out);
+  return max > 0 ? out.map((v) => Math.round((v / max) * SPARK_SCALE)) : out;
+}
+
+/**
+ * What a series' sparkline spans, for its title: "max 12.0" when its lowest
+ * point is zero, "min 38.0 max 42.0" otherwise (the widget draws the lowest
+ * point as its lowest block).
+ */
+export function sparkRange(values: number[], n: number): string {
+  const vals = values.slice(-n);
+  const max = Math.max(0, ...vals);
+  const min = vals.length < n ? 0 : Math.max(0, Math.min(...vals));
+  const f = (v: number) => (v >= 100 ? v.toFixed(0) : v.toFixed(1));
+  return min > 0 ? `min ${f(min)} max ${f(max)}` : `max ${f(max)}`;
+}
+
+/** A bound of a wait bucket, short: "0µs", "512µs", "1.02ms", "131ms", "1.05s" ("us" in ASCII). */
+export function waitBound(us: number, ascii = false): string {
+  const p3 = (v: number) => String(Number(v.toPrecision(3)));
+  if (us < 1000) return `${us}${ascii ? 'us' : 'µs'}`;
+  if (us < 1_000_000) return `${p3(us / 1000)}ms`;
+  return `${p3(us / 1_000_000)}s`;
+}
+
+/** One line of the wait histogram: the buckets' range and their count. */
+export interface HistRow {
+  label: string;
+  count: number;
+}
+
+/**
+ * A wait histogram (log2 µs buckets, WAIT_BUCKETS) as at most maxRows rows,
+ * from its lowest bucket with a count to its highest: one bucket a row, or as
+ * many neighbours a row as it takes to fit. Labels: "131ms-262ms", the last
+ * bucket open-ended (">=8.39s"). Empty when nothing was counted.
+ */
+export function histRows(hist: number[], maxRows: number, ascii = false): HistRow[] {
+  let first = -1;
+  let last = -1;
+  for (let i = 0; i < hist.length; i++) {
+    if (hist[i] > 0) {
+      if (first < 0) first = i;
+      last = i;
+    }
+  }
+  if (first < 0 || maxRows < 1) return [];
+  const per = Math.ceil((last - first + 1) / maxRows);
+  const rows: HistRow[] = [];
+  for (let lo = first; lo <= last; lo += per) {
+    const hi = Math.min(lo + per - 1, last);
+    let count = 0;
+    for (let i = lo; i <= hi; i++) count += hist[i];
+    const from = waitBound(bucketBounds(lo)[0], ascii);
+    const label = hi >= WAIT_BUCKETS - 1 ? `${ascii ? '>=' : '≥'}${from}` : `${from}-${waitBound(bucketBounds(hi)[1], ascii)}`;
+    rows.push({ label, count });
+  }
+  return rows;
+}
+
+/**
+ * A one-line sparkline drawn here rather than by blessed-contrib (the
+ * dashboard uses the widget; scripts/bench's scale figure times this one):
+ * the newest `width` values, right-aligned (the
  * newest at the right end), blank where there is no value yet. Zero is blank,
  * or with `baseline` the lowest level, so that the frames shown can be told
  * from the ones not recorded yet; then any value above zero is at least the
@@ -261,6 +422,23 @@ export function timeAxis(points: number, intervalS: number, width = points): str
   const at = Math.round(width / 2 - mid.length / 2);
   if (at > left.length + 1 && at + mid.length < width - right.length - 1) line = line.slice(0, at) + mid + line.slice(at + mid.length);
   return line;
+}
+
+/**
+ * Text broken at spaces into lines of at most width characters, the lines
+ * after the first indented; at most maxLines, the last cut with '~'.
+ */
+export function wrapText(text: string, width: number, indent = '  ', maxLines = Infinity): string[] {
+  const out: string[] = [];
+  let rest = text;
+  while (rest.length > width && out.length < maxLines - 1) {
+    let at = rest.lastIndexOf(' ', width);
+    if (at <= indent.length) at = width; // no space to break at: break the word
+    out.push(rest.slice(0, at));
+    rest = indent + rest.slice(at).trimStart();
+  }
+  out.push(rest.length > width ? rest.slice(0, Math.max(0, width - 1)) + '~' : rest);
+  return out;
 }
 
 /** A queue gauge: depth against what the kernel admits, e.g. [#####.....]. */
