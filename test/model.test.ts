@@ -476,9 +476,12 @@ test('diagnosis: none for a listener that keeps up', (t) => {
   );
   t.is(diagnoseSnapshot(s1, s0).size, 0);
   t.is(diagnose(s1.listeners[0], s1.namespaces[0]), null);
-  // a full queue of a quiet listener (nothing arrives, nothing drops) is no overflow either
+  // a full queue nothing is taken from, its oldest connection waiting 9 s: stuck, though nothing drops yet
   const quiet = interval({ backlog: 129 }, { backlog: 129, oldestWaitUs: 9_000_000 });
-  t.is(diagnose(quiet.s1.listeners[0], quiet.s1.namespaces[0]), null);
+  t.like(diagnose(quiet.s1.listeners[0], quiet.s1.namespaces[0]), { kind: 'slow-accept', verdict: 'the application accepts nothing while its queue is full: it is stuck or far too slow (accept faster, more workers)' });
+  // but a full queue taken from just now (waits short) is not
+  const brief = interval({ backlog: 129 }, { backlog: 129, oldestWaitUs: 20_000 });
+  t.is(diagnose(brief.s1.listeners[0], brief.s1.namespaces[0]), null);
 });
 
 /** The bottleneck interval, for the views. */

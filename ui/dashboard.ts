@@ -492,10 +492,10 @@ export async function runDashboard(o: DashboardOptions, stream: SnapshotStream, 
       if (d) return [...wrapped(`diagnosis: ${d.verdict}`, max).map((l) => tag('yellow-fg', l)), ...wrapped(`  basis: ${d.basis}`, max)];
       if (r.closed) return [line('diagnosis: none (closed)')];
       if (!r.waitHist?.length) return [line('diagnosis: none (no accept-queue traffic figures: a format-1 recording)')];
-      // the model finds nothing to explain when nothing drops now; a full queue drops the next one
+      // the model finds nothing to explain when nothing drops now; a full queue (just taken from) drops the next one
       const full = r.backlog > 0 && r.backlog >= r.maxBacklog;
-      return wrapped(`diagnosis: keeps up: nothing dropped in the last interval` +
-        (full ? `; but its queue is full${r.oldestWaitMs != null ? `, the oldest waiting ${duration(r.oldestWaitMs)}` : ''}: the next connection overflows` : ''), max);
+      return wrapped(full ? `diagnosis: nothing dropped in the last interval, but its queue is full: the next connection overflows`
+        : `diagnosis: keeps up: nothing dropped in the last interval`, max);
     };
 
     const sockets = Math.max(1, r.sockets);

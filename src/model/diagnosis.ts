@@ -22,7 +22,8 @@
  *    when the application is also behind: the cut is the one fix that needs
  *    no code, and the verdict then says the application is behind too);
  * 3. slow-accept: behind, while anything dropped, or with the queue full:
- *    the application is the bottleneck;
+ *    the application is the bottleneck; also a full queue that nothing is
+ *    taken from while its oldest connection waits SLOW_WAIT_MS or more;
  * 4. burst: overflows while the application keeps pace: bursts outgrow the
  *    backlog;
  * otherwise none (null): the listener keeps up (or it is closed, or,
@@ -109,6 +110,14 @@ export function diagnose(r: ListenerRow, ns: NamespaceRow | undefined, syn: SynR
       kind: 'somaxconn',
       verdict: `listen(${asked}) was cut to ${got} by net.core.somaxconn: raise net.core.somaxconn${also}`,
       basis: basis(`requestedBacklog ${r.requestedBacklog}, maxBacklog ${r.maxBacklog}, sockets ${r.sockets}, somaxconn ${ns.somaxconn}`, traffic, queue),
+    };
+  }
+  if (full && r.acceptRate === 0 && demand === 0 && wait >= SLOW_WAIT_MS) {
+    // nothing arrives because nothing fits, and nothing is taken: a stuck application
+    return {
+      kind: 'slow-accept',
+      verdict: `the application accepts nothing while its queue is full: it is stuck or far too slow (accept faster, more workers)`,
+      basis: basis(`acceptRate 0/s, arrivalRate 0/s`, queue, ...waits),
     };
   }
   if (behind && (pressure || full)) {
