@@ -134,6 +134,7 @@ void resolve_owners(struct acq *a, const __u32 *inos, size_t n);
 /* ksyms.c */
 void percpu_offsets(struct percpu_var *vars, size_t n);
 int kallsyms_ranges(struct ksym_range *r, size_t n);
+bool listed(const char *list, const char *name);
 
 /* load.c */
 extern const char *probe_names[];

@@ -33,8 +33,8 @@ void percpu_offsets(struct percpu_var *vars, size_t n)
 	btf__free(btf);
 }
 
-/* Is name in a comma-separated list? */
-static bool listed(const char *list, const char *name)
+/* Is name in a comma-separated list (the rehearsal variables ACCEPTQ_REFUSE, ACCEPTQ_HIDE_KSYMS)? */
+bool listed(const char *list, const char *name)
 {
 	size_t n = strlen(name);
 

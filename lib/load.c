@@ -51,16 +51,6 @@ static const char *loss_without(const char *prog)
 
 #define MAX_SKIP 8
 
-/* Is prog in a comma-separated list? */
-static bool in_list(const char *list, const char *prog)
-{
-	size_t n = strlen(prog);
-
-	for (const char *p = list; p && *p; p = strchr(p, ',') ? strchr(p, ',') + 1 : NULL)
-		if (!strncmp(p, prog, n) && (p[n] == ',' || p[n] == 0))
-			return true;
-	return false;
-}
 
 /*
  * Can the kernel load and attach the programs only this set has (fentry or
@@ -259,7 +249,7 @@ int try_probe_set(struct acq *a, const struct acq_open_opts *o, enum acq_probe s
 	a->notice[0] = 0;
 	for (size_t i = 0; i < sizeof(optional_progs) / sizeof(optional_progs[0]); i++) {
 		const char *prog = optional_progs[i].prog;
-		if (prog_in_set(prog, set) && in_list(refuse, prog) && nskip < MAX_SKIP) {
+		if (prog_in_set(prog, set) && listed(refuse, prog) && nskip < MAX_SKIP) {
 			snprintf(skip[nskip++], 64, "%s", prog);
 			add_notice(a, "%s (%s refused on request)", optional_progs[i].loss, prog);
 		}
