@@ -411,9 +411,20 @@ async function scale(plan: Plan) {
 
 // ---- results ----
 
+/** The commit measured, and whether the tree differed from it (a figure of other code is no figure of this one). */
+function measured(): { commit: string; dirty: boolean } {
+  const git = (...args: string[]) => execFileSync('git', ['-C', ROOT, ...args], { encoding: 'utf8' }).trim();
+  try {
+    return { commit: git('rev-parse', 'HEAD'), dirty: git('status', '--porcelain', '--untracked-files=no') !== '' };
+  } catch {
+    return { commit: 'unknown', dirty: true };
+  }
+}
+
 function machine() {
   const cpus = os.cpus();
   return {
+    ...measured(),
     date: new Date().toISOString(),
     host: os.hostname(),
     kernel: os.release(),
@@ -460,7 +471,7 @@ const fmt = (n: number) => n.toLocaleString('en-US', { maximumFractionDigits: 0 
 function markdown(r: Results): string {
   const m = r.machine;
   const L: string[] = [];
-  L.push(`Run of ${m.date.slice(0, 10)} on ${m.cpus} × ${m.cpu}, ${m.memoryGiB} GiB, kernel ${m.kernel}, Node ${m.node}, ${m.bpftrace}; probe set \`${r.flood.probe}\`; ${r.plan.quick ? 'quick mode' : 'full run'} in ${r.seconds} s.`);
+  L.push(`Run of ${m.date.slice(0, 10)} at commit ${m.commit.slice(0, 7)}${m.dirty ? ' (with uncommitted changes)' : ''} on ${m.cpus} × ${m.cpu}, ${m.memoryGiB} GiB, kernel ${m.kernel}, Node ${m.node}, ${m.bpftrace}; probe set \`${r.flood.probe}\`; ${r.plan.quick ? 'quick mode' : 'full run'} in ${r.seconds} s.`);
   L.push('');
   L.push('| target | wanted | measured | met |', '|---|---|---|---|');
   for (const t of r.targets) L.push(`| ${t.name} | ${t.target} | ${t.measured} | ${t.met === null ? '–' : t.met ? 'yes' : '**no**'} |`);
