@@ -45,6 +45,15 @@ $(OUT)/lib/%.o: lib/%.c $(LIB_HDRS) | $(OUT)/lib
 $(OUT)/libacceptq.so: $(LIB_OBJS)
 	$(CC) $(CFLAGS) -shared $^ -o $@ -lbpf -lelf -lz -lpthread
 
+# The release bundle's library (scripts/release): the same objects, finding
+# the libbpf.so.1 shipped beside it ($ORIGIN) before the system's. libbpf is
+# not linked in statically: Debian's libbpf.a is not position-independent.
+$(OUT)/release:
+	mkdir -p $@
+
+$(OUT)/release/libacceptq.so: $(LIB_OBJS) | $(OUT)/release
+	$(CC) $(CFLAGS) -shared $^ -o $@ -Wl,-rpath,'$$ORIGIN' -lbpf -lelf -lz -lpthread
+
 $(OUT)/acceptq-lab: scripts/lab/lab.c scripts/lab/netlab.h | $(OUT)
 	$(CC) $(CFLAGS) $< -o $@
 
