@@ -318,6 +318,12 @@ export async function main(argv: string[]): Promise<void> {
   if (o.mode === 'dashboard' && !process.stdout.isTTY) {
     exitNow(2, 'acceptq: the dashboard needs a terminal; use --once or --json for output to a pipe or file');
   }
+  if (o.mode === 'dashboard') {
+    // before anything is attached or drawn: the terminal is left as it was
+    const { terminalName, terminalProblem } = await import('../ui/terminal');
+    const problem = terminalProblem(terminalName());
+    if (problem) exitNow(2, problem);
+  }
   let stream: SnapshotStream;
   if (o.replay) {
     stream = openReplay(o.replay); // a file only: no root, no BPF

@@ -12,6 +12,8 @@
  *   5. start-up: to the first --json record, the first dashboard frame and
  *      the bpftrace script's first output
  *   6. scale: tick and render time with 100, 1,000 and 10,000 listeners
+ *   7. terminal: bytes the dashboard writes to its terminal per second, idle
+ *      and under a flood (alone: node dist/scripts/bench.d/terminal.js)
  *
  * Writes bench/results.json and the table in BENCHMARKS.md (--quick:
  * bench/results-quick.json only). It reports; it does not fail on a target.
@@ -59,10 +61,11 @@ interface Plan {
   startups: number;
   scaleCounts: number[];
   scaleTicks: number;
+  terminalS: number; // seconds per phase of the terminal-bytes count
 }
 
-const FULL: Plan = { quick: false, rounds: 5, loadS: 4, clients: 4, floodS: 10, costS: 60, costListeners: 1000, startups: 3, scaleCounts: [100, 1000, 10000], scaleTicks: 8 };
-const QUICK: Plan = { quick: true, rounds: 1, loadS: 2, clients: 4, floodS: 3, costS: 5, costListeners: 1000, startups: 1, scaleCounts: [100, 1000], scaleTicks: 3 };
+const FULL: Plan = { quick: false, rounds: 5, loadS: 4, clients: 4, floodS: 10, costS: 60, costListeners: 1000, startups: 3, scaleCounts: [100, 1000, 10000], scaleTicks: 8, terminalS: 20 };
+const QUICK: Plan = { quick: true, rounds: 1, loadS: 2, clients: 4, floodS: 3, costS: 5, costListeners: 1000, startups: 1, scaleCounts: [100, 1000], scaleTicks: 3, terminalS: 5 };
 
 const log = (s: string) => process.stderr.write(`bench: ${s}\n`);
 const devNull = () => fs.openSync('/dev/null', 'w');
@@ -409,6 +412,18 @@ async function scale(plan: Plan) {
   return JSON.parse(r.line).results;
 }
 
+// ---- 7: terminal output ----
+
+async function terminalOutput(plan: Plan) {
+  const p = track(process.execPath, [path.join(__dirname, 'terminal.js'), '--seconds', String(plan.terminalS)], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const out = new Lines(p);
+  const r = await out.waitFor((l) => l.startsWith('{'), (4 * plan.terminalS + 120) * 1000);
+  await stopChild(p);
+  const t = JSON.parse(r.line);
+  log(`terminal: idle ${t.idle.bytesPerSec} bytes/s, under a flood ${t.flood.bytesPerSec} bytes/s`);
+  return t;
+}
+
 // ---- results ----
 
 /** The commit measured, and whether the tree differed from it (a figure of other code is no figure of this one). */
@@ -516,6 +531,12 @@ function markdown(r: Results): string {
   L.push('**6. Scale** (one tick: snapshot of every namespace, event drain, model; then rendering; median):', '');
   L.push('| listeners | tick | of which helper | decode | model | + dashboard frame | + --json record | + --once table (every row) |', '|---|---|---|---|---|---|---|---|');
   for (const x of r.scale) L.push(`| ${fmt(x.listeners)} | ${x.tickMs} ms | ${x.libMs} ms | ${x.decodeMs} ms | ${x.modelMs} ms | ${x.totalDashboardMs} ms | ${x.totalJsonMs} ms | ${x.totalTableMs} ms |`);
+  L.push('');
+  const tm = r.terminal;
+  L.push(`**7. Terminal output** (the dashboard in tmux ${tm.width}x${tm.height}, TERM=${tm.term}, every ${tm.interval} s; bytes it wrote, counted by tmux's pipe-pane):`, '');
+  L.push('| phase | seconds | bytes | bytes/s |', '|---|---|---|---|');
+  L.push(`| idle | ${tm.idle.seconds} | ${fmt(tm.idle.bytes)} | ${fmt(tm.idle.bytesPerSec)} |`);
+  L.push(`| SYN flood at one listener | ${tm.flood.seconds} | ${fmt(tm.flood.bytes)} | ${fmt(tm.flood.bytesPerSec)} |`);
   return L.join('\n');
 }
 
@@ -528,7 +549,8 @@ async function runAll(plan: Plan) {
   const cost = await toolCost(plan);
   const start = await startup(plan);
   const sc = await scale(plan);
-  return { machine: m, plan, overhead: overheadR, programs, flood, cost, startup: start, scale: sc, seconds: 0, targets: [] as Target[] };
+  const terminal = await terminalOutput(plan);
+  return { machine: m, plan, overhead: overheadR, programs, flood, cost, startup: start, scale: sc, terminal, seconds: 0, targets: [] as Target[] };
 }
 
 async function main(): Promise<void> {
