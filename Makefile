@@ -29,7 +29,7 @@ $(OUT)/%.bpf.o: bpf/%.bpf.c $(BPF_HDRS) $(OUT)/vmlinux.h
 	-I$(OUT) -Ibpf -c $< -o $@
 
 $(OUT)/acceptq.bpf.o: $(BPF_OBJS)
-	$(BPFTOOL) gen object $@ $^
+	$(BPFTOOL) gen object $@.tmp $^ && mv $@.tmp $@
 
 $(OUT)/acceptq.skel.h: $(OUT)/acceptq.bpf.o
 	$(BPFTOOL) gen skeleton $< name acceptq_bpf > $@.tmp && mv $@.tmp $@

@@ -13,23 +13,25 @@
  */
 #include "common.bpf.h"
 
-/* The socket behind a file descriptor of the current task; NULL if none. */
+/*
+ * The socket behind a file descriptor of the current task; NULL if none.
+ * The task's BTF gives the file table by direct loads; the slot, the file
+ * and the socket are plain addresses from there on (BTF types no array of
+ * pointers), read with one helper call each.
+ */
 static __always_inline const struct sock *sock_of_fd(long fd)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
-	struct file **fds, *file = NULL;
-	unsigned int max;
+	const struct fdtable *fdt = task->files->fdt;
+	struct file *file = NULL;
+	struct socket *sock;
 
-	if (fd < 0)
+	if (fd < 0 || (unsigned long)fd >= fdt->max_fds)
 		return NULL;
-	max = BPF_CORE_READ(task, files, fdt, max_fds);
-	if ((unsigned long)fd >= max)
-		return NULL;
-	fds = BPF_CORE_READ(task, files, fdt, fd);
-	if (bpf_probe_read_kernel(&file, sizeof(file), &fds[fd]) || !file)
+	if (bpf_probe_read_kernel(&file, sizeof(file), &fdt->fd[fd]) || !file)
 		return NULL;
 	/* private_data of a socket's file is its struct socket */
-	struct socket *sock = BPF_CORE_READ(file, private_data);
+	sock = BPF_CORE_READ(file, private_data);
 	if (!sock || BPF_CORE_READ(sock, file) != file)
 		return NULL;
 	return BPF_CORE_READ(sock, sk);

@@ -20,6 +20,7 @@
 #define TCP_ESTABLISHED_ 1
 #define TCP_SYN_RECV_ 3
 #define TCP_CLOSE_ 7
+#define TCP_CLOSE_WAIT_ 8
 #define TCP_LISTEN_ 10
 
 #define TCP_FLAG_FIN 0x01
@@ -78,9 +79,15 @@ struct {
 	__type(value, struct acq_mib);
 } cpu_mib SEC(".maps") __weak;
 
-/* Connections in accept queues, with the time their handshake completed. */
+/*
+ * Connections in accept queues, with the time their handshake completed.
+ * An entry goes at accept(), or when its connection closes while still
+ * queued. LRU: the entry of a connection accepted where no syscall
+ * tracepoint sees it (io_uring) is not deleted at its close (closes after
+ * an accept are not looked at), and is the first to go when room is needed.
+ */
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, ACQ_MAX_QUEUED);
 	__type(key, __u64);
 	__type(value, struct acq_queued);
@@ -145,6 +152,36 @@ static __always_inline int key_from_sk(const struct sock *sk, struct acq_lkey *k
 	if (family == AF_INET6) {
 		k->family = 6;
 		BPF_CORE_READ_INTO(&k->addr, sk, __sk_common.skc_v6_rcv_saddr.in6_u.u6_addr8);
+		return 0;
+	}
+	return -1;
+}
+
+/*
+ * key_from_sk() for a socket the program was given as a BTF pointer (a
+ * tp_btf argument): direct loads, each far cheaper than the
+ * bpf_probe_read_kernel() call BPF_CORE_READ makes per field.
+ */
+static __always_inline int key_from_btf_sk(const struct sock *sk, struct acq_lkey *k)
+{
+	const struct sock_common *c = &sk->__sk_common;
+	const struct net *net = c->skc_net.net;
+	__u16 family = c->skc_family;
+
+	__builtin_memset(k, 0, sizeof(*k));
+	k->netns = net->ns.inum;
+	k->netns_cookie = net->net_cookie;
+	k->port = c->skc_num;
+	if (family == AF_INET) {
+		__u32 a = c->skc_rcv_saddr;
+
+		k->family = 4;
+		__builtin_memcpy(k->addr, &a, 4);
+		return 0;
+	}
+	if (family == AF_INET6) {
+		k->family = 6;
+		__builtin_memcpy(k->addr, c->skc_v6_rcv_saddr.in6_u.u6_addr8, 16);
 		return 0;
 	}
 	return -1;
@@ -325,6 +362,41 @@ static __always_inline struct acq_group *group_for(const struct acq_lkey *ns, __
 		return g;
 	__builtin_memset(k->addr, 0, 16);
 	return bpf_map_lookup_elem(&groups, k);
+}
+
+/*
+ * The row of a passive child's listener (the child a BTF pointer), in one
+ * lookup: the child shares its listener's bind bucket (icsk_bind2_hash),
+ * which holds the address the listener bound, wildcard or not, so the
+ * listener's own key is at hand. Where that misses (a kernel without the
+ * bucket, a port given after listen() and not yet rekeyed), the row the
+ * child's address leads to.
+ */
+static __always_inline struct acq_group *group_of_child(const struct sock *child, struct acq_lkey *k)
+{
+	struct acq_lkey c;
+	struct acq_group *g;
+
+	if (key_from_btf_sk(child, &c))
+		return NULL;
+	if (bpf_core_field_exists(struct inet_connection_sock, icsk_bind2_hash) &&
+	    bpf_core_field_exists(struct inet_bind2_bucket, addr_type)) {
+		/* the verifier knows the argument as a struct sock: say it is TCP's */
+		const struct tcp_sock *tp = bpf_skc_to_tcp_sock((void *)child);
+		const struct inet_bind2_bucket *tb2 = tp ? tp->inet_conn.icsk_bind2_hash : NULL;
+
+		if (tb2) {
+			*k = c;
+			/* an AF_INET socket's address is the v4-mapped one's last word */
+			if (c.family == 4)
+				__builtin_memcpy(k->addr, &tb2->v6_rcv_saddr.in6_u.u6_addr32[3], 4);
+			else
+				__builtin_memcpy(k->addr, tb2->v6_rcv_saddr.in6_u.u6_addr8, 16);
+			if ((g = bpf_map_lookup_elem(&groups, k)))
+				return g;
+		}
+	}
+	return group_for(&c, c.family, c.addr, c.port, k);
 }
 
 /* Rekey the listed members of a port-0 group (their port may be known now). */

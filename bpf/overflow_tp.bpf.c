@@ -56,14 +56,19 @@ int BPF_PROG(acq_tp_consume_skb, struct sk_buff *skb, void *location)
 
 	if (!in_range((__u64)location, rcv_state_start, rcv_state_end))
 		return 0;
-	if (parse_skb(skb, &p) || (p.flags & (TCP_FLAG_SYN | TCP_FLAG_ACK)) != TCP_FLAG_SYN)
+	if (parse_tcp(skb, &p) || (p.flags & (TCP_FLAG_SYN | TCP_FLAG_ACK)) != TCP_FLAG_SYN)
 		return 0;
 	net = skb_net(skb);
-	cookie = BPF_CORE_READ(net, net_cookie);
+	cookie = net->net_cookie;
 	if (!observe(net, cookie, &d))
 		return 0;
+	/* the counters moved (rarely): now the addresses */
+	if (parse_ip(skb, &p)) {
+		attribute(NULL, cookie, false, &d, NULL, &p);
+		return 0;
+	}
 	if (!row_seen_at_entry(skb, &k, &sk)) {
-		ns.netns = BPF_CORE_READ(net, ns.inum);
+		ns.netns = net->ns.inum;
 		ns.netns_cookie = cookie;
 		if (!group_for_rekeyed(&ns, p.family, p.daddr, p.dport, &k)) {
 			attribute(NULL, cookie, false, &d, NULL, &p);
@@ -94,8 +99,8 @@ int BPF_PROG(acq_tp_kfree_skb, struct sk_buff *skb, void *location,
 	s = bpf_map_lookup_elem(&socks, &skp);
 	if (!s && !overflow_site)
 		return 0; /* not a listener acceptq knows, nor a listener's drop */
-	net = BPF_CORE_READ(rx_sk, __sk_common.skc_net.net);
-	cookie = BPF_CORE_READ(net, net_cookie);
+	net = rx_sk->__sk_common.skc_net.net;
+	cookie = net->net_cookie;
 	if (!observe(net, cookie, &d))
 		return 0;
 	if (parse_skb(skb, &p))

@@ -26,61 +26,68 @@ __u64 percpu_start = 0;
 __u32 calibrated_cpus = 0;
 __u32 preempt_count_ok = 0;
 
-SEC("tp_btf/inet_sock_set_state")
-int BPF_PROG(acq_set_state, const struct sock *sk, const int oldstate, const int newstate)
+/*
+ * A passive child completes: it already sits in its listener's accept
+ * queue, so this is when the queue grows (an arrival). Sample the peak, and
+ * time the child until accept() takes it (accept_wait.bpf.c).
+ */
+static __always_inline void arrival(const struct sock *sk)
 {
-	/* most transitions of most sockets are none of ours: decide on the arguments first */
-	if (newstate == TCP_CLOSE_ && oldstate != TCP_LISTEN_) {
-		/* a connection closed before it was accepted (or one never timed): forget it */
-		__u64 skp = (__u64)sk;
-
-		bpf_map_delete_elem(&queued, &skp);
-		return 0;
-	}
-	if (newstate != TCP_LISTEN_ && oldstate != TCP_LISTEN_ &&
-	    !(oldstate == TCP_SYN_RECV_ && newstate == TCP_ESTABLISHED_))
-		return 0;
-	if (BPF_CORE_READ(sk, sk_protocol) != IPPROTO_TCP_)
-		return 0;
-	if (newstate == TCP_LISTEN_) {
-		/* listen() runs in the owner's context: pid and comm come free */
-		const struct net *net = BPF_CORE_READ(sk, __sk_common.skc_net.net);
-
-		mib_seed(net, BPF_CORE_READ(net, net_cookie));
-		sock_register(sk, true);
-		return 0;
-	}
-	if (oldstate == TCP_LISTEN_) {
-		/* children cloned from a listener also leave LISTEN: not ours */
-		sock_unregister(sk);
-		return 0;
-	}
-	/*
-	 * A passive child completes: it already sits in its listener's accept
-	 * queue, so this is when the queue grows (an arrival). Sample the peak,
-	 * and time the child until accept() takes it (accept_wait.bpf.c).
-	 */
 	struct acq_queued q = { .ts_ns = bpf_ktime_get_ns() };
-	struct acq_lkey child;
 	struct group_scan scan;
 	struct acq_group *g;
 	struct acq_counts *c;
 	__u64 skp = (__u64)sk;
 
-	if (key_from_sk(sk, &child))
-		return 0;
-	g = group_for(&child, child.family, child.addr, child.port, &q.key);
+	g = group_of_child(sk, &q.key);
 	if (!g)
-		return 0;
+		return;
 	c = bpf_map_lookup_elem(&counts, &q.key);
 	if (!c)
-		return 0;
+		return;
 	__sync_fetch_and_add(&c->arrivals, 1);
 	group_scan(g, &scan);
 	peak_update(c, scan.backlog);
-	q.portpair = sk_portpair(sk);
+	q.portpair = sk->__sk_common.skc_portpair;
 	if (bpf_map_update_elem(&queued, &skp, &q, BPF_ANY))
 		__sync_fetch_and_add(&map_full, 1);
+}
+
+/*
+ * Each TCP socket passes here about ten times in its life; acceptq needs
+ * four of those transitions, told apart by the arguments alone before any
+ * memory is read: a completed handshake (SYN_RECV -> ESTABLISHED), listen()
+ * (-> LISTEN), a listener's close (LISTEN -> CLOSE) and the close of a
+ * connection that may still be queued (ESTABLISHED or CLOSE_WAIT -> CLOSE:
+ * an unaccepted child can be in no other state). The client side, and a
+ * connection closing after accept() (FIN_WAIT*, LAST_ACK, TIME_WAIT), are
+ * left at once.
+ */
+SEC("tp_btf/inet_sock_set_state")
+int BPF_PROG(acq_set_state, const struct sock *sk, const int oldstate, const int newstate)
+{
+	if (oldstate == TCP_SYN_RECV_ && newstate == TCP_ESTABLISHED_) {
+		if (sk->sk_protocol == IPPROTO_TCP_)
+			arrival(sk);
+		return 0;
+	}
+	if (newstate == TCP_CLOSE_) {
+		__u64 skp = (__u64)sk;
+
+		if (oldstate == TCP_ESTABLISHED_ || oldstate == TCP_CLOSE_WAIT_)
+			bpf_map_delete_elem(&queued, &skp); /* closed before it was accepted (or never timed) */
+		else if (oldstate == TCP_LISTEN_)
+			sock_unregister(sk);
+		return 0;
+	}
+	if (newstate == TCP_LISTEN_ && sk->sk_protocol == IPPROTO_TCP_) {
+		/* listen() runs in the owner's context: pid and comm come free */
+		const struct net *net = sk->__sk_common.skc_net.net;
+
+		mib_seed(net, net->net_cookie);
+		sock_register(sk, true);
+	}
+	/* children cloned from a listener leave LISTEN for SYN_RECV: not ours */
 	return 0;
 }
 
