@@ -145,6 +145,7 @@ struct acq_sample {
 	__u32 _pad;
 	__u64 oldest_ns;        /* handshake time of the head of the accept queue; 0 = empty */
 	__u64 arrivals;         /* the row's arrivals, read in the same pass as the depth */
+	__u64 cgroup_id;        /* the cgroup (v2) the socket was created in; 0 = unknown */
 };
 
 #endif /* ACCEPTQ_H */

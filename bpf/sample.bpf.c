@@ -64,6 +64,33 @@ static __always_inline __u64 oldest_waiting(const struct sock *sk)
 	return BPF_CORE_READ((struct tcp_request_sock *)head, snt_synack) * 1000;
 }
 
+/* Before 5.15 the cgroup pointer shared one word with net_cls/net_prio data (bit 0 set). */
+struct sock_cgroup_data___old {
+	__u64 val;
+};
+
+/*
+ * The cgroup (v2) the socket was created in, as `ss --cgroup` shows it: it
+ * is recorded on the socket then and never changes, so a listener older
+ * than acceptq, or passed to another process, still names its service.
+ */
+static __always_inline __u64 sk_cgroup_id(const struct sock *sk)
+{
+	struct cgroup *cg;
+
+	if (bpf_core_field_exists(sk->sk_cgrp_data.cgroup)) {
+		cg = BPF_CORE_READ(sk, sk_cgrp_data.cgroup);
+	} else {
+		struct sock_cgroup_data___old *d = (void *)__builtin_preserve_access_index(&sk->sk_cgrp_data);
+		__u64 v = BPF_CORE_READ(d, val);
+
+		if (v & 1)
+			return 0;
+		cg = (struct cgroup *)v;
+	}
+	return cg ? BPF_CORE_READ(cg, kn, id) : 0;
+}
+
 static long sample_one(struct bpf_map *map, const __u64 *skp, struct acq_sock *s, void *ctx)
 {
 	__u32 i = samples_len;
@@ -103,6 +130,7 @@ static long sample_one(struct bpf_map *map, const __u64 *skp, struct acq_sock *s
 	rec->oldest_ns = oldest_waiting(sk);
 	struct acq_counts *c = bpf_map_lookup_elem(&counts, &s->key);
 	rec->arrivals = c ? c->arrivals : 0;
+	rec->cgroup_id = sk_cgroup_id(sk);
 	samples_len = i + 1;
 	return 0;
 }

@@ -24,6 +24,7 @@ struct row {
 	bool moved;             /* its counts moved since the previous snapshot */
 	__u64 arrivals_sampled; /* the row's arrivals as read in this snapshot's pass */
 	__u32 registered_backlog;       /* its sockets' queues when registered, summed */
+	__u8 cgroup_misses;     /* walks of the cgroup tree that did not find out.cgroup_id */
 };
 
 struct row_table {
@@ -95,6 +96,7 @@ struct acq {
 	__u64 map_full_seen;    /* map_full when the namespaces were last walked */
 	__u64 skipped;          /* observations the kernel skipped (recursion), at the last snapshot */
 	__u64 skipped_moved_prev;       /* how many it skipped in the previous interval */
+	__u64 cgroup_walk_ns;   /* when the cgroup tree was last walked (CLOCK_MONOTONIC) */
 	/* per-snapshot scratch */
 	const struct acq_sample *samples_map; /* the kernel's array, mapped read-only */
 	/* drain target */
@@ -130,6 +132,7 @@ void *ns_worker(void *arg);
 /* owners.c */
 struct owner *owner_of(struct owner_cache *c, __u32 ino);
 void resolve_owners(struct acq *a, const __u32 *inos, size_t n);
+void resolve_cgroups(struct acq *a);
 
 /* ksyms.c */
 void percpu_offsets(struct percpu_var *vars, size_t n);

@@ -28,7 +28,7 @@ static const struct acq_layout layout[] = {
 	L_FIELD(acq_listener, arrivals), L_FIELD(acq_listener, accepts),
 	L_FIELD(acq_listener, waited), L_FIELD(acq_listener, wait_sum_us),
 	L_FIELD(acq_listener, wait_min_us), L_FIELD(acq_listener, wait_max_us),
-	L_FIELD(acq_listener, wait_hist),
+	L_FIELD(acq_listener, wait_hist), L_FIELD(acq_listener, cgroup),
 	L_STRUCT(acq_netns),
 	L_FIELD(acq_netns, netns), L_FIELD(acq_netns, pid), L_FIELD(acq_netns, cookie),
 	L_FIELD(acq_netns, listen_overflows),

@@ -2,7 +2,7 @@
 /*
  * libacceptq: the helper library between the BPF programs and a front end.
  *
- * ABI version 2. Every call that moves records moves many at once into
+ * ABI version 3 (3 added acq_listener.cgroup). Every call that moves records moves many at once into
  * arrays the caller owns. The library never writes to stdout or stderr:
  * libbpf's log goes to a memory buffer (acq_read_log) or to a file.
  * Structs are laid out without implicit padding; acq_layout() reports
@@ -16,7 +16,8 @@
 #include <linux/types.h>
 #include "acceptq.h"
 
-#define ACQ_ABI_VERSION 2
+#define ACQ_ABI_VERSION 3
+#define ACQ_CGROUP_LEN 256      /* acq_listener.cgroup, NUL included */
 
 struct acq_open_opts {
 	__u32 abi_version;      /* ACQ_ABI_VERSION */
@@ -47,7 +48,7 @@ struct acq_listener {
 	__u64 cookies;
 	__u64 first_overflow_ms;        /* Unix time in ms; 0 = never */
 	__u64 last_overflow_ms;
-	__u64 cgroup_id;
+	__u64 cgroup_id;        /* of its first socket's cgroup (v2); 0 = unknown */
 	__u64 closed_ms;        /* when its last socket closed; 0 = open */
 	__u32 uid;
 	__u32 flags;            /* ACQ_ROW_* */
@@ -62,6 +63,12 @@ struct acq_listener {
 	__u32 wait_min_us;      /* shortest and longest wait timed since the previous snapshot (0: none) */
 	__u32 wait_max_us;
 	__u32 wait_hist[ACQ_WAIT_BUCKETS];      /* cumulative; bucket i: [2^i, 2^(i+1)) µs, 0 µs in 0 */
+	/*
+	 * The cgroup (v2) its sockets were created in, as a path from the
+	 * hierarchy's root ("/system.slice/nginx.service"); "" while unknown.
+	 * A longer path keeps its end, after ".../".
+	 */
+	char cgroup[ACQ_CGROUP_LEN];
 };
 
 /*

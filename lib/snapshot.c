@@ -13,6 +13,16 @@
 #include "internal.h"
 #include "acceptq.skel.h"
 
+/* A row's cgroup: its path is looked up again when it changes. */
+static void set_cgroup(struct row *r, __u64 id)
+{
+	if (!id || id == r->out.cgroup_id)
+		return;
+	r->out.cgroup_id = id;
+	r->out.cgroup[0] = 0;
+	r->cgroup_misses = 0;
+}
+
 static bool drop_expired(struct row *r, void *ctx)
 {
 	struct acq *a = ctx;
@@ -276,12 +286,17 @@ int acq_snapshot(void *h, struct acq_listener *rows, __u32 max_rows,
 			r->arrivals_sampled = s->arrivals;
 		r->out.peak_backlog = r->out.backlog > r->out.peak_backlog ? r->out.backlog
 									 : r->out.peak_backlog;
+		/* the service is its first socket's (a SO_REUSEPORT group has one, as a rule) */
+		if (r->out.sockets == 1)
+			set_cgroup(r, s->cgroup_id);
 		if (r->out.pid)
 			continue;
 		struct acq_sock sk;
 		if (bpf_map_lookup_elem(sfd, &s->sk, &sk) == 0 && sk.pid) {
 			r->out.pid = sk.pid;
-			r->out.cgroup_id = sk.cgroup_id;
+			/* where the socket's own cgroup cannot be read: the one of the task that called listen() */
+			if (!r->out.cgroup_id)
+				set_cgroup(r, sk.cgroup_id);
 			memcpy(r->out.comm, sk.comm, ACQ_COMM_LEN);
 			continue;
 		}
@@ -299,6 +314,7 @@ int acq_snapshot(void *h, struct acq_listener *rows, __u32 max_rows,
 	}
 	resolve_owners(a, unknown, nunknown);
 	free(unknown);
+	resolve_cgroups(a);
 
 	e = read_counts(a, old_gen);
 	a->skel->bss->peak_gen = old_gen + 1;

@@ -32,7 +32,7 @@ test.serial('scraped during the SYN-path scenario: the counter is the kernel cou
   t.is(r.status, 200);
   t.regex(r.type, /^text\/plain; version=0\.0\.4/);
   const sample = (name: string, extra = '') =>
-    Number(new RegExp(`^${name}\\{netns="${lab.netns}",address="127\\.0\\.0\\.1",port="9000",comm="acceptq-lab"${extra}\\} (\\d+)$`, 'm').exec(r.body)?.[1]);
+    Number(new RegExp(`^${name}\\{netns="${lab.netns}",address="127\\.0\\.0\\.1",port="9000",comm="acceptq-lab"(?:,service="[^"]*")?${extra}\\} (\\d+)$`, 'm').exec(r.body)?.[1]);
   t.is(sample('acceptq_listen_overflows_total', ',path="syn"') + sample('acceptq_listen_overflows_total', ',path="ack"'), kernel);
   t.is(sample('acceptq_accept_queue_length'), 3);
   t.is(sample('acceptq_accept_queue_limit'), 2);
@@ -51,6 +51,7 @@ test('the default bind is loopback; label values are escaped', (t) => {
   const body = renderMetrics({
     timeMs: 0, elapsed: 1, probe: 'tracepoint', notice: '', lostEvents: 0, suppressedEvents: 0, mapFull: 0, snapshotMs: 1,
     listeners: [{ id: 'x', netns: 1, netnsCookie: 1, family: 4, address: '1.2.3.4', port: 80, pid: 1, comm: 'a"b\\c\nd', uid: 0, cgroupId: 0,
+      cgroup: '', service: '',
       sockets: 1, backlog: 0, maxBacklog: 1, peakBacklog: 0, synBacklog: 0, overflows: 0, overflowsSyn: 0, overflowsAck: 0, synDrops: 0,
       cookies: 0, overflowRate: 0, firstOverflowMs: null, lastOverflowMs: null, closed: false, closedMs: null, estimate: false,
       requestedBacklog: null, arrivals: 0, accepts: 0, arrivalRate: 0, acceptRate: 0, oldestWaitMs: null, waitCount: 0, waitMeanMs: null,

@@ -18,6 +18,8 @@ import { renderTable } from '../src/output/table';
 import { renderMetrics, WaitTotals } from '../src/export/metrics';
 import { renderSummary } from '../src/cmd/run';
 import { parseRecording, RecordingError, FORMAT_VERSION } from '../src/record/recording';
+import { serviceName } from '../src/model/service';
+import { fitColumns } from '../ui/columns';
 import { privilegeProblem } from '../src/privileges';
 import { parseOptions, UsageError } from '../src/cli';
 import { ROOT } from './support/paths';
@@ -28,7 +30,7 @@ function listener(over: Partial<RawListener>): RawListener {
   return {
     netnsCookie: 1, netns: 4026531840, family: 4, addr: v4('127.0.0.1'), port: 80, pid: 10, comm: 'nginx',
     sockets: 1, backlog: 0, maxBacklog: 128, peakBacklog: 0, synBacklog: 0, overflowsSyn: 0, overflowsAck: 0,
-    synDrops: 0, cookies: 0, firstOverflowMs: 0, lastOverflowMs: 0, cgroupId: 0, closedMs: 0, uid: 0, estimate: false,
+    synDrops: 0, cookies: 0, firstOverflowMs: 0, lastOverflowMs: 0, cgroupId: 0, cgroup: '', closedMs: 0, uid: 0, estimate: false,
     requestedBacklog: 0, oldestWaitUs: 0, arrivals: 0, accepts: 0, waited: 0, waitSumUs: 0, waitHist: new Array(24).fill(0),
     waitMinUs: 0, waitMaxUs: 0, ...over,
   };
@@ -328,7 +330,7 @@ const header = (format: number) => JSON.stringify({ acceptqRecording: { format, 
 
 test('recordings: format 2 round-trips the new fields; a format-1 line replays with estimate false and gaps 0', (t) => {
   const s = estimated();
-  t.is(FORMAT_VERSION, 2);
+  t.true(FORMAT_VERSION >= 2);
   const back = parseRecording(`${header(2)}\n${JSON.stringify(s)}\n`).snapshots[0];
   t.deepEqual(back, s, 'everything the model has, read back as it was');
   // a line written by format 1: no estimate, no new gaps
@@ -630,4 +632,103 @@ test('recordings: the new fields round-trip in format 2; a format-1 line replays
     b.listeners[0].waitHist = bad;
     t.throws(() => parseRecording(`${header(2)}\n${JSON.stringify(b)}\n`), { instanceOf: RecordingError, message: /line 2: waitHist is not a list of 24 counts/ });
   }
+});
+
+// ---- which service: the cgroup as a person names it (format 3) ----
+
+const ID = '3f1a9c0b7d2e4f5a6b7c8d9e0f1a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c';
+const UID = '8e7b6f2a-1c3d-4e5f-9a0b-1c2d3e4f5a6b';
+
+test('service names: systemd units, containers by runtime and short id, pods by UID, the root none', (t) => {
+  const cases: Array<[string, string]> = [
+    ['/system.slice/nginx.service', 'nginx.service'],
+    [`/system.slice/docker-${ID}.scope`, `docker:${ID.slice(0, 12)}`],
+    [`/docker/${ID}`, `docker:${ID.slice(0, 12)}`],
+    [`/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod${UID.replace(/-/g, '_')}.slice/cri-containerd-${ID}.scope`,
+      `pod:${UID}`],
+    [`/kubepods.slice/kubepods-pod${UID.replace(/-/g, '_')}.slice/crio-${ID}.scope`, `pod:${UID}`],
+    [`/kubepods/burstable/pod${UID}/${ID}`, `pod:${UID}`],
+    [`/kubepods/pod${UID}/${ID}`, `pod:${UID}`],
+    [`/machine.slice/libpod-${ID}.scope`, `podman:${ID.slice(0, 12)}`],
+    [`/libpod_parent/libpod-${ID}`, `podman:${ID.slice(0, 12)}`],
+    [`/system.slice/crio-${ID}.scope`, `crio:${ID.slice(0, 12)}`],
+    [`/system.slice/cri-containerd-${ID}.scope`, `containerd:${ID.slice(0, 12)}`],
+    [`/system.slice/containerd.service/${ID}`, `container:${ID.slice(0, 12)}`],
+    ['/lxc.payload.web1', 'lxc:web1'],
+    ['/user.slice/user-0.slice/session-3.scope', 'session-3.scope'],
+    ['/user.slice/user-1000.slice/user@1000.service/app.slice/app-gnome-foo.scope', 'app-gnome-foo.scope'],
+    ['/system.slice/nginx.service/workers', 'nginx.service'],
+    [`/system.slice/docker-${ID}.scope/system.slice/nginx.service`, `docker:${ID.slice(0, 12)}`],
+    ['/acceptq-test-1/system.slice/nginx.service', 'nginx.service'],
+    ['/system.slice', 'system.slice'],
+    ['/batch/job-7', 'job-7'],
+    [`.../kubepods-burstable-pod${UID.replace(/-/g, '_')}.slice/cri-containerd-${ID}.scope`, `pod:${UID}`],
+    ['/', ''],
+    ['', ''],
+  ];
+  for (const [cgroup, service] of cases) t.is(serviceName(cgroup), service, cgroup);
+  // not a container id: 63 hex characters, or upper case
+  t.is(serviceName(`/system.slice/docker-${ID.slice(1)}.scope`), `docker-${ID.slice(1)}.scope`);
+  t.is(serviceName(`/docker/${ID.toUpperCase()}`), ID.toUpperCase());
+});
+
+/** Two listeners, one in a container's cgroup, one in the root cgroup. */
+function inCgroups(): Snapshot {
+  return new Collector(replay([{
+    listeners: [
+      listener({ port: 80, overflowsSyn: 3, cgroup: `/system.slice/docker-${ID}.scope` }),
+      listener({ port: 443, cgroup: '/' }),
+    ],
+    namespaces: [netns({ listenOverflows: 3, attributed: 3 })], stats,
+  }]).source).tick();
+}
+
+test('service: carried to --json, the --once table (last, when some listener has one), the export label and the dashboard', (t) => {
+  const s = inCgroups();
+  const [web, other] = [s.listeners.find((l) => l.port === 80)!, s.listeners.find((l) => l.port === 443)!];
+  t.like(web, { cgroup: `/system.slice/docker-${ID}.scope`, service: `docker:${ID.slice(0, 12)}` });
+  t.like(other, { cgroup: '/', service: '' });
+  const json = (jsonRecord(s, 1) as any).listeners;
+  t.like(json.find((l: any) => l.port === 80), { cgroup: `/system.slice/docker-${ID}.scope`, service: `docker:${ID.slice(0, 12)}` });
+  t.like(json.find((l: any) => l.port === 443), { cgroup: '/', service: '' });
+
+  const lines = renderTable(s).split('\n');
+  t.regex(lines[0], /\sSTATE\s+SERVICE$/);
+  t.regex(lines.find((l) => l.includes('127.0.0.1:80 '))!, new RegExp(` open +docker:${ID.slice(0, 12)}$`));
+  t.regex(lines.find((l) => l.includes('127.0.0.1:443 '))!, / open +-$/);
+  t.notRegex(renderTable(inCgroupsWithout()), /SERVICE/, 'no service anywhere: no column');
+
+  const body = renderMetrics(s);
+  const base = 'netns="4026531840",address="127.0.0.1",port="80",comm="nginx"';
+  t.true(body.includes(`acceptq_listen_overflows_total{${base},service="docker:${ID.slice(0, 12)}",path="syn"} 3\n`), body);
+  const none = 'acceptq_accept_queue_length{netns="4026531840",address="127.0.0.1",port="443",comm="nginx"} 0\n';
+  t.true(body.includes(none), 'none: no label');
+
+  const wide = fitColumns(160);
+  const col = wide.find((c) => c.title === 'SERVICE');
+  t.truthy(col, 'a wide dashboard shows the service');
+  t.is(col?.text(web, 0), `docker:${ID.slice(0, 12)}`);
+  t.is(col?.text(other, 0), '-');
+});
+
+function inCgroupsWithout(): Snapshot {
+  return new Collector(replay([{ listeners: [listener({ cgroup: '/' })], namespaces: [netns({})], stats }]).source).tick();
+}
+
+test('recordings: format 3 keeps cgroup and service; older ones replay them as unknown; a format-3 line must have them', (t) => {
+  const s = inCgroups();
+  t.is(FORMAT_VERSION, 3);
+  t.deepEqual(parseRecording(`${header(3)}\n${JSON.stringify(s)}\n`).snapshots[0], s);
+  const v2 = JSON.parse(JSON.stringify(s));
+  for (const l of v2.listeners) for (const k of ['cgroup', 'service']) delete l[k];
+  const old = parseRecording(`${header(2)}\n${JSON.stringify(v2)}\n`).snapshots[0];
+  t.true(old.listeners.every((l) => l.cgroup === '' && l.service === ''));
+  t.is(old.listeners.find((l) => l.port === 80)?.overflows, 3);
+  t.notRegex(renderTable(old), /SERVICE/);
+  t.throws(() => parseRecording(`${header(3)}\n${JSON.stringify(v2)}\n`), {
+    instanceOf: RecordingError, message: /line 2: cgroup is not a string/,
+  });
+  const hostile = JSON.parse(JSON.stringify(s));
+  hostile.listeners[0].service = 'x\u001b[2Jy';
+  t.is(parseRecording(`${header(3)}\n${JSON.stringify(hostile)}\n`).snapshots[0].listeners[0].service, sanitize('x\u001b[2Jy'));
 });

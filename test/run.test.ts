@@ -73,7 +73,8 @@ test('run without a command: usage, exit 2', (t) => {
 test('run summary on recorded data: only what happened during the run', (t) => {
   const row = (over: Record<string, unknown>) => ({
     id: 'a', netns: 1, netnsCookie: 1, family: 4 as const, address: '10.0.0.1', port: 80, pid: 5, comm: 'web', uid: 0,
-    cgroupId: 0, sockets: 1, backlog: 0, maxBacklog: 10, peakBacklog: 0, synBacklog: 0, overflows: 100, overflowsSyn: 100,
+    cgroupId: 0, cgroup: '', service: '',
+    sockets: 1, backlog: 0, maxBacklog: 10, peakBacklog: 0, synBacklog: 0, overflows: 100, overflowsSyn: 100,
     overflowsAck: 0, synDrops: 0, cookies: 0, overflowRate: 0, firstOverflowMs: 1, lastOverflowMs: 2, closed: false, closedMs: null, estimate: false,
     requestedBacklog: null, arrivals: 0, accepts: 0, arrivalRate: 0, acceptRate: 0, oldestWaitMs: null, waitCount: 0, waitMeanMs: null,
     waitMinMs: null, waitMaxMs: null, waitP50Ms: null, waitP99Ms: null, waitHist: [] as number[], ...over,

@@ -30,6 +30,8 @@ export const COLUMNS: Column[] = [
   { title: 'LISTEN', width: 24, priority: 10, align: 'left', sort: 'address', text: (r) => endpoint(r.family, r.address, r.port) },
   { title: 'NETNS', width: 10, priority: 4, align: 'right', sort: 'netns', text: (r) => String(r.netns) },
   { title: 'PID/COMM', width: 20, priority: 8, align: 'left', sort: 'comm', text: (r) => (r.pid ? `${r.pid}/${sanitize(r.comm)}` : '-') },
+  // on a wide terminal: 80 and 120 columns keep their layout (the detail view always names it)
+  { title: 'SERVICE', width: 20, priority: 6, align: 'left', text: (r) => sanitize(r.service ?? '') || '-' },
   { title: 'SOCK', width: 4, priority: 2, align: 'right', text: (r) => String(r.sockets) },
   { title: 'QUEUE', width: 11, priority: 9, align: 'right', sort: 'fill', text: (r) => `${r.backlog}/${r.maxBacklog}` },
   { title: 'PEAK', width: 5, priority: 5, align: 'right', sort: 'peak', text: (r) => String(r.peakBacklog) },

@@ -18,6 +18,7 @@ import { duration, ESTIMATE_NOTE, figure, fill, filterSnapshot, reconcile, sysct
 import type { ListenerRow, NamespaceRow, Snapshot, SnapshotStream } from '../src/model/types';
 import { activity, columnAt, fitColumns, headerLine, NOW_MS, rowLine } from './columns';
 import { ago, asciiBlocks, bar, DashboardState, histRows, HISTORY, sparkRange, sparkSeries, timeAxis, wrapText } from './viewmodel';
+import { installTerminfoReader, nonUtf8LineDrawing, quietly, terminalName, type LineDrawingCaps } from './terminal';
 
 const MIN_W = 60;
 const MIN_H = 12;
@@ -131,15 +132,20 @@ export async function runDashboard(o: DashboardOptions, stream: SnapshotStream, 
   const fixedFilter = describeFilter(o.filter);
   let ended = false;
 
-  const screen = blessed.screen({
+  // blessed reads the terminal's own terminfo entry (see ./terminal), and nothing it prints while reading it
+  // reaches the terminal
+  installTerminfoReader();
+  const screen = quietly(() => blessed.screen({
     smartCSR: true,
     fullUnicode: !ascii,
-    forceUnicode: !ascii, // box drawing as Unicode, not the terminal's ACS (tmux, screen)
+    // Unicode text; lines still come from the terminal's ACS where its entry has one and no U8#1 (xterm, vt100)
+    forceUnicode: !ascii,
     dockBorders: true,
     warnings: false,
     title: 'acceptq',
-    terminal: process.env.TERM || 'xterm',
-  });
+    terminal: terminalName(),
+  }));
+  if (ascii) nonUtf8LineDrawing(screen.tput as unknown as LineDrawingCaps);
   let destroyed = false;
   const destroy = () => {
     if (destroyed) return;
@@ -569,7 +575,7 @@ export async function runDashboard(o: DashboardOptions, stream: SnapshotStream, 
     for (const l of layouts) {
       const blank = l.blanks ? [''] : [];
       lines = [
-        tag('bold', line(`${endpoint(r.family, r.address, r.port)}  netns ${r.netns}  ${r.pid ? `pid ${r.pid} ${sanitize(r.comm)}` : 'owner unknown'}  uid ${r.uid}  ${r.closed ? 'closed' : 'open'}`)),
+        tag('bold', line(`${endpoint(r.family, r.address, r.port)}  netns ${r.netns}  ${r.pid ? `pid ${r.pid} ${sanitize(r.comm)}` : 'owner unknown'}${r.service ? `  service ${sanitize(r.service)}` : ''}  uid ${r.uid}  ${r.closed ? 'closed' : 'open'}`)),
         ...diagnosis(l.diag),
         ...blank,
         ...facts(l.wrap),

@@ -6,7 +6,8 @@
  * namespace's sysctls. Why a listener overflows: arrivals and accepts
  * (counters), the accept-queue wait as a histogram, the oldest waiting
  * connection and the backlog listen() asked for. Labels: netns, address,
- * port, comm. Closed listeners age out with the model's retention, which
+ * port, comm, and service when the listener's cgroup names one (an empty
+ * label is no label to Prometheus). Closed listeners age out with the model's retention, which
  * bounds the label sets.
  */
 import { WAIT_BUCKETS } from '../model/raw';
@@ -103,7 +104,7 @@ export function renderMetrics(s: Snapshot, waits: WaitTotals = new WaitTotals().
   // had the same labels (a reused namespace inode), which would be a duplicate
   const seen = new Set<string>();
   for (const l of [...s.listeners].sort((a, b) => Number(a.closed) - Number(b.closed))) {
-    const base = { netns: l.netns, address: l.address, port: l.port, comm: l.comm };
+    const base: Labels = { netns: l.netns, address: l.address, port: l.port, comm: l.comm, ...(l.service ? { service: l.service } : {}) };
     const key = JSON.stringify(base);
     if (seen.has(key)) continue;
     seen.add(key);

@@ -10,6 +10,7 @@
  */
 import os from 'node:os';
 import { formatAddress } from './address';
+import { serviceName } from './service';
 import type { RawEvent, RawListener, RawNetns, RawSource } from './raw';
 import { histDelta, waitSummary } from './wait';
 import type { DetailEvent, ListenerRow, NamespaceRow, Snapshot, SnapshotStream, StreamMeta } from './types';
@@ -72,6 +73,8 @@ export class Collector implements SnapshotStream {
         comm: r.comm,
         uid: r.uid,
         cgroupId: r.cgroupId,
+        cgroup: r.cgroup,
+        service: serviceName(r.cgroup),
         sockets: r.sockets,
         backlog: r.backlog,
         maxBacklog: r.maxBacklog,

@@ -47,6 +47,8 @@ export const LISTENER_FIELDS: FieldTable<ListenerRow> = {
   comm: { kind: 'text', max: 16 },
   uid: num,
   cgroupId: internal('number'),
+  cgroup: { kind: 'text', max: 256, since: 3 },
+  service: { kind: 'text', max: 256, since: 3 },
   sockets: num,
   backlog: num,
   maxBacklog: num,

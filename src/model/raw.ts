@@ -32,6 +32,8 @@ export interface RawListener {
   firstOverflowMs: number;
   lastOverflowMs: number;
   cgroupId: number;
+  /** The cgroup (v2) path its sockets were created in ("/system.slice/nginx.service"); '' while unknown. */
+  cgroup: string;
   closedMs: number;
   uid: number;
   /**

@@ -28,6 +28,13 @@ export interface ListenerRow {
   comm: string;
   uid: number;
   cgroupId: number;
+  /** The cgroup (v2) path its sockets were created in; '' while unknown. */
+  cgroup: string;
+  /**
+   * The service that cgroup names (src/model/service.ts): `nginx.service`,
+   * `docker:0123456789ab`, `pod:<uid>`; '' for the root cgroup or unknown.
+   */
+  service: string;
   sockets: number;
   backlog: number;
   maxBacklog: number;

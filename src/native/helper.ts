@@ -8,7 +8,7 @@ import path from 'node:path';
 import fs from 'node:fs';
 import ffi from '@2060.io/ffi-napi';
 import ref from '@2060.io/ref-napi';
-import { ABI_VERSION, Event, LayoutEntry, Listener, Lkey, Netns, OpenOpts, ROW_ESTIMATE, Stats } from './structs';
+import { ABI_VERSION, CGROUP_LEN, Event, LayoutEntry, Listener, Lkey, Netns, OpenOpts, ROW_ESTIMATE, Stats } from './structs';
 import { WAIT_BUCKETS, type RawEvent, type RawListener, type RawNetns, type RawSnapshot } from '../model/raw';
 import type { EventPath } from '../model/types';
 
@@ -41,22 +41,39 @@ export class HelperError extends Error {
 
 const voidPtr = ref.refType(ref.types.void);
 
-/** Where the built library lives (build/ at the repository root). */
+/** The repository root, or the top of a release bundle (which keeps the same dist/ and build/). */
+const ROOT = path.resolve(__dirname, '..', '..', '..');
+
+/** Where the built library lives (build/ at the root). */
 export function libraryPath(): string {
   const fromEnv = process.env.ACCEPTQ_LIB;
   if (fromEnv) return fromEnv;
-  // dist/src/native -> repository root
-  return path.resolve(__dirname, '..', '..', '..', 'build', 'libacceptq.so');
+  return path.join(ROOT, 'build', 'libacceptq.so');
 }
+
+/** A clone builds the library with scripts/setup; a release bundle has no build step. */
+const remedy = (): string => (fs.existsSync(path.join(ROOT, 'scripts', 'setup')) ? 'run scripts/setup' : 'reinstall acceptq');
 
 let lib: any;
 function load(): any {
   if (lib) return lib;
   const file = libraryPath();
   if (!fs.existsSync(file)) {
-    throw new HelperError(`the helper library is not built (${file} is missing): run scripts/setup`, -2);
+    throw new HelperError(`the helper library ${file} is missing: ${remedy()}`, -2);
   }
-  lib = ffi.Library(file, {
+  try {
+    lib = loadLibrary(file);
+  } catch (e) {
+    // dlopen's reason in one line: a truncated file, or a library it needs that is not installed
+    const why = String((e as Error).message).split('\n')[0].replace(/^Dynamic \w+ Error: /, '').replace(`${file}: `, '');
+    const fix = /\blib(elf|z)\.so/.test(why) ? 'install libelf1 and zlib1g' : remedy();
+    throw new HelperError(`cannot load the helper library ${file}: ${why}; ${fix}`, -2);
+  }
+  return lib;
+}
+
+function loadLibrary(file: string): any {
+  return ffi.Library(file, {
     acq_abi_version: ['uint32', []],
     acq_open: [voidPtr, [ref.refType(OpenOpts), ref.refType(ref.types.int), 'char *', 'size_t']],
     acq_snapshot: ['int', [voidPtr, 'pointer', 'uint32', 'pointer', 'uint32', ref.refType(Stats)]],
@@ -69,7 +86,6 @@ function load(): any {
     acq_close: ['void', [voidPtr]],
     acq_drop_caps: ['int', ['uint64', 'uint32', 'uint32', 'char *', 'size_t']],
   });
-  return lib;
 }
 
 function cstr(b: Buffer): string {
@@ -260,7 +276,7 @@ const L = {
   cookies: LO.cookies, firstOverflowMs: LO.first_overflow_ms, lastOverflowMs: LO.last_overflow_ms, cgroupId: LO.cgroup_id,
   closedMs: LO.closed_ms, uid: LO.uid, flags: LO.flags, requestedBacklog: LO.requested_backlog,
   oldestWaitUs: LO.oldest_wait_us, arrivals: LO.arrivals, accepts: LO.accepts, waited: LO.waited,
-  waitSumUs: LO.wait_sum_us, waitMinUs: LO.wait_min_us, waitMaxUs: LO.wait_max_us, waitHist: LO.wait_hist,
+  waitSumUs: LO.wait_sum_us, waitMinUs: LO.wait_min_us, waitMaxUs: LO.wait_max_us, waitHist: LO.wait_hist, cgroup: LO.cgroup,
 } as const;
 
 function u32Array(b: Buffer, at: number, n: number): number[] {
@@ -290,6 +306,7 @@ function decodeListener(b: Buffer, base: number): RawListener {
     firstOverflowMs: u64(b, base + L.firstOverflowMs),
     lastOverflowMs: u64(b, base + L.lastOverflowMs),
     cgroupId: u64(b, base + L.cgroupId),
+    cgroup: cstrAt(b, base + L.cgroup, CGROUP_LEN),
     closedMs: u64(b, base + L.closedMs),
     uid: b.readUInt32LE(base + L.uid),
     estimate: (b.readUInt32LE(base + L.flags) & ROW_ESTIMATE) !== 0,

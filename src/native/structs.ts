@@ -37,7 +37,10 @@ function u32s(n: number): any {
   };
 }
 
-export const ABI_VERSION = 2;
+export const ABI_VERSION = 3;
+
+/** ACQ_CGROUP_LEN: acq_listener.cgroup, NUL included. */
+export const CGROUP_LEN = 256;
 
 /** acq_listener.flags: the row's split of its namespace's counts is an estimate (ACQ_ROW_ESTIMATE). */
 export const ROW_ESTIMATE = 1;
@@ -84,6 +87,7 @@ export const Listener = Struct({
   wait_min_us: ref.types.uint32,
   wait_max_us: ref.types.uint32,
   wait_hist: u32s(WAIT_BUCKETS), // ACQ_WAIT_BUCKETS: the layout check compares its size with C's
+  cgroup: bytes(CGROUP_LEN),
 });
 
 export const Netns = Struct({

@@ -12,7 +12,7 @@ import type { ListenerRow, Snapshot } from '../model/types';
 
 const HEAD = ['NETNS', 'LISTEN', 'PID', 'COMM', 'SOCK', 'QUEUE', 'PEAK', 'SYNQ', 'OVERFLOWS', 'SYN', 'ACK', 'OVF/S', 'SYNDROP', 'COOKIES',
   'ARR/S', 'ACC/S', 'WAITP99', 'OLDEST'];
-const LEFT = new Set(['LISTEN', 'COMM', 'STATE']);
+const LEFT = new Set(['LISTEN', 'COMM', 'STATE', 'SERVICE']);
 
 /** listen() asked for more than it got: net.core.somaxconn cut it. */
 const cut = (l: ListenerRow) => l.requestedBacklog !== null && l.requestedBacklog > l.maxBacklog;
@@ -28,11 +28,13 @@ function pad(cells: string[][]): string {
 /**
  * The table; prev, the snapshot before s (if any), gives the diagnoses the
  * SYN side's rates. REQ (what listen() asked for) shows only when some
- * listener's backlog was cut.
+ * listener's backlog was cut; SERVICE, last (so the columns before it keep
+ * their places), only when some listener's cgroup names one.
  */
 export function renderTable(s: Snapshot, prev: Snapshot | null = null): string {
   const sorted = sortRows(s.listeners);
   const withReq = sorted.some(cut);
+  const withService = sorted.some((l) => l.service);
   const rows = sorted.map((l) => {
     const est = (v: number | string) => figure(v, l.estimate);
     return [
@@ -56,9 +58,10 @@ export function renderTable(s: Snapshot, prev: Snapshot | null = null): string {
       duration(l.oldestWaitMs),
       ...(withReq ? [cut(l) ? String(l.requestedBacklog) : '-'] : []),
       l.closed ? 'closed' : 'open',
+      ...(withService ? [sanitize(l.service) || '-'] : []),
     ];
   });
-  const lines = [pad([[...HEAD, ...(withReq ? ['REQ'] : []), 'STATE'], ...rows])];
+  const lines = [pad([[...HEAD, ...(withReq ? ['REQ'] : []), 'STATE', ...(withService ? ['SERVICE'] : [])], ...rows])];
   if (s.listeners.some((l) => l.estimate)) lines.push(ESTIMATE_NOTE);
   const diagnoses = diagnoseSnapshot(s, prev);
   for (const l of sorted) {

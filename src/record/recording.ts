@@ -12,6 +12,9 @@
  * recording replays with estimate false, counts, rates and gaps 0, and
  * unknown for the rest: null (requestedBacklog, the waits, the sysctls) and
  * an empty waitHist, which also tells the diagnosis it has nothing to go on.
+ *
+ * Format 3 added listeners[].cgroup and service; an older recording replays
+ * them as '' (unknown).
  */
 import fs from 'node:fs';
 import { EVENT_FIELDS, fieldList, LISTENER_FIELDS, NAMESPACE_FIELDS, type FieldSpec, type FieldTable } from '../model/fields';
@@ -19,7 +22,7 @@ import { WAIT_BUCKETS } from '../model/raw';
 import { sanitize } from '../model/sanitize';
 import { EVENT_PATHS, type Snapshot, type SnapshotStream, type StreamMeta } from '../model/types';
 
-export const FORMAT_VERSION = 2;
+export const FORMAT_VERSION = 3;
 const MAX_BYTES = 1024 * 1024 * 1024;
 const MAX_ROWS = 1_000_000;
 
@@ -114,10 +117,10 @@ function field(o: Obj, k: string, f: FieldSpec, line: number): unknown {
   }
 }
 
-/** What a field added after a recording's format reads as: unknown (null, an empty histogram) if it may be, else nothing happened, nothing estimated. */
+/** What a field added after a recording's format reads as: unknown (null, an empty histogram, '') if it may be, else nothing happened, nothing estimated. */
 function absent(f: FieldSpec): unknown {
   if (f.nullable) return null;
-  return f.kind === 'boolean' ? false : f.kind === 'histogram' ? [] : 0;
+  return f.kind === 'boolean' ? false : f.kind === 'histogram' ? [] : f.kind === 'text' ? '' : 0;
 }
 
 /** A reader for one kind of row: every field of the table, checked. */
