@@ -20,7 +20,7 @@ import { renderSummary } from '../src/cmd/run';
 import { parseRecording, RecordingError, FORMAT_VERSION } from '../src/record/recording';
 import { privilegeProblem } from '../src/privileges';
 import { parseOptions, UsageError } from '../src/cli';
-import { ROOT } from './support/paths';
+import { ROOT } from '../harness/paths';
 
 const v4 = (a: string) => Buffer.from([...a.split('.').map(Number), ...new Array(12).fill(0)]);
 

@@ -4,8 +4,8 @@
 // exactly. The cases live in support/servers.ts (scripts/accuracy runs them
 // too); here every check of a case is an assertion.
 import test, { type ExecutionContext } from 'ava';
-import { AcceptqJson } from './support/acceptq';
-import { CASES, cleanupAll, describe, failures, runCase, type CaseResult } from './support/servers';
+import { AcceptqJson } from '../harness/acceptq';
+import { CASES, cleanupAll, describe, failures, runCase, type CaseResult } from '../harness/servers';
 
 let aq: AcceptqJson;
 

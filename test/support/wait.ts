@@ -6,9 +6,9 @@
  * acceptq's records, and a watch on the BPF map `queued` while a scenario
  * runs.
  */
-import type { AcceptqJson } from './acceptq';
-import { startLabReporting, type LabRun, type LabListener } from './lab';
-import { entriesByNetns } from './maps';
+import type { AcceptqJson } from '../../harness/acceptq';
+import { startLabReporting, type LabRun, type LabListener } from '../../harness/lab';
+import { entriesByNetns } from '../../harness/maps';
 
 /** The lab's report line (see the comment at the top of scripts/lab/lab.c). */
 export interface LabReport {
