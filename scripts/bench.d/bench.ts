@@ -56,13 +56,15 @@ interface Plan {
   floodS: number;
   costS: number; // seconds of CPU/RSS measurement per mode
   costListeners: number;
+  burstS: number; // seconds the burst's listeners stay (0: no burst measurement)
+  burstAfterS: number; // seconds watched after the burst's rows aged out
   startups: number;
   scaleCounts: number[];
   scaleTicks: number;
 }
 
-const FULL: Plan = { quick: false, rounds: 10, loadS: 3, clients: 4, floodS: 10, costS: 60, costListeners: 1000, startups: 3, scaleCounts: [100, 1000, 10000], scaleTicks: 8 };
-const QUICK: Plan = { quick: true, rounds: 1, loadS: 2, clients: 4, floodS: 3, costS: 5, costListeners: 1000, startups: 1, scaleCounts: [100, 1000], scaleTicks: 3 };
+const FULL: Plan = { quick: false, rounds: 10, loadS: 3, clients: 4, floodS: 10, costS: 60, costListeners: 1000, burstS: 10, burstAfterS: 30, startups: 3, scaleCounts: [100, 1000, 10000], scaleTicks: 8 };
+const QUICK: Plan = { quick: true, rounds: 1, loadS: 2, clients: 4, floodS: 3, costS: 5, costListeners: 1000, burstS: 0, burstAfterS: 0, startups: 1, scaleCounts: [100, 1000], scaleTicks: 3 };
 
 const log = (s: string) => process.stderr.write(`bench: ${s}\n`);
 const devNull = () => fs.openSync('/dev/null', 'w');
@@ -374,6 +376,64 @@ async function toolCost(plan: Plan) {
   }
 }
 
+/**
+ * Memory after a burst: the dashboard with 1,000 listeners, then 51,000 more
+ * (three namespaces: one process holds at most ~20,000 fds here) for a few
+ * seconds; they close, their rows age out (closed rows stay 120 s), and the
+ * RSS should come back within 20 % of where it was before.
+ */
+async function burstMemory(plan: Plan) {
+  const per = 17000;
+  const base = await startListeners(plan.costListeners, plan.burstS + 400);
+  const session = `acceptq-bench-burst-${process.pid}`;
+  const sample = (pid: number) => ({ rssKb: statusField(pid, 'VmRSS'), anonKb: statusField(pid, 'RssAnon') });
+  try {
+    tmux('new-session', '-d', '-s', session, '-x', '160', '-y', '50', `exec ${process.execPath} ${CLI} --interval 1`);
+    const pid = Number(tmux('display-message', '-p', '-t', session, '#{pane_pid}').trim());
+    if (!(await waitUntil(() => progIdsOf(pid).length >= 3, 30000))) throw new Error('the dashboard did not attach');
+    const settle = async (seconds: number) => {
+      const xs: number[] = [];
+      for (let i = 0; i < seconds; i++) {
+        await sleep(1000);
+        xs.push(sample(pid).rssKb);
+      }
+      return median(xs.slice(-5));
+    };
+    const beforeKb = await settle(15);
+    const t0 = now();
+    const bursts = [];
+    for (let i = 0; i < 3; i++) bursts.push(await startListeners(per, plan.burstS));
+    let peakKb = 0;
+    while (bursts.some((b) => b.proc.exitCode === null && b.proc.signalCode === null) && now() - t0 < (plan.burstS + 60) * 1000) {
+      peakKb = Math.max(peakKb, sample(pid).rssKb);
+      await sleep(500);
+    }
+    for (const b of bursts) await stopChild(b.proc);
+    const closedAt = now();
+    // the rows age out 120 s after their listeners closed; then some ticks for the heap to shrink
+    const series: Array<{ s: number; rssKb: number }> = [];
+    while (now() - closedAt < (120 + plan.burstAfterS) * 1000) {
+      await sleep(5000);
+      const x = sample(pid);
+      peakKb = Math.max(peakKb, x.rssKb);
+      series.push({ s: round((now() - closedAt) / 1000, 0), rssKb: x.rssKb });
+    }
+    const afterKb = await settle(10);
+    const rows = per * 3;
+    log(`memory after a burst of ${rows} rows: before ${beforeKb} kB, peak ${peakKb} kB, after ${afterKb} kB`);
+    return { listeners: plan.costListeners, burstRows: rows, burstS: plan.burstS, beforeKb, peakKb, afterKb, afterOverBefore: round(afterKb / beforeKb, 2), series };
+  } finally {
+    try {
+      tmux('send-keys', '-t', session, 'q');
+      await sleep(1000);
+      tmux('kill-session', '-t', session);
+    } catch {
+      // gone already
+    }
+    await stopChild(base.proc);
+  }
+}
+
 // ---- 5: start-up ----
 
 async function startup(plan: Plan) {
@@ -502,6 +562,12 @@ function targets(r: Results): Target[] {
     t('acceptq CPU, --json, 1 s interval', '<= 2% of a core', `${r.cost.json.cpuPercent}%`, r.cost.json.cpuPercent <= 2),
     t('acceptq CPU, dashboard, 1 s interval', '<= 5% of a core', `${r.cost.dashboard.cpuPercent}%`, r.cost.dashboard.cpuPercent <= 5),
     t('acceptq peak RSS', '<= 80 MB', `${round(Math.max(r.cost.json.peakRssKb, r.cost.dashboard.peakRssKb) / 1024, 1)} MB`, Math.max(r.cost.json.peakRssKb, r.cost.dashboard.peakRssKb) <= 80 * 1024),
+    t(
+      'dashboard RSS after a burst of 51,000 rows aged out / before it',
+      '<= 1.2',
+      r.burst ? `${r.burst.afterOverBefore} (${round(r.burst.beforeKb / 1024, 1)} → peak ${round(r.burst.peakKb / 1024, 1)} → ${round(r.burst.afterKb / 1024, 1)} MB)` : 'not run',
+      r.burst ? r.burst.afterOverBefore <= 1.2 : null,
+    ),
     t('first --json record', '<= 0.5 s', `${r.startup.firstJsonRecordMs} ms`, r.startup.firstJsonRecordMs <= 500),
     t('bpftrace first output / acceptq first record', '>= 5x', `${r.startup.bpftraceOverAcceptq}x`, r.startup.bpftraceOverAcceptq >= 5),
     t('tick time (snapshot + model + dashboard frame) at 10,000 listeners', '<= 50 ms', scale10k ? `${scale10k.totalDashboardMs} ms` : 'not run', scale10k ? scale10k.totalDashboardMs <= 50 : null),
@@ -562,6 +628,15 @@ function markdown(r: Results): string {
   const s = r.startup;
   L.push(`**5. Start-up** (median of ${s.runs}): first --json record ${s.firstJsonRecordMs} ms; first dashboard frame ${s.firstDashboardFrameMs} ms; bpftrace script attached (its BEGIN line) ${s.bpftraceAttachedMs} ms, first per-second output ${s.bpftraceFirstIntervalMs} ms: bpftrace takes ${s.bpftraceOverAcceptq}x as long.`);
   L.push('');
+  if (r.burst) {
+    const b = r.burst;
+    L.push(
+      `**4b. Memory after a burst**: the dashboard with ${fmt(b.listeners)} listeners, then ${fmt(b.burstRows)} more for ${b.burstS} s; RSS before ${round(b.beforeKb / 1024, 1)} MB, ` +
+        `peak ${round(b.peakKb / 1024, 1)} MB, after the burst's rows aged out ${round(b.afterKb / 1024, 1)} MB (${b.afterOverBefore}× before). ` +
+        `RSS every 5 s after they closed (s: MB): ${b.series.map((x) => `${x.s}: ${round(x.rssKb / 1024, 0)}`).join(', ')}.`,
+      '',
+    );
+  }
   L.push('**6. Scale** (one tick: snapshot of every namespace, event drain, model; then rendering; median):', '');
   L.push('| listeners | tick | of which helper | decode | model | + dashboard frame | + --json record | + --once table (every row) |', '|---|---|---|---|---|---|---|---|');
   for (const x of r.scale) L.push(`| ${fmt(x.listeners)} | ${x.tickMs} ms | ${x.libMs} ms | ${x.decodeMs} ms | ${x.modelMs} ms | ${x.totalDashboardMs} ms | ${x.totalJsonMs} ms | ${x.totalTableMs} ms |`);
@@ -575,16 +650,25 @@ async function runAll(plan: Plan) {
   const programs = await programCost(plan);
   const flood = await floodAccuracy(plan);
   const cost = await toolCost(plan);
+  const burst = plan.burstS > 0 ? await burstMemory(plan) : null;
   const start = await startup(plan);
   const sc = await scale(plan);
-  return { machine: m, plan, overhead: overheadR, programs, flood, cost, startup: start, scale: sc, seconds: 0, targets: [] as Target[] };
+  return { machine: m, plan, overhead: overheadR, programs, flood, cost, burst, startup: start, scale: sc, seconds: 0, targets: [] as Target[] };
 }
 
 async function main(): Promise<void> {
   installSignalCleanup('bench');
-  const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false }, out: { type: 'string' } } });
+  const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false }, out: { type: 'string' }, only: { type: 'string' } } });
   const plan = values.quick ? QUICK : FULL;
   const t0 = now();
+  if (values.only) {
+    // one part alone, to check it works: printed, never written over the results
+    const parts: Record<string, () => Promise<unknown>> = { burst: () => burstMemory(plan), cost: () => toolCost(plan), scale: () => scale(plan) };
+    const part = parts[values.only];
+    if (!part) throw new Error(`--only: one of ${Object.keys(parts).join(', ')}`);
+    process.stdout.write(JSON.stringify(await part(), null, 2) + '\n');
+    return;
+  }
   const r = await runAll(plan);
   r.seconds = Math.round((now() - t0) / 1000);
   r.targets = targets(r);
