@@ -136,6 +136,9 @@ export class Helper {
   private ns: Buffer;
   private nsCap: number;
   private events: Buffer;
+  // the previous snapshot's rows, as bytes and as decoded (decodeListeners)
+  private prevBytes = Buffer.alloc(0);
+  private prevRaw: RawListener[] = [];
   readonly probe: string;
   /** What this run cannot see (an optional program was refused), or ''. */
   readonly notice: string;
@@ -189,8 +192,7 @@ export class Helper {
       this.ns = Buffer.alloc(this.nsCap * Netns.size);
       count = l.acq_copy(this.handle, this.rows, this.rowCap, this.ns, this.nsCap);
     }
-    const listeners: RawListener[] = [];
-    for (let i = 0; i < count; i++) listeners.push(decodeListener(this.rows, i * Listener.size));
+    const listeners = this.decodeListeners(count);
     const namespaces: RawNetns[] = [];
     for (let i = 0; i < Math.min(stats.namespaces, this.nsCap); i++) {
       namespaces.push(decodeNetns(this.ns, i * Netns.size));
@@ -208,6 +210,28 @@ export class Helper {
         sockets: stats.sockets,
       },
     };
+  }
+
+  /**
+   * The rows of this snapshot. A row whose bytes are the same as at the same
+   * place in the previous snapshot (most rows of a host with many listeners:
+   * idle ones) is the previous snapshot's object, not a new one: decoding
+   * thousands of unchanged rows every tick was most of the garbage, and the
+   * model reuses its own row for an unchanged one too (Collector.tick).
+   */
+  private decodeListeners(count: number): RawListener[] {
+    const size = Listener.size;
+    const prev = this.prevRaw;
+    const out = new Array<RawListener>(count);
+    for (let i = 0; i < count; i++) {
+      const at = i * size;
+      out[i] =
+        i < prev.length && this.rows.compare(this.prevBytes, at, at + size, at, at + size) === 0 ? prev[i] : decodeListener(this.rows, at);
+    }
+    if (this.prevBytes.length < count * size) this.prevBytes = Buffer.alloc(this.rows.length);
+    this.rows.copy(this.prevBytes, 0, 0, count * size);
+    this.prevRaw = out;
+    return out;
   }
 
   /** Every pending detail event, oldest first. */
