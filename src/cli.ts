@@ -10,7 +10,7 @@ import { filterSnapshot, type RowFilter } from './model/view';
 import type { Snapshot, SnapshotStream, StreamMeta } from './model/types';
 import { readRecording, RecordingError, RecordingWriter, ReplayStream } from './record/recording';
 import { dropCapabilities, Helper, HelperError, PROBE_SETS, type ProbeSet } from './native/helper';
-import { jsonLine } from './output/json';
+import { jsonRecord } from './output/json';
 import { renderTable } from './output/table';
 import { writeAll } from './output/write';
 import { privilegeProblem } from './privileges';
@@ -191,7 +191,7 @@ async function runJson(o: Options, stream: SnapshotStream): Promise<void> {
   const interval = stream.live ? o.interval : stream.meta.intervalS;
   let prev: Snapshot | null = null; // for the diagnoses' SYN-side rates
   const write = (s: Snapshot) => {
-    writeRecord(jsonLine(filterSnapshot(s, o.filter), interval, prev) + '\n');
+    writeRecord(JSON.stringify(jsonRecord(filterSnapshot(s, o.filter), interval, prev)) + '\n');
     prev = s;
   };
   if (!stream.live) {

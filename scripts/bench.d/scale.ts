@@ -13,7 +13,7 @@ import { Helper } from '../../src/native/helper';
 import type { RawEvent, RawSnapshot } from '../../src/native/helper';
 import { Collector, type RawSource } from '../../src/model/collector';
 import { renderTable } from '../../src/output/table';
-import { jsonLine } from '../../src/output/json';
+import { jsonRecord } from '../../src/output/json';
 import { DashboardState, sparkline } from '../../ui/viewmodel';
 import { fitColumns, headerLine, rowLine } from '../../ui/columns';
 import { installSignalCleanup, runMain, median, now, percentile, round, sleep, startListeners, stopChild } from './common';
@@ -114,7 +114,7 @@ async function main(): Promise<void> {
           const t1 = now();
           renderTable(s);
           const t2 = now();
-          jsonLine(s, 1);
+          JSON.stringify(jsonRecord(s, 1));
           const t3 = now();
           dashboardView(state, s);
           const t4 = now();

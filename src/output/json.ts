@@ -64,35 +64,3 @@ export function jsonRecord(s: Snapshot, intervalS: number, prev: Snapshot | null
   };
 }
 
-// A listener's JSON text, by row object, while it had no diagnosis: the model
-// hands back the same object for a row that did not move (Collector.tick), so
-// idle rows are written once, not every tick.
-const stillText = new WeakMap<object, string>();
-
-/** One record as one line of text: JSON.stringify(jsonRecord(...)), with the unchanged rows' text reused. */
-export function jsonLine(s: Snapshot, intervalS: number, prev: Snapshot | null = null): string {
-  const diagnoses = diagnoseSnapshot(s, prev);
-  const head = JSON.stringify({
-    time: new Date(s.timeMs).toISOString(),
-    interval: intervalS,
-    probe: s.probe,
-    ...(s.notice ? { notice: s.notice } : {}),
-    lostEvents: s.lostEvents,
-    suppressedEvents: s.suppressedEvents,
-    mapFull: s.mapFull,
-    namespaces: s.namespaces.map(namespaceJson),
-  });
-  const rows = s.listeners.map((r) => {
-    const diagnosis = diagnoses.get(r.id) ?? null;
-    if (diagnosis === null) {
-      const text = stillText.get(r);
-      if (text !== undefined) return text;
-    }
-    const o = listenerJson(r);
-    o.diagnosis = diagnosis;
-    const text = JSON.stringify(o);
-    if (diagnosis === null) stillText.set(r, text);
-    return text;
-  });
-  return `${head.slice(0, -1)},"listeners":[${rows.join(',')}],"events":${JSON.stringify(s.events.map(eventJson))}}`;
-}
