@@ -4,6 +4,7 @@ import test from 'ava';
 import { Collector, type RawSource } from '../src/model/collector';
 import type { RawListener, RawNetns, RawSnapshot } from '../src/model/raw';
 import type { Snapshot } from '../src/model/types';
+import { HeapTrim } from '../src/heap';
 
 const addr = Buffer.from([127, 0, 0, 1, ...new Array(12).fill(0)]);
 
@@ -48,4 +49,17 @@ test('an idle row keeps its object once it has been still for an interval; a row
   const fresh = new Collector({ probe: 'tracepoint', snapshot: () => ({ listeners: [idle], namespaces: [ns], stats }), drain: () => [] }, 1, () => (now += 1000));
   fresh.tick();
   t.deepEqual(fresh.tick().listeners[0], s[3].listeners[0]);
+});
+
+test('HeapTrim: one full collection when the rows fall to a quarter of a peak of 4,096 or more, not for small changes', (t) => {
+  const counts = [100, 5000, 8000, 6000, 2100, 1999, 1999, 2500, 20, 10, 4096, 1024, 1000];
+  let k = 0;
+  const rows = (n: number) => Array.from({ length: n }, () => ({}) as never);
+  const inner = { live: true, meta: {} as never, next: (): Snapshot | null => (k < counts.length ? ({ listeners: rows(counts[k++]) } as unknown as Snapshot) : null) };
+  const at: number[] = [];
+  let i = 0;
+  const trim = new HeapTrim(inner, () => (at.push(i), true));
+  for (; trim.next(); i++);
+  t.deepEqual(at, [5, 11], 'at 1,999 (peak 8,000) and at 1,024 (a quarter of 4,096); not at 20 or 1,000 (the peak was reset)');
+  t.is(trim.collections, 2);
 });

@@ -143,10 +143,11 @@ export class Helper {
   /** What this run cannot see (an optional program was refused), or ''. */
   readonly notice: string;
   private static readonly EVENT_BATCH = 1024;
+  private static readonly MIN_ROWS = 1024;
 
   private constructor(handle: Buffer) {
     this.handle = handle;
-    this.rowCap = 1024;
+    this.rowCap = Helper.MIN_ROWS;
     this.rows = Buffer.alloc(this.rowCap * Listener.size);
     this.nsCap = 64;
     this.ns = Buffer.alloc(this.nsCap * Netns.size);
@@ -227,6 +228,14 @@ export class Helper {
       const at = i * size;
       out[i] =
         i < prev.length && this.rows.compare(this.prevBytes, at, at + size, at, at + size) === 0 ? prev[i] : decodeListener(this.rows, at);
+    }
+    // after a burst (most rows gone), give the buffers' memory back: room for twice the rows now
+    if (count * 8 < this.rowCap && this.rowCap > Helper.MIN_ROWS) {
+      this.rowCap = Math.max(Helper.MIN_ROWS, count * 2);
+      this.rows = Buffer.alloc(this.rowCap * size);
+      this.prevBytes = Buffer.alloc(0);
+      this.prevRaw = [];
+      return out;
     }
     if (this.prevBytes.length < count * size) this.prevBytes = Buffer.alloc(this.rows.length);
     this.rows.copy(this.prevBytes, 0, 0, count * size);
