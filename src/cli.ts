@@ -11,6 +11,7 @@ import type { Snapshot, SnapshotStream, StreamMeta } from './model/types';
 import { readRecording, RecordingError, RecordingWriter, ReplayStream } from './record/recording';
 import { dropCapabilities, Helper, HelperError, PROBE_SETS, type ProbeSet } from './native/helper';
 import { jsonRecord } from './output/json';
+import { HeapTrim } from './heap';
 import { renderTable } from './output/table';
 import { writeAll } from './output/write';
 import { privilegeProblem } from './privileges';
@@ -328,7 +329,7 @@ export async function main(argv: string[]): Promise<void> {
   if (o.replay) {
     stream = openReplay(o.replay); // a file only: no root, no BPF
   } else {
-    stream = new Collector(openHelper(o), o.interval);
+    stream = new HeapTrim(new Collector(openHelper(o), o.interval));
     if (o.record) {
       let writer: RecordingWriter;
       try {

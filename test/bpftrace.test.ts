@@ -3,8 +3,8 @@
 import test from 'ava';
 import { spawn } from 'node:child_process';
 import path from 'node:path';
-import { startLab } from './support/lab';
-import { ROOT } from './support/paths';
+import { startLab } from '../harness/lab';
+import { ROOT } from '../harness/paths';
 
 test.serial('the bpftrace script counts exactly what the kernel counts', async (t) => {
   t.timeout(120000);

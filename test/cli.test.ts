@@ -2,10 +2,10 @@
 // signals, and the --once table.
 import test from 'ava';
 import { spawn, spawnSync } from 'node:child_process';
-import { AcceptqJson } from './support/acceptq';
-import { acqLinkIds, awaitAttached, awaitGone, bpfFdsOf, heldBy, linksOf } from './support/links';
-import { startLab } from './support/lab';
-import { CLI } from './support/paths';
+import { AcceptqJson } from '../harness/acceptq';
+import { acqLinkIds, awaitAttached, awaitGone, bpfFdsOf, heldBy, linksOf } from '../harness/links';
+import { startLab } from '../harness/lab';
+import { CLI } from '../harness/paths';
 
 const run = (args: string[], opts: { prefix?: string[] } = {}) => {
   const argv = [...(opts.prefix ?? []), process.execPath, CLI, ...args];

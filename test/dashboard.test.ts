@@ -10,9 +10,9 @@ import readline from 'node:readline';
 import type { ListenerRow, Snapshot } from '../src/model/types';
 import { activity, columnAt, fitColumns, headerLine, rowLine } from '../ui/columns';
 import { asciiBlocks, DashboardState, histRows, sortDashRows, sparkline, sparkRange, sparkSeries, span, timeAxis, waitBound, wrapText } from '../ui/viewmodel';
-import { acqLinkIds, awaitAttached, linksOf } from './support/links';
-import { LabRun } from './support/lab';
-import { CLI, LAB } from './support/paths';
+import { acqLinkIds, awaitAttached, linksOf } from '../harness/links';
+import { LabRun } from '../harness/lab';
+import { CLI, LAB } from '../harness/paths';
 import { Tmux } from './support/tmux';
 
 /** A network namespace held open by a sleeping process. */

@@ -2,9 +2,9 @@
 import test from 'ava';
 import { spawn } from 'node:child_process';
 import http from 'node:http';
-import { startLab } from './support/lab';
-import { awaitAttached } from './support/links';
-import { CLI } from './support/paths';
+import { startLab } from '../harness/lab';
+import { awaitAttached } from '../harness/links';
+import { CLI } from '../harness/paths';
 import { renderMetrics } from '../src/export/metrics';
 
 const scrape = (port: number): Promise<{ status: number; type: string; body: string }> =>

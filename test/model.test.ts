@@ -22,7 +22,7 @@ import { serviceName } from '../src/model/service';
 import { fitColumns } from '../ui/columns';
 import { privilegeProblem } from '../src/privileges';
 import { parseOptions, UsageError } from '../src/cli';
-import { ROOT } from './support/paths';
+import { ROOT } from '../harness/paths';
 
 const v4 = (a: string) => Buffer.from([...a.split('.').map(Number), ...new Array(12).fill(0)]);
 

@@ -3,7 +3,7 @@
 // acceptq exits 1 with the reason, unless --keep-root asks it to run on.
 import test from 'ava';
 import { spawnSync } from 'node:child_process';
-import { CLI } from './support/paths';
+import { CLI } from '../harness/paths';
 
 function runWithoutSetpcap(args: string[]) {
   return spawnSync('setpriv', ['--bounding-set', '-setpcap', process.execPath, CLI, ...args], {

@@ -2,7 +2,7 @@
 // only the capabilities a tick needs, on every thread, and still counts exactly.
 import test from 'ava';
 import fs from 'node:fs';
-import { AcceptqJson } from './support/acceptq';
+import { AcceptqJson } from '../harness/acceptq';
 import { checkScenario } from './support/scenario';
 
 const KEPT = (1n << 2n) | (1n << 19n) | (1n << 21n) | (1n << 38n) | (1n << 39n);

@@ -6,11 +6,11 @@
 // must not linger beside the set that runs.
 import test, { type ExecutionContext } from 'ava';
 import { spawn, spawnSync } from 'node:child_process';
-import { startLab } from './support/lab';
-import { AcceptqJson } from './support/acceptq';
+import { startLab } from '../harness/lab';
+import { AcceptqJson } from '../harness/acceptq';
 import { checkScenario } from './support/scenario';
-import { CLI } from './support/paths';
-import { awaitGone, bpfFdsOf, duplicates, heldBy, kernelBpfIds, type Held } from './support/links';
+import { CLI } from '../harness/paths';
+import { awaitGone, bpfFdsOf, duplicates, heldBy, kernelBpfIds, type Held } from '../harness/links';
 import { Helper, HelperError, type ProbeSet } from '../src/native/helper';
 
 type ForcedSet = Exclude<ProbeSet, 'auto'>;

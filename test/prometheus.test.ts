@@ -6,8 +6,8 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { startLab } from './support/lab';
-import { ROOT } from './support/paths';
+import { startLab } from '../harness/lab';
+import { ROOT } from '../harness/paths';
 import { DASHBOARD, Exporter, freePort, Prometheus, RULES, sampleNames } from './support/prometheus';
 
 type Rules = { groups: Array<{ rules: Array<{ name: string; health: string; lastError?: string }> }> };

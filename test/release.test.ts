@@ -8,9 +8,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
-import { awaitAttached } from './support/links';
-import { startLabReporting, type LabListener } from './support/lab';
-import { ROOT } from './support/paths';
+import { awaitAttached } from '../harness/links';
+import { startLabReporting, type LabListener } from '../harness/lab';
+import { ROOT } from '../harness/paths';
 import { BareHost, buildBundle, buildToolNames, finish } from './support/release';
 
 const version: string = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')).version;

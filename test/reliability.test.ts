@@ -2,9 +2,9 @@
 // namespaces, and two instances at once. All bounded, all in namespaces the
 // tests make.
 import test from 'ava';
-import { AcceptqJson, type JsonRecord } from './support/acceptq';
-import { startLab, type LabRun } from './support/lab';
-import { listenerKeys, mapsOf } from './support/maps';
+import { AcceptqJson, type JsonRecord } from '../harness/acceptq';
+import { startLab, type LabRun } from '../harness/lab';
+import { listenerKeys, mapsOf } from '../harness/maps';
 import { checkScenario } from './support/scenario';
 
 /** Seconds between consecutive records, from their timestamps. */

@@ -2,8 +2,8 @@
 import test from 'ava';
 import { spawn, spawnSync } from 'node:child_process';
 import readline from 'node:readline';
-import { CLI, LAB } from './support/paths';
-import { awaitGone, bpfFdsOf, heldBy } from './support/links';
+import { CLI, LAB } from '../harness/paths';
+import { awaitGone, bpfFdsOf, heldBy } from '../harness/links';
 import { RunSummary } from '../src/model/summary';
 
 const run = (args: string[]) => spawnSync(process.execPath, [CLI, 'run', ...args], { encoding: 'utf8', timeout: 60000 });

@@ -1,7 +1,7 @@
 // Every lab scenario, against the kernel's own counters, with the probe set
 // acceptq picks by itself (auto).
 import test from 'ava';
-import { AcceptqJson } from './support/acceptq';
+import { AcceptqJson } from '../harness/acceptq';
 import { checkScenario } from './support/scenario';
 
 let aq: AcceptqJson;
@@ -95,7 +95,7 @@ test.serial('a closed listener keeps its row and its counts for at least 60 s', 
 });
 
 test.serial('a listener older than acceptq: found by the iterator, owner found through its inode', async (t) => {
-  const { startLab } = await import('./support/lab');
+  const { startLab } = await import('../harness/lab');
   const lab = await startLab('syn');
   t.teardown(() => lab.stop());
   const late = AcceptqJson.start();

@@ -1,11 +1,11 @@
 // Servers that accept while they overflow (nginx under ab and wrk, and the
 // lab's paced scenarios), each in a network namespace of its own: acceptq's
 // rows and namespace entry must match that namespace's kernel counters
-// exactly. The cases live in support/servers.ts (scripts/accuracy runs them
+// exactly. The cases live in harness/servers.ts (scripts/accuracy runs them
 // too); here every check of a case is an assertion.
 import test, { type ExecutionContext } from 'ava';
-import { AcceptqJson } from './support/acceptq';
-import { CASES, cleanupAll, describe, failures, runCase, type CaseResult } from './support/servers';
+import { AcceptqJson } from '../harness/acceptq';
+import { CASES, cleanupAll, describe, failures, runCase, type CaseResult } from '../harness/servers';
 
 let aq: AcceptqJson;
 

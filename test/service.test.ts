@@ -8,9 +8,9 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import readline from 'node:readline';
-import { AcceptqJson, type JsonRecord } from './support/acceptq';
-import { LabRun, type LabListener } from './support/lab';
-import { CLI, LAB } from './support/paths';
+import { AcceptqJson, type JsonRecord } from '../harness/acceptq';
+import { LabRun, type LabListener } from '../harness/lab';
+import { CLI, LAB } from '../harness/paths';
 
 /** Where the cgroup v2 hierarchy is mounted, from mountinfo (beside v1 controllers it is not /sys/fs/cgroup). */
 function cgroup2Mount(): string {

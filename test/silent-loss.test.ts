@@ -10,9 +10,9 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import test, { type ExecutionContext } from 'ava';
 import { Helper, type RawListener, type RawSnapshot } from '../src/native/helper';
-import { startLab, type LabRun } from './support/lab';
-import { CLI } from './support/paths';
-import { hasKey, listenerKeys, lkeyBytes, mapDelete, mapInfo, mapsOf, mapUpdate, mapUpdateMany, rawKeys, u64Keys } from './support/maps';
+import { startLab, type LabRun } from '../harness/lab';
+import { CLI } from '../harness/paths';
+import { hasKey, listenerKeys, lkeyBytes, mapDelete, mapInfo, mapsOf, mapUpdate, mapUpdateMany, rawKeys, u64Keys } from '../harness/maps';
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 

@@ -5,7 +5,7 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { ROOT } from './support/paths';
+import { ROOT } from '../harness/paths';
 
 test('30 s under a flood: exact, RSS and map sizes flat', (t) => {
   t.timeout(120000);

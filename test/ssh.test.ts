@@ -9,8 +9,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { installTerminfoReader, legacyTerminfo, terminalProblem } from '../ui/terminal';
-import { acqLinkIds, awaitAttached, awaitGone, linksOf } from './support/links';
-import { CLI } from './support/paths';
+import { acqLinkIds, awaitAttached, awaitGone, linksOf } from '../harness/links';
+import { CLI } from '../harness/paths';
 import { renderedPane, shq, Sshd } from './support/ssh';
 import { Tmux } from './support/tmux';
 

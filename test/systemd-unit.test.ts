@@ -8,8 +8,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { KEPT_CAPS } from '../src/native/helper';
 import { parseExportOptions } from '../src/cmd/export';
-import { startLab } from './support/lab';
-import { ROOT } from './support/paths';
+import { startLab } from '../harness/lab';
+import { ROOT } from '../harness/paths';
 import { EMULATED, Exporter, freePort, markdownSection, sample, tableCaps, UNIT, unitCaps, unitDirectives } from './support/prometheus';
 
 const INSTALLED = '/usr/local/bin/acceptq';

@@ -6,8 +6,8 @@
 // scenario in a network namespace of its own (loopback only).
 import { execFileSync } from 'node:child_process';
 import test from 'ava';
-import { AcceptqJson } from './support/acceptq';
-import { mapsOf } from './support/maps';
+import { AcceptqJson } from '../harness/acceptq';
+import { mapsOf } from '../harness/maps';
 import {
   diagnosisOf,
   diagnosisText,

@@ -78,7 +78,10 @@ export class DashboardState {
   /** Of latest's open listeners; null when none has a connection waiting or a timed accept. */
   worstWait: WorstWait | null = null;
   readonly total = new Ring(HISTORY);
-  readonly kernelTotal = new Ring(HISTORY);
+  /**
+   * overflows/s per listener, from the first frame it was above zero (before:
+   * zeros, never stored; the sparklines pad on the left).
+   */
   private readonly history = new Map<string, Ring>();
   /**
    * accepts/s and arrivals/s per listener, from the first frame either was
@@ -99,14 +102,13 @@ export class DashboardState {
     this.previous = this.latest;
     this.latest = s;
     this.total.push(s.attributedRate);
-    this.kernelTotal.push(s.kernelRate);
     const seen = new Set<string>();
     let worst: WorstWait | null = null;
     for (const l of s.listeners) {
       seen.add(l.id);
       let r = this.history.get(l.id);
-      if (!r) this.history.set(l.id, (r = new Ring(HISTORY)));
-      r.push(l.overflowRate);
+      if (!r && l.overflowRate > 0) this.history.set(l.id, (r = new Ring(HISTORY)));
+      r?.push(l.overflowRate);
       let t = this.traffic.get(l.id);
       if (!t && (l.acceptRate > 0 || l.arrivalRate > 0)) this.traffic.set(l.id, (t = { accepts: new Ring(HISTORY), arrivals: new Ring(HISTORY) }));
       if (t) {

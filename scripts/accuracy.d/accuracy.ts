@@ -1,5 +1,5 @@
 /**
- * scripts/accuracy: runs every case of test/support/servers.ts (the cases of
+ * scripts/accuracy: runs every case of harness/servers.ts (the cases of
  * test/servers.test.ts) N rounds each beside one acceptq --json, prints per
  * case the rounds, the exact rounds and the kernel's total against acceptq's
  * per round, and writes bench/accuracy.json stamped with the commit, whether
@@ -12,9 +12,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { AcceptqJson } from '../../test/support/acceptq';
-import { ROOT } from '../../test/support/paths';
-import { CASES, cleanupAll, describe, failures, runCase, type CaseResult } from '../../test/support/servers';
+import { AcceptqJson } from '../../harness/acceptq';
+import { ROOT } from '../../harness/paths';
+import { CASES, cleanupAll, describe, failures, runCase, type CaseResult } from '../../harness/servers';
 
 interface RoundOut {
   round: number;

@@ -58,14 +58,16 @@ interface Plan {
   floodS: number;
   costS: number; // seconds of CPU/RSS measurement per mode
   costListeners: number;
+  burstS: number; // seconds the burst's listeners stay (0: no burst measurement)
+  burstAfterS: number; // seconds watched after the burst's rows aged out
   startups: number;
   scaleCounts: number[];
   scaleTicks: number;
   terminalS: number; // seconds per phase of the terminal-bytes count
 }
 
-const FULL: Plan = { quick: false, rounds: 5, loadS: 4, clients: 4, floodS: 10, costS: 60, costListeners: 1000, startups: 3, scaleCounts: [100, 1000, 10000], scaleTicks: 8, terminalS: 20 };
-const QUICK: Plan = { quick: true, rounds: 1, loadS: 2, clients: 4, floodS: 3, costS: 5, costListeners: 1000, startups: 1, scaleCounts: [100, 1000], scaleTicks: 3, terminalS: 5 };
+const FULL: Plan = { quick: false, rounds: 10, loadS: 3, clients: 4, floodS: 10, costS: 60, costListeners: 1000, burstS: 10, burstAfterS: 30, startups: 3, scaleCounts: [100, 1000, 10000], scaleTicks: 8, terminalS: 20 };
+const QUICK: Plan = { quick: true, rounds: 1, loadS: 2, clients: 4, floodS: 3, costS: 5, costListeners: 1000, burstS: 0, burstAfterS: 0, startups: 1, scaleCounts: [100, 1000], scaleTicks: 3, terminalS: 5 };
 
 const log = (s: string) => process.stderr.write(`bench: ${s}\n`);
 const devNull = () => fs.openSync('/dev/null', 'w');
@@ -171,7 +173,47 @@ async function overhead(plan: Plan) {
   };
 }
 
-const pairedRatio = (xs: number[], base: number[]): number => round(median(xs.map((x, i) => x / base[i])), 3);
+// Two-sided 95 % Student t quantiles by degrees of freedom (1..30; beyond, the normal's 1.96).
+const T95 = [12.71, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.16, 2.145, 2.131, 2.12, 2.11, 2.101,
+  2.093, 2.086, 2.08, 2.074, 2.069, 2.064, 2.06, 2.056, 2.052, 2.048, 2.045, 2.042];
+
+/**
+ * Each round's monitor against the same round's run without one: the median
+ * and spread of those ratios, and a 95 % confidence interval of their mean
+ * (Student t, rounds as independent pairs). The interval says whether the
+ * rounds can tell a target from its neighbours at all.
+ */
+interface PairedRatio {
+  ratios: number[];
+  median: number;
+  min: number;
+  max: number;
+  mean: number;
+  ciLow: number;
+  ciHigh: number;
+}
+
+function pairedRatio(xs: number[], base: number[]): PairedRatio {
+  const ratios = xs.map((x, i) => x / base[i]);
+  const n = ratios.length;
+  const mean = ratios.reduce((a, b) => a + b, 0) / n;
+  const sd = n > 1 ? Math.sqrt(ratios.reduce((a, r) => a + (r - mean) ** 2, 0) / (n - 1)) : Infinity;
+  const half = n > 1 ? (T95[Math.min(n - 1, T95.length) - 1] ?? 1.96) * (sd / Math.sqrt(n)) : Infinity;
+  const r3 = (v: number) => (Number.isFinite(v) ? round(v, 3) : v);
+  return {
+    ratios: ratios.map((v) => round(v, 4)),
+    median: r3(median(ratios)),
+    min: r3(Math.min(...ratios)),
+    max: r3(Math.max(...ratios)),
+    mean: r3(mean),
+    ciLow: r3(mean - half),
+    ciHigh: r3(mean + half),
+  };
+}
+
+/** met: the whole interval at or above the target; missed: all below; null: the interval straddles it (too noisy to decide). */
+const verdict = (p: PairedRatio, target: number): boolean | null => (p.ciLow >= target ? true : p.ciHigh < target ? false : null);
+const ratioText = (p: PairedRatio) => `${p.median} (rounds ${p.min}–${p.max}; mean ${p.mean}, 95 % CI ${p.ciLow}–${p.ciHigh})`;
 
 /** The same loads once more per monitor with the kernel's run-time statistics on. */
 async function programCost(plan: Plan) {
@@ -337,6 +379,64 @@ async function toolCost(plan: Plan) {
   }
 }
 
+/**
+ * Memory after a burst: the dashboard with 1,000 listeners, then 51,000 more
+ * (three namespaces: one process holds at most ~20,000 fds here) for a few
+ * seconds; they close, their rows age out (closed rows stay 120 s), and the
+ * RSS should come back within 20 % of where it was before.
+ */
+async function burstMemory(plan: Plan) {
+  const per = 17000;
+  const base = await startListeners(plan.costListeners, plan.burstS + 400);
+  const session = `acceptq-bench-burst-${process.pid}`;
+  const sample = (pid: number) => ({ rssKb: statusField(pid, 'VmRSS'), anonKb: statusField(pid, 'RssAnon') });
+  try {
+    tmux('new-session', '-d', '-s', session, '-x', '160', '-y', '50', `exec ${process.execPath} ${CLI} --interval 1`);
+    const pid = Number(tmux('display-message', '-p', '-t', session, '#{pane_pid}').trim());
+    if (!(await waitUntil(() => progIdsOf(pid).length >= 3, 30000))) throw new Error('the dashboard did not attach');
+    const settle = async (seconds: number) => {
+      const xs: number[] = [];
+      for (let i = 0; i < seconds; i++) {
+        await sleep(1000);
+        xs.push(sample(pid).rssKb);
+      }
+      return median(xs.slice(-5));
+    };
+    const beforeKb = await settle(15);
+    const t0 = now();
+    const bursts = [];
+    for (let i = 0; i < 3; i++) bursts.push(await startListeners(per, plan.burstS));
+    let peakKb = 0;
+    while (bursts.some((b) => b.proc.exitCode === null && b.proc.signalCode === null) && now() - t0 < (plan.burstS + 60) * 1000) {
+      peakKb = Math.max(peakKb, sample(pid).rssKb);
+      await sleep(500);
+    }
+    for (const b of bursts) await stopChild(b.proc);
+    const closedAt = now();
+    // the rows age out 120 s after their listeners closed; then some ticks for the heap to shrink
+    const series: Array<{ s: number; rssKb: number }> = [];
+    while (now() - closedAt < (120 + plan.burstAfterS) * 1000) {
+      await sleep(5000);
+      const x = sample(pid);
+      peakKb = Math.max(peakKb, x.rssKb);
+      series.push({ s: round((now() - closedAt) / 1000, 0), rssKb: x.rssKb });
+    }
+    const afterKb = await settle(10);
+    const rows = per * 3;
+    log(`memory after a burst of ${rows} rows: before ${beforeKb} kB, peak ${peakKb} kB, after ${afterKb} kB`);
+    return { listeners: plan.costListeners, burstRows: rows, burstS: plan.burstS, beforeKb, peakKb, afterKb, afterOverBefore: round(afterKb / beforeKb, 2), series };
+  } finally {
+    try {
+      tmux('send-keys', '-t', session, 'q');
+      await sleep(1000);
+      tmux('kill-session', '-t', session);
+    } catch {
+      // gone already
+    }
+    await stopChild(base.proc);
+  }
+}
+
 // ---- 5: start-up ----
 
 async function startup(plan: Plan) {
@@ -470,11 +570,19 @@ function targets(r: Results): Target[] {
   const t = (name: string, target: string, measured: string, met: boolean | null): Target => ({ name, target, measured, met });
   const scale10k = r.scale.find((x: any) => x.listeners === 10000);
   return [
-    t('connection rate with acceptq / without', '>= 0.97', String(r.overhead.ratios.connAcceptq), r.overhead.ratios.connAcceptq >= 0.97),
+    t('connection rate with acceptq / without (95 % CI of the paired rounds)', '>= 0.98', ratioText(r.overhead.ratios.connAcceptq), verdict(r.overhead.ratios.connAcceptq, 0.98)),
+    t('bulk stream with acceptq / without (the control: acceptq barely runs)', '~ 1.00', ratioText(r.overhead.ratios.bulkAcceptq), r.overhead.ratios.bulkAcceptq.ciLow <= 1 && r.overhead.ratios.bulkAcceptq.ciHigh >= 1 ? true : null),
+    t('BPF time per connection, every program acceptq attaches', '<= 1,000 ns', `${r.programs.acceptq.nsPerConnection} ns`, r.programs.acceptq.nsPerConnection <= 1000),
     t('attributed / kernel overflows, fastest flood', '= 1.000', r.flood.ratio === null ? 'no overflow' : r.flood.ratio.toFixed(3), r.flood.equal),
     t('acceptq CPU, --json, 1 s interval', '<= 2% of a core', `${r.cost.json.cpuPercent}%`, r.cost.json.cpuPercent <= 2),
     t('acceptq CPU, dashboard, 1 s interval', '<= 5% of a core', `${r.cost.dashboard.cpuPercent}%`, r.cost.dashboard.cpuPercent <= 5),
     t('acceptq peak RSS', '<= 80 MB', `${round(Math.max(r.cost.json.peakRssKb, r.cost.dashboard.peakRssKb) / 1024, 1)} MB`, Math.max(r.cost.json.peakRssKb, r.cost.dashboard.peakRssKb) <= 80 * 1024),
+    t(
+      'dashboard RSS after a burst of 51,000 rows aged out / before it',
+      '<= 1.2',
+      r.burst ? `${r.burst.afterOverBefore} (${round(r.burst.beforeKb / 1024, 1)} → peak ${round(r.burst.peakKb / 1024, 1)} → ${round(r.burst.afterKb / 1024, 1)} MB)` : 'not run',
+      r.burst ? r.burst.afterOverBefore <= 1.2 : null,
+    ),
     t('first --json record', '<= 0.5 s', `${r.startup.firstJsonRecordMs} ms`, r.startup.firstJsonRecordMs <= 500),
     t('bpftrace first output / acceptq first record', '>= 5x', `${r.startup.bpftraceOverAcceptq}x`, r.startup.bpftraceOverAcceptq >= 5),
     t('tick time (snapshot + model + dashboard frame) at 10,000 listeners', '<= 50 ms', scale10k ? `${scale10k.totalDashboardMs} ms` : 'not run', scale10k ? scale10k.totalDashboardMs <= 50 : null),
@@ -494,8 +602,15 @@ function markdown(r: Results): string {
   const o = r.overhead;
   L.push(`**1. Overhead on the watched server** (loopback, ${o.rounds} rounds of ${o.secondsPerRun} s, the three monitors in a rotating order within each round; rates are medians, ratios the median of each round's monitor against the same round's run without one; connection rate with ${o.clients} clients):`, '');
   L.push('| load | without | acceptq | ratio | bpftrace script | ratio |', '|---|---|---|---|---|---|');
-  L.push(`| connections/s | ${fmt(o.connRate.none)} | ${fmt(o.connRate.acceptq)} | ${o.ratios.connAcceptq} | ${fmt(o.connRate.bpftrace)} | ${o.ratios.connBpftrace} |`);
-  L.push(`| bulk GB/s | ${(o.bulkBytesPerSec.none / 1e9).toFixed(2)} | ${(o.bulkBytesPerSec.acceptq / 1e9).toFixed(2)} | ${o.ratios.bulkAcceptq} | ${(o.bulkBytesPerSec.bpftrace / 1e9).toFixed(2)} | ${o.ratios.bulkBpftrace} |`);
+  L.push(`| connections/s | ${fmt(o.connRate.none)} | ${fmt(o.connRate.acceptq)} | ${o.ratios.connAcceptq.median} | ${fmt(o.connRate.bpftrace)} | ${o.ratios.connBpftrace.median} |`);
+  L.push(`| bulk GB/s | ${(o.bulkBytesPerSec.none / 1e9).toFixed(2)} | ${(o.bulkBytesPerSec.acceptq / 1e9).toFixed(2)} | ${o.ratios.bulkAcceptq.median} | ${(o.bulkBytesPerSec.bpftrace / 1e9).toFixed(2)} | ${o.ratios.bulkBpftrace.median} |`);
+  L.push('');
+  L.push('The ratios round by round (each monitor against the same round\'s run without one), and the 95 % confidence interval of their mean:', '');
+  L.push('| ratio | per round | min–median–max | mean, 95 % CI | can it tell 0.97 from 0.99? |', '|---|---|---|---|---|');
+  for (const [name, p] of [['connections/s, acceptq', o.ratios.connAcceptq], ['connections/s, bpftrace script', o.ratios.connBpftrace], ['bulk, acceptq (control)', o.ratios.bulkAcceptq], ['bulk, bpftrace script', o.ratios.bulkBpftrace]] as const) {
+    const width = p.ciHigh - p.ciLow;
+    L.push(`| ${name} | ${p.ratios.map((v) => v.toFixed(3)).join(' ')} | ${p.min}–${p.median}–${p.max} | ${p.mean} (${p.ciLow}–${p.ciHigh}) | ${width < 0.02 ? 'yes' : `no: the interval is ${round(width, 3)} wide, the machine too noisy to decide`} |`);
+  }
   L.push('');
   L.push('**2. Per-program cost** (kernel BPF run-time statistics, during the same loads):', '');
   L.push('| tool | program | conn: runs/s | conn: ns/run | bulk: runs/s | bulk: ns/run |', '|---|---|---|---|---|---|');
@@ -528,6 +643,15 @@ function markdown(r: Results): string {
   const s = r.startup;
   L.push(`**5. Start-up** (median of ${s.runs}): first --json record ${s.firstJsonRecordMs} ms; first dashboard frame ${s.firstDashboardFrameMs} ms; bpftrace script attached (its BEGIN line) ${s.bpftraceAttachedMs} ms, first per-second output ${s.bpftraceFirstIntervalMs} ms: bpftrace takes ${s.bpftraceOverAcceptq}x as long.`);
   L.push('');
+  if (r.burst) {
+    const b = r.burst;
+    L.push(
+      `**4b. Memory after a burst**: the dashboard with ${fmt(b.listeners)} listeners, then ${fmt(b.burstRows)} more for ${b.burstS} s; RSS before ${round(b.beforeKb / 1024, 1)} MB, ` +
+        `peak ${round(b.peakKb / 1024, 1)} MB, after the burst's rows aged out ${round(b.afterKb / 1024, 1)} MB (${b.afterOverBefore}× before). ` +
+        `RSS every 5 s after they closed (s: MB): ${b.series.map((x) => `${x.s}: ${round(x.rssKb / 1024, 0)}`).join(', ')}.`,
+      '',
+    );
+  }
   L.push('**6. Scale** (one tick: snapshot of every namespace, event drain, model; then rendering; median):', '');
   L.push('| listeners | tick | of which helper | decode | model | + dashboard frame | + --json record | + --once table (every row) |', '|---|---|---|---|---|---|---|---|');
   for (const x of r.scale) L.push(`| ${fmt(x.listeners)} | ${x.tickMs} ms | ${x.libMs} ms | ${x.decodeMs} ms | ${x.modelMs} ms | ${x.totalDashboardMs} ms | ${x.totalJsonMs} ms | ${x.totalTableMs} ms |`);
@@ -547,17 +671,26 @@ async function runAll(plan: Plan) {
   const programs = await programCost(plan);
   const flood = await floodAccuracy(plan);
   const cost = await toolCost(plan);
+  const burst = plan.burstS > 0 ? await burstMemory(plan) : null;
   const start = await startup(plan);
   const sc = await scale(plan);
   const terminal = await terminalOutput(plan);
-  return { machine: m, plan, overhead: overheadR, programs, flood, cost, startup: start, scale: sc, terminal, seconds: 0, targets: [] as Target[] };
+  return { machine: m, plan, overhead: overheadR, programs, flood, cost, burst, startup: start, scale: sc, terminal, seconds: 0, targets: [] as Target[] };
 }
 
 async function main(): Promise<void> {
   installSignalCleanup('bench');
-  const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false }, out: { type: 'string' } } });
+  const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false }, out: { type: 'string' }, only: { type: 'string' } } });
   const plan = values.quick ? QUICK : FULL;
   const t0 = now();
+  if (values.only) {
+    // one part alone, to check it works: printed, never written over the results
+    const parts: Record<string, () => Promise<unknown>> = { burst: () => burstMemory(plan), cost: () => toolCost(plan), scale: () => scale(plan) };
+    const part = parts[values.only];
+    if (!part) throw new Error(`--only: one of ${Object.keys(parts).join(', ')}`);
+    process.stdout.write(JSON.stringify(await part(), null, 2) + '\n');
+    return;
+  }
   const r = await runAll(plan);
   r.seconds = Math.round((now() - t0) / 1000);
   r.targets = targets(r);

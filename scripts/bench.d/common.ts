@@ -8,7 +8,8 @@ import { spawn, execFileSync, type ChildProcess, type SpawnOptions } from 'node:
 import fs from 'node:fs';
 import path from 'node:path';
 import readline from 'node:readline';
-import { fdinfoIds } from '../../test/support/links';
+import { fdinfoIds } from '../../harness/links';
+import { alive, sleepSync } from '../../harness/proc';
 
 /** Repository root (this file runs from dist/scripts/bench.d). */
 export const ROOT = path.resolve(__dirname, '..', '..', '..');
@@ -55,18 +56,6 @@ export function track(cmd: string, args: string[], opts: SpawnOptions = {}): Chi
   return p;
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-function sleepSync(ms: number): void {
-  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
-}
 
 /** End every child we started (TERM, then KILL after 3 s) and run the cleanup hooks. Synchronous. */
 export function cleanup(): void {

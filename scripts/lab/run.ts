@@ -2,8 +2,8 @@
  * Runs every lab scenario, each in a network namespace of its own, beside a
  * live acceptq, and prints acceptq's count next to the kernel's.
  */
-import { AcceptqJson } from '../../test/support/acceptq';
-import { startLab } from '../../test/support/lab';
+import { AcceptqJson } from '../../harness/acceptq';
+import { startLab } from '../../harness/lab';
 
 const ALL = ['syn', 'ack', 'ack-cookie', 'v6', 'reuseport', 'twoaddr', 'dualstack', 'idle'];
 

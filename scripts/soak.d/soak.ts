@@ -8,10 +8,10 @@
 import { spawn, spawnSync, execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import { parseArgs } from 'node:util';
-import { AcceptqJson } from '../../test/support/acceptq';
-import { startLab } from '../../test/support/lab';
-import { entries, mapsOf } from '../../test/support/maps';
-import { CLI } from '../../test/support/paths';
+import { AcceptqJson } from '../../harness/acceptq';
+import { startLab } from '../../harness/lab';
+import { entries, mapsOf } from '../../harness/maps';
+import { CLI } from '../../harness/paths';
 
 interface Sample {
   t: number;

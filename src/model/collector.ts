@@ -31,6 +31,8 @@ export class Collector implements SnapshotStream {
   private prevTime = 0;
   // the previous raw record of each row: its counters are cumulative
   private prevRows = new Map<string, RawListener>();
+  // rows that did not move over the last interval, by the raw record they were built from
+  private still = new Map<RawListener, ListenerRow>();
   // keyed by namespace cookie
   private prevNsOverflows = new Map<number, number>();
 
@@ -55,14 +57,24 @@ export class Collector implements SnapshotStream {
 
     const perSecond = (n: number) => (elapsed > 0 ? n / elapsed : 0);
     const prevRows = new Map<string, RawListener>();
+    const still = new Map<RawListener, ListenerRow>();
     const listeners: ListenerRow[] = raw.listeners.map((r) => {
+      // the same raw record as before (the binding reuses the object of an
+      // unchanged row): if nothing moved in the interval before either, the
+      // row is what it was then, so keep it rather than build it again
+      const kept = this.still.get(r);
+      if (kept) {
+        prevRows.set(kept.id, r);
+        still.set(r, kept);
+        return kept;
+      }
       const address = formatAddress(r.family, r.addr);
       const id = listenerId(r.netnsCookie, r.family, address, r.port);
       const overflows = r.overflowsSyn + r.overflowsAck;
       // a row first seen now had all its counts within this interval
       const p = this.prevRows.get(id);
       prevRows.set(id, r);
-      return {
+      const row: ListenerRow = {
         id,
         netns: r.netns,
         netnsCookie: r.netnsCookie,
@@ -99,8 +111,11 @@ export class Collector implements SnapshotStream {
         closed: r.closedMs !== 0,
         closedMs: r.closedMs || null,
       };
+      if (p === r && row.overflowRate === 0 && row.arrivalRate === 0 && row.acceptRate === 0 && row.waitCount === 0) still.set(r, row);
+      return row;
     });
     this.prevRows = prevRows;
+    this.still = still;
 
     const withRows = new Set(listeners.map((l) => l.netnsCookie));
 

@@ -12,32 +12,20 @@ import { COUNT_FIELDS, type CountField } from './fields';
 import { gapSize, type Gaps } from './view';
 import type { ListenerRow, NamespaceRow, Snapshot } from './types';
 
-export interface ListenerSummary {
-  netns: number;
-  family: 4 | 6;
-  address: string;
-  port: number;
-  pid: number;
-  comm: string;
-  overflows: number;
-  overflowsSyn: number;
-  overflowsAck: number;
-  synDrops: number;
-  cookies: number;
-  /** The counts above are an estimate (see ListenerRow.estimate). */
-  estimate: boolean;
+/** Identity and counts as the rows have them; the counts are what happened during the run. */
+type RowPart = Pick<
+  ListenerRow,
+  'netns' | 'family' | 'address' | 'port' | 'pid' | 'comm' | 'overflows' | 'overflowsSyn' | 'overflowsAck' | 'synDrops' | 'cookies'
+  | 'estimate' | 'firstOverflowMs' | 'lastOverflowMs' | 'closed' | 'arrivals' | 'accepts'
+>;
+
+export interface ListenerSummary extends RowPart {
   /** Deepest accept queue seen, against what the kernel admits. */
   peakBacklog: number;
   capacity: number;
   /** Highest overflows per second over one interval. */
   worstRate: number;
   worstAtMs: number | null;
-  firstOverflowMs: number | null;
-  lastOverflowMs: number | null;
-  closed: boolean;
-  /** Handshakes completed into the accept queue, and connections taken from it, during the run. */
-  arrivals: number;
-  accepts: number;
   /** The longest a connection was seen waiting in the accept queue, ms: the longest timed accept or the oldest still waiting at a sample; null if none. */
   worstWaitMs: number | null;
   /** Why it overflowed (see diagnosis.ts), from its worst interval; null if it kept up. */

@@ -152,14 +152,18 @@ export class Helper {
   private ns: Buffer;
   private nsCap: number;
   private events: Buffer;
+  // the previous snapshot's rows, as bytes and as decoded (decodeListeners)
+  private prevBytes = Buffer.alloc(0);
+  private prevRaw: RawListener[] = [];
   readonly probe: string;
   /** What this run cannot see (an optional program was refused), or ''. */
   readonly notice: string;
   private static readonly EVENT_BATCH = 1024;
+  private static readonly MIN_ROWS = 1024;
 
   private constructor(handle: Buffer) {
     this.handle = handle;
-    this.rowCap = 1024;
+    this.rowCap = Helper.MIN_ROWS;
     this.rows = Buffer.alloc(this.rowCap * Listener.size);
     this.nsCap = 64;
     this.ns = Buffer.alloc(this.nsCap * Netns.size);
@@ -205,8 +209,7 @@ export class Helper {
       this.ns = Buffer.alloc(this.nsCap * Netns.size);
       count = l.acq_copy(this.handle, this.rows, this.rowCap, this.ns, this.nsCap);
     }
-    const listeners: RawListener[] = [];
-    for (let i = 0; i < count; i++) listeners.push(decodeListener(this.rows, i * Listener.size));
+    const listeners = this.decodeListeners(count);
     const namespaces: RawNetns[] = [];
     for (let i = 0; i < Math.min(stats.namespaces, this.nsCap); i++) {
       namespaces.push(decodeNetns(this.ns, i * Netns.size));
@@ -224,6 +227,36 @@ export class Helper {
         sockets: stats.sockets,
       },
     };
+  }
+
+  /**
+   * The rows of this snapshot. A row whose bytes are the same as at the same
+   * place in the previous snapshot (most rows of a host with many listeners:
+   * idle ones) is the previous snapshot's object, not a new one: decoding
+   * thousands of unchanged rows every tick was most of the garbage, and the
+   * model reuses its own row for an unchanged one too (Collector.tick).
+   */
+  private decodeListeners(count: number): RawListener[] {
+    const size = Listener.size;
+    const prev = this.prevRaw;
+    const out = new Array<RawListener>(count);
+    for (let i = 0; i < count; i++) {
+      const at = i * size;
+      out[i] =
+        i < prev.length && this.rows.compare(this.prevBytes, at, at + size, at, at + size) === 0 ? prev[i] : decodeListener(this.rows, at);
+    }
+    // after a burst (most rows gone), give the buffers' memory back: room for twice the rows now
+    if (count * 8 < this.rowCap && this.rowCap > Helper.MIN_ROWS) {
+      this.rowCap = Math.max(Helper.MIN_ROWS, count * 2);
+      this.rows = Buffer.alloc(this.rowCap * size);
+      this.prevBytes = Buffer.alloc(0);
+      this.prevRaw = [];
+      return out;
+    }
+    if (this.prevBytes.length < count * size) this.prevBytes = Buffer.alloc(this.rows.length);
+    this.rows.copy(this.prevBytes, 0, 0, count * size);
+    this.prevRaw = out;
+    return out;
   }
 
   /** Every pending detail event, oldest first. */

@@ -63,3 +63,4 @@ export function jsonRecord(s: Snapshot, intervalS: number, prev: Snapshot | null
     events: s.events.map(eventJson),
   };
 }
+

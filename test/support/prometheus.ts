@@ -10,7 +10,7 @@ import http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { CLI, ROOT } from './paths';
+import { CLI, ROOT } from '../../harness/paths';
 
 export const UNIT = path.join(ROOT, 'deploy', 'acceptq-export.service');
 export const RULES = path.join(ROOT, 'deploy', 'acceptq.rules.yml');

@@ -7,7 +7,7 @@
 import { execFileSync, spawn, spawnSync, type ChildProcess, type SpawnSyncReturns } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { ROOT } from './paths';
+import { ROOT } from '../../harness/paths';
 
 /** Build the bundle into dir; returns the tarball's path. */
 export function buildBundle(dir: string): string {

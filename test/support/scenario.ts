@@ -3,8 +3,8 @@
  * scenario's namespace must account for exactly the kernel's counters.
  */
 import type { ExecutionContext } from 'ava';
-import type { AcceptqJson, JsonRecord } from './acceptq';
-import { startLab, type LabRun } from './lab';
+import type { AcceptqJson, JsonRecord } from '../../harness/acceptq';
+import { startLab, type LabRun } from '../../harness/lab';
 
 export interface ScenarioResult {
   lab: LabRun;

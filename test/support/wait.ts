@@ -6,9 +6,9 @@
  * acceptq's records, and a watch on the BPF map `queued` while a scenario
  * runs.
  */
-import type { AcceptqJson } from './acceptq';
-import { startLabReporting, type LabRun, type LabListener } from './lab';
-import { entriesByNetns } from './maps';
+import type { AcceptqJson } from '../../harness/acceptq';
+import { startLabReporting, type LabRun, type LabListener } from '../../harness/lab';
+import { entriesByNetns } from '../../harness/maps';
 
 /** The lab's report line (see the comment at the top of scripts/lab/lab.c). */
 export interface LabReport {
@@ -34,7 +34,7 @@ export interface LabReport {
   queuedAtClose?: number;
 }
 
-/** Run a scenario and keep its whole report (support/lab.ts's startLabReporting). */
+/** Run a scenario and keep its whole report (harness/lab.ts's startLabReporting). */
 export function startReportingLab(scenario: string, holdS = 60, reportMs = 60000): Promise<{ lab: LabRun; report: LabReport }> {
   return startLabReporting<LabReport>(scenario, holdS, reportMs);
 }

@@ -21,13 +21,13 @@ import os from 'node:os';
 import path from 'node:path';
 import type { AcceptqJson, JsonRecord } from './acceptq';
 import { parseNetstat, startLab } from './lab';
+import { alive, sleepSync } from './proc';
 
 /** The system's tools first: npm puts an unrelated `nft` (and more) on PATH. */
 const SYSTEM_PATH = '/usr/sbin:/usr/bin:/sbin:/bin';
 const ENV = { ...process.env, PATH: `${SYSTEM_PATH}:${process.env.PATH ?? ''}` };
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, Math.max(0, ms)));
-const sleepSync = (ms: number) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
 
 export type Counters = Record<string, number>;
 
@@ -49,15 +49,6 @@ function delta(after: Counters, before: Counters): Counters {
 const zeroCounters = (): Counters => Object.fromEntries(KERNEL_COUNTERS.map((k) => [k, 0]));
 
 // ---- cleanup that always runs ----
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** TERM, then KILL after timeoutMs. Synchronous, so it also works on the way out of a signal. */
 export function killPid(pid: number, timeoutMs = 3000): void {

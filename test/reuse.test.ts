@@ -1,0 +1,65 @@
+// An unchanged row is the same object from tick to tick (binding → model),
+// and the result is what building it anew gives: no kernel needed.
+import test from 'ava';
+import { Collector, type RawSource } from '../src/model/collector';
+import type { RawListener, RawNetns, RawSnapshot } from '../src/model/raw';
+import type { Snapshot } from '../src/model/types';
+import { HeapTrim } from '../src/heap';
+
+const addr = Buffer.from([127, 0, 0, 1, ...new Array(12).fill(0)]);
+
+function listener(port: number, over: Partial<RawListener> = {}): RawListener {
+  return {
+    netnsCookie: 1, netns: 4026531840, family: 4, addr, port, pid: 10, comm: 'nginx',
+    sockets: 1, backlog: 0, maxBacklog: 128, peakBacklog: 0, synBacklog: 0, overflowsSyn: 0, overflowsAck: 0,
+    synDrops: 0, cookies: 0, firstOverflowMs: 0, lastOverflowMs: 0, cgroupId: 0, cgroup: '', closedMs: 0, uid: 0, estimate: false,
+    requestedBacklog: 0, oldestWaitUs: 0, arrivals: 0, accepts: 0, waited: 0, waitSumUs: 0, waitHist: new Array(24).fill(0),
+    waitMinUs: 0, waitMaxUs: 0, ...over,
+  };
+}
+
+const ns: RawNetns = {
+  netns: 4026531840, pid: 1, cookie: 1, listenOverflows: 0, listenDrops: 0, syncookiesSent: 0, reqQFullDrop: 0, reqQFullCookies: 0,
+  attributed: 0, attributedSynDrops: 0, attributedCookies: 0, unmatched: 0, gone: false, estimate: false,
+  somaxconn: 4096, maxSynBacklog: 512, syncookies: 1, abortOnOverflow: 0,
+  start: { attributed: 0, attributedSynDrops: 0, attributedCookies: 0, unmatched: 0, listenOverflows: 0, listenDrops: 0, syncookiesSent: 0, reqQFullDrop: 0 },
+};
+const stats = { lostEvents: 0, suppressedEvents: 0, mapFull: 0, snapshotNs: 1e6, rows: 0, namespaces: 0, sockets: 0 };
+
+test('an idle row keeps its object once it has been still for an interval; a row that moves is built anew', (t) => {
+  const idle = listener(80); // the binding hands back the same object while the row's bytes stay the same
+  const busy = [listener(81), listener(81, { overflowsSyn: 5, arrivals: 3, accepts: 3, waited: 3, waitSumUs: 300 }), listener(81, { overflowsSyn: 9 })];
+  let i = 0;
+  let now = 1_700_000_000_000;
+  const source: RawSource = {
+    probe: 'tracepoint',
+    snapshot: (): RawSnapshot => ({ listeners: [idle, busy[Math.min(i++, busy.length - 1)]], namespaces: [ns], stats }),
+    drain: () => [],
+  };
+  const c = new Collector(source, 1, () => (now += 1000));
+  const s: Snapshot[] = [c.tick(), c.tick(), c.tick(), c.tick()];
+  t.not(s[1].listeners[0], s[0].listeners[0], 'first interval: built (there was no record before)');
+  t.is(s[2].listeners[0], s[1].listeners[0], 'still for an interval: the same row object');
+  t.is(s[3].listeners[0], s[1].listeners[0]);
+  t.is(s[1].listeners[1].overflowRate, 5, 'the busy row moved: its rate');
+  t.is(s[2].listeners[1].overflowRate, 4);
+  t.is(s[3].listeners[1].overflowRate, 0, 'the same raw object two ticks running: no move');
+  t.is(s[1].listeners[1].waitCount, 3);
+  // the kept row is what building it anew would give
+  const fresh = new Collector({ probe: 'tracepoint', snapshot: () => ({ listeners: [idle], namespaces: [ns], stats }), drain: () => [] }, 1, () => (now += 1000));
+  fresh.tick();
+  t.deepEqual(fresh.tick().listeners[0], s[3].listeners[0]);
+});
+
+test('HeapTrim: one full collection when the rows fall to a quarter of a peak of 4,096 or more, not for small changes', (t) => {
+  const counts = [100, 5000, 8000, 6000, 2100, 1999, 1999, 2500, 20, 10, 4096, 1024, 1000];
+  let k = 0;
+  const rows = (n: number) => Array.from({ length: n }, () => ({}) as never);
+  const inner = { live: true, meta: {} as never, next: (): Snapshot | null => (k < counts.length ? ({ listeners: rows(counts[k++]) } as unknown as Snapshot) : null) };
+  const at: number[] = [];
+  let i = 0;
+  const trim = new HeapTrim(inner, () => (at.push(i), true));
+  for (; trim.next(); i++);
+  t.deepEqual(at, [5, 11], 'at 1,999 (peak 8,000) and at 1,024 (a quarter of 4,096); not at 20 or 1,000 (the peak was reset)');
+  t.is(trim.collections, 2);
+});
