@@ -12,6 +12,7 @@ import { readRecording, RecordingError, RecordingWriter, ReplayStream } from './
 import { dropCapabilities, Helper, HelperError, PROBE_SETS, type ProbeSet } from './native/helper';
 import { jsonRecord } from './output/json';
 import { HeapTrim } from './heap';
+import { StreamTap } from './model/tap';
 import { renderTable } from './output/table';
 import { writeAll } from './output/write';
 import { privilegeProblem } from './privileges';
@@ -228,18 +229,12 @@ async function runOnce(o: Options, stream: SnapshotStream): Promise<void> {
 }
 
 /** Passes snapshots through, writing each to a recording. */
-class RecordingTee implements SnapshotStream {
-  constructor(private readonly inner: SnapshotStream, private readonly writer: RecordingWriter) {}
-  get live(): boolean {
-    return this.inner.live;
+class RecordingTee extends StreamTap {
+  constructor(inner: SnapshotStream, private readonly writer: RecordingWriter) {
+    super(inner);
   }
-  get meta(): StreamMeta {
-    return this.inner.meta;
-  }
-  next(): Snapshot | null {
-    const s = this.inner.next();
-    if (s) this.writer.write(s);
-    return s;
+  protected see(s: Snapshot): void {
+    this.writer.write(s);
   }
 }
 

@@ -7,7 +7,8 @@
  */
 import v8 from 'node:v8';
 import vm from 'node:vm';
-import type { Snapshot, SnapshotStream, StreamMeta } from './model/types';
+import { StreamTap } from './model/tap';
+import type { Snapshot, SnapshotStream } from './model/types';
 
 /** Below this many rows at the peak a burst is not worth a collection. */
 const MIN_PEAK = 4096;
@@ -28,26 +29,19 @@ function fullCollection(): boolean {
 }
 
 /** Passes snapshots through; after a burst has gone, collects once. */
-export class HeapTrim implements SnapshotStream {
+export class HeapTrim extends StreamTap {
   private peak = 0;
   collections = 0;
 
-  constructor(private readonly inner: SnapshotStream, private readonly collect: () => boolean = fullCollection) {}
-  get live(): boolean {
-    return this.inner.live;
+  constructor(inner: SnapshotStream, private readonly collect: () => boolean = fullCollection) {
+    super(inner);
   }
-  get meta(): StreamMeta {
-    return this.inner.meta;
-  }
-  next(): Snapshot | null {
-    const s = this.inner.next();
-    if (!s) return s;
+  protected see(s: Snapshot): void {
     const n = s.listeners.length;
     if (n >= this.peak) this.peak = n;
     else if (this.peak >= MIN_PEAK && n * 4 <= this.peak) {
       if (this.collect()) this.collections++;
       this.peak = n;
     }
-    return s;
   }
 }

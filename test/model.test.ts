@@ -44,7 +44,7 @@ const zero: RawNetnsStart = {
 function netns(over: Partial<Omit<RawNetns, 'start'>> & { start?: Partial<RawNetnsStart> }): RawNetns {
   return {
     netns: 4026531840, pid: 1, cookie: 1, listenOverflows: 0, listenDrops: 0, syncookiesSent: 0,
-    reqQFullDrop: 0, reqQFullCookies: 0, attributed: 0, attributedSynDrops: 0, attributedCookies: 0, unmatched: 0,
+    reqQFullDrop: 0, attributed: 0, attributedSynDrops: 0, attributedCookies: 0, unmatched: 0,
     gone: false, estimate: false, somaxconn: 4096, maxSynBacklog: 512, syncookies: 1, abortOnOverflow: 0, ...over, start: { ...zero, ...over.start },
   };
 }

@@ -19,7 +19,7 @@ function listener(port: number, over: Partial<RawListener> = {}): RawListener {
 }
 
 const ns: RawNetns = {
-  netns: 4026531840, pid: 1, cookie: 1, listenOverflows: 0, listenDrops: 0, syncookiesSent: 0, reqQFullDrop: 0, reqQFullCookies: 0,
+  netns: 4026531840, pid: 1, cookie: 1, listenOverflows: 0, listenDrops: 0, syncookiesSent: 0, reqQFullDrop: 0,
   attributed: 0, attributedSynDrops: 0, attributedCookies: 0, unmatched: 0, gone: false, estimate: false,
   somaxconn: 4096, maxSynBacklog: 512, syncookies: 1, abortOnOverflow: 0,
   start: { attributed: 0, attributedSynDrops: 0, attributedCookies: 0, unmatched: 0, listenOverflows: 0, listenDrops: 0, syncookiesSent: 0, reqQFullDrop: 0 },

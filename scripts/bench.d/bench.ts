@@ -343,6 +343,17 @@ function tmux(...args: string[]): string {
   return execFileSync('tmux', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
 }
 
+/** q to the dashboard in a tmux session, then the session gone (whatever state it was in). */
+async function quitDashboard(session: string): Promise<void> {
+  try {
+    tmux('send-keys', '-t', session, 'q');
+    await sleep(1000);
+    tmux('kill-session', '-t', session);
+  } catch {
+    // gone already
+  }
+}
+
 async function toolCost(plan: Plan) {
   const listeners = await startListeners(plan.costListeners, plan.costS * 2 + 120);
   const flood = await startFlood(plan.costS * 2 + 30, 60);
@@ -363,13 +374,7 @@ async function toolCost(plan: Plan) {
       if (!(await waitUntil(() => progIdsOf(pid).length >= 3, 30000))) throw new Error(`the dashboard did not attach: ${tmux('capture-pane', '-p', '-t', session)}`);
       dashCost = await measureProcess(pid, plan.costS);
     } finally {
-      try {
-        tmux('send-keys', '-t', session, 'q');
-        await sleep(1000);
-        tmux('kill-session', '-t', session);
-      } catch {
-        // gone already
-      }
+      await quitDashboard(session);
     }
     log(`own cost dashboard: ${dashCost.cpuPercent}% CPU, peak RSS ${dashCost.peakRssKb} kB`);
     return { listeners: plan.costListeners, flood: true, interval: 1, json: jsonCost, dashboard: dashCost };
@@ -426,13 +431,7 @@ async function burstMemory(plan: Plan) {
     log(`memory after a burst of ${rows} rows: before ${beforeKb} kB, peak ${peakKb} kB, after ${afterKb} kB`);
     return { listeners: plan.costListeners, burstRows: rows, burstS: plan.burstS, beforeKb, peakKb, afterKb, afterOverBefore: round(afterKb / beforeKb, 2), series };
   } finally {
-    try {
-      tmux('send-keys', '-t', session, 'q');
-      await sleep(1000);
-      tmux('kill-session', '-t', session);
-    } catch {
-      // gone already
-    }
+    await quitDashboard(session);
     await stopChild(base.proc);
   }
 }

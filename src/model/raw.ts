@@ -79,7 +79,6 @@ export interface RawNetns {
   listenDrops: number;
   syncookiesSent: number;
   reqQFullDrop: number;
-  reqQFullCookies: number;
   /** Overflows acceptq credited to listeners in this namespace, read just after the counters. */
   attributed: number;
   /** SYN-queue drops (TCPReqQFullDrop) credited to listeners in it. */

@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import ffi from '@2060.io/ffi-napi';
 import ref from '@2060.io/ref-napi';
 import { ABI_VERSION, CGROUP_LEN, Event, LayoutEntry, Listener, Lkey, Netns, OpenOpts, ROW_ESTIMATE, Stats } from './structs';
-import { WAIT_BUCKETS, type RawEvent, type RawListener, type RawNetns, type RawSnapshot } from '../model/raw';
+import { WAIT_BUCKETS, type RawEvent, type RawListener, type RawNetns, type RawNetnsStart, type RawSnapshot } from '../model/raw';
 import type { EventPath } from '../model/types';
 
 export type { RawEvent, RawListener, RawNetns, RawSnapshot, RawStats } from '../model/raw';
@@ -355,31 +355,27 @@ function decodeListener(b: Buffer, base: number): RawListener {
   };
 }
 
+// A namespace's counts, each also as it was when acceptq started (start_<field>).
+const NS_COUNTS: Array<[keyof RawNetnsStart, string]> = [
+  ['listenOverflows', 'listen_overflows'], ['listenDrops', 'listen_drops'], ['syncookiesSent', 'syncookies_sent'],
+  ['reqQFullDrop', 'reqqfull_drop'], ['attributed', 'attributed'], ['attributedSynDrops', 'attributed_syn_drops'],
+  ['attributedCookies', 'attributed_cookies'], ['unmatched', 'unmatched'],
+];
+
 function decodeNetns(b: Buffer, base: number): RawNetns {
   const at = (f: string) => base + NO[f];
+  const counts = {} as RawNetnsStart;
+  const start = {} as RawNetnsStart;
+  for (const [k, f] of NS_COUNTS) {
+    counts[k] = u64(b, at(f));
+    start[k] = u64(b, at(`start_${f}`));
+  }
   return {
     netns: b.readUInt32LE(at('netns')),
     pid: b.readUInt32LE(at('pid')),
     cookie: u64(b, at('cookie')),
-    listenOverflows: u64(b, at('listen_overflows')),
-    listenDrops: u64(b, at('listen_drops')),
-    syncookiesSent: u64(b, at('syncookies_sent')),
-    reqQFullDrop: u64(b, at('reqqfull_drop')),
-    reqQFullCookies: u64(b, at('reqqfull_cookies')),
-    attributed: u64(b, at('attributed')),
-    attributedSynDrops: u64(b, at('attributed_syn_drops')),
-    attributedCookies: u64(b, at('attributed_cookies')),
-    unmatched: u64(b, at('unmatched')),
-    start: {
-      attributed: u64(b, at('start_attributed')),
-      attributedSynDrops: u64(b, at('start_attributed_syn_drops')),
-      attributedCookies: u64(b, at('start_attributed_cookies')),
-      unmatched: u64(b, at('start_unmatched')),
-      listenOverflows: u64(b, at('start_listen_overflows')),
-      listenDrops: u64(b, at('start_listen_drops')),
-      syncookiesSent: u64(b, at('start_syncookies_sent')),
-      reqQFullDrop: u64(b, at('start_reqqfull_drop')),
-    },
+    ...counts,
+    start,
     gone: b.readUInt32LE(at('gone')) !== 0,
     estimate: b.readUInt32LE(at('estimate')) !== 0,
     somaxconn: b.readUInt32LE(at('somaxconn')),
