@@ -3,7 +3,7 @@
  * Sampling. Every tick, one pass over the registry (acq_sample_all) writes
  * the current queue depths of every known listener, in every namespace, to
  * an array user space reads in place. A pass over the TCP sockets of a
- * namespace (acq_sample, iter/tcp) adds the listeners older than acceptq
+ * namespace (acq_iter_listen, iter/tcp) adds the listeners older than acceptq
  * to the registry: it runs once per namespace, since it walks the whole
  * established-socket hash table (a few ms) to reach the end.
  */
@@ -15,7 +15,7 @@
  * It writes nothing: acq_sample_all reads the queues.
  */
 SEC("iter/tcp")
-int acq_sample(struct bpf_iter__tcp *ctx)
+int acq_iter_listen(struct bpf_iter__tcp *ctx)
 {
 	struct sock_common *skc = ctx->sk_common;
 	struct tcp_sock *tp;

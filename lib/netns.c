@@ -102,7 +102,7 @@ static void register_older_listeners(struct acq *a)
 {
 	char buf[4096];
 	ssize_t n;
-	int fd = bpf_iter_create(bpf_link__fd(a->skel->links.acq_sample));
+	int fd = bpf_iter_create(bpf_link__fd(a->skel->links.acq_iter_listen));
 
 	if (fd < 0)
 		return;

@@ -127,7 +127,8 @@ export const EMULATED = {
   ReadOnlyPaths: '/sys /proc/sys -/proc/sysrq-trigger',
 };
 const SANDBOX = `set -eu
-caps=$1; shift
+caps=$1; root=$2; shift 2
+exec 3<"$root"
 findmnt -rn -o TARGET,FSTYPE | sort -u | while read -r m type; do
   case "$m" in /dev|/dev/*|/proc|/proc/*) continue ;; esac
   [ "$type" != autofs ] || continue
@@ -141,6 +142,17 @@ mknod -m 666 /dev/null c 1 3; mknod -m 666 /dev/zero c 1 5; mknod -m 666 /dev/fu
 mknod -m 666 /dev/random c 1 8; mknod -m 666 /dev/urandom c 1 9; mknod -m 666 /dev/tty c 5 0
 mkdir /dev/shm; mount -t tmpfs -o mode=1777,nosuid,nodev tmpfs /dev/shm
 ln -s /proc/self/fd /dev/fd
+# the unit runs acceptq from /usr/local; this test runs the repository's, so
+# a repository under a directory hidden above stays reachable where it is
+if [ ! -e "$root/package.json" ]; then
+  m=$(findmnt -n -o TARGET --target "$(dirname "$root")" | tail -1)
+  ro=$(findmnt -n -o OPTIONS --target "$m" | tail -1 | cut -d, -f1)
+  [ "$ro" != ro ] || { mount -o remount,rw "$m"; chmod 711 "$m"; }
+  mkdir -p "$root"
+  mount --bind /proc/self/fd/3 "$root"; mount -o remount,bind,ro "$root"
+  [ "$ro" != ro ] || mount -o remount,ro "$m"
+fi
+exec 3<&-
 exec setpriv --no-new-privs --inh-caps "$caps" --ambient-caps "$caps" --bounding-set "$caps" -- "$@"
 `;
 
@@ -163,7 +175,7 @@ export class Exporter {
   static start(port: number, caps?: string[]): Exporter {
     const cmd = [process.execPath, CLI, 'export', '--listen', `127.0.0.1:${port}`];
     const proc = caps
-      ? spawn('unshare', ['-m', '--propagation', 'slave', '--', 'sh', '-c', SANDBOX, 'sandbox', setprivCaps(caps), ...cmd])
+      ? spawn('unshare', ['-m', '--propagation', 'slave', '--', 'sh', '-c', SANDBOX, 'sandbox', setprivCaps(caps), ROOT, ...cmd])
       : spawn(cmd[0], cmd.slice(1));
     proc.stdout!.resume();
     return new Exporter(proc, port);
