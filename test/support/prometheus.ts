@@ -149,7 +149,7 @@ if [ ! -e "$root/package.json" ]; then
   ro=$(findmnt -n -o OPTIONS --target "$m" | tail -1 | cut -d, -f1)
   [ "$ro" != ro ] || { mount -o remount,rw "$m"; chmod 711 "$m"; }
   mkdir -p "$root"
-  mount --bind /proc/self/fd/3 "$root"; mount -o remount,bind,ro "$root"
+  mount -c --bind /proc/self/fd/3 "$root"; mount -o remount,bind,ro "$root"
   [ "$ro" != ro ] || mount -o remount,ro "$m"
 fi
 exec 3<&-
