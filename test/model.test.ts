@@ -162,7 +162,7 @@ test('sorting: rate first, then total; reverse; text keys ascending', (t) => {
 
 test('filtering by port, pid, netns and free text narrows rows, namespaces and events', (t) => {
   const s = new Collector(replay([{
-    listeners: [listener({ port: 80 }), listener({ port: 443, pid: 20, comm: 'envoy', netnsCookie: 2, netns: 5 })],
+    listeners: [listener({ port: 80, cgroup: '/system.slice/nginx.service' }), listener({ port: 443, pid: 20, comm: 'envoy', netnsCookie: 2, netns: 5 })],
     namespaces: [netns({}), netns({ netns: 5, cookie: 2 })],
     stats,
   }]).source).tick();
@@ -170,6 +170,7 @@ test('filtering by port, pid, netns and free text narrows rows, namespaces and e
   t.is(filterSnapshot(s, { pid: 10 }).listeners[0].port, 80);
   t.deepEqual(filterSnapshot(s, { netns: 5 }).namespaces.map((n) => n.netns), [5]);
   t.is(filterSnapshot(s, { text: 'ENVOY' }).listeners[0].port, 443);
+  t.deepEqual(filterSnapshot(s, { text: 'nginx.serv' }).listeners.map((r) => r.port), [80], 'the service is searched too');
   t.is(filterSnapshot(s, { text: 'nomatch' }).listeners.length, 0);
   t.is(filterSnapshot(s, {}), s);
 });

@@ -39,8 +39,8 @@ const HELP = `acceptq dashboard. Press any key to close.
                      it follows the worst listener (the top row)
   < and >, s         previous / next sort column (marked v or ^ in the table header)
   r                  reverse the sort
-  /                  filter by text (address, port, comm, pid, namespace); Enter keeps it,
-                     Esc clears it. It narrows every panel; their titles say so
+  /                  filter by text (address, port, comm, pid, namespace, service);
+                     Enter keeps it, Esc clears it. It narrows every panel; their titles say so
   Enter              the selected listener's detail: why it overflows and on what figures,
                      backlog, sysctls, waits, overflows, accepts, arrivals (Esc closes it)
   x                  dismiss the header's notice of a listener that started dropping

@@ -82,7 +82,7 @@ export function matches(r: ListenerRow, f: RowFilter): boolean {
   if (f.netns !== undefined && r.netns !== f.netns) return false;
   if (f.text) {
     const t = f.text.toLowerCase();
-    const hay = `${r.address}:${r.port} ${r.comm} ${r.pid} ${r.netns}`.toLowerCase();
+    const hay = `${r.address}:${r.port} ${r.comm} ${r.pid} ${r.netns} ${r.service}`.toLowerCase();
     if (!hay.includes(t)) return false;
   }
   return true;
