@@ -42,42 +42,33 @@ extern __u64 lost_events;       /* ring buffer full */
 extern __u64 suppressed_events; /* over the per-listener event rate */
 extern __u64 map_full;          /* a socket, row or namespace could not be tracked */
 
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, ACQ_MAX_SOCKS);
-	__type(key, __u64);
-	__type(value, struct acq_sock);
-} socks SEC(".maps") __weak;
+/*
+ * A map every program shares (one instance after static linking).
+ * user space sizes socks, groups and counts (and samples) at load:
+ * acq_open_opts.max_listeners.
+ */
+#define ACQ_MAP(_name, _type, _max, _key, _value) \
+	struct { \
+		__uint(type, _type); \
+		__uint(max_entries, _max); \
+		__type(key, _key); \
+		__type(value, _value); \
+	} _name SEC(".maps") __weak
 
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, ACQ_MAX_KEYS);
-	__type(key, struct acq_lkey);
-	__type(value, struct acq_group);
-} groups SEC(".maps") __weak;
+/* The registry: every listening socket acceptq knows (key: its struct sock address). */
+ACQ_MAP(socks, BPF_MAP_TYPE_HASH, ACQ_MAX_SOCKS, __u64, struct acq_sock);
 
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, ACQ_MAX_KEYS);
-	__type(key, struct acq_lkey);
-	__type(value, struct acq_counts);
-} counts SEC(".maps") __weak;
+/* Rows: the sockets bound to each listener key (a SO_REUSEPORT group has several). */
+ACQ_MAP(groups, BPF_MAP_TYPE_HASH, ACQ_MAX_KEYS, struct acq_lkey, struct acq_group);
+
+/* Rows: their counters, for as long as the row lives. */
+ACQ_MAP(counts, BPF_MAP_TYPE_HASH, ACQ_MAX_KEYS, struct acq_lkey, struct acq_counts);
 
 /* Per namespace (cookie): what was attributed there; pruned by user space when it is gone. */
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 4096);
-	__type(key, __u64);
-	__type(value, struct acq_ns_counts);
-} ns_counts SEC(".maps") __weak;
+ACQ_MAP(ns_counts, BPF_MAP_TYPE_HASH, 4096, __u64, struct acq_ns_counts);
 
 /* Per namespace and CPU: its TcpExt counters as last seen on that CPU. */
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
-	__uint(max_entries, 4096);
-	__type(key, __u64);
-	__type(value, struct acq_mib);
-} cpu_mib SEC(".maps") __weak;
+ACQ_MAP(cpu_mib, BPF_MAP_TYPE_PERCPU_HASH, 4096, __u64, struct acq_mib);
 
 /*
  * Connections in accept queues, with the time their handshake completed.
@@ -86,12 +77,7 @@ struct {
  * tracepoint sees it (io_uring) is not deleted at its close (closes after
  * an accept are not looked at), and is the first to go when room is needed.
  */
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, ACQ_MAX_QUEUED);
-	__type(key, __u64);
-	__type(value, struct acq_queued);
-} queued SEC(".maps") __weak;
+ACQ_MAP(queued, BPF_MAP_TYPE_LRU_HASH, ACQ_MAX_QUEUED, __u64, struct acq_queued);
 
 /* The listener tcp_conn_request() was last given on this CPU (fentry/kprobe sets only). */
 struct conn_request_seen {
@@ -99,12 +85,7 @@ struct conn_request_seen {
 	__u64 sk;
 };
 
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct conn_request_seen);
-} conn_request_sk SEC(".maps") __weak;
+ACQ_MAP(conn_request_sk, BPF_MAP_TYPE_PERCPU_ARRAY, 1, __u32, struct conn_request_seen);
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);

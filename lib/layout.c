@@ -5,57 +5,38 @@
 #include "internal.h"
 
 #define L_STRUCT(T) { #T, sizeof(struct T), 0 }
-#define L_FIELD(T, F) { #T "." #F, sizeof(((struct T *)0)->F), offsetof(struct T, F) }
+#define L_FIELD(T, F) { #T "." #F, sizeof(((struct T *)0)->F), offsetof(struct T, F) },
+
+/* Each struct's fields, in the order of libacceptq.h. */
+#define OPEN_OPTS_FIELDS(F, T) F(T, abi_version) F(T, probe) F(T, events_per_sec) \
+	F(T, ringbuf_kb) F(T, retain_closed_s) F(T, max_listeners) F(T, log_path)
+#define LISTENER_FIELDS(F, T) F(T, netns_cookie) F(T, netns) F(T, family) F(T, port) F(T, addr) \
+	F(T, pid) F(T, sockets) F(T, backlog) F(T, max_backlog) F(T, peak_backlog) F(T, syn_backlog) \
+	F(T, overflows_syn) F(T, overflows_ack) F(T, syn_drops) F(T, cookies) F(T, first_overflow_ms) \
+	F(T, last_overflow_ms) F(T, cgroup_id) F(T, closed_ms) F(T, uid) F(T, flags) F(T, comm) \
+	F(T, requested_backlog) F(T, oldest_wait_us) F(T, arrivals) F(T, accepts) F(T, waited) \
+	F(T, wait_sum_us) F(T, wait_min_us) F(T, wait_max_us) F(T, wait_hist) F(T, cgroup)
+#define NETNS_FIELDS(F, T) F(T, netns) F(T, pid) F(T, cookie) F(T, listen_overflows) \
+	F(T, listen_drops) F(T, syncookies_sent) F(T, reqqfull_drop) F(T, reqqfull_cookies) \
+	F(T, attributed) F(T, attributed_syn_drops) F(T, attributed_cookies) F(T, unmatched) \
+	F(T, start_attributed) F(T, start_listen_overflows) F(T, start_listen_drops) \
+	F(T, start_syncookies_sent) F(T, start_reqqfull_drop) F(T, start_attributed_syn_drops) \
+	F(T, start_attributed_cookies) F(T, start_unmatched) F(T, gone) F(T, estimate) F(T, somaxconn) \
+	F(T, max_syn_backlog) F(T, syncookies) F(T, abort_on_overflow)
+#define STATS_FIELDS(F, T) F(T, lost_events) F(T, suppressed_events) F(T, map_full) \
+	F(T, snapshot_ns) F(T, probe) F(T, rows) F(T, namespaces) F(T, sockets)
+#define EVENT_FIELDS(F, T) F(T, ts_ns) F(T, key) F(T, raddr) F(T, rport) F(T, path) \
+	F(T, rfamily) F(T, backlog) F(T, max_backlog) F(T, syn_backlog)
+#define LKEY_FIELDS(F, T) F(T, netns_cookie) F(T, netns) F(T, family) F(T, port) F(T, addr)
 
 #pragma GCC diagnostic ignored "-Wmissing-field-initializers"
 static const struct acq_layout layout[] = {
-	L_STRUCT(acq_open_opts),
-	L_FIELD(acq_open_opts, abi_version), L_FIELD(acq_open_opts, probe),
-	L_FIELD(acq_open_opts, events_per_sec), L_FIELD(acq_open_opts, ringbuf_kb),
-	L_FIELD(acq_open_opts, retain_closed_s), L_FIELD(acq_open_opts, log_path),
-	L_STRUCT(acq_listener),
-	L_FIELD(acq_listener, netns_cookie),
-	L_FIELD(acq_listener, netns), L_FIELD(acq_listener, family), L_FIELD(acq_listener, port),
-	L_FIELD(acq_listener, addr), L_FIELD(acq_listener, pid), L_FIELD(acq_listener, sockets),
-	L_FIELD(acq_listener, backlog), L_FIELD(acq_listener, max_backlog),
-	L_FIELD(acq_listener, peak_backlog), L_FIELD(acq_listener, syn_backlog),
-	L_FIELD(acq_listener, overflows_syn), L_FIELD(acq_listener, overflows_ack),
-	L_FIELD(acq_listener, syn_drops), L_FIELD(acq_listener, cookies),
-	L_FIELD(acq_listener, first_overflow_ms), L_FIELD(acq_listener, last_overflow_ms),
-	L_FIELD(acq_listener, cgroup_id), L_FIELD(acq_listener, closed_ms),
-	L_FIELD(acq_listener, uid), L_FIELD(acq_listener, flags), L_FIELD(acq_listener, comm),
-	L_FIELD(acq_listener, requested_backlog), L_FIELD(acq_listener, oldest_wait_us),
-	L_FIELD(acq_listener, arrivals), L_FIELD(acq_listener, accepts),
-	L_FIELD(acq_listener, waited), L_FIELD(acq_listener, wait_sum_us),
-	L_FIELD(acq_listener, wait_min_us), L_FIELD(acq_listener, wait_max_us),
-	L_FIELD(acq_listener, wait_hist), L_FIELD(acq_listener, cgroup),
-	L_STRUCT(acq_netns),
-	L_FIELD(acq_netns, netns), L_FIELD(acq_netns, pid), L_FIELD(acq_netns, cookie),
-	L_FIELD(acq_netns, listen_overflows),
-	L_FIELD(acq_netns, listen_drops), L_FIELD(acq_netns, syncookies_sent),
-	L_FIELD(acq_netns, reqqfull_drop), L_FIELD(acq_netns, reqqfull_cookies),
-	L_FIELD(acq_netns, attributed), L_FIELD(acq_netns, attributed_syn_drops),
-	L_FIELD(acq_netns, attributed_cookies), L_FIELD(acq_netns, unmatched),
-	L_FIELD(acq_netns, start_attributed),
-	L_FIELD(acq_netns, start_listen_overflows), L_FIELD(acq_netns, start_listen_drops),
-	L_FIELD(acq_netns, start_syncookies_sent), L_FIELD(acq_netns, start_reqqfull_drop),
-	L_FIELD(acq_netns, start_attributed_syn_drops), L_FIELD(acq_netns, start_attributed_cookies),
-	L_FIELD(acq_netns, start_unmatched),
-	L_FIELD(acq_netns, gone), L_FIELD(acq_netns, estimate),
-	L_FIELD(acq_netns, somaxconn), L_FIELD(acq_netns, max_syn_backlog),
-	L_FIELD(acq_netns, syncookies), L_FIELD(acq_netns, abort_on_overflow),
-	L_STRUCT(acq_stats),
-	L_FIELD(acq_stats, lost_events), L_FIELD(acq_stats, suppressed_events),
-	L_FIELD(acq_stats, map_full), L_FIELD(acq_stats, snapshot_ns), L_FIELD(acq_stats, probe),
-	L_FIELD(acq_stats, rows), L_FIELD(acq_stats, namespaces), L_FIELD(acq_stats, sockets),
-	L_STRUCT(acq_event),
-	L_FIELD(acq_event, ts_ns), L_FIELD(acq_event, key), L_FIELD(acq_event, raddr),
-	L_FIELD(acq_event, rport), L_FIELD(acq_event, path), L_FIELD(acq_event, rfamily),
-	L_FIELD(acq_event, backlog), L_FIELD(acq_event, max_backlog),
-	L_FIELD(acq_event, syn_backlog),
-	L_STRUCT(acq_lkey),
-	L_FIELD(acq_lkey, netns_cookie), L_FIELD(acq_lkey, netns), L_FIELD(acq_lkey, family), L_FIELD(acq_lkey, port),
-	L_FIELD(acq_lkey, addr),
+	L_STRUCT(acq_open_opts), OPEN_OPTS_FIELDS(L_FIELD, acq_open_opts)
+	L_STRUCT(acq_listener), LISTENER_FIELDS(L_FIELD, acq_listener)
+	L_STRUCT(acq_netns), NETNS_FIELDS(L_FIELD, acq_netns)
+	L_STRUCT(acq_stats), STATS_FIELDS(L_FIELD, acq_stats)
+	L_STRUCT(acq_event), EVENT_FIELDS(L_FIELD, acq_event)
+	L_STRUCT(acq_lkey), LKEY_FIELDS(L_FIELD, acq_lkey)
 };
 
 int acq_layout(struct acq_layout *out, __u32 max)

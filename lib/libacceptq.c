@@ -51,11 +51,12 @@ const char *acq_notice(void *h)
 	return a ? a->notice : "";
 }
 
-static size_t samples_map_size(void)
+static size_t samples_map_size(const struct acq *a)
 {
 	size_t page = (size_t)sysconf(_SC_PAGESIZE);
 
-	return (ACQ_MAX_SOCKS * sizeof(struct acq_sample) + page - 1) / page * page;
+	return (bpf_map__max_entries(a->skel->maps.samples) * sizeof(struct acq_sample) + page - 1) /
+	       page * page;
 }
 
 void *acq_open(const struct acq_open_opts *o, int *code, char *err, size_t errlen)
@@ -74,6 +75,11 @@ void *acq_open(const struct acq_open_opts *o, int *code, char *err, size_t errle
 	}
 	if (o->probe > ACQ_PROBE_KPROBE) {
 		fail(code, err, errlen, -EINVAL, "unknown probe set %u", o->probe);
+		return NULL;
+	}
+	if (o->max_listeners && (o->max_listeners < 64 || o->max_listeners > ACQ_MAX_LISTENERS_LIMIT)) {
+		fail(code, err, errlen, -EINVAL, "max_listeners %u: wants 64 to %u", o->max_listeners,
+		     ACQ_MAX_LISTENERS_LIMIT);
 		return NULL;
 	}
 	log_to(o->log_path);
@@ -110,7 +116,7 @@ void *acq_open(const struct acq_open_opts *o, int *code, char *err, size_t errle
 		free(a);
 		return NULL;
 	}
-	a->samples_map = mmap(NULL, samples_map_size(), PROT_READ, MAP_SHARED,
+	a->samples_map = mmap(NULL, samples_map_size(a), PROT_READ, MAP_SHARED,
 			      bpf_map__fd(a->skel->maps.samples), 0);
 	if (a->samples_map == MAP_FAILED) {
 		e = -errno;
@@ -150,7 +156,7 @@ void acq_close(void *h)
 		return;
 	ring_buffer__free(a->rb);
 	if (a->samples_map)
-		munmap((void *)a->samples_map, samples_map_size());
+		munmap((void *)a->samples_map, samples_map_size(a));
 	acceptq_bpf__destroy(a->skel); /* detaches every link, closes every map */
 	free(a->rows.slots);
 	free(a->ns.v);

@@ -2,7 +2,7 @@
 /*
  * libacceptq: the helper library between the BPF programs and a front end.
  *
- * ABI version 3 (3 added acq_listener.cgroup). Every call that moves records moves many at once into
+ * ABI version 4 (3 added acq_listener.cgroup, 4 acq_open_opts.max_listeners). Every call that moves records moves many at once into
  * arrays the caller owns. The library never writes to stdout or stderr:
  * libbpf's log goes to a memory buffer (acq_read_log) or to a file.
  * Structs are laid out without implicit padding; acq_layout() reports
@@ -16,7 +16,8 @@
 #include <linux/types.h>
 #include "acceptq.h"
 
-#define ACQ_ABI_VERSION 3
+#define ACQ_ABI_VERSION 4
+#define ACQ_MAX_LISTENERS_LIMIT 1048576  /* the largest acq_open_opts.max_listeners */
 #define ACQ_CGROUP_LEN 256      /* acq_listener.cgroup, NUL included */
 
 struct acq_open_opts {
@@ -25,7 +26,7 @@ struct acq_open_opts {
 	__u32 events_per_sec;   /* detail events per listener per second; 0 = none */
 	__u32 ringbuf_kb;       /* detail-event ring buffer size; 0 = 256 */
 	__u32 retain_closed_s;  /* keep closed rows this long; 0 = 120 */
-	__u32 _pad;
+	__u32 max_listeners;    /* listening sockets and rows tracked at once; 0 = 65,536 */
 	const char *log_path;   /* libbpf log to this file; NULL = memory buffer */
 };
 

@@ -10,7 +10,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+#include <linux/perf_event.h>
+#include <sys/syscall.h>
 #include <bpf/bpf.h>
+#include <bpf/btf.h>
 #include <bpf/libbpf.h>
 #include "internal.h"
 #include "acceptq.skel.h"
@@ -51,52 +55,95 @@ static const char *loss_without(const char *prog)
 
 #define MAX_SKIP 8
 
+/* The skeleton's link of a program; NULL if it has none (not attached). */
+static struct bpf_link *prog_link(const struct acceptq_bpf *s, const struct bpf_program *p)
+{
+	for (int i = 0; i < s->skeleton->prog_cnt; i++)
+		if (*s->skeleton->progs[i].prog == p)
+			return *s->skeleton->progs[i].link;
+	return NULL;
+}
+
 
 /*
- * Can the kernel load and attach the programs only this set has (fentry or
- * kprobe)? Asked with those programs alone, before the whole object is
- * verified: on a kernel that refuses them (the tracepoint-only kernels) the
- * answer then costs milliseconds instead of a full load, and names the
- * program refused.
+ * Can the kernel run the program only this set adds, on tcp_conn_request?
+ * Asked the libbpf-tools way, before the object is opened: a two-instruction
+ * fentry program loaded against the function's BTF id, or a kprobe perf
+ * event opened on it. A kernel that refuses them (the tracepoint-only
+ * kernels) answers in milliseconds, without a full load of the object.
  */
+#define CONN_REQUEST_FN "tcp_conn_request"
+
+static int fentry_can_attach(const char *fn)
+{
+	struct bpf_insn ret0[] = {
+		{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = 0 },
+		{ .code = BPF_JMP | BPF_EXIT },
+	};
+	struct btf *vmlinux = btf__load_vmlinux_btf();
+	int id, prog, link, e = 0;
+
+	if (!vmlinux)
+		return -errno;
+	id = btf__find_by_name_kind(vmlinux, fn, BTF_KIND_FUNC);
+	btf__free(vmlinux);
+	if (id < 0)
+		return -ENOENT;
+	LIBBPF_OPTS(bpf_prog_load_opts, opts, .expected_attach_type = BPF_TRACE_FENTRY,
+		    .attach_btf_id = (__u32)id);
+	prog = bpf_prog_load(BPF_PROG_TYPE_TRACING, "acq_can_fentry", "GPL", ret0, 2, &opts);
+	if (prog < 0)
+		return -errno;
+	link = bpf_raw_tracepoint_open(NULL, prog);
+	if (link < 0)
+		e = -errno;
+	else
+		close(link);
+	close(prog);
+	return e;
+}
+
+static int kprobe_can_attach(const char *fn)
+{
+	struct perf_event_attr attr = { .size = sizeof(attr) };
+	FILE *f = fopen("/sys/bus/event_source/devices/kprobe/type", "r");
+	int type = -1, fd;
+
+	if (!f)
+		return -ENOENT; /* no kprobe PMU: a kernel without kprobes (or too old: try it whole) */
+	if (fscanf(f, "%d", &type) != 1)
+		type = -1;
+	fclose(f);
+	if (type < 0)
+		return -ENOENT;
+	attr.type = (__u32)type;
+	attr.config1 = (__u64)(unsigned long)fn;
+	fd = (int)syscall(__NR_perf_event_open, &attr, -1, 0, -1, PERF_FLAG_FD_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	close(fd);
+	return 0;
+}
+
 static int probe_set(enum acq_probe set, char *failed, char *err, size_t errlen)
 {
-	struct acceptq_bpf *s;
-	struct bpf_program *p;
-	int e = 0;
+	const char *prog = set == ACQ_PROBE_FENTRY ? "acq_fentry_conn_request" : "acq_kprobe_conn_request";
+	int e;
 
-	if (set != ACQ_PROBE_FENTRY && set != ACQ_PROBE_KPROBE)
+	if (set == ACQ_PROBE_FENTRY)
+		e = fentry_can_attach(CONN_REQUEST_FN);
+	else if (set == ACQ_PROBE_KPROBE)
+		e = kprobe_can_attach(CONN_REQUEST_FN);
+	else
 		return 0;
-	if (!(s = acceptq_bpf__open()))
-		return fail(NULL, err, errlen, -errno, "cannot open the BPF object: %s", strerror(errno));
-	bpf_object__for_each_program(p, s->obj) {
-		const char *name = bpf_program__name(p);
-		bpf_program__set_autoload(p, prog_in_set(name, set) && !prog_in_set(name, ACQ_PROBE_TRACEPOINT));
+	if (set == ACQ_PROBE_KPROBE && e == -ENOENT && access("/sys/kernel/tracing/kprobe_events", F_OK) == 0)
+		return 0; /* kprobes through tracefs only: the whole load will tell */
+	if (e) {
+		snprintf(failed, 64, "%s", prog);
+		fail(NULL, err, errlen, e, "%s: the kernel refused to %s %s (a trial %s program on %s): %s",
+		     probe_names[set], set == ACQ_PROBE_FENTRY ? "load" : "attach", prog,
+		     probe_names[set], CONN_REQUEST_FN, strerror(-e));
 	}
-	if ((e = acceptq_bpf__load(s))) {
-		bpf_object__for_each_program(p, s->obj)
-			if (bpf_program__autoload(p)) {
-				snprintf(failed, 64, "%s", bpf_program__name(p));
-				break;
-			}
-		fail(NULL, err, errlen, e, "%s: the kernel refused to load %s: %s",
-		     probe_names[set], failed, strerror(-e));
-	} else {
-		bpf_object__for_each_program(p, s->obj) {
-			if (!bpf_program__autoload(p))
-				continue;
-			struct bpf_link *l = bpf_program__attach(p);
-			if (!l) {
-				e = -errno;
-				snprintf(failed, 64, "%s", bpf_program__name(p));
-				fail(NULL, err, errlen, e, "%s: the kernel refused to attach %s (%s): %s",
-				     probe_names[set], failed, bpf_program__section_name(p), strerror(-e));
-				break;
-			}
-			bpf_link__destroy(l);
-		}
-	}
-	acceptq_bpf__destroy(s);
 	return e;
 }
 
@@ -147,6 +194,12 @@ static int load_attach(struct acq *a, const struct acq_open_opts *o, enum acq_pr
 		s->rodata->v6_cookie_start = r[2].start;
 		s->rodata->v6_cookie_end = r[2].end;
 	}
+	/* the registry, its rows and the sample array hold max_listeners each */
+	__u32 cap = o->max_listeners ? o->max_listeners : ACQ_MAX_SOCKS;
+	bpf_map__set_max_entries(s->maps.socks, cap);
+	bpf_map__set_max_entries(s->maps.groups, cap);
+	bpf_map__set_max_entries(s->maps.counts, cap);
+	bpf_map__set_max_entries(s->maps.samples, cap);
 	bpf_map__set_max_entries(s->maps.events, (o->ringbuf_kb ? o->ringbuf_kb : 256) * 1024);
 	bpf_object__for_each_program(p, s->obj) {
 		bool on = prog_in_set(bpf_program__name(p), set);
@@ -154,6 +207,9 @@ static int load_attach(struct acq *a, const struct acq_open_opts *o, enum acq_pr
 			on = on && strcmp(skip[i], bpf_program__name(p));
 		bpf_program__set_autoload(p, on);
 	}
+
+	bpf_program__set_autoattach(s->progs.acq_sample_all, false);
+	bpf_program__set_autoattach(s->progs.acq_calibrate, false);
 
 	/*
 	 * The verifier gives up with EAGAIN when a signal is pending for this
@@ -188,26 +244,20 @@ static int load_attach(struct acq *a, const struct acq_open_opts *o, enum acq_pr
 		acceptq_bpf__destroy(s);
 		return -EOPNOTSUPP;
 	}
-	bpf_object__for_each_program(p, s->obj) {
-		if (!bpf_program__autoload(p))
-			continue;
-		if (p == s->progs.acq_sample_all || p == s->progs.acq_calibrate)
-			continue; /* run on demand, never attached */
-		struct bpf_link *l = bpf_program__attach(p);
-		if (!l) {
-			e = -errno;
-			snprintf(failed, 64, "%s", bpf_program__name(p));
-			fail(NULL, err, errlen, e, "%s: the kernel refused to attach %s (%s): %s",
-			     probe_names[set], bpf_program__name(p), bpf_program__section_name(p),
-			     strerror(-e));
-			acceptq_bpf__destroy(s);
-			return e;
-		}
-		/* keep the link with the skeleton so destroy detaches it */
-		const char *n = bpf_program__name(p);
-		for (int i = 0; i < s->skeleton->prog_cnt; i++)
-			if (strcmp(s->skeleton->progs[i].name, n) == 0)
-				*s->skeleton->progs[i].link = l;
+	/* the skeleton attaches every loaded program but these two, run on demand */
+	if ((e = acceptq_bpf__attach(s))) {
+		/* programs attach in order: the first one loaded but without a link was refused */
+		bpf_object__for_each_program(p, s->obj)
+			if (bpf_program__autoload(p) && bpf_program__autoattach(p) && !prog_link(s, p)) {
+				snprintf(failed, 64, "%s", bpf_program__name(p));
+				break;
+			}
+		fail(NULL, err, errlen, e, "%s: the kernel refused to attach %s (%s): %s",
+		     probe_names[set], failed[0] ? failed : "?",
+		     failed[0] ? bpf_program__section_name(bpf_object__find_program_by_name(s->obj, failed)) : "?",
+		     strerror(-e));
+		acceptq_bpf__destroy(s);
+		return e;
 	}
 	a->skel = s;
 	a->probe = set;

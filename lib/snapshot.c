@@ -245,8 +245,8 @@ int acq_snapshot(void *h, struct acq_listener *rows, __u32 max_rows,
 	if ((e = bpf_prog_test_run_opts(bpf_program__fd(a->skel->progs.acq_sample_all), &run)))
 		return -errno;
 	__u32 nsamples = a->skel->bss->samples_len;
-	if (nsamples > ACQ_MAX_SOCKS)
-		nsamples = ACQ_MAX_SOCKS;
+	if (nsamples > bpf_map__max_entries(a->skel->maps.samples))
+		nsamples = bpf_map__max_entries(a->skel->maps.samples);
 
 	/* start every row from zero depth; samples add the live sockets */
 	for (size_t i = 0; i < a->rows.cap; i++) {

@@ -32,6 +32,8 @@ export const USAGE = `usage: acceptq [options]
   --netns INODE         only listeners in this network namespace
   --probe SET           auto|tracepoint|fentry|kprobe (default auto)
   --events-per-sec N    detail events per listener per second (default 50)
+  --max-listeners N     listening sockets tracked at once (default 65536; kernel
+                        memory and the per-tick walk grow with it)
   --record FILE         also write every snapshot to FILE (replay it with --replay)
   --replay FILE         play a recording (no root needed); with the dashboard,
                         p pauses and +/- change the speed
@@ -51,6 +53,8 @@ export interface Options {
   filter: RowFilter;
   probe: ProbeSet;
   eventsPerSec: number;
+  /** Listening sockets (and rows) the kernel side tracks at once; undefined = the library's 65,536. */
+  maxListeners?: number;
   debug?: string;
   record?: string;
   replay?: string;
@@ -93,6 +97,7 @@ export function parseOptions(argv: string[]): Options | 'help' | 'version' {
         netns: { type: 'string' },
         probe: { type: 'string' },
         'events-per-sec': { type: 'string' },
+        'max-listeners': { type: 'string' },
         debug: { type: 'string' },
         record: { type: 'string' },
         replay: { type: 'string' },
@@ -126,6 +131,7 @@ export function parseOptions(argv: string[]): Options | 'help' | 'version' {
     },
     probe,
     eventsPerSec: integer('events-per-sec', v['events-per-sec'], 0, 100000) ?? 50,
+    maxListeners: integer('max-listeners', v['max-listeners'], 64, 1048576),
     debug: v.debug,
     record: v.record,
     replay: v.replay,
@@ -159,7 +165,7 @@ function openHelper(o: Options): Helper {
   const problem = privilegeProblem();
   if (problem) exitNow(1, problem);
   try {
-    const h = Helper.open({ probe: o.probe, eventsPerSec: o.eventsPerSec, logPath: o.debug });
+    const h = Helper.open({ probe: o.probe, eventsPerSec: o.eventsPerSec, maxListeners: o.maxListeners, logPath: o.debug });
     onExit(() => h.close());
     return h;
   } catch (e) {
@@ -248,15 +254,21 @@ function openReplay(path: string): SnapshotStream {
   }
 }
 
-async function runMain(argv: string[]): Promise<void> {
-  let ro: RunOptions;
+/** A subcommand's options (bad ones: its usage and exit 2); from here a signal ends it cleanly. */
+function subcommandOptions<T extends { probe: string }>(argv: string[], parse: (argv: string[]) => T, usage: string): T {
+  let o: T;
   try {
-    ro = parseRunOptions(argv);
+    o = parse(argv);
   } catch (e) {
-    exitNow(2, `acceptq: ${(e as Error).message}\n${RUN_USAGE}`);
+    exitNow(2, `acceptq: ${(e as Error).message}\n${usage}`);
   }
-  if (!PROBE_SETS.includes(ro.probe as ProbeSet)) exitNow(2, `acceptq: --probe wants one of ${PROBE_SETS.join(', ')}\n${RUN_USAGE}`);
+  if (!PROBE_SETS.includes(o.probe as ProbeSet)) exitNow(2, `acceptq: --probe wants one of ${PROBE_SETS.join(', ')}\n${usage}`);
   for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(sig, () => exitNow(0));
+  return o;
+}
+
+async function runMain(argv: string[]): Promise<void> {
+  const ro = subcommandOptions(argv, parseRunOptions, RUN_USAGE);
   const o: Options = { mode: 'json', interval: ro.interval, filter: {}, probe: ro.probe as ProbeSet, eventsPerSec: 0, color: false };
   const collector = new Collector(openHelper(o), ro.interval);
   // the command keeps the privileges it was started with; acceptq drops its own
@@ -265,14 +277,7 @@ async function runMain(argv: string[]): Promise<void> {
 }
 
 async function exportMain(argv: string[]): Promise<void> {
-  let eo: ExportOptions;
-  try {
-    eo = parseExportOptions(argv);
-  } catch (e) {
-    exitNow(2, `acceptq: ${(e as Error).message}\n${EXPORT_USAGE}`);
-  }
-  if (!PROBE_SETS.includes(eo.probe as ProbeSet)) exitNow(2, `acceptq: --probe wants one of ${PROBE_SETS.join(', ')}\n${EXPORT_USAGE}`);
-  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(sig, () => exitNow(0));
+  const eo = subcommandOptions(argv, parseExportOptions, EXPORT_USAGE);
   const o: Options = { mode: 'json', interval: 1, filter: {}, probe: eo.probe as ProbeSet, eventsPerSec: 0, color: false };
   const collector = new Collector(openHelper(o), 1);
   const first = collector.tick();

@@ -12,7 +12,7 @@ const run = (args: string[], opts: { prefix?: string[] } = {}) => {
   return spawnSync(argv[0], argv.slice(1), { encoding: 'utf8', timeout: 30000 });
 };
 
-for (const bad of [['--bogus'], ['--interval', '0'], ['--interval', 'x'], ['--port', '70000'], ['--probe', 'magic'], ['--once', '--json'], ['stray']]) {
+for (const bad of [['--bogus'], ['--interval', '0'], ['--interval', 'x'], ['--port', '70000'], ['--probe', 'magic'], ['--once', '--json'], ['stray'], ['--max-listeners', '10'], ['--max-listeners', '2000000']]) {
   test(`bad arguments ${bad.join(' ')}: usage on stderr, exit 2`, (t) => {
     const r = run(bad);
     t.is(r.status, 2);
@@ -101,4 +101,31 @@ test.serial('--once prints a table with the overflowing listener and its namespa
   t.is(cells[10], String(kernel), 'all on the ACK path');
   t.true(out.includes(`netns ${lab.netns}: kernel ListenOverflows ${kernel}`), out);
   t.is(lines.filter((l) => /^\s*\d+\s+\S+:\d+/.test(l)).length, 1, '--port keeps only that listener');
+});
+
+test.serial('--max-listeners: a registry that small tracks no more, and says so', async (t) => {
+  // 200 idle listeners in a namespace of the test's own, acceptq's registry sized for 64 sockets
+  const lab = await startLab('many 200', 60);
+  const aq = AcceptqJson.start(['--max-listeners', '64']);
+  try {
+    const r = await aq.waitFor((x) => x.mapFull > 0, 20000);
+    const sockets = r.listeners.reduce((n, l) => n + (l.sockets ?? 0), 0);
+    t.true(sockets <= 64, `${sockets} sockets tracked`);
+    t.true(r.listeners.filter((l) => l.netns === lab.netns).length < 200);
+  } finally {
+    aq.proc.kill('SIGINT');
+    await aq.exited;
+    await lab.stop();
+  }
+  // the default holds them all
+  const lab2 = await startLab('many 200', 60);
+  const aq2 = AcceptqJson.start([]);
+  try {
+    const r = await aq2.waitFor((x) => x.listeners.filter((l) => l.netns === lab2.netns).length === 200, 20000);
+    t.is(r.mapFull, 0);
+  } finally {
+    aq2.proc.kill('SIGINT');
+    await aq2.exited;
+    await lab2.stop();
+  }
 });

@@ -30,6 +30,8 @@ export interface OpenOptions {
   eventsPerSec: number;
   ringbufKb?: number;
   retainClosedS?: number;
+  /** acq_open_opts.max_listeners; undefined = the library's default (65,536). */
+  maxListeners?: number;
   logPath?: string;
 }
 
@@ -183,7 +185,7 @@ export class Helper {
       events_per_sec: o.eventsPerSec,
       ringbuf_kb: o.ringbufKb ?? 0,
       retain_closed_s: o.retainClosedS ?? 0,
-      _pad: 0,
+      max_listeners: o.maxListeners ?? 0,
       log_path: o.logPath ?? null,
     });
     const code = ref.alloc(ref.types.int, 0);
@@ -319,6 +321,7 @@ function u32Array(b: Buffer, at: number, n: number): number[] {
 }
 
 function decodeListener(b: Buffer, base: number): RawListener {
+  // grouped as the C struct is: who, the queue now, what overflowed, the wait
   return {
     netnsCookie: u64(b, base + L.netnsCookie),
     netns: b.readUInt32LE(base + L.netns),
@@ -327,23 +330,23 @@ function decodeListener(b: Buffer, base: number): RawListener {
     port: b.readUInt16LE(base + L.port),
     pid: b.readUInt32LE(base + L.pid),
     comm: cstrAt(b, base + L.comm, 16),
+    uid: b.readUInt32LE(base + L.uid),
+    cgroupId: u64(b, base + L.cgroupId),
+    cgroup: cstrAt(b, base + L.cgroup, CGROUP_LEN),
     sockets: b.readUInt32LE(base + L.sockets),
     backlog: b.readUInt32LE(base + L.backlog),
     maxBacklog: b.readUInt32LE(base + L.maxBacklog),
+    requestedBacklog: b.readUInt32LE(base + L.requestedBacklog),
     peakBacklog: b.readUInt32LE(base + L.peakBacklog),
     synBacklog: b.readUInt32LE(base + L.synBacklog),
+    estimate: (b.readUInt32LE(base + L.flags) & ROW_ESTIMATE) !== 0,
     overflowsSyn: u64(b, base + L.overflowsSyn),
     overflowsAck: u64(b, base + L.overflowsAck),
     synDrops: u64(b, base + L.synDrops),
     cookies: u64(b, base + L.cookies),
     firstOverflowMs: u64(b, base + L.firstOverflowMs),
     lastOverflowMs: u64(b, base + L.lastOverflowMs),
-    cgroupId: u64(b, base + L.cgroupId),
-    cgroup: cstrAt(b, base + L.cgroup, CGROUP_LEN),
     closedMs: u64(b, base + L.closedMs),
-    uid: b.readUInt32LE(base + L.uid),
-    estimate: (b.readUInt32LE(base + L.flags) & ROW_ESTIMATE) !== 0,
-    requestedBacklog: b.readUInt32LE(base + L.requestedBacklog),
     oldestWaitUs: b.readUInt32LE(base + L.oldestWaitUs),
     arrivals: u64(b, base + L.arrivals),
     accepts: u64(b, base + L.accepts),

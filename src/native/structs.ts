@@ -37,7 +37,7 @@ function u32s(n: number): any {
   };
 }
 
-export const ABI_VERSION = 3;
+export const ABI_VERSION = 4;
 
 /** ACQ_CGROUP_LEN: acq_listener.cgroup, NUL included. */
 export const CGROUP_LEN = 256;
@@ -51,7 +51,7 @@ export const OpenOpts = Struct({
   events_per_sec: ref.types.uint32,
   ringbuf_kb: ref.types.uint32,
   retain_closed_s: ref.types.uint32,
-  _pad: ref.types.uint32,
+  max_listeners: ref.types.uint32,
   log_path: ref.types.CString,
 });
 

@@ -76,6 +76,6 @@ export function renderTable(s: Snapshot, prev: Snapshot | null = null): string {
   }
   lines.push(`probe ${s.probe}, lost events ${s.lostEvents}`);
   if (s.notice) lines.push(`notice: ${s.notice}`);
-  if (s.mapFull) lines.push(`warning: ${s.mapFull} sockets or rows could not be tracked (kernel maps full)`);
+  if (s.mapFull) lines.push(`warning: ${s.mapFull} sockets or rows could not be tracked (kernel maps full; --max-listeners raises the limit)`);
   return lines.join('\n') + '\n';
 }
