@@ -15,8 +15,11 @@
 
 /*
  * The socket behind a file descriptor of the current task; NULL if none.
- * The task's BTF gives the file table by direct loads; the slot, the file
- * and the socket are plain addresses from there on (BTF types no array of
+ * Only for a descriptor a successful accept() or listen() returned or was
+ * given, so it is a socket's: private_data of its file is its struct socket
+ * (not checked again: the key lookup that follows is the check). The task's
+ * BTF gives the file table by direct loads; the slot, the file and the
+ * socket are plain addresses from there on (BTF types no array of
  * pointers), read with one helper call each.
  */
 static __always_inline const struct sock *sock_of_fd(long fd)
@@ -30,21 +33,24 @@ static __always_inline const struct sock *sock_of_fd(long fd)
 		return NULL;
 	if (bpf_probe_read_kernel(&file, sizeof(file), &fdt->fd[fd]) || !file)
 		return NULL;
-	/* private_data of a socket's file is its struct socket */
 	sock = BPF_CORE_READ(file, private_data);
-	if (!sock || BPF_CORE_READ(sock, file) != file)
-		return NULL;
-	return BPF_CORE_READ(sock, sk);
+	return sock ? BPF_CORE_READ(sock, sk) : NULL;
 }
 
+/* floor(log2(us)), capped at the last bucket (0 for 0): five steps, not a loop over the buckets */
 static __always_inline __u32 log2_bucket(__u64 us)
 {
 	__u32 b = 0;
 
-	for (int i = 0; i < ACQ_WAIT_BUCKETS - 1; i++)
-		if (us >> (i + 1))
-			b = i + 1;
-	return b;
+	if (us >> 32)
+		return ACQ_WAIT_BUCKETS - 1;
+	if (us >> 16) { us >>= 16; b += 16; }
+	if (us >> 8) { us >>= 8; b += 8; }
+	if (us >> 4) { us >>= 4; b += 4; }
+	if (us >> 2) { us >>= 2; b += 2; }
+	if (us >> 1)
+		b += 1;
+	return b < ACQ_WAIT_BUCKETS ? b : ACQ_WAIT_BUCKETS - 1;
 }
 
 static __always_inline int on_accept(long fd)
