@@ -131,6 +131,13 @@ struct acq_event {
 	__u32 syn_backlog;
 };
 
+/* What the owners iterator (owners.bpf.c) writes per fd holding an old listener. */
+struct acq_owner_rec {
+	__u32 pid;      /* the process (thread group) holding the fd */
+	__u32 ino;      /* the socket's inode, as acq_sock.ino and the sample's */
+	char comm[ACQ_COMM_LEN];        /* its main thread's, as /proc/PID/comm reads */
+};
+
 /* What the sampling iterator writes for each listening socket it walks. */
 struct acq_sample {
 	__u64 sk;

@@ -13,3 +13,10 @@ function findRoot(from: string): string {
 export const ROOT = findRoot(__dirname);
 export const CLI = path.join(ROOT, 'dist', 'src', 'cli.js');
 export const LAB = path.join(ROOT, 'build', 'acceptq-lab');
+
+/** The V8 flags the launchers give node (the node_flags line of ./acceptq; the release bundle copies it): measurements run the CLI with them too. */
+export const NODE_FLAGS: string[] = (() => {
+  const m = /^node_flags="(.*)"$/m.exec(fs.readFileSync(path.join(ROOT, 'acceptq'), 'utf8'));
+  if (!m) throw new Error('no node_flags line in ./acceptq');
+  return m[1].split(' ').filter(Boolean);
+})();

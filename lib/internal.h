@@ -99,6 +99,7 @@ struct acq {
 	__u64 cgroup_walk_ns;   /* when the cgroup tree was last walked (CLOCK_MONOTONIC) */
 	/* per-snapshot scratch */
 	const struct acq_sample *samples_map; /* the kernel's array, mapped read-only */
+	size_t samples_map_len;        /* bytes of it mapped: grown to what the samples fill */
 	/* drain target */
 	struct acq_event *drain_out;
 	__u32 drain_max, drain_n;
@@ -138,6 +139,9 @@ void resolve_cgroups(struct acq *a);
 void percpu_offsets(struct percpu_var *vars, size_t n);
 int kallsyms_ranges(struct ksym_range *r, size_t n);
 bool listed(const char *list, const char *name);
+
+/* snapshot.c */
+int map_samples(struct acq *a, __u32 n);
 
 /* load.c */
 extern const char *probe_names[];

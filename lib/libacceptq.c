@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
+#include <malloc.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -49,14 +50,6 @@ const char *acq_notice(void *h)
 	struct acq *a = h;
 
 	return a ? a->notice : "";
-}
-
-static size_t samples_map_size(const struct acq *a)
-{
-	size_t page = (size_t)sysconf(_SC_PAGESIZE);
-
-	return (bpf_map__max_entries(a->skel->maps.samples) * sizeof(struct acq_sample) + page - 1) /
-	       page * page;
 }
 
 void *acq_open(const struct acq_open_opts *o, int *code, char *err, size_t errlen)
@@ -116,11 +109,7 @@ void *acq_open(const struct acq_open_opts *o, int *code, char *err, size_t errle
 		free(a);
 		return NULL;
 	}
-	a->samples_map = mmap(NULL, samples_map_size(a), PROT_READ, MAP_SHARED,
-			      bpf_map__fd(a->skel->maps.samples), 0);
-	if (a->samples_map == MAP_FAILED) {
-		e = -errno;
-		a->samples_map = NULL;
+	if ((e = map_samples(a, 0))) {
 		fail(code, err, errlen, e, "cannot map the sample array: %s", strerror(-e));
 		acq_close(a);
 		return NULL;
@@ -137,6 +126,9 @@ void *acq_open(const struct acq_open_opts *o, int *code, char *err, size_t errle
 	}
 	pthread_join(th, NULL);
 	a->baselining = false;
+
+	/* the kernel's BTF, parsed for the load (several MB), is freed: give the pages back */
+	malloc_trim(0);
 
 	a->rb = ring_buffer__new(bpf_map__fd(a->skel->maps.events), on_event, a, NULL);
 	if (!a->rb) {
@@ -156,7 +148,7 @@ void acq_close(void *h)
 		return;
 	ring_buffer__free(a->rb);
 	if (a->samples_map)
-		munmap((void *)a->samples_map, samples_map_size(a));
+		munmap((void *)a->samples_map, a->samples_map_len);
 	acceptq_bpf__destroy(a->skel); /* detaches every link, closes every map */
 	free(a->rows.slots);
 	free(a->ns.v);

@@ -43,6 +43,7 @@ static const struct {
 	{ "acq_accept_exit", "accept() waits are not timed" },
 	{ "acq_listen_enter", "the backlog listen() asked for is not seen" },
 	{ "acq_listen_exit", "the backlog listen() asked for is not seen" },
+	{ "acq_iter_owners", "owners of listeners older than acceptq are found by a scan of /proc/*/fd" },
 };
 
 static const char *loss_without(const char *prog)

@@ -1,19 +1,25 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
  * Whose a listener is. inode -> owner, for listeners older than acceptq:
- * the processes holding the socket, found through /proc/PID/fd. cgroup id
- * -> path, for every row: the cgroup v2 tree, walked when a row's cgroup
- * is new (a cgroup's id is its directory's inode number there).
+ * the processes holding the socket, found by one pass of acq_iter_owners
+ * (bpf/owners.bpf.c) over every task's files, or through /proc/PID/fd where
+ * the kernel refused that program. cgroup id -> path, for every row: the
+ * cgroup v2 tree, walked when a row's cgroup is new (a cgroup's id is its
+ * directory's inode number there).
  */
 #define _GNU_SOURCE
 #include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
 #include "internal.h"
+#include "acceptq.skel.h"
 
 static void read_comm(__u32 pid, char *comm)
 {
@@ -37,18 +43,40 @@ struct owner *owner_of(struct owner_cache *c, __u32 ino)
 	return NULL;
 }
 
-/* Find the processes holding the given socket inodes (at most every 2 s). */
-void resolve_owners(struct acq *a, const __u32 *inos, size_t n)
+/* A new entry for ino (its pid and comm for the caller to fill); NULL without memory. */
+static struct owner *owner_add(struct owner_cache *c, __u32 ino)
 {
-	struct owner_cache *c = &a->owners;
-	__u64 now = now_ns(CLOCK_MONOTONIC);
+	if (c->len == c->cap) {
+		size_t ncap = c->cap ? c->cap * 2 : 64;
+		struct owner *nv = realloc(c->v, ncap * sizeof(*nv));
+		if (!nv)
+			return NULL;
+		c->v = nv;
+		c->cap = ncap;
+	}
+	struct owner *o = &c->v[c->len++];
+	o->ino = ino;
+	return o;
+}
+
+static bool wanted(const __u32 *inos, size_t n, __u32 ino)
+{
+	for (size_t i = 0; i < n; i++)
+		if (inos[i] == ino)
+			return true;
+	return false;
+}
+
+/*
+ * The /proc way: the first process /proc lists holding the socket is its
+ * owner. /proc lists processes in ascending pid order: the lowest pid.
+ */
+static void owners_from_proc(struct owner_cache *c, const __u32 *inos, size_t n)
+{
 	DIR *d, *fdd;
 	struct dirent *de, *fe;
 	char path[600], link[64];
 
-	if (!n || now - c->last_scan_ns < 2000000000ULL)
-		return;
-	c->last_scan_ns = now;
 	d = opendir("/proc");
 	while (d && (de = readdir(d))) {
 		if (de->d_name[0] < '1' || de->d_name[0] > '9')
@@ -62,21 +90,11 @@ void resolve_owners(struct acq *a, const __u32 *inos, size_t n)
 				continue;
 			link[l] = 0;
 			__u32 ino = (__u32)strtoul(link + 8, NULL, 10);
-			bool wanted = false;
-			for (size_t i = 0; i < n && !wanted; i++)
-				wanted = inos[i] == ino;
-			if (!wanted || owner_of(c, ino))
+			if (!wanted(inos, n, ino) || owner_of(c, ino))
 				continue;
-			if (c->len == c->cap) {
-				size_t ncap = c->cap ? c->cap * 2 : 64;
-				struct owner *nv = realloc(c->v, ncap * sizeof(*nv));
-				if (!nv)
-					break;
-				c->v = nv;
-				c->cap = ncap;
-			}
-			struct owner *o = &c->v[c->len++];
-			o->ino = ino;
+			struct owner *o = owner_add(c, ino);
+			if (!o)
+				break;
 			o->pid = (__u32)atoi(de->d_name);
 			read_comm(o->pid, o->comm);
 		}
@@ -85,6 +103,76 @@ void resolve_owners(struct acq *a, const __u32 *inos, size_t n)
 	}
 	if (d)
 		closedir(d);
+}
+
+/*
+ * The iterator way: one read of acq_iter_owners, a record per fd holding a
+ * registered socket whose owner is unknown. Of several processes holding
+ * one socket the lowest pid is kept, the one the /proc scan would find
+ * first. 0, or a negative errno (the caller then scans /proc).
+ */
+static int owners_from_iter(struct acq *a, const __u32 *inos, size_t n)
+{
+	struct owner_cache *c = &a->owners;
+	size_t first = c->len, have = 0; /* cache entries from first on are this pass's */
+	char buf[128 * sizeof(struct acq_owner_rec)];
+	int fd = bpf_iter_create(bpf_link__fd(a->skel->links.acq_iter_owners));
+	ssize_t got;
+	int e = 0;
+
+	if (fd < 0)
+		return -errno;
+	for (;;) {
+		got = read(fd, buf + have, sizeof(buf) - have);
+		/* EAGAIN: a million files without a record in one read; the next goes on */
+		if (got < 0 && (errno == EINTR || errno == EAGAIN))
+			continue;
+		if (got <= 0) {
+			e = got < 0 ? -errno : 0;
+			break;
+		}
+		have += (size_t)got;
+		size_t whole = have / sizeof(struct acq_owner_rec);
+		for (size_t i = 0; i < whole; i++) {
+			struct acq_owner_rec r;
+			memcpy(&r, buf + i * sizeof(r), sizeof(r));
+			if (!wanted(inos, n, r.ino))
+				continue;
+			struct owner *o = owner_of(c, r.ino);
+			if (o && (o < c->v + first || o->pid <= r.pid))
+				continue; /* known before this pass, or a lower pid holds it too */
+			if (!o && !(o = owner_add(c, r.ino)))
+				break;
+			o->pid = r.pid;
+			memcpy(o->comm, r.comm, ACQ_COMM_LEN);
+			o->comm[ACQ_COMM_LEN - 1] = 0;
+		}
+		/* a record cut by the end of a read: its rest comes with the next */
+		have -= whole * sizeof(struct acq_owner_rec);
+		memmove(buf, buf + whole * sizeof(struct acq_owner_rec), have);
+	}
+	close(fd);
+	if (e)
+		c->len = first; /* a pass cut short may hold a higher pid: /proc decides */
+	return e;
+}
+
+/*
+ * Find the processes holding the given socket inodes (at most every 2 s):
+ * through the iterator where it is attached, else (refused, or its read
+ * failed) through /proc.
+ */
+void resolve_owners(struct acq *a, const __u32 *inos, size_t n)
+{
+	struct owner_cache *c = &a->owners;
+	__u64 now = now_ns(CLOCK_MONOTONIC);
+
+	if (!n || now - c->last_scan_ns < 2000000000ULL)
+		return;
+	c->last_scan_ns = now;
+	if (a->skel->links.acq_iter_owners && owners_from_iter(a, inos, n) == 0)
+		return;
+	owners_from_proc(c, inos, n);
 }
 
 /* ---- cgroup id -> path ---- */

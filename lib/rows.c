@@ -5,6 +5,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
 #include "internal.h"
@@ -84,5 +85,10 @@ struct row *rows_find(struct row_table *t, const struct acq_lkey *k, bool create
 /* Rebuild the table without the rows for which drop() is true. */
 void rows_prune(struct row_table *t, bool (*drop)(struct row *, void *), void *ctx)
 {
+	size_t cap = t->cap;
+
 	rows_move(t, (struct row_table){ NULL, 0, 0 }, drop, ctx);
+	/* a burst of rows gone: hand the heap's free pages back (glibc keeps them otherwise) */
+	if (t->cap * 4 <= cap)
+		malloc_trim(0);
 }

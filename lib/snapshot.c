@@ -8,6 +8,8 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "internal.h"
@@ -195,6 +197,38 @@ static void prune_namespaces(struct acq *a)
 }
 
 /*
+ * Map at least the first n samples of the kernel's array. A BPF array is
+ * mapped with every page present, so the whole array (max_listeners
+ * samples, 5.6 MB by default) would count in RSS from the start: map what
+ * the samples fill, doubling, and move the mapping when they outgrow it.
+ */
+int map_samples(struct acq *a, __u32 n)
+{
+	size_t page = (size_t)sysconf(_SC_PAGESIZE);
+	size_t full = ((size_t)bpf_map__max_entries(a->skel->maps.samples) * sizeof(struct acq_sample) +
+		       page - 1) / page * page;
+	size_t want = (size_t)n * sizeof(struct acq_sample), len = a->samples_map_len;
+	void *m;
+
+	if (a->samples_map && want <= len)
+		return 0;
+	if (!len)
+		len = 16 * page;
+	while (len < want)
+		len *= 2;
+	if (len > full)
+		len = full;
+	m = mmap(NULL, len, PROT_READ, MAP_SHARED, bpf_map__fd(a->skel->maps.samples), 0);
+	if (m == MAP_FAILED)
+		return -errno;
+	if (a->samples_map)
+		munmap((void *)a->samples_map, a->samples_map_len);
+	a->samples_map = m;
+	a->samples_map_len = len;
+	return 0;
+}
+
+/*
  * Accepts are not counted where they happen (io_uring passes no syscall):
  * every connection that arrived and is no longer queued was taken, so a
  * row's accepts are its arrivals (counted since its sockets were
@@ -247,6 +281,8 @@ int acq_snapshot(void *h, struct acq_listener *rows, __u32 max_rows,
 	__u32 nsamples = a->skel->bss->samples_len;
 	if (nsamples > bpf_map__max_entries(a->skel->maps.samples))
 		nsamples = bpf_map__max_entries(a->skel->maps.samples);
+	if ((e = map_samples(a, nsamples)))
+		return e;
 
 	/* start every row from zero depth; samples add the live sockets */
 	for (size_t i = 0; i < a->rows.cap; i++) {

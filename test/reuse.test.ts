@@ -4,7 +4,7 @@ import test from 'ava';
 import { Collector, type RawSource } from '../src/model/collector';
 import type { RawListener, RawNetns, RawSnapshot } from '../src/model/raw';
 import type { Snapshot } from '../src/model/types';
-import { HeapTrim } from '../src/heap';
+import { GROWTH_BYTES, HeapTrim, MIN_SPACING_MS } from '../src/heap';
 
 const addr = Buffer.from([127, 0, 0, 1, ...new Array(12).fill(0)]);
 
@@ -58,8 +58,30 @@ test('HeapTrim: one full collection when the rows fall to a quarter of a peak of
   const inner = { live: true, meta: {} as never, next: (): Snapshot | null => (k < counts.length ? ({ listeners: rows(counts[k++]) } as unknown as Snapshot) : null) };
   const at: number[] = [];
   let i = 0;
-  const trim = new HeapTrim(inner, () => (at.push(i), true));
+  const trim = new HeapTrim(inner, () => (at.push(i), true), () => 0); // a heap that never grows
   for (; trim.next(); i++);
   t.deepEqual(at, [5, 11], 'at 1,999 (peak 8,000) and at 1,024 (a quarter of 4,096); not at 20 or 1,000 (the peak was reset)');
   t.is(trim.collections, 2);
+});
+
+test('HeapTrim: one full collection when the heap has grown past the last one\'s result, at most one per spacing', (t) => {
+  const MB = 1024 * 1024;
+  // heap used as each tick ends, and the clock, one tick a second
+  const used = [20, 24, 20 + 8, 20 + 9, 40, 30, 31, 31 + 9, 60, 80].map((m) => m * MB);
+  let k = 0;
+  let heap = 0;
+  let clock = 100000;
+  const inner = { live: true, meta: {} as never, next: (): Snapshot | null => (k < used.length ? ((heap = used[k++]), (clock += 1000), { listeners: [] } as unknown as Snapshot) : null) };
+  const at: number[] = [];
+  const trim = new HeapTrim(inner, () => (at.push(k - 1), (heap = 30 * MB), true), () => heap, () => clock);
+  while (trim.next());
+  t.is(GROWTH_BYTES, 8 * MB);
+  t.is(MIN_SPACING_MS, 10000);
+  // tick 3: 29 MB > 20 + 8; after it 30 MB is the base; 40 MB (tick 7) > 38 but within 10 s; tick 9 (80 MB), 6 s later: still within 10 s
+  t.deepEqual(at, [3], 'grown past the base at tick 3; the next growths come within the spacing');
+  // and once the spacing has passed, the next growth collects
+  k = 0;
+  const later = new HeapTrim(inner, () => (at.push(100 + k - 1), (heap = 30 * MB), true), () => heap, () => (clock += 11000));
+  while (later.next());
+  t.true(at.length > 1, 'collected again once 10 s had passed');
 });

@@ -24,7 +24,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import {
-  CLI,
+  CLI_ARGV,
+  CLI_COMMAND,
   runMain,
   LOAD,
   Lines,
@@ -84,7 +85,7 @@ interface Monitor {
 
 /** acceptq --json, its records to /dev/null; resolves once its programs are attached. */
 async function startAcceptqJson(extra: string[] = []): Promise<Monitor> {
-  const p = track(process.execPath, [CLI, '--json', '--interval', '1', ...extra], { stdio: ['ignore', devNull(), 'pipe'] });
+  const p = track(process.execPath, [...CLI_ARGV, '--json', '--interval', '1', ...extra], { stdio: ['ignore', devNull(), 'pipe'] });
   let err = '';
   p.stderr?.on('data', (d) => (err += d));
   const ok = await waitUntil(() => p.exitCode === null && progIdsOf(p.pid!).length >= 3, 30000);
@@ -279,7 +280,7 @@ function startFlood(seconds: number, holdS: number): Promise<Flood> {
 
 async function floodAccuracy(plan: Plan) {
   // this one keeps acceptq's records: the listener's count is read from them
-  const p = track(process.execPath, [CLI, '--json', '--interval', '1', '--port', '9800'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const p = track(process.execPath, [...CLI_ARGV, '--json', '--interval', '1', '--port', '9800'], { stdio: ['ignore', 'pipe', 'pipe'] });
   const out = new Lines(p);
   try {
     await out.waitFor((l) => l.startsWith('{'), 30000);
@@ -372,7 +373,7 @@ async function toolCost(plan: Plan) {
       await json.stop();
     }
     log(`own cost --json: ${jsonCost.cpuPercent}% CPU, peak RSS ${jsonCost.peakRssKb} kB`);
-    tmux('new-session', '-d', '-s', session, '-x', '160', '-y', '50', `exec ${process.execPath} ${CLI} --interval 1`);
+    tmux('new-session', '-d', '-s', session, '-x', '160', '-y', '50', `exec ${CLI_COMMAND} --interval 1`);
     let dashCost;
     try {
       const pid = Number(tmux('display-message', '-p', '-t', session, '#{pane_pid}').trim());
@@ -401,7 +402,7 @@ async function burstMemory(plan: Plan) {
   const session = `acceptq-bench-burst-${process.pid}`;
   const sample = (pid: number) => ({ rssKb: statusField(pid, 'VmRSS'), anonKb: statusField(pid, 'RssAnon') });
   try {
-    tmux('new-session', '-d', '-s', session, '-x', '160', '-y', '50', `exec ${process.execPath} ${CLI} --interval 1`);
+    tmux('new-session', '-d', '-s', session, '-x', '160', '-y', '50', `exec ${CLI_COMMAND} --interval 1`);
     const pid = Number(tmux('display-message', '-p', '-t', session, '#{pane_pid}').trim());
     if (!(await waitUntil(() => progIdsOf(pid).length >= 3, 30000))) throw new Error('the dashboard did not attach');
     const settle = async (seconds: number) => {
@@ -451,7 +452,7 @@ async function startup(plan: Plan) {
   for (let i = 0; i < plan.startups; i++) {
     {
       const t0 = now();
-      const p = track(process.execPath, [CLI, '--json', '--interval', '1'], { stdio: ['ignore', 'pipe', 'pipe'] });
+      const p = track(process.execPath, [...CLI_ARGV, '--json', '--interval', '1'], { stdio: ['ignore', 'pipe', 'pipe'] });
       const out = new Lines(p);
       const first = await out.waitFor((l) => l.startsWith('{'), 30000);
       json.push(first.t - t0);
@@ -460,7 +461,7 @@ async function startup(plan: Plan) {
     {
       const session = `acceptq-bench-start-${process.pid}`;
       const t0 = now();
-      tmux('new-session', '-d', '-s', session, '-x', '120', '-y', '40', `exec ${process.execPath} ${CLI} --interval 1`);
+      tmux('new-session', '-d', '-s', session, '-x', '120', '-y', '40', `exec ${CLI_COMMAND} --interval 1`);
       try {
         // the first frame: header with the probe set, table and footer drawn
         const drawn = await waitUntil(() => {

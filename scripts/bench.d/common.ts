@@ -11,10 +11,13 @@ import readline from 'node:readline';
 import { fdinfoIds } from '../../harness/links';
 import { alive, sleepSync } from '../../harness/proc';
 
-/** Repository root (this file runs from dist/scripts/bench.d). */
-export const ROOT = path.resolve(__dirname, '..', '..', '..');
-export const CLI = path.join(ROOT, 'dist', 'src', 'cli.js');
-export const LAB = path.join(ROOT, 'build', 'acceptq-lab');
+import { CLI, LAB, NODE_FLAGS, ROOT } from '../../harness/paths';
+
+export { CLI, LAB, ROOT } from '../../harness/paths';
+/** How the launchers run the CLI (with their node flags): what is measured. */
+export const CLI_ARGV = [...NODE_FLAGS, CLI];
+/** The same as one shell command line. */
+export const CLI_COMMAND = `${process.execPath} ${CLI_ARGV.join(' ')}`;
 export const LOAD = path.join(ROOT, 'build', 'acceptq-bench-load');
 export const STATS = path.join(ROOT, 'build', 'acceptq-bench-stats');
 /** The system's tools first: npm puts an unrelated `nft` on PATH. */

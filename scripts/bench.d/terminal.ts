@@ -14,7 +14,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { CLI, LOAD, installSignalCleanup, onCleanup, progIdsOf, round, runMain, sleep, startInNamespace, stopChild, waitUntil } from './common';
+import { CLI_COMMAND, LOAD, installSignalCleanup, onCleanup, progIdsOf, round, runMain, sleep, startInNamespace, stopChild, waitUntil } from './common';
 
 const WIDTH = 120;
 const HEIGHT = 40;
@@ -55,7 +55,7 @@ async function main(): Promise<void> {
   onCleanup(() => fs.rmSync(dir, { recursive: true, force: true }));
 
   tmux('new-session', '-d', '-s', session, '-x', String(WIDTH), '-y', String(HEIGHT),
-    `exec env TERM=${TERM} LANG=C.UTF-8 ${process.execPath} ${CLI} --interval 1 --duration ${4 * seconds + 120}`);
+    `exec env TERM=${TERM} LANG=C.UTF-8 ${CLI_COMMAND} --interval 1 --duration ${4 * seconds + 120}`);
   const pid = Number(tmux('display-message', '-p', '-t', session, '#{pane_pid}').trim());
   const drawn = await waitUntil(() => progIdsOf(pid).length >= 3 && tmux('capture-pane', '-p', '-t', session).includes('q quit'), 30000, 50);
   if (!drawn) throw new Error(`the dashboard did not start: ${tmux('capture-pane', '-p', '-t', session)}`);
