@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdlib.h>
 #include <time.h>
 #include "libacceptq.h"
 
@@ -113,6 +114,25 @@ static inline __u64 now_ns(clockid_t c)
 
 	clock_gettime(c, &ts);
 	return (__u64)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+/*
+ * Room for one more element in a growable array *v of *cap elements, len
+ * used: doubled (from first) when full. false without memory (*v intact).
+ */
+static inline bool array_room(void **v, size_t *cap, size_t len, size_t elem, size_t first)
+{
+	size_t ncap;
+	void *nv;
+
+	if (len < *cap)
+		return true;
+	ncap = *cap ? *cap * 2 : first;
+	if (!(nv = realloc(*v, ncap * elem)))
+		return false;
+	*v = nv;
+	*cap = ncap;
+	return true;
 }
 
 #pragma GCC visibility push(hidden)

@@ -30,14 +30,8 @@ static struct ns_entry *ns_find(struct ns_list *l, __u32 ino, bool create)
 			return &l->v[i];
 	if (!create)
 		return NULL;
-	if (l->len == l->cap) {
-		size_t ncap = l->cap ? l->cap * 2 : 16;
-		struct ns_entry *nv = realloc(l->v, ncap * sizeof(*nv));
-		if (!nv)
-			return NULL;
-		l->v = nv;
-		l->cap = ncap;
-	}
+	if (!array_room((void **)&l->v, &l->cap, l->len, sizeof(*l->v), 16))
+		return NULL;
 	struct ns_entry *e = &l->v[l->len++];
 	memset(e, 0, sizeof(*e));
 	e->out.netns = ino;

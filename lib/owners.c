@@ -46,14 +46,8 @@ struct owner *owner_of(struct owner_cache *c, __u32 ino)
 /* A new entry for ino (its pid and comm for the caller to fill); NULL without memory. */
 static struct owner *owner_add(struct owner_cache *c, __u32 ino)
 {
-	if (c->len == c->cap) {
-		size_t ncap = c->cap ? c->cap * 2 : 64;
-		struct owner *nv = realloc(c->v, ncap * sizeof(*nv));
-		if (!nv)
-			return NULL;
-		c->v = nv;
-		c->cap = ncap;
-	}
+	if (!array_room((void **)&c->v, &c->cap, c->len, sizeof(*c->v), 64))
+		return NULL;
 	struct owner *o = &c->v[c->len++];
 	o->ino = ino;
 	return o;

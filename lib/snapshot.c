@@ -299,7 +299,7 @@ int acq_snapshot(void *h, struct acq_listener *rows, __u32 max_rows,
 	__u64 mono = now_ns(CLOCK_MONOTONIC);
 	int sfd = bpf_map__fd(a->skel->maps.socks);
 	__u32 *unknown = NULL;
-	size_t nunknown = 0;
+	size_t nunknown = 0, unknown_cap = 0;
 	for (__u32 i = 0; i < nsamples; i++) {
 		const struct acq_sample *s = &a->samples_map[i];
 		struct row *r = rows_find(&a->rows, &s->key, true);
@@ -341,11 +341,8 @@ int acq_snapshot(void *h, struct acq_listener *rows, __u32 max_rows,
 			r->out.pid = o->pid;
 			memcpy(r->out.comm, o->comm, ACQ_COMM_LEN);
 		} else if (s->ino) {
-			__u32 *nu = realloc(unknown, (nunknown + 1) * sizeof(*nu));
-			if (nu) {
-				unknown = nu;
+			if (array_room((void **)&unknown, &unknown_cap, nunknown, sizeof(*unknown), 64))
 				unknown[nunknown++] = s->ino;
-			}
 		}
 	}
 	resolve_owners(a, unknown, nunknown);
