@@ -8,13 +8,14 @@
  * overflows) and help. Below 80x24 a compact layout; below 60x12 a notice.
  * Keys and the mouse (click a row or a column header, the wheel) drive it.
  */
+import fs from 'node:fs';
 import blessed from 'blessed';
 // the widget alone: the package's index loads every widget (maps, markdown), ~13 MB
 import contribSparkline from 'blessed-contrib/lib/widget/sparkline';
 import { endpoint } from '../src/model/address';
 import { diagnose, SLOW_WAIT_MS, synRates, type Diagnosis } from '../src/model/diagnosis';
 import { sanitize } from '../src/model/sanitize';
-import { duration, ESTIMATE_NOTE, figure, fill, filterSnapshot, reconcile, sysctlText, type RowFilter } from '../src/model/view';
+import { duration, ESTIMATE_NOTE, figure, filterSnapshot, reconcile, sysctlText, type RowFilter } from '../src/model/view';
 import type { ListenerRow, NamespaceRow, Snapshot, SnapshotStream } from '../src/model/types';
 import { activity, columnAt, fitColumns, headerLine, NOW_MS, rowLine } from './columns';
 import { ago, asciiBlocks, bar, DashboardState, histRows, HISTORY, sparkRange, sparkSeries, timeAxis, wrapText } from './viewmodel';
@@ -26,6 +27,29 @@ const FOOTER = ' q quit  ↑↓/jk move  </> sort  s sort  r reverse  / filter  
 const FOOTER_ASCII = FOOTER.replace('↑↓', 'up/dn');
 /** Rows the mouse wheel moves the selection by, per step. */
 const WHEEL_ROWS = 3;
+
+/**
+ * A bench hook (BENCHMARKS.md, part 6): with ACCEPTQ_FRAME_LOG=FILE, one JSON
+ * line a frame is appended to FILE, with what its parts took. Opened as this
+ * module loads, before the command line drops its privileges. Unset, nothing
+ * is timed.
+ */
+const FRAME_LOG: number | null = process.env.ACCEPTQ_FRAME_LOG ? fs.openSync(process.env.ACCEPTQ_FRAME_LOG, 'a') : null;
+
+/** One frame's timings, for the frame log. */
+interface FrameTiming {
+  /** What drew it: the interval's tick, a key, the mouse, a resize. */
+  cause: 'tick' | 'key' | 'mouse' | 'resize';
+  key?: string;
+  start: number;
+  /** stream.next(): the snapshot of every namespace, the event drain, the model. */
+  nextMs: number;
+  /** Taking it in (history, notices, selection), less the filtering and sorting in it. */
+  ingestMs: number;
+  /** Each panel's drawing, its own sorting and filtering included. */
+  panels: Record<string, number>;
+  renderMs: number;
+}
 
 /** UTF-8 locale? Otherwise draw with plain ASCII. */
 export function utf8Locale(env: NodeJS.ProcessEnv = process.env): boolean {
@@ -135,6 +159,55 @@ export async function runDashboard(o: DashboardOptions, stream: SnapshotStream, 
   // blessed reads the terminal's own terminfo entry (see ./terminal), and nothing it prints while reading it
   // reaches the terminal
   installTerminfoReader();
+  // the frame being timed (ACCEPTQ_FRAME_LOG only), and its rows' filtering and sorting
+  let frame: FrameTiming | null = null;
+  const startFrame = (cause: FrameTiming['cause'], key?: string) => {
+    if (FRAME_LOG === null) return;
+    frame = { cause, key, start: performance.now(), nextMs: 0, ingestMs: 0, panels: {}, renderMs: 0 };
+    state.timing = { sorts: 0, sortMs: 0, filterMs: 0 };
+  };
+  /** fn(), its time added to the frame's panel `name` when a frame is timed. */
+  const timed = <T>(name: string, fn: () => T): T => {
+    if (!frame) return fn();
+    const t = performance.now();
+    const r = fn();
+    frame.panels[name] = (frame.panels[name] ?? 0) + performance.now() - t;
+    return r;
+  };
+  /**
+   * screen.render(), timed when a frame is. blessed writes what it drew to
+   * the terminal from a setImmediate of its own, queued before the one that
+   * then logs the frame.
+   */
+  const render = () => {
+    const f = frame;
+    const sorting = state.timing;
+    if (!f || !sorting || FRAME_LOG === null) return screen.render();
+    const t = performance.now();
+    screen.render();
+    const renderEnd = performance.now();
+    f.renderMs = renderEnd - t;
+    frame = null;
+    state.timing = null;
+    const listeners = state.latest?.listeners.length ?? 0;
+    const rows = state.rows().length;
+    setImmediate(() => {
+      const end = performance.now();
+      const ms = (v: number) => Math.round(v * 1000) / 1000;
+      const line = {
+        at: Date.now(), cause: f.cause, key: f.key, listeners, rows, frameMs: ms(end - f.start), nextMs: ms(f.nextMs), ingestMs: ms(f.ingestMs),
+        sorts: sorting.sorts, sortMs: ms(sorting.sortMs), filterMs: ms(sorting.filterMs),
+        panels: Object.fromEntries(Object.entries(f.panels).map(([k, v]) => [k, ms(v)])),
+        renderMs: ms(f.renderMs), writeMs: ms(end - renderEnd),
+      };
+      try {
+        fs.writeSync(FRAME_LOG, JSON.stringify(line) + '\n');
+      } catch {
+        // a bench hook: the dashboard goes on
+      }
+    });
+  };
+
   const screen = quietly(() => blessed.screen({
     smartCSR: true,
     fullUnicode: !ascii,
@@ -364,7 +437,8 @@ export async function runDashboard(o: DashboardOptions, stream: SnapshotStream, 
     title(gauges, 'accept queues');
     if (!s) return;
     // the rows the filter admits, like every panel
-    const rows = state.rows().filter((r) => !r.closed && r.maxBacklog > 0).sort((a, b) => fill(b) - fill(a) || b.overflowRate - a.overflowRate).slice(0, lines);
+    // the fullest queues, from the table's sorted rows in one pass (no second sort)
+    const rows = state.gaugeRows(lines);
     const cells = rows.map((r) => {
       const cap = r.maxBacklog + Math.max(r.sockets, 1);
       const oldest = r.oldestWaitMs ?? null;
@@ -632,12 +706,12 @@ export async function runDashboard(o: DashboardOptions, stream: SnapshotStream, 
     if (mode === 'small') {
       small.setContent(`acceptq: terminal too small (${screen.width}x${screen.height}); needs at least ${MIN_W}x${MIN_H}. q quits.`);
     } else {
-      drawHeader(mode);
+      timed('header', () => drawHeader(mode));
       if (mode === 'full') {
-        drawGauges();
-        drawSpark();
+        timed('gauges', drawGauges);
+        timed('spark', drawSpark);
       }
-      drawTable();
+      timed('table', drawTable);
       let keys = ascii ? FOOTER_ASCII : FOOTER;
       if (state.notice()) keys = keys.replace('  ? help', '  x dismiss  ? help');
       footer.setContent(filterEditing ? ` filter: ${filterDraft}_   (Enter keep, Esc clear)` : keys.slice(0, screen.width as number));
@@ -649,12 +723,12 @@ export async function runDashboard(o: DashboardOptions, stream: SnapshotStream, 
       overlay.setContent(esc(HELP));
     } else if (overlayKind === 'detail') {
       const r = state.rows().find((x) => x.id === detailId);
-      if (r) drawDetail(r);
+      if (r) timed('detail', () => drawDetail(r));
       else overlayKind = 'none';
     }
     if (overlayKind !== 'detail') detailSpark.hidden = detailAxis.hidden = true;
     overlay.hidden = overlayKind === 'none' || mode === 'small';
-    screen.render();
+    render();
   }
 
   /** The detail view of the selected listener; the person has looked at it, so its notice goes. */
@@ -677,10 +751,18 @@ export async function runDashboard(o: DashboardOptions, stream: SnapshotStream, 
 
     const tick = () => {
       try {
+        startFrame('tick');
         if (!state.paused && !ended) {
+          const t0 = frame ? performance.now() : 0;
           const s = stream.next();
+          const t1 = frame ? performance.now() : 0;
           if (s === null) ended = true;
           else state.ingest(narrow(s, o.filter));
+          if (frame && state.timing) {
+            frame.nextMs = t1 - t0;
+            // the rows' filtering and sorting (for the selection) are counted apart
+            frame.ingestMs = performance.now() - t1 - state.timing.sortMs - state.timing.filterMs;
+          }
         }
         draw();
       } catch (e) {
@@ -691,9 +773,13 @@ export async function runDashboard(o: DashboardOptions, stream: SnapshotStream, 
       timer = setTimeout(tick, period);
     };
 
-    screen.on('resize', () => draw());
+    screen.on('resize', () => {
+      startFrame('resize');
+      draw();
+    });
     screen.on('keypress', (ch: string | undefined, key: { full?: string; name?: string; ctrl?: boolean }) => {
       const name = key?.full ?? key?.name ?? ch ?? '';
+      startFrame('key', name);
       // blessed reports Enter twice, as 'return' and again as 'enter': act once
       if (name === 'enter') return;
       if (name === 'C-c') return finish();
@@ -763,6 +849,7 @@ export async function runDashboard(o: DashboardOptions, stream: SnapshotStream, 
     table.on('mousedown', (data: { x: number; y: number; button?: string }) => {
       if (data.button !== 'left') return;
       if (overlayKind !== 'none' || filterEditing || layout() === 'small') return;
+      startFrame('mouse');
       const hit = tableHit(data.x, data.y);
       if (hit.header) {
         const c = columnAt(fitColumns((table.width as number) - 2), hit.col!);
@@ -774,6 +861,7 @@ export async function runDashboard(o: DashboardOptions, stream: SnapshotStream, 
     });
     const wheel = (dir: 1 | -1) => () => {
       if (overlayKind !== 'none' || filterEditing || layout() === 'small') return;
+      startFrame('mouse');
       state.move(dir * WHEEL_ROWS);
       draw();
     };
@@ -782,6 +870,7 @@ export async function runDashboard(o: DashboardOptions, stream: SnapshotStream, 
     // the overlays take the clicks over what they cover; a click closes the help
     overlay.on('mousedown', () => {
       if (overlayKind === 'help') {
+        startFrame('mouse');
         overlayKind = 'none';
         draw();
       }

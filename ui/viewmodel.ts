@@ -6,7 +6,7 @@
  */
 import { WAIT_BUCKETS } from '../src/model/raw';
 import { Ring } from '../src/model/ring';
-import { matches, sortRows, type SortKey } from '../src/model/view';
+import { fill, matches, sortRows, type SortKey } from '../src/model/view';
 import { bucketBounds } from '../src/model/wait';
 import type { DetailEvent, ListenerRow, Snapshot } from '../src/model/types';
 
@@ -63,6 +63,44 @@ export interface Notice {
   seenMs: number;
 }
 
+/**
+ * What filtering and sorting the rows cost (a bench hook: the dashboard's
+ * ACCEPTQ_FRAME_LOG); added up until the dashboard resets it.
+ */
+export interface SortTiming {
+  /** Times the rows were sorted (the table's sort, which every panel uses). */
+  sorts: number;
+  sortMs: number;
+  filterMs: number;
+}
+
+/**
+ * The open listeners among rows with the fullest accept queues, at most k:
+ * by fill, then overflows/s, then in the order of rows (as a stable sort of
+ * rows by those two would give them). One pass, no sort: k is a panel's
+ * height.
+ */
+export function fullestQueues(rows: ListenerRow[], k: number): ListenerRow[] {
+  const top: ListenerRow[] = [];
+  const fills: number[] = [];
+  if (k <= 0) return top;
+  for (const r of rows) {
+    if (r.closed || !(r.maxBacklog > 0)) continue;
+    const f = fill(r);
+    // after every kept row that is at least as full (the earlier row first on a tie)
+    let at = top.length;
+    while (at > 0 && (fills[at - 1] - f || top[at - 1].overflowRate - r.overflowRate) < 0) at--;
+    if (at >= k) continue;
+    top.splice(at, 0, r);
+    fills.splice(at, 0, f);
+    if (top.length > k) {
+      top.pop();
+      fills.pop();
+    }
+  }
+  return top;
+}
+
 export class DashboardState {
   sortKey: DashSortKey = 'rate';
   reverse = false;
@@ -90,6 +128,9 @@ export class DashboardState {
   private readonly traffic = new Map<string, { accepts: Ring; arrivals: Ring }>();
   private readonly events = new Map<string, DetailEvent[]>();
   private sorted: { snapshot: Snapshot; key: string; rows: ListenerRow[] } | null = null;
+  private fullest: { rows: ListenerRow[]; k: number; top: ListenerRow[] } | null = null;
+  /** Bench hook: set, rows() adds the time of its filtering and sorting to it; null (the default), nothing is timed. */
+  timing: SortTiming | null = null;
   private filteredTotal: { snapshot: Snapshot; key: string; values: number[] } | null = null;
   /** Listeners that had overflows in an earlier snapshot. */
   private readonly dropped = new Set<string>();
@@ -167,9 +208,28 @@ export class DashboardState {
     const key = `${this.sortKey}|${this.reverse}|${this.filter}`;
     // a frame asks several times (table, selection, keys): sort 10,000 rows once
     if (this.sorted?.snapshot === this.latest && this.sorted.key === key) return this.sorted.rows;
+    const timing = this.timing;
+    const t0 = timing ? performance.now() : 0;
     const rows = this.filter ? this.latest.listeners.filter((r) => matches(r, { text: this.filter })) : this.latest.listeners;
+    const t1 = timing ? performance.now() : 0;
     this.sorted = { snapshot: this.latest, key, rows: sortDashRows(rows, this.sortKey, this.reverse) };
+    if (timing) {
+      timing.filterMs += t1 - t0;
+      timing.sortMs += performance.now() - t1;
+      timing.sorts++;
+    }
     return this.sorted.rows;
+  }
+
+  /**
+   * The gauges' rows: the open listeners the filter admits with the fullest
+   * accept queues, at most k (fullestQueues of rows(): no second sort). Kept
+   * until rows() or k changes.
+   */
+  gaugeRows(k: number): ListenerRow[] {
+    const rows = this.rows();
+    if (this.fullest?.rows !== rows || this.fullest.k !== k) this.fullest = { rows, k, top: fullestQueues(rows, k) };
+    return this.fullest.top;
   }
 
   /**
@@ -379,7 +439,7 @@ export function histRows(hist: number[], maxRows: number, ascii = false): HistRo
 
 /**
  * A one-line sparkline drawn here rather than by blessed-contrib (the
- * dashboard uses the widget; scripts/bench's scale figure times this one):
+ * dashboard uses the widget):
  * the newest `width` values, right-aligned (the
  * newest at the right end), blank where there is no value yet. Zero is blank,
  * or with `baseline` the lowest level, so that the frames shown can be told

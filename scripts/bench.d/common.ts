@@ -207,6 +207,25 @@ export function startListeners(n: number, holdS: number): Promise<NsProc> {
   return startInNamespace(LAB, ['many', String(n), '--hold', String(holdS)], 120000);
 }
 
+/** Listeners one lab process holds at most: one process may open about 20,000 files here. */
+export const LISTENERS_PER_LAB = 17000;
+
+/**
+ * N idle listeners over as many lab processes as that takes (each in a
+ * namespace of its own, at most perLab listeners each), started one after
+ * another; if one fails, those started are stopped.
+ */
+export async function startListenerSet(n: number, holdS: number, perLab = LISTENERS_PER_LAB): Promise<NsProc[]> {
+  const labs: NsProc[] = [];
+  try {
+    for (let left = n; left > 0; left -= perLab) labs.push(await startListeners(Math.min(perLab, left), holdS));
+  } catch (e) {
+    for (const l of labs) await stopChild(l.proc);
+    throw e;
+  }
+  return labs;
+}
+
 /** A one-shot load generator run in a fresh namespace; resolves with its JSON result. */
 export async function runLoad(args: string[], timeoutMs: number): Promise<any> {
   const proc = track('unshare', ['-n', LOAD, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
