@@ -46,7 +46,7 @@ export class HeapTrim extends StreamTap {
   constructor(
     inner: SnapshotStream,
     private readonly collect: () => boolean = fullCollection,
-    private readonly heapUsed: () => number = () => process.memoryUsage().heapUsed,
+    private readonly heapUsed: () => number = () => v8.getHeapStatistics().used_heap_size, // memoryUsage() would also read /proc for RSS
     private readonly clock: () => number = Date.now,
   ) {
     super(inner);

@@ -46,6 +46,7 @@ import {
   startListeners,
   statusField,
   stopChild,
+  tmux,
   track,
   waitUntil,
   type ProgStat,
@@ -349,9 +350,6 @@ async function measureProcess(pid: number, seconds: number) {
   };
 }
 
-function tmux(...args: string[]): string {
-  return execFileSync('tmux', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
-}
 
 /** q to the dashboard in a tmux session, then the session gone (whatever state it was in). */
 async function quitDashboard(session: string): Promise<void> {

@@ -6,6 +6,7 @@
  */
 import { spawn, execFileSync, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
 import { fdinfoIds } from '../../harness/links';
@@ -48,6 +49,30 @@ const exitHooks: Array<() => void> = [];
 
 export function onCleanup(fn: () => void): void {
   exitHooks.push(fn);
+}
+
+/** One tmux command; its output. */
+export function tmux(...args: string[]): string {
+  return execFileSync('tmux', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+}
+
+/**
+ * A tmux session name and a scratch directory for one part of the bench,
+ * both gone at cleanup however the bench ends; kill() ends the session sooner.
+ */
+export function tmuxScratch(part: string): { session: string; dir: string; kill: () => void } {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `acceptq-bench-${part}-`));
+  const session = `acceptq-bench-${part}-${process.pid}`;
+  const kill = () => {
+    try {
+      tmux('kill-session', '-t', session);
+    } catch {
+      // gone already
+    }
+  };
+  onCleanup(kill);
+  onCleanup(() => fs.rmSync(dir, { recursive: true, force: true }));
+  return { session, dir, kill };
 }
 
 /** spawn(), remembered until it exits, so cleanup() can end it. */

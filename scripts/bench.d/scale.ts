@@ -19,9 +19,7 @@
  * registry holds 65,536). Prints one JSON line: an array with one entry per
  * N. Run as root.
  */
-import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { Helper } from '../../src/native/helper';
@@ -32,7 +30,6 @@ import { jsonRecord } from '../../src/output/json';
 import {
   CLI_COMMAND,
   installSignalCleanup,
-  onCleanup,
   runMain,
   median,
   now,
@@ -42,6 +39,8 @@ import {
   sleep,
   startListenerSet,
   stopChild,
+  tmux,
+  tmuxScratch,
   type NsProc,
 } from './common';
 
@@ -159,9 +158,6 @@ async function helperTicks(n: number, labs: NsProc[], ticks: number, spacing: nu
 
 // ---- 2 and 3: the dashboard in tmux ----
 
-function tmux(...args: string[]): string {
-  return execFileSync('tmux', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
-}
 
 /** One line of the dashboard's frame log (ui/dashboard.ts, ACCEPTQ_FRAME_LOG). */
 interface FrameLine {
@@ -223,22 +219,12 @@ const tableHeader = (screen: string) => screen.split('\n').find((l) => /\bLISTEN
 const HELP_TITLE = 'help: any key closes it';
 
 async function dashboardFrames(n: number, frames: number, keyRounds: number) {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'acceptq-bench-scale-'));
+  const { session, dir, kill } = tmuxScratch('scale');
   // the dashboard drops its privileges: it opens the log before, but let it write there anyway
   fs.chmodSync(dir, 0o755);
   const file = path.join(dir, 'frames');
   fs.writeFileSync(file, '', { mode: 0o666 });
   fs.chmodSync(file, 0o666);
-  const session = `acceptq-bench-scale-${process.pid}`;
-  const kill = () => {
-    try {
-      tmux('kill-session', '-t', session);
-    } catch {
-      // gone already
-    }
-  };
-  onCleanup(kill);
-  onCleanup(() => fs.rmSync(dir, { recursive: true, force: true }));
   const log = new FrameLog(file);
   const max = maxListenersFor(n);
   // bounded: what this part can take at most, and then some

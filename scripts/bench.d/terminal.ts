@@ -9,20 +9,16 @@
  *
  * Prints one JSON line. Run as root.
  */
-import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { CLI_COMMAND, LOAD, installSignalCleanup, onCleanup, progIdsOf, round, runMain, sleep, startInNamespace, stopChild, waitUntil } from './common';
+import { CLI_COMMAND, LOAD, installSignalCleanup, progIdsOf, round, runMain, sleep, startInNamespace, stopChild, tmux, tmuxScratch, waitUntil } from './common';
 
 const WIDTH = 120;
 const HEIGHT = 40;
 const TERM = 'xterm-256color';
 
-function tmux(...args: string[]): string {
-  return execFileSync('tmux', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
-}
 
 /** Bytes the file grew by over `seconds` (a phase), per second. */
 async function rate(file: string, seconds: number) {
@@ -40,19 +36,9 @@ async function main(): Promise<void> {
   const seconds = Number(values.seconds);
   if (!(seconds > 0 && seconds <= 600)) throw new Error(`--seconds wants 1 to 600, not '${values.seconds}'`);
 
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'acceptq-bench-term-'));
+  const { session, dir, kill } = tmuxScratch('term');
   const file = path.join(dir, 'pane');
   fs.writeFileSync(file, '');
-  const session = `acceptq-bench-term-${process.pid}`;
-  const kill = () => {
-    try {
-      tmux('kill-session', '-t', session);
-    } catch {
-      // gone already
-    }
-  };
-  onCleanup(kill);
-  onCleanup(() => fs.rmSync(dir, { recursive: true, force: true }));
 
   tmux('new-session', '-d', '-s', session, '-x', String(WIDTH), '-y', String(HEIGHT),
     `exec env TERM=${TERM} LANG=C.UTF-8 ${CLI_COMMAND} --interval 1 --duration ${4 * seconds + 120}`);
