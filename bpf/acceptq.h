@@ -74,6 +74,10 @@ struct acq_sock {
 	__u32 requested_backlog;/* the listen() argument; 0 = not seen */
 	__u32 registered_backlog;/* accept-queue depth when registered (0 from listen()) */
 	char comm[ACQ_COMM_LEN];
+	/* fixed for the socket's life: read at its first sample, not every tick */
+	__u64 sk_cgroup;        /* the cgroup the socket was created in (0: none) */
+	__u32 uid;              /* its sk_uid */
+	__u32 sampled;          /* 1 once the two above were read */
 };
 
 /* A connection in an accept queue (key: the child's struct sock pointer). */

@@ -111,26 +111,38 @@ static long sample_one(struct bpf_map *map, const __u64 *skp, struct acq_sock *s
 		bpf_map_delete_elem(&socks, skp);
 		return 0;
 	}
-	/* a port given after listen() (no bind()): the row is the real port's */
-	sock_rekey(sk, s);
+	/*
+	 * A listener's key does not change but for its port, given after
+	 * listen() where there was no bind(): the row is the real port's. The
+	 * full key is read again only then (six reads fewer a socket a tick).
+	 */
+	if (!s->key.port || BPF_CORE_READ(sk, __sk_common.skc_num) != s->key.port)
+		sock_rekey(sk, s);
 	if (!s->key.port)
 		return 0;
-	/* a row dropped by user space in the same tick as this socket joined it */
+	if (!s->sampled) {
+		s->sk_cgroup = sk_cgroup_id(sk);
+		s->uid = BPF_CORE_READ(sk, sk_uid.val);
+		s->sampled = 1;
+	}
+	if (!s->ino)
+		s->ino = BPF_CORE_READ(sk, sk_socket, file, f_inode, i_ino);
+	/* the counters, and the group that goes with them: a row user space dropped in the same tick as this socket joined it */
 	if (!bpf_map_lookup_elem(&groups, &s->key))
 		row_join(&s->key, *skp);
+	struct acq_counts *c = bpf_map_lookup_elem(&counts, &s->key);
 	rec->sk = *skp;
 	rec->key = s->key;
 	rec->backlog = sk_backlog(sk);
 	rec->max_backlog = sk_max_backlog(sk);
 	rec->syn_backlog = sk_syn_backlog(sk);
-	rec->ino = s->pid ? 0 : BPF_CORE_READ(sk, sk_socket, file, f_inode, i_ino);
-	rec->uid = BPF_CORE_READ(sk, sk_uid.val);
+	rec->ino = s->pid ? 0 : s->ino;
+	rec->uid = s->uid;
 	rec->requested_backlog = s->requested_backlog;
 	rec->registered_backlog = s->registered_backlog;
 	rec->oldest_ns = oldest_waiting(sk);
-	struct acq_counts *c = bpf_map_lookup_elem(&counts, &s->key);
 	rec->arrivals = c ? c->arrivals : 0;
-	rec->cgroup_id = sk_cgroup_id(sk);
+	rec->cgroup_id = s->sk_cgroup;
 	samples_len = i + 1;
 	return 0;
 }

@@ -20,7 +20,6 @@ struct ring_buffer;
 
 struct row {
 	struct acq_listener out;
-	bool used;
 	bool live;              /* a socket was seen in this snapshot */
 	bool moved;             /* its counts moved since the previous snapshot */
 	__u64 arrivals_sampled; /* the row's arrivals as read in this snapshot's pass */
@@ -29,8 +28,10 @@ struct row {
 };
 
 struct row_table {
-	struct row *slots;
-	size_t cap, len;
+	struct row *v;          /* len rows, room for cap */
+	size_t len, cap;
+	__u32 *index;           /* index_cap slots: a row's place + 1, 0 = empty */
+	size_t index_cap;
 };
 
 /* ---- network namespaces: netns.c ---- */
@@ -61,6 +62,8 @@ struct owner_cache {
 	struct owner *v;
 	size_t len, cap;
 	__u64 last_scan_ns;
+	__u64 wanted_sig;       /* the inodes the last pass looked for, summed */
+	__u64 every_ns;         /* the wait between passes for the same inodes */
 };
 
 /* ---- kernel symbols: ksyms.c ---- */
@@ -144,6 +147,7 @@ int fail(int *code, char *err, size_t errlen, int c, const char *fmt, ...);
 /* rows.c */
 struct row *rows_find(struct row_table *t, const struct acq_lkey *k, bool create);
 void rows_prune(struct row_table *t, bool (*drop)(struct row *, void *), void *ctx);
+void rows_free(struct row_table *t);
 
 /* netns.c */
 struct ns_entry *ns_by_cookie(struct ns_list *l, __u64 cookie);

@@ -150,7 +150,7 @@ void acq_close(void *h)
 	if (a->samples_map)
 		munmap((void *)a->samples_map, a->samples_map_len);
 	acceptq_bpf__destroy(a->skel); /* detaches every link, closes every map */
-	free(a->rows.slots);
+	rows_free(&a->rows);
 	free(a->ns.v);
 	free(a->owners.v);
 	free(a);

@@ -151,19 +151,34 @@ static int owners_from_iter(struct acq *a, const __u32 *inos, size_t n)
 	return e;
 }
 
+#define OWNERS_EVERY_NS 2000000000ULL     /* at most one pass per 2 s */
+#define OWNERS_BACKOFF_MAX_NS 64000000000ULL
+
 /*
  * Find the processes holding the given socket inodes (at most every 2 s):
  * through the iterator where it is attached, else (refused, or its read
- * failed) through /proc.
+ * failed) through /proc. A socket no visible process holds (one passed to
+ * another namespace's process, or held only in flight) is looked for
+ * again after twice the wait each time, up to 64 s, as long as the inodes
+ * looked for stay the same: a pass walks every fd of the host.
  */
 void resolve_owners(struct acq *a, const __u32 *inos, size_t n)
 {
 	struct owner_cache *c = &a->owners;
-	__u64 now = now_ns(CLOCK_MONOTONIC);
+	__u64 now = now_ns(CLOCK_MONOTONIC), sig = n;
 
-	if (!n || now - c->last_scan_ns < 2000000000ULL)
+	if (!n)
+		return;
+	for (size_t i = 0; i < n; i++)
+		sig += (inos[i] + 1) * 0x9e3779b97f4a7c15ULL; /* the same whatever their order */
+	if (sig != c->wanted_sig) {
+		c->wanted_sig = sig;
+		c->every_ns = OWNERS_EVERY_NS;
+	}
+	if (now - c->last_scan_ns < c->every_ns)
 		return;
 	c->last_scan_ns = now;
+	c->every_ns = c->every_ns * 2 < OWNERS_BACKOFF_MAX_NS ? c->every_ns * 2 : OWNERS_BACKOFF_MAX_NS;
 	if (a->skel->links.acq_iter_owners && owners_from_iter(a, inos, n) == 0)
 		return;
 	owners_from_proc(c, inos, n);
@@ -311,9 +326,9 @@ void resolve_cgroups(struct acq *a)
 
 	if (a->cgroup_walk_ns && now - a->cgroup_walk_ns < CG_WALK_EVERY_NS)
 		return;
-	for (size_t i = 0; i < a->rows.cap; i++) {
-		struct row *r = &a->rows.slots[i];
-		n += r->used && r->out.cgroup_id && !r->out.cgroup[0] && r->cgroup_misses < CG_MAX_MISSES;
+	for (size_t i = 0; i < a->rows.len; i++) {
+		struct row *r = &a->rows.v[i];
+		n += r->out.cgroup_id && !r->out.cgroup[0] && r->cgroup_misses < CG_MAX_MISSES;
 	}
 	if (!n)
 		return;
@@ -323,9 +338,9 @@ void resolve_cgroups(struct acq *a)
 	w.want = calloc(n, sizeof(*w.want));
 	if (!w.want)
 		return;
-	for (size_t i = 0; i < a->rows.cap; i++) {
-		struct row *r = &a->rows.slots[i];
-		if (r->used && r->out.cgroup_id && !r->out.cgroup[0] && r->cgroup_misses < CG_MAX_MISSES)
+	for (size_t i = 0; i < a->rows.len; i++) {
+		struct row *r = &a->rows.v[i];
+		if (r->out.cgroup_id && !r->out.cgroup[0] && r->cgroup_misses < CG_MAX_MISSES)
 			w.want[w.n++].id = r->out.cgroup_id;
 	}
 	qsort(w.want, w.n, sizeof(*w.want), cmp_want);
@@ -340,9 +355,9 @@ void resolve_cgroups(struct acq *a)
 		cg_found(&w, st.st_ino);
 	if (fd >= 0)
 		cg_walk_dir(&w, fd, 0);
-	for (size_t i = 0; i < a->rows.cap; i++) {
-		struct row *r = &a->rows.slots[i];
-		if (!r->used || !r->out.cgroup_id || r->out.cgroup[0] || r->cgroup_misses >= CG_MAX_MISSES)
+	for (size_t i = 0; i < a->rows.len; i++) {
+		struct row *r = &a->rows.v[i];
+		if (!r->out.cgroup_id || r->out.cgroup[0] || r->cgroup_misses >= CG_MAX_MISSES)
 			continue;
 		struct cg_want key = { .id = r->out.cgroup_id }, *hit = bsearch(&key, w.want, w.n, sizeof(*w.want), cmp_want);
 		if (hit && hit->path[0])

@@ -150,10 +150,10 @@ static void mark_estimates(struct acq *a)
 	a->skipped_moved_prev = skipped_moved;
 	for (size_t i = 0; i < a->ns.len; i++)
 		a->ns.v[i].moved_rows = 0;
-	for (size_t i = 0; i < a->rows.cap; i++) {
-		struct row *r = &a->rows.slots[i];
+	for (size_t i = 0; i < a->rows.len; i++) {
+		struct row *r = &a->rows.v[i];
 		struct ns_entry *e;
-		if (r->used && r->moved && (e = ns_by_cookie(&a->ns, r->out.netns_cookie)))
+		if (r->moved && (e = ns_by_cookie(&a->ns, r->out.netns_cookie)))
 			e->moved_rows++;
 	}
 	for (size_t i = 0; i < a->ns.len; i++) {
@@ -163,10 +163,10 @@ static void mark_estimates(struct acq *a)
 		e->unsure_moved_prev = unsure_moved;
 		e->unsure_prev = e->unsure;
 	}
-	for (size_t i = 0; i < a->rows.cap; i++) {
-		struct row *r = &a->rows.slots[i];
+	for (size_t i = 0; i < a->rows.len; i++) {
+		struct row *r = &a->rows.v[i];
 		struct ns_entry *e;
-		if (r->used && r->moved && (e = ns_by_cookie(&a->ns, r->out.netns_cookie)) && e->out.estimate)
+		if (r->moved && (e = ns_by_cookie(&a->ns, r->out.netns_cookie)) && e->out.estimate)
 			r->out.flags |= ACQ_ROW_ESTIMATE;
 	}
 }
@@ -182,8 +182,8 @@ static void prune_namespaces(struct acq *a)
 	for (size_t i = 0; i < a->ns.len; i++) {
 		struct ns_entry *e = &a->ns.v[i];
 		bool has_rows = !e->out.gone;
-		for (size_t j = 0; j < a->rows.cap && !has_rows; j++)
-			has_rows = a->rows.slots[j].used && a->rows.slots[j].out.netns_cookie == e->out.cookie;
+		for (size_t j = 0; j < a->rows.len && !has_rows; j++)
+			has_rows = a->rows.v[j].out.netns_cookie == e->out.cookie;
 		if (e->out.gone && !has_rows) {
 			if (e->out.cookie) {
 				bpf_map_delete_elem(bpf_map__fd(a->skel->maps.ns_counts), &e->out.cookie);
@@ -238,9 +238,9 @@ int map_samples(struct acq *a, __u32 n)
  */
 static void count_accepts(struct acq *a)
 {
-	for (size_t i = 0; i < a->rows.cap; i++) {
-		struct row *r = &a->rows.slots[i];
-		if (!r->used || !r->live)
+	for (size_t i = 0; i < a->rows.len; i++) {
+		struct row *r = &a->rows.v[i];
+		if (!r->live)
 			continue;
 		__s64 taken = (__s64)r->arrivals_sampled -
 			      ((__s64)r->out.backlog - (__s64)r->registered_backlog);
@@ -285,10 +285,8 @@ int acq_snapshot(void *h, struct acq_listener *rows, __u32 max_rows,
 		return e;
 
 	/* start every row from zero depth; samples add the live sockets */
-	for (size_t i = 0; i < a->rows.cap; i++) {
-		struct row *r = &a->rows.slots[i];
-		if (!r->used)
-			continue;
+	for (size_t i = 0; i < a->rows.len; i++) {
+		struct row *r = &a->rows.v[i];
 		r->live = false;
 		r->moved = false;
 		r->out.sockets = r->out.backlog = r->out.max_backlog = 0;
@@ -357,15 +355,15 @@ int acq_snapshot(void *h, struct acq_listener *rows, __u32 max_rows,
 	mark_estimates(a);
 	prune_namespaces(a);
 	__u64 now_ms = now_ns(CLOCK_REALTIME) / 1000000ULL;
-	for (size_t i = 0; i < a->rows.cap; i++) {
-		struct row *r = &a->rows.slots[i];
-		if (r->used && !r->live && !r->out.closed_ms)
+	for (size_t i = 0; i < a->rows.len; i++) {
+		struct row *r = &a->rows.v[i];
+		if (!r->live && !r->out.closed_ms)
 			r->out.closed_ms = now_ms;
 	}
 	/* rebuilding the table costs a pass over every row: only when one expired */
-	for (size_t i = 0; i < a->rows.cap; i++) {
-		struct row *r = &a->rows.slots[i];
-		if (r->used && !r->live && r->out.closed_ms &&
+	for (size_t i = 0; i < a->rows.len; i++) {
+		struct row *r = &a->rows.v[i];
+		if (!r->live && r->out.closed_ms &&
 		    now_ms - r->out.closed_ms >= (__u64)a->retain_closed_s * 1000) {
 			rows_prune(&a->rows, drop_expired, a);
 			break;
@@ -393,9 +391,8 @@ int acq_copy(void *h, struct acq_listener *rows, __u32 max_rows,
 
 	if (!a)
 		return -EINVAL;
-	for (size_t i = 0; i < a->rows.cap && n < max_rows; i++)
-		if (a->rows.slots[i].used)
-			rows[n++] = a->rows.slots[i].out;
+	for (size_t i = 0; i < a->rows.len && n < max_rows; i++)
+		rows[n++] = a->rows.v[i].out;
 	for (size_t i = 0; i < a->ns.len && i < max_ns; i++)
 		ns[i] = a->ns.v[i].out;
 	return (int)n;

