@@ -19,7 +19,9 @@ const cut = (l: ListenerRow) => l.requestedBacklog !== null && l.requestedBacklo
 
 function pad(cells: string[][]): string {
   const head = cells[0];
-  const widths = head.map((_, i) => Math.max(...cells.map((r) => r[i].length)));
+  // a loop, not Math.max(...column): a spread of 100,000s of rows overflows the stack
+  const widths = head.map(() => 0);
+  for (const r of cells) for (let i = 0; i < r.length; i++) if (r[i].length > widths[i]) widths[i] = r[i].length;
   return cells
     .map((r) => r.map((c, i) => (LEFT.has(head[i]) ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ').trimEnd())
     .join('\n');
