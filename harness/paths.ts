@@ -20,3 +20,10 @@ export const NODE_FLAGS: string[] = (() => {
   if (!m) throw new Error('no node_flags line in ./acceptq');
   return m[1].split(' ').filter(Boolean);
 })();
+
+/** The environment the launchers give node (the node_env line of ./acceptq: NAME=value ...): measurements run the CLI with it too. */
+export const NODE_ENV: Record<string, string> = (() => {
+  const m = /^node_env="(.*)"$/m.exec(fs.readFileSync(path.join(ROOT, 'acceptq'), 'utf8'));
+  if (!m) throw new Error('no node_env line in ./acceptq');
+  return Object.fromEntries(m[1].split(' ').filter(Boolean).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
+})();

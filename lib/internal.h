@@ -101,6 +101,7 @@ struct acq {
 	__u64 skipped;          /* observations the kernel skipped (recursion), at the last snapshot */
 	__u64 skipped_moved_prev;       /* how many it skipped in the previous interval */
 	__u64 cgroup_walk_ns;   /* when the cgroup tree was last walked (CLOCK_MONOTONIC) */
+	__u64 trim_ns;          /* when malloc's free pages were last handed back (CLOCK_MONOTONIC) */
 	/* per-snapshot scratch */
 	const struct acq_sample *samples_map; /* the kernel's array, mapped read-only */
 	size_t samples_map_len;        /* bytes of it mapped: grown to what the samples fill */

@@ -5,6 +5,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -368,6 +369,17 @@ int acq_snapshot(void *h, struct acq_listener *rows, __u32 max_rows,
 			rows_prune(&a->rows, drop_expired, a);
 			break;
 		}
+	}
+
+	/*
+	 * Every 10 s, the free pages of every malloc arena handed back: glibc
+	 * gives threads arenas of their own (V8's and libuv's helpers, the
+	 * namespace worker above), and each keeps what was freed in it mapped,
+	 * some 7 MB of RSS in all under a flood. A trim costs well under 1 ms.
+	 */
+	if (now_ns(CLOCK_MONOTONIC) - a->trim_ns >= 10000000000ULL) {
+		malloc_trim(0);
+		a->trim_ns = now_ns(CLOCK_MONOTONIC);
 	}
 
 	a->stats.lost_events = a->skel->bss->lost_events;

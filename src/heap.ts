@@ -17,9 +17,9 @@ import type { Snapshot, SnapshotStream } from './model/types';
 /** Below this many rows at the peak a burst is not worth a collection. */
 const MIN_PEAK = 4096;
 /** Heap growth past the last full collection's result that brings on another. */
-export const GROWTH_BYTES = 8 * 1024 * 1024;
+export const GROWTH_BYTES = 3 * 1024 * 1024;
 /** The least time between two such collections (a full one costs ~1 ms per 2 MB live). */
-export const MIN_SPACING_MS = 10000;
+export const MIN_SPACING_MS = 5000;
 
 let gc: (() => void) | null | undefined;
 

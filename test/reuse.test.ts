@@ -66,22 +66,22 @@ test('HeapTrim: one full collection when the rows fall to a quarter of a peak of
 
 test('HeapTrim: one full collection when the heap has grown past the last one\'s result, at most one per spacing', (t) => {
   const MB = 1024 * 1024;
-  // heap used as each tick ends, and the clock, one tick a second
-  const used = [20, 24, 20 + 8, 20 + 9, 40, 30, 31, 31 + 9, 60, 80].map((m) => m * MB);
+  const G = GROWTH_BYTES / MB;
+  t.true(G >= 1 && MIN_SPACING_MS >= 1000, 'a growth of a MB or more, a spacing of a second or more');
+  // heap used as each tick ends, and the clock: ten ticks within one spacing
+  const used = [20, 20 + G / 2, 20 + G, 20 + G + 1, 40, 30, 31, 31 + G + 1, 60, 80].map((m) => m * MB);
   let k = 0;
   let heap = 0;
   let clock = 100000;
-  const inner = { live: true, meta: {} as never, next: (): Snapshot | null => (k < used.length ? ((heap = used[k++]), (clock += 1000), { listeners: [] } as unknown as Snapshot) : null) };
+  const inner = { live: true, meta: {} as never, next: (): Snapshot | null => (k < used.length ? ((heap = used[k++]), (clock += MIN_SPACING_MS / 10), { listeners: [] } as unknown as Snapshot) : null) };
   const at: number[] = [];
   const trim = new HeapTrim(inner, () => (at.push(k - 1), (heap = 30 * MB), true), () => heap, () => clock);
   while (trim.next());
-  t.is(GROWTH_BYTES, 8 * MB);
-  t.is(MIN_SPACING_MS, 10000);
-  // tick 3: 29 MB > 20 + 8; after it 30 MB is the base; 40 MB (tick 7) > 38 but within 10 s; tick 9 (80 MB), 6 s later: still within 10 s
+  // tick 2 is at the base plus the growth, not past it; tick 3 is past: after it 30 MB is the base; 40 MB (tick 4) and later are past it, but within the spacing
   t.deepEqual(at, [3], 'grown past the base at tick 3; the next growths come within the spacing');
   // and once the spacing has passed, the next growth collects
   k = 0;
-  const later = new HeapTrim(inner, () => (at.push(100 + k - 1), (heap = 30 * MB), true), () => heap, () => (clock += 11000));
+  const later = new HeapTrim(inner, () => (at.push(100 + k - 1), (heap = 30 * MB), true), () => heap, () => (clock += MIN_SPACING_MS + 1000));
   while (later.next());
-  t.true(at.length > 1, 'collected again once 10 s had passed');
+  t.true(at.length > 1, 'collected again once the spacing had passed');
 });

@@ -28,6 +28,7 @@ import { parseArgs } from 'node:util';
 import {
   CLI_ARGV,
   CLI_COMMAND,
+  CLI_ENV,
   runMain,
   LOAD,
   Lines,
@@ -73,9 +74,11 @@ interface Plan {
 }
 
 const FULL: Plan = { quick: false, rounds: 10, loadS: 3, clients: 4, floodS: 10, costS: 60, costListeners: 1000, burstS: 10, burstAfterS: 30, startups: 3, scaleCounts: [1000, 10000, 100000], scaleTicks: 8, scaleFrames: 8, scaleKeyRounds: 2, terminalS: 20 };
-const QUICK: Plan = { quick: true, rounds: 1, loadS: 2, clients: 4, floodS: 3, costS: 5, costListeners: 1000, burstS: 0, burstAfterS: 0, startups: 1, scaleCounts: [1000], scaleTicks: 3, scaleFrames: 3, scaleKeyRounds: 1, terminalS: 5 };
+const QUICK: Plan = { quick: true, rounds: 1, loadS: 1, clients: 4, floodS: 2, costS: 3, costListeners: 1000, burstS: 0, burstAfterS: 0, startups: 1, scaleCounts: [1000], scaleTicks: 3, scaleFrames: 3, scaleKeyRounds: 1, terminalS: 3 };
 
-const log = (s: string) => process.stderr.write(`bench: ${s}\n`);
+const started = performance.now();
+/** A line on stderr, with the seconds since the run started (where a run spends its time). */
+const log = (s: string) => process.stderr.write(`bench: [${Math.round((performance.now() - started) / 1000)} s] ${s}\n`);
 const devNull = () => fs.openSync('/dev/null', 'w');
 
 // ---- the monitors ----
@@ -90,7 +93,7 @@ interface Monitor {
 
 /** acceptq --json, its records to /dev/null; resolves once its programs are attached. */
 async function startAcceptqJson(extra: string[] = []): Promise<Monitor> {
-  const p = track(process.execPath, [...CLI_ARGV, '--json', '--interval', '1', ...extra], { stdio: ['ignore', devNull(), 'pipe'] });
+  const p = track(process.execPath, [...CLI_ARGV, '--json', '--interval', '1', ...extra], { stdio: ['ignore', devNull(), 'pipe'], env: CLI_ENV });
   let err = '';
   p.stderr?.on('data', (d) => (err += d));
   const ok = await waitUntil(() => p.exitCode === null && progIdsOf(p.pid!).length >= 3, 30000);
@@ -285,7 +288,7 @@ function startFlood(seconds: number, holdS: number): Promise<Flood> {
 
 async function floodAccuracy(plan: Plan) {
   // this one keeps acceptq's records: the listener's count is read from them
-  const p = track(process.execPath, [...CLI_ARGV, '--json', '--interval', '1', '--port', '9800'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const p = track(process.execPath, [...CLI_ARGV, '--json', '--interval', '1', '--port', '9800'], { stdio: ['ignore', 'pipe', 'pipe'], env: CLI_ENV });
   const out = new Lines(p);
   try {
     await out.waitFor((l) => l.startsWith('{'), 30000);
@@ -454,7 +457,7 @@ async function startup(plan: Plan) {
   for (let i = 0; i < plan.startups; i++) {
     {
       const t0 = now();
-      const p = track(process.execPath, [...CLI_ARGV, '--json', '--interval', '1'], { stdio: ['ignore', 'pipe', 'pipe'] });
+      const p = track(process.execPath, [...CLI_ARGV, '--json', '--interval', '1'], { stdio: ['ignore', 'pipe', 'pipe'], env: CLI_ENV });
       const out = new Lines(p);
       const first = await out.waitFor((l) => l.startsWith('{'), 30000);
       json.push(first.t - t0);

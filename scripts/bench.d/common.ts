@@ -12,13 +12,15 @@ import readline from 'node:readline';
 import { fdinfoIds } from '../../harness/links';
 import { alive, sleepSync } from '../../harness/proc';
 
-import { CLI, LAB, NODE_FLAGS, ROOT } from '../../harness/paths';
+import { CLI, LAB, NODE_ENV, NODE_FLAGS, ROOT } from '../../harness/paths';
 
 export { CLI, LAB, ROOT } from '../../harness/paths';
 /** How the launchers run the CLI (with their node flags): what is measured. */
 export const CLI_ARGV = [...NODE_FLAGS, CLI];
+/** And with their environment: spawn CLI_ARGV with this env. */
+export const CLI_ENV: NodeJS.ProcessEnv = { ...process.env, ...NODE_ENV };
 /** The same as one shell command line. */
-export const CLI_COMMAND = `${process.execPath} ${CLI_ARGV.join(' ')}`;
+export const CLI_COMMAND = `env ${Object.entries(NODE_ENV).map(([k, v]) => `${k}=${v}`).join(' ')} ${process.execPath} ${CLI_ARGV.join(' ')}`;
 export const LOAD = path.join(ROOT, 'build', 'acceptq-bench-load');
 export const STATS = path.join(ROOT, 'build', 'acceptq-bench-stats');
 /** The system's tools first: npm puts an unrelated `nft` on PATH. */
