@@ -58,6 +58,7 @@ struct owner {
 	char comm[ACQ_COMM_LEN];
 };
 
+/* What the last pass found, in inode order: the next tick gives it to the rows. */
 struct owner_cache {
 	struct owner *v;
 	size_t len, cap;

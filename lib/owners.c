@@ -35,37 +35,76 @@ static void read_comm(__u32 pid, char *comm)
 	fclose(f);
 }
 
+static int cmp_ino(const void *a, const void *b)
+{
+	__u32 x = *(const __u32 *)a, y = *(const __u32 *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* The owner the last pass found for ino, or NULL. The cache is sorted by inode. */
 struct owner *owner_of(struct owner_cache *c, __u32 ino)
 {
-	for (size_t i = 0; i < c->len; i++)
-		if (c->v[i].ino == ino)
-			return &c->v[i];
-	return NULL;
+	return c->len ? bsearch(&ino, c->v, c->len, sizeof(*c->v), cmp_ino) : NULL;
 }
 
-/* A new entry for ino (its pid and comm for the caller to fill); NULL without memory. */
-static struct owner *owner_add(struct owner_cache *c, __u32 ino)
-{
-	if (!array_room((void **)&c->v, &c->cap, c->len, sizeof(*c->v), 64))
-		return NULL;
-	struct owner *o = &c->v[c->len++];
-	o->ino = ino;
-	return o;
-}
+/*
+ * One pass's search: the inodes looked for, sorted and unique, and the
+ * owner found for each so far (pid 0: none yet).
+ */
+struct search {
+	__u32 *inos;
+	struct owner *found;
+	size_t n;
+};
 
-static bool wanted(const __u32 *inos, size_t n, __u32 ino)
+static int search_start(struct search *q, const __u32 *inos, size_t n)
 {
+	size_t u = 0;
+
+	q->inos = malloc(n * sizeof(*q->inos));
+	q->found = calloc(n, sizeof(*q->found));
+	if (!q->inos || !q->found) {
+		free(q->inos);
+		free(q->found);
+		return -ENOMEM;
+	}
+	memcpy(q->inos, inos, n * sizeof(*inos));
+	qsort(q->inos, n, sizeof(*q->inos), cmp_ino);
 	for (size_t i = 0; i < n; i++)
-		if (inos[i] == ino)
-			return true;
-	return false;
+		if (!u || q->inos[u - 1] != q->inos[i])
+			q->inos[u++] = q->inos[i];
+	q->n = u;
+	return 0;
+}
+
+/* The owner slot of ino if it is looked for, else NULL. */
+static struct owner *search_slot(struct search *q, __u32 ino)
+{
+	__u32 *at = bsearch(&ino, q->inos, q->n, sizeof(*q->inos), cmp_ino);
+
+	return at ? &q->found[at - q->inos] : NULL;
+}
+
+/* The pass's finds become the cache (in inode order), in place of the last pass's. */
+static void search_end(struct owner_cache *c, struct search *q)
+{
+	c->len = 0;
+	for (size_t i = 0; i < q->n; i++) {
+		if (!q->found[i].pid || !array_room((void **)&c->v, &c->cap, c->len, sizeof(*c->v), 64))
+			continue;
+		c->v[c->len] = q->found[i];
+		c->v[c->len++].ino = q->inos[i];
+	}
+	free(q->inos);
+	free(q->found);
 }
 
 /*
  * The /proc way: the first process /proc lists holding the socket is its
  * owner. /proc lists processes in ascending pid order: the lowest pid.
  */
-static void owners_from_proc(struct owner_cache *c, const __u32 *inos, size_t n)
+static void owners_from_proc(struct search *q)
 {
 	DIR *d, *fdd;
 	struct dirent *de, *fe;
@@ -83,12 +122,9 @@ static void owners_from_proc(struct owner_cache *c, const __u32 *inos, size_t n)
 			if (l <= 8 || strncmp(link, "socket:[", 8) != 0)
 				continue;
 			link[l] = 0;
-			__u32 ino = (__u32)strtoul(link + 8, NULL, 10);
-			if (!wanted(inos, n, ino) || owner_of(c, ino))
+			struct owner *o = search_slot(q, (__u32)strtoul(link + 8, NULL, 10));
+			if (!o || o->pid)
 				continue;
-			struct owner *o = owner_add(c, ino);
-			if (!o)
-				break;
 			o->pid = (__u32)atoi(de->d_name);
 			read_comm(o->pid, o->comm);
 		}
@@ -103,14 +139,13 @@ static void owners_from_proc(struct owner_cache *c, const __u32 *inos, size_t n)
  * The iterator way: one read of acq_iter_owners, a record per fd holding a
  * registered socket whose owner is unknown. Of several processes holding
  * one socket the lowest pid is kept, the one the /proc scan would find
- * first. 0, or a negative errno (the caller then scans /proc).
+ * first. 0, or a negative errno (the caller then scans /proc afresh).
  */
-static int owners_from_iter(struct acq *a, const __u32 *inos, size_t n)
+static int owners_from_iter(struct acq *a, struct search *q)
 {
-	struct owner_cache *c = &a->owners;
-	size_t first = c->len, have = 0; /* cache entries from first on are this pass's */
 	char buf[128 * sizeof(struct acq_owner_rec)];
 	int fd = bpf_iter_create(bpf_link__fd(a->skel->links.acq_iter_owners));
+	size_t have = 0;
 	ssize_t got;
 	int e = 0;
 
@@ -130,13 +165,9 @@ static int owners_from_iter(struct acq *a, const __u32 *inos, size_t n)
 		for (size_t i = 0; i < whole; i++) {
 			struct acq_owner_rec r;
 			memcpy(&r, buf + i * sizeof(r), sizeof(r));
-			if (!wanted(inos, n, r.ino))
-				continue;
-			struct owner *o = owner_of(c, r.ino);
-			if (o && (o < c->v + first || o->pid <= r.pid))
-				continue; /* known before this pass, or a lower pid holds it too */
-			if (!o && !(o = owner_add(c, r.ino)))
-				break;
+			struct owner *o = search_slot(q, r.ino);
+			if (!o || (o->pid && o->pid <= r.pid))
+				continue; /* not looked for, or a lower pid holds it too */
 			o->pid = r.pid;
 			memcpy(o->comm, r.comm, ACQ_COMM_LEN);
 			o->comm[ACQ_COMM_LEN - 1] = 0;
@@ -146,8 +177,8 @@ static int owners_from_iter(struct acq *a, const __u32 *inos, size_t n)
 		memmove(buf, buf + whole * sizeof(struct acq_owner_rec), have);
 	}
 	close(fd);
-	if (e)
-		c->len = first; /* a pass cut short may hold a higher pid: /proc decides */
+	if (e) /* a pass cut short may hold a higher pid: /proc decides */
+		memset(q->found, 0, q->n * sizeof(*q->found));
 	return e;
 }
 
@@ -179,9 +210,12 @@ void resolve_owners(struct acq *a, const __u32 *inos, size_t n)
 		return;
 	c->last_scan_ns = now;
 	c->every_ns = c->every_ns * 2 < OWNERS_BACKOFF_MAX_NS ? c->every_ns * 2 : OWNERS_BACKOFF_MAX_NS;
-	if (a->skel->links.acq_iter_owners && owners_from_iter(a, inos, n) == 0)
+	struct search q;
+	if (search_start(&q, inos, n))
 		return;
-	owners_from_proc(c, inos, n);
+	if (!a->skel->links.acq_iter_owners || owners_from_iter(a, &q))
+		owners_from_proc(&q);
+	search_end(c, &q);
 }
 
 /* ---- cgroup id -> path ---- */
