@@ -257,13 +257,14 @@ async function dashboardFrames(n: number, frames: number, keyRounds: number) {
     }
   };
   try {
-    // every listener in a frame (the labs' and whatever else the machine has), then one more frame
+    // every listener in a frame (the labs' and whatever else the machine has), then three more: the
+    // owners found for them (every row changes once) and the rows built once more, then kept
     const deadline = now() + 60000 + 2 * n;
     let first = -1;
     for (;;) {
       const t = log.ticks();
       if (first < 0) first = t.findIndex((f) => f.listeners >= n);
-      if (first >= 0 && t.length >= first + 2) break;
+      if (first >= 0 && t.length >= first + 4) break;
       if (now() > deadline) throw new Error(`the dashboard showed ${t[t.length - 1]?.listeners ?? 0} of ${n} listeners within ${Math.round((now() - started) / 1000)} s: ${screen()}`);
       if (!alive() && now() - started > 30000) throw new Error(`the dashboard is not running: ${screen()}`);
       await sleep(100);
