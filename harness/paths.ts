@@ -14,16 +14,17 @@ export const ROOT = findRoot(__dirname);
 export const CLI = path.join(ROOT, 'dist', 'src', 'cli.js');
 export const LAB = path.join(ROOT, 'build', 'acceptq-lab');
 
-/** The V8 flags the launchers give node (the node_flags line of ./acceptq; the release bundle copies it): measurements run the CLI with them too. */
-export const NODE_FLAGS: string[] = (() => {
-  const m = /^node_flags="(.*)"$/m.exec(fs.readFileSync(path.join(ROOT, 'acceptq'), 'utf8'));
-  if (!m) throw new Error('no node_flags line in ./acceptq');
+/** The words of a `name="..."` line of ./acceptq (the release bundle copies those lines). */
+function launcherWords(name: string): string[] {
+  const m = new RegExp(`^${name}="(.*)"$`, 'm').exec(fs.readFileSync(path.join(ROOT, 'acceptq'), 'utf8'));
+  if (!m) throw new Error(`no ${name} line in ./acceptq`);
   return m[1].split(' ').filter(Boolean);
-})();
+}
 
-/** The environment the launchers give node (the node_env line of ./acceptq: NAME=value ...): measurements run the CLI with it too. */
-export const NODE_ENV: Record<string, string> = (() => {
-  const m = /^node_env="(.*)"$/m.exec(fs.readFileSync(path.join(ROOT, 'acceptq'), 'utf8'));
-  if (!m) throw new Error('no node_env line in ./acceptq');
-  return Object.fromEntries(m[1].split(' ').filter(Boolean).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
-})();
+/** The V8 flags the launchers give node (node_flags): measurements run the CLI with them too. */
+export const NODE_FLAGS: string[] = launcherWords('node_flags');
+
+/** The environment the launchers give node (node_env: NAME=value ...): measurements run the CLI with it too. */
+export const NODE_ENV: Record<string, string> = Object.fromEntries(
+  launcherWords('node_env').map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]),
+);

@@ -373,9 +373,10 @@ int acq_snapshot(void *h, struct acq_listener *rows, __u32 max_rows,
 
 	/*
 	 * Every 10 s, the free pages of every malloc arena handed back: glibc
-	 * gives threads arenas of their own (V8's and libuv's helpers, the
-	 * namespace worker above), and each keeps what was freed in it mapped,
-	 * some 7 MB of RSS in all under a flood. A trim costs well under 1 ms.
+	 * keeps what was freed mapped, and unless MALLOC_ARENA_MAX=1 (as the
+	 * launchers set it) gives threads arenas of their own (V8's and
+	 * libuv's helpers, the namespace worker above). A trim costs well
+	 * under 1 ms.
 	 */
 	if (now_ns(CLOCK_MONOTONIC) - a->trim_ns >= 10000000000ULL) {
 		malloc_trim(0);
