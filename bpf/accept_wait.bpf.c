@@ -24,14 +24,15 @@
  */
 static __always_inline const struct sock *sock_of_fd(long fd)
 {
-	struct task_struct *task = bpf_get_current_task_btf();
-	const struct fdtable *fdt = task->files->fdt;
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	const struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
+	struct file **fds = BPF_CORE_READ(fdt, fd);
 	struct file *file = NULL;
 	struct socket *sock;
 
-	if (fd < 0 || (unsigned long)fd >= fdt->max_fds)
+	if (fd < 0 || (unsigned long)fd >= BPF_CORE_READ(fdt, max_fds))
 		return NULL;
-	if (bpf_probe_read_kernel(&file, sizeof(file), &fdt->fd[fd]) || !file)
+	if (bpf_probe_read_kernel(&file, sizeof(file), &fds[fd]) || !file)
 		return NULL;
 	sock = BPF_CORE_READ(file, private_data);
 	return sock ? BPF_CORE_READ(sock, sk) : NULL;
@@ -146,8 +147,12 @@ int acq_listen_exit(struct trace_event_raw_sys_exit *ctx)
 		/* the socket registered itself at its LISTEN transition, inside this call */
 		skp = (__u64)sock_of_fd(call->fd);
 		s = bpf_map_lookup_elem(&socks, &skp);
-		if (s)
+		if (s) {
 			s->requested_backlog = call->backlog;
+			/* a listen() without bind() has its port only now */
+			if (!s->key.port)
+				sock_rekey((const struct sock *)skp, s);
+		}
 	}
 	bpf_map_delete_elem(&listen_calls, &tid);
 	return 0;

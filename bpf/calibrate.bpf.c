@@ -2,18 +2,20 @@
 /*
  * Finding each CPU's per-CPU offset, once, at start (see counters.bpf.h).
  *
- * A per-CPU array map's lookup on a CPU returns its slot in that CPU's
- * copy: the slot's address minus the slot's per-CPU address (the map's
- * pptrs[0]) is the CPU's offset, for every CPU through
- * bpf_map_lookup_percpu_elem(). The static per-CPU variables (the kernel's
- * own, at their .data..percpu offsets) also need where that section
- * starts, which is found from this CPU's run queue (the running task's
- * cfs_rq->rq is this CPU's copy of runqueues). Every result is checked
- * against what the kernel itself keeps there (this_cpu_off holds each
- * CPU's offset, current_task the running task, __preempt_count says this is
- * process context), so a layout this does not
- * understand leaves calibrated_cpus at 0 and acceptq refuses to start
- * rather than read the wrong memory.
+ * Where /proc/kallsyms lists data symbols, the kernel's own
+ * __per_cpu_offset[] is read as it is. Elsewhere (5.19+ only): a per-CPU
+ * array map's lookup on a CPU returns its slot in that CPU's copy: the
+ * slot's address minus the slot's per-CPU address (the map's pptrs[0]) is
+ * the CPU's offset, for every CPU through bpf_map_lookup_percpu_elem(); the
+ * static per-CPU variables (at their .data..percpu offsets) also need where
+ * that section starts, found from this CPU's run queue (the running task's
+ * cfs_rq->rq is this CPU's copy of runqueues).
+ *
+ * Every result is checked against what the kernel itself keeps there
+ * (this_cpu_off holds each CPU's offset, __preempt_count says this is
+ * process context), so a layout this does not understand leaves
+ * calibrated_cpus at 0 and acceptq refuses to start rather than read the
+ * wrong memory.
  */
 #include "counters.bpf.h"
 
@@ -24,31 +26,51 @@ struct {
 	__type(value, __u64);
 } cpu_anchor SEC(".maps");
 
-static long offset_of_cpu(__u32 cpu, __u64 *slot)
+/* __per_cpu_offset[cpu] for every CPU; 0 if one cannot be read. */
+static __always_inline int offsets_from_kallsyms(void)
 {
-	__u32 zero = 0;
-	void *v;
-
-	if (cpu >= ACQ_MAX_CPUS)
-		return 1;
-	v = lookup_percpu_elem(&cpu_anchor, &zero, cpu);
-	if (!v)
-		return 1;
-	cpu_off[cpu] = addr_of(v) - *slot;
+	for (__u32 cpu = 0; cpu < ACQ_MAX_CPUS; cpu++) {
+		if (cpu >= nr_cpus)
+			break;
+		if (bpf_probe_read_kernel(&cpu_off[cpu], sizeof(cpu_off[cpu]),
+					  (void *)(per_cpu_offset_addr + 8 * (__u64)cpu)))
+			return -1;
+	}
+	percpu_start = 0;
 	return 0;
 }
 
-static long check_cpu(__u32 cpu, __u32 *ok)
+/* The same from a per-CPU map and the run queue (kernels whose kallsyms lists no data). */
+static __always_inline int offsets_from_map(__u32 this_cpu)
 {
-	__u64 self = 0;
+	struct bpf_array *array = (void *)&cpu_anchor;
+	__u32 zero = 0;
+	__u64 slot = 0, rq, current = 0;
+	struct task_struct *task;
 
-	if (cpu >= ACQ_MAX_CPUS)
-		return 1;
-	if (bpf_probe_read_kernel(&self, sizeof(self),
-				  (void *)(percpu_start + percpu_this_cpu_off + cpu_off[cpu])) ||
-	    self != cpu_off[cpu])
-		return 1;
-	*ok = cpu + 1;
+	if (!KERNEL_HAS_HELPER(map_lookup_percpu_elem) || !bpf_core_field_exists(struct cfs_rq, rq) ||
+	    !percpu_runqueues || !percpu_current_task)
+		return -1;
+	if (bpf_probe_read_kernel(&slot, sizeof(slot),
+				  (void *)(addr_of(array) + bpf_core_field_offset(struct bpf_array, pptrs))))
+		return -1;
+	for (__u32 cpu = 0; cpu < ACQ_MAX_CPUS; cpu++) {
+		void *v;
+
+		if (cpu >= nr_cpus)
+			break;
+		v = lookup_percpu_elem(&cpu_anchor, &zero, cpu);
+		if (!v)
+			return -1;
+		cpu_off[cpu] = addr_of(v) - slot;
+	}
+	task = (struct task_struct *)bpf_get_current_task();
+	rq = addr_of(BPF_CORE_READ(task, se.cfs_rq, rq));
+	percpu_start = rq - cpu_offset(this_cpu) - percpu_runqueues;
+	if (bpf_probe_read_kernel(&current, sizeof(current),
+				  (void *)(percpu_start + percpu_current_task + cpu_offset(this_cpu))) ||
+	    current != addr_of(task))
+		return -1;
 	return 0;
 }
 
@@ -56,36 +78,34 @@ static long check_cpu(__u32 cpu, __u32 *ok)
 SEC("raw_tp")
 int acq_calibrate(void *ctx)
 {
-	struct bpf_array *array = (void *)&cpu_anchor;
-	struct task_struct *task = bpf_get_current_task_btf();
 	__u32 cpu = bpf_get_smp_processor_id(), ok = 0;
-	__u64 slot = 0, rq, current = 0;
+	int pc = -1;
 
-	if (!percpu_this_cpu_off || !percpu_runqueues || !percpu_current_task || cpu >= ACQ_MAX_CPUS)
+	if (!percpu_this_cpu_off || cpu >= ACQ_MAX_CPUS)
 		return 0;
-	if (bpf_probe_read_kernel(&slot, sizeof(slot),
-				  (void *)(addr_of(array) + bpf_core_field_offset(struct bpf_array, pptrs))))
+	if (per_cpu_offset_addr ? offsets_from_kallsyms() : offsets_from_map(cpu))
 		return 0;
-	bpf_loop(nr_cpus, offset_of_cpu, &slot, 0);
-	if (!bpf_core_field_exists(struct cfs_rq, rq))
-		return 0;
-	rq = addr_of(BPF_CORE_READ(task, se.cfs_rq, rq));
-	percpu_start = rq - cpu_off[cpu] - percpu_runqueues;
-	if (bpf_probe_read_kernel(&current, sizeof(current),
-				  (void *)(percpu_start + percpu_current_task + cpu_off[cpu])) ||
-	    current != addr_of(task))
-		return 0;
-	bpf_loop(nr_cpus, check_cpu, &ok, 0);
+	/* this_cpu_off of every CPU holds that CPU's offset */
+	for (__u32 c = 0; c < ACQ_MAX_CPUS; c++) {
+		__u64 self = 0;
+
+		if (c >= nr_cpus)
+			break;
+		if (bpf_probe_read_kernel(&self, sizeof(self),
+					  (void *)(percpu_start + percpu_this_cpu_off + cpu_off[c])) ||
+		    self != cpu_off[c])
+			break;
+		ok = c + 1;
+	}
 	calibrated_cpus = ok == nr_cpus ? ok : 0;
 	/*
 	 * This runs in process context with softirqs enabled: a preemption
 	 * count read here must say so, or it is not trusted (and every
 	 * observation counts as one another packet could have run into).
 	 */
-	int pc = -1;
 	preempt_count_ok = percpu_preempt_count &&
 			   !bpf_probe_read_kernel(&pc, sizeof(pc), (void *)(percpu_start + percpu_preempt_count +
-									    cpu_off[cpu])) &&
+									    cpu_offset(cpu))) &&
 			   !(pc & SOFTIRQ_MASK_); /* x86 keeps need-resched inverted in bit 31 */
 	return 0;
 }

@@ -28,8 +28,20 @@
 #define TCP_FLAG_RST 0x04
 #define TCP_FLAG_ACK 0x10
 
+/*
+ * Does the running kernel have this BPF helper? A CO-RE constant, so the
+ * verifier never walks the branch a kernel cannot run (libbpf-tools' way).
+ */
+#define KERNEL_HAS_HELPER(name) bpf_core_enum_value_exists(enum bpf_func_id, BPF_FUNC_##name)
+
 /* Knobs set by the helper library before load. */
 extern const volatile __u32 events_per_sec;     /* per listener; 0 = no events */
+/*
+ * Name namespaces by inode number instead of cookie: before 5.12 a
+ * namespace's cookie is made only when first asked for, and user space
+ * can ask for it only from 5.14 (SO_NETNS_COOKIE).
+ */
+extern const volatile __u8 netns_by_inode;
 /* Code ranges from /proc/kallsyms, to recognise where an skb is freed. */
 extern const volatile __u64 rcv_state_start, rcv_state_end;   /* tcp_rcv_state_process */
 extern const volatile __u64 v4_cookie_start, v4_cookie_end;   /* cookie_v4_check */
@@ -67,8 +79,13 @@ ACQ_MAP(counts, BPF_MAP_TYPE_HASH, ACQ_MAX_KEYS, struct acq_lkey, struct acq_cou
 /* Per namespace (cookie): what was attributed there; pruned by user space when it is gone. */
 ACQ_MAP(ns_counts, BPF_MAP_TYPE_HASH, 4096, __u64, struct acq_ns_counts);
 
-/* Per namespace and CPU: its TcpExt counters as last seen on that CPU. */
-ACQ_MAP(cpu_mib, BPF_MAP_TYPE_PERCPU_HASH, 4096, __u64, struct acq_mib);
+/* Per namespace and CPU: its TcpExt counters as last seen on that CPU (sized by user space). */
+struct cpu_mib_key {
+	__u64 ns;
+	__u32 cpu;
+	__u32 _pad;
+};
+ACQ_MAP(cpu_mib, BPF_MAP_TYPE_HASH, 4096, struct cpu_mib_key, struct acq_mib);
 
 /*
  * Connections in accept queues, with the time their handshake completed.
@@ -78,14 +95,6 @@ ACQ_MAP(cpu_mib, BPF_MAP_TYPE_PERCPU_HASH, 4096, __u64, struct acq_mib);
  * an accept are not looked at), and is the first to go when room is needed.
  */
 ACQ_MAP(queued, BPF_MAP_TYPE_LRU_HASH, ACQ_MAX_QUEUED, __u64, struct acq_queued);
-
-/* The listener tcp_conn_request() was last given on this CPU (fentry/kprobe sets only). */
-struct conn_request_seen {
-	__u64 skb;
-	__u64 sk;
-};
-
-ACQ_MAP(conn_request_sk, BPF_MAP_TYPE_PERCPU_ARRAY, 1, __u32, struct conn_request_seen);
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -113,6 +122,16 @@ static __always_inline struct acq_counts *counts_of(const struct acq_lkey *k)
 	return lookup_or_init(&counts, k, &zero);
 }
 
+#define NETNS_BY_INODE_BIT (1ULL << 63)
+
+/* The id acq_lkey.netns_cookie, ns_counts and cpu_mib know a namespace by. */
+static __always_inline __u64 ns_id(const struct net *net)
+{
+	if (netns_by_inode)
+		return BPF_CORE_READ(net, ns.inum) | NETNS_BY_INODE_BIT;
+	return BPF_CORE_READ(net, net_cookie);
+}
+
 /* Listener key of a socket; 0 on success. */
 static __always_inline int key_from_sk(const struct sock *sk, struct acq_lkey *k)
 {
@@ -121,7 +140,7 @@ static __always_inline int key_from_sk(const struct sock *sk, struct acq_lkey *k
 
 	__builtin_memset(k, 0, sizeof(*k));
 	k->netns = BPF_CORE_READ(net, ns.inum);
-	k->netns_cookie = BPF_CORE_READ(net, net_cookie);
+	k->netns_cookie = ns_id(net);
 	k->port = BPF_CORE_READ(sk, __sk_common.skc_num);
 	if (family == AF_INET) {
 		__u32 a = BPF_CORE_READ(sk, __sk_common.skc_rcv_saddr);
@@ -133,36 +152,6 @@ static __always_inline int key_from_sk(const struct sock *sk, struct acq_lkey *k
 	if (family == AF_INET6) {
 		k->family = 6;
 		BPF_CORE_READ_INTO(&k->addr, sk, __sk_common.skc_v6_rcv_saddr.in6_u.u6_addr8);
-		return 0;
-	}
-	return -1;
-}
-
-/*
- * key_from_sk() for a socket the program was given as a BTF pointer (a
- * tp_btf argument): direct loads, each far cheaper than the
- * bpf_probe_read_kernel() call BPF_CORE_READ makes per field.
- */
-static __always_inline int key_from_btf_sk(const struct sock *sk, struct acq_lkey *k)
-{
-	const struct sock_common *c = &sk->__sk_common;
-	const struct net *net = c->skc_net.net;
-	__u16 family = c->skc_family;
-
-	__builtin_memset(k, 0, sizeof(*k));
-	k->netns = net->ns.inum;
-	k->netns_cookie = net->net_cookie;
-	k->port = c->skc_num;
-	if (family == AF_INET) {
-		__u32 a = c->skc_rcv_saddr;
-
-		k->family = 4;
-		__builtin_memcpy(k->addr, &a, 4);
-		return 0;
-	}
-	if (family == AF_INET6) {
-		k->family = 6;
-		__builtin_memcpy(k->addr, c->skc_v6_rcv_saddr.in6_u.u6_addr8, 16);
 		return 0;
 	}
 	return -1;
@@ -205,6 +194,25 @@ static __always_inline void peak_update(struct acq_counts *c, __u32 depth)
 
 /* ---- the registry: listening sockets and the rows they make ---- */
 
+/*
+ * Loops over a group's slots are unrolled: before 6.x the verifier refuses a
+ * loop whose body ends in a helper call ("back-edge"), as these do.
+ *
+ * Compare-and-swap came with 5.12 (BPF atomics), as did
+ * bpf_for_each_map_elem a release later: where the kernel lacks it, a
+ * plain check-and-store (two listen() calls on one key at the same
+ * instant could then list one socket fewer for the peak sum).
+ */
+static __always_inline bool slot_swap(__u64 *slot, __u64 old, __u64 new)
+{
+	if (KERNEL_HAS_HELPER(for_each_map_elem))
+		return __sync_val_compare_and_swap(slot, old, new) == old;
+	if (*slot != old)
+		return false;
+	*slot = new;
+	return true;
+}
+
 static __always_inline void group_add(const struct acq_lkey *k, __u64 skp)
 {
 	struct acq_group zero = {};
@@ -213,10 +221,11 @@ static __always_inline void group_add(const struct acq_lkey *k, __u64 skp)
 	if (!g)
 		return;
 	__sync_fetch_and_add(&g->members, 1);
-	for (int i = 0; i < ACQ_GROUP_MAX; i++)
-		if (__sync_val_compare_and_swap(&g->socks[i], 0, skp) == 0)
-			return;
 	/* a group larger than the list: counted in full, left out of the peak sum */
+	bool listed = false;
+	_Pragma("unroll") for (int i = 0; i < ACQ_GROUP_MAX; i++)
+		if (!listed)
+			listed = slot_swap(&g->socks[i], 0, skp);
 }
 
 static __always_inline void group_del(const struct acq_lkey *k, __u64 skp)
@@ -226,8 +235,8 @@ static __always_inline void group_del(const struct acq_lkey *k, __u64 skp)
 	if (!g)
 		return;
 	__sync_fetch_and_add(&g->members, -1);
-	for (int i = 0; i < ACQ_GROUP_MAX; i++)
-		__sync_val_compare_and_swap(&g->socks[i], skp, 0);
+	_Pragma("unroll") for (int i = 0; i < ACQ_GROUP_MAX; i++)
+		slot_swap(&g->socks[i], skp, 0);
 }
 
 /*
@@ -294,10 +303,11 @@ static __always_inline void sock_rekey(const struct sock *sk, struct acq_sock *s
 
 	if (key_from_sk(sk, &now) || !now.port)
 		return;
-	const __u64 *a = (const void *)&now, *b = (const void *)&s->key;
+	struct acq_lkey old = s->key; /* on the stack: a map iterator's value cannot key a lookup */
+	const __u64 *a = (const void *)&now, *b = (const void *)&old;
 	if (a[0] == b[0] && a[1] == b[1] && a[2] == b[2] && a[3] == b[3])
 		return;
-	group_del(&s->key, (__u64)sk);
+	group_del(&old, (__u64)sk);
 	s->key = now;
 	row_join(&now, (__u64)sk);
 }
@@ -358,7 +368,7 @@ static __always_inline struct acq_group *group_of_child(const struct sock *child
 	struct acq_lkey c;
 	struct acq_group *g;
 
-	if (key_from_btf_sk(child, &c))
+	if (key_from_sk(child, &c))
 		return NULL;
 	if (bpf_core_field_exists(struct inet_connection_sock, icsk_bind2_hash) &&
 	    bpf_core_field_exists(struct inet_bind2_bucket, addr_type)) {
@@ -380,50 +390,6 @@ static __always_inline struct acq_group *group_of_child(const struct sock *child
 	return group_for(&c, c.family, c.addr, c.port, k);
 }
 
-/* Rekey the listed members of a port-0 group (their port may be known now). */
-static long rekey_member(__u32 i, struct acq_group **gp)
-{
-	const struct acq_group *g = *gp;
-	struct acq_sock *s;
-	__u64 skp;
-
-	if (i >= ACQ_GROUP_MAX)
-		return 1;
-	skp = g->socks[i];
-	if (!skp || !(s = bpf_map_lookup_elem(&socks, &skp)))
-		return 0;
-	sock_rekey((const struct sock *)skp, s);
-	return 0;
-}
-
-/*
- * group_for(), and if nothing listens there as far as the registry knows,
- * the wildcard sockets still waiting under port 0 are given their port
- * first (a listen() without bind() in the last tick).
- */
-static __always_inline struct acq_group *group_for_rekeyed(const struct acq_lkey *ns, __u8 family,
-							   const __u8 *daddr, __u16 dport,
-							   struct acq_lkey *k)
-{
-	struct acq_group *g = group_for(ns, family, daddr, dport, k);
-	struct acq_lkey unbound = {};
-	bool found = false;
-
-	if (g)
-		return g;
-	unbound.netns = ns->netns;
-	unbound.netns_cookie = ns->netns_cookie;
-	for (__u16 f = 4; f <= 6; f += 2) {
-		unbound.family = f;
-		g = bpf_map_lookup_elem(&groups, &unbound);
-		if (g && g->members) {
-			bpf_loop(ACQ_GROUP_MAX, rekey_member, &g, 0);
-			found = true;
-		}
-	}
-	return found ? group_for(ns, family, daddr, dport, k) : NULL;
-}
-
 /* Sum of the listed members' accept queues, and one member to describe the row by. */
 struct group_scan {
 	const struct acq_group *g;
@@ -431,34 +397,25 @@ struct group_scan {
 	__u32 backlog;
 };
 
-static long scan_member(__u32 i, struct group_scan *c)
-{
-	const struct sock *sk;
-
-	if (i >= ACQ_GROUP_MAX)
-		return 1;
-	sk = (const void *)c->g->socks[i];
-	if (!sk)
-		return 0;
-	c->backlog += sk_backlog(sk);
-	if (!c->pick)
-		c->pick = sk;
-	return 0;
-}
-
 static __always_inline void group_scan(const struct acq_group *g, struct group_scan *c)
 {
 	__builtin_memset(c, 0, sizeof(*c));
 	c->g = g;
-	/*
-	 * The common row is one socket in slot 0: look at it alone. bpf_loop()
-	 * costs an indirect call per slot.
-	 */
+	/* the common row is one socket in slot 0: look no further */
 	if (g->members <= 1 && g->socks[0]) {
-		scan_member(0, c);
+		c->pick = (const void *)g->socks[0];
+		c->backlog = sk_backlog(c->pick);
 		return;
 	}
-	bpf_loop(ACQ_GROUP_MAX, scan_member, c, 0);
+	_Pragma("unroll") for (int i = 0; i < ACQ_GROUP_MAX; i++) {
+		const struct sock *sk = (const void *)g->socks[i];
+
+		if (sk) {
+			c->backlog += sk_backlog(sk);
+			if (!c->pick)
+				c->pick = sk;
+		}
+	}
 }
 
 #endif /* ACCEPTQ_COMMON_BPF_H */

@@ -28,40 +28,29 @@
 /* Knob: possible CPUs, for seeding every CPU's view of a new namespace. */
 extern const volatile __u32 nr_cpus;
 /*
- * The kernel's own per-CPU variables acceptq reads, by their offsets in
- * the .data..percpu section (from the kernel's BTF). Kernels without
- * CONFIG_KALLSYMS_ALL give BPF no address of a per-CPU variable
- * (bpf_this_cpu_ptr() refuses them), so they are reached as section start
- * + offset + the CPU's per-CPU offset, all found by acq_calibrate.
+ * Where the kernel's per-CPU variables are. Two ways, chosen by user space:
+ * - /proc/kallsyms lists data symbols (CONFIG_KALLSYMS_ALL, every
+ *   distribution kernel): per_cpu_offset_addr is __per_cpu_offset[], and
+ *   the percpu_* knobs are the variables' addresses (percpu_start stays 0).
+ *   &var + __per_cpu_offset[cpu] is the kernel's own per_cpu_ptr().
+ * - it does not (this needs 5.19+): the percpu_* knobs are offsets in the
+ *   .data..percpu section (from BTF), and acq_calibrate finds each CPU's
+ *   offset and where the section starts (see calibrate.bpf.c).
  */
+extern const volatile __u64 per_cpu_offset_addr;       /* unsigned long __per_cpu_offset[NR_CPUS] */
 extern const volatile __u64 percpu_this_cpu_off;       /* unsigned long this_cpu_off */
-extern const volatile __u64 percpu_preempt_count;      /* int __preempt_count */
+extern const volatile __u64 percpu_preempt_count;      /* int __preempt_count (or pcpu_hot's member) */
 extern const volatile __u64 percpu_current_task;       /* struct task_struct *current_task */
 extern const volatile __u64 percpu_runqueues;          /* struct rq runqueues */
 /* Written once by acq_calibrate. */
 #define ACQ_MAX_CPUS 1024
 extern __u64 cpu_off[ACQ_MAX_CPUS];     /* per-CPU offset of each CPU */
-extern __u64 percpu_start;              /* where .data..percpu starts */
+extern __u64 percpu_start;              /* where .data..percpu starts (0 with kallsyms) */
 extern __u32 calibrated_cpus;
 extern __u32 preempt_count_ok;          /* __preempt_count read back as expected */
 
-/* Not in older libbpf headers. */
+/* Not in older libbpf headers (5.19+; only reached where the kernel has it). */
 static void *(*lookup_percpu_elem)(void *map, const void *key, __u32 cpu) = (void *)195;
-
-/*
- * A typed, read-only view of a kernel address given as a number (not in
- * older libbpf headers). The verifier turns the call into a move, and loads
- * through the result are direct loads it guards against faults: far
- * cheaper than the bpf_probe_read_kernel() call BPF_CORE_READ makes per
- * field. Only the observation path (overflow_tp.bpf.c) may use it: the
- * static linker of Debian 12's bpftool (libbpf < 1.5) refuses the same
- * kernel function declared in two objects.
- */
-#ifndef bpf_core_cast
-extern void *bpf_rdonly_cast(const void *obj__ign, __u32 btf_id) __ksym;
-#define bpf_core_cast(ptr, type) \
-	((typeof(type) *)bpf_rdonly_cast((const void *)(ptr), bpf_core_type_id_kernel(type)))
-#endif
 
 #define SOFTIRQ_MASK_ 0xff00
 
@@ -85,17 +74,18 @@ struct pkt {
 };
 
 /*
- * Packet parsing, for skbs given as BTF pointers (tp_btf arguments).
- * The TCP header's ports and flags. Read first and alone: the flags decide
- * whether the packet matters at all, the addresses are wanted only when
- * the counters moved.
+ * Packet parsing. The TCP header's ports and flags. Read first and alone:
+ * the flags decide whether the packet matters at all, the addresses are
+ * wanted only when the counters moved.
  */
 static __always_inline int parse_tcp(const struct sk_buff *skb, struct pkt *p)
 {
+	unsigned char *head = BPF_CORE_READ(skb, head);
+	__u16 th = BPF_CORE_READ(skb, transport_header);
 	struct tcphdr tcp;
 
 	__builtin_memset(p, 0, sizeof(*p));
-	if (bpf_probe_read_kernel(&tcp, sizeof(tcp), skb->head + skb->transport_header))
+	if (bpf_probe_read_kernel(&tcp, sizeof(tcp), head + th))
 		return -1;
 	p->sport = __builtin_bswap16(tcp.source);
 	p->dport = __builtin_bswap16(tcp.dest);
@@ -106,7 +96,7 @@ static __always_inline int parse_tcp(const struct sk_buff *skb, struct pkt *p)
 /* The IP header's family and addresses (after parse_tcp). */
 static __always_inline int parse_ip(const struct sk_buff *skb, struct pkt *p)
 {
-	unsigned char *nh = skb->head + skb->network_header;
+	unsigned char *nh = BPF_CORE_READ(skb, head) + BPF_CORE_READ(skb, network_header);
 	union {
 		struct iphdr v4;
 		struct ipv6hdr v6;
@@ -142,19 +132,21 @@ static __always_inline int parse_skb(const struct sk_buff *skb, struct pkt *p)
  */
 static __always_inline const struct net *skb_net(const struct sk_buff *skb)
 {
-	unsigned long refdst = skb->_skb_refdst;
+	unsigned long refdst = BPF_CORE_READ(skb, _skb_refdst);
 	const struct net *net = 0;
 
 	if (refdst & ~1UL)
-		net = bpf_core_cast(refdst & ~1UL, struct dst_entry)->dev->nd_net.net;
+		net = BPF_CORE_READ((struct dst_entry *)(refdst & ~1UL), dev, nd_net.net);
 	if (!net)
-		net = skb->dev->nd_net.net;
+		net = BPF_CORE_READ(skb, dev, nd_net.net);
 	return net;
 }
 
 /* The per-CPU offset of a CPU; 0 if unknown. */
 static __always_inline __u64 cpu_offset(__u32 cpu)
 {
+	/* keep the check here: the verifier may not know what the compiler proved earlier */
+	asm volatile("" : "+r"(cpu));
 	return cpu < ACQ_MAX_CPUS ? cpu_off[cpu] : 0;
 }
 
@@ -174,92 +166,73 @@ static __always_inline int mib_read(const struct net *net, __u64 off, struct acq
 	return 0;
 }
 
-/* mib_read() on the observation path: one helper call instead of five. */
-static __always_inline int mib_read_fast(const struct net *net, __u64 off, struct acq_mib *m)
-{
-	const struct linux_mib *mib;
-	__u64 base = 0;
-
-	/* the per-CPU pointer as a number, to add the CPU's offset to */
-	if (bpf_probe_read_kernel(&base, sizeof(base), &net->mib.net_statistics) || !base || !off)
-		return -1;
-	mib = bpf_core_cast(base + off, struct linux_mib);
-	m->listen_overflows = mib->mibs[LINUX_MIB_LISTENOVERFLOWS];
-	m->reqqfull_drop = mib->mibs[LINUX_MIB_TCPREQQFULLDROP];
-	m->syncookies_sent = mib->mibs[LINUX_MIB_SYNCOOKIESSENT];
-	return 0;
-}
-
-struct seed_ctx {
-	const struct net *net;
-	__u64 cookie;
-};
-
-static long seed_cpu(__u32 cpu, struct seed_ctx *c)
-{
-	struct acq_mib *m = lookup_percpu_elem(&cpu_mib, &c->cookie, cpu);
-
-	if (m)
-		mib_read(c->net, cpu_offset(cpu), m);
-	return 0;
-}
-
 /*
  * Every CPU's view of a namespace, the first time one of its listeners is
  * registered (before any packet can reach it), so the first observation
- * on each CPU has something to compare with.
+ * on each CPU has something to compare with. One entry per namespace and
+ * CPU, in a plain hash: any CPU can seed another's (a per-CPU map would
+ * need bpf_map_lookup_percpu_elem, 5.19+).
  */
-static __always_inline void mib_seed(const struct net *net, __u64 cookie)
+static __noinline int mib_seed(const struct net *net, __u64 id)
 {
-	struct acq_mib zero = {};
-	struct seed_ctx c = { net, cookie };
+	struct cpu_mib_key key = { .ns = id };
+	struct acq_mib m;
 
-	if (bpf_map_lookup_elem(&cpu_mib, &cookie))
-		return;
-	if (bpf_map_update_elem(&cpu_mib, &cookie, &zero, BPF_NOEXIST)) {
-		if (!bpf_map_lookup_elem(&cpu_mib, &cookie))
+	if (bpf_map_lookup_elem(&cpu_mib, &key))
+		return 0;
+	for (__u32 cpu = 0; cpu < ACQ_MAX_CPUS; cpu++) {
+		if (cpu >= nr_cpus)
+			break;
+		__builtin_memset(&m, 0, sizeof(m));
+		mib_read(net, cpu_offset(cpu), &m);
+		key.cpu = cpu;
+		if (bpf_map_update_elem(&cpu_mib, &key, &m, BPF_NOEXIST) &&
+		    !bpf_map_lookup_elem(&cpu_mib, &key)) {
 			__sync_fetch_and_add(&map_full, 1);
-		return;
+			return 0;
+		}
 	}
-	bpf_loop(nr_cpus, seed_cpu, &c, 0);
+	return 0;
 }
 
 /* Were softirqs enabled here (so that one could have run since the counters moved)? */
 static __always_inline bool softirqs_enabled(__u64 off)
 {
-	/* an int read as the one member of a struct: a direct load */
-	const struct refcount_struct *pc;
+	int pc = 0;
 
-	if (!preempt_count_ok)
+	if (!preempt_count_ok ||
+	    bpf_probe_read_kernel(&pc, sizeof(pc), (void *)(percpu_start + percpu_preempt_count + off)))
 		return true; /* cannot tell: assume the worst */
-	pc = bpf_core_cast(percpu_start + percpu_preempt_count + off, struct refcount_struct);
-	return !(pc->refs.counter & SOFTIRQ_MASK_);
+	return !(pc & SOFTIRQ_MASK_);
 }
 
 /*
  * What this CPU's counters of the namespace moved since its previous
  * observation here. Returns false when nothing moved (most packets).
+ * check_softirq: the caller may run with softirqs enabled (a tracepoint).
  */
-static __always_inline bool observe(const struct net *net, __u64 cookie, struct acq_mib *d)
+static __always_inline bool observe(const struct net *net, __u64 id, struct acq_mib *d, bool check_softirq)
 {
-	__u64 area = cpu_offset(bpf_get_smp_processor_id());
+	__u32 cpu = bpf_get_smp_processor_id();
+	__u64 area = cpu_offset(cpu);
+	struct cpu_mib_key key = { .ns = id, .cpu = cpu };
 	struct acq_mib now, *last;
 
-	if (mib_read_fast(net, area, &now))
+	if (mib_read(net, area, &now))
 		return false;
-	last = bpf_map_lookup_elem(&cpu_mib, &cookie);
+	last = bpf_map_lookup_elem(&cpu_mib, &key);
 	if (!last) {
 		/* a namespace none of whose listeners was registered: start from here */
-		mib_seed(net, cookie);
+		mib_seed(net, id);
 		return false;
 	}
 	d->listen_overflows = now.listen_overflows - last->listen_overflows;
 	d->reqqfull_drop = now.reqqfull_drop - last->reqqfull_drop;
 	d->syncookies_sent = now.syncookies_sent - last->syncookies_sent;
 	*last = now;
-	if (softirqs_enabled(area)) {
+	if (check_softirq && softirqs_enabled(area)) {
 		struct acq_ns_counts zero = {};
-		struct acq_ns_counts *n = lookup_or_init(&ns_counts, &cookie, &zero);
+		struct acq_ns_counts *n = lookup_or_init(&ns_counts, &id, &zero);
 
 		if (n)
 			__sync_fetch_and_add(&n->unsure, 1);

@@ -1,89 +1,95 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Overflow counting from tracepoints (exact on kernels that forbid fentry
- * and kprobes; every probe set uses it). See counters.bpf.h for the method.
+ * Overflow counting from tracepoints: the tracepoint probe set, for
+ * kernels that forbid fentry and kprobes. See counters.bpf.h for the method.
  *
  * SYN path: tcp_conn_request() drops a SYN that finds the accept queue full
  * (or the SYN queue full, or answers it with a cookie), and
  * tcp_rcv_state_process() then frees it with consume_skb(), not kfree_skb().
- * So every SYN consumed from inside tcp_rcv_state_process is a SYN a
- * listener just handled: the observation point of the SYN path.
+ * So a SYN consumed from inside tcp_rcv_state_process is a SYN a listener
+ * just handled: the observation point of the SYN path. Before 6.3 the
+ * tracepoint does not say where it was called from, and every consumed SYN
+ * is an observation (one no listener handled moved nothing).
  *
- * ACK path: the final ACK that finds the queue full is freed with the drop
- * reason TCP_LISTEN_OVERFLOW and the listener as rx_sk; on the SYN-cookie
- * path cookie_v4_check()/cookie_v6_check() free it with a generic reason.
- * Any packet a registered listener drops is an observation point too, so a
- * counter move is never left for a later packet to pick up.
+ * ACK path: a final ACK that finds the queue full is freed with kfree_skb.
+ * From 6.11 the tracepoint names the listener (rx_sk, acq_tp_kfree_skb);
+ * before, the listener is the one the packet's address leads to, and every
+ * dropped TCP packet is an observation (acq_tp_kfree_skb_by_addr: user
+ * space loads the one the kernel's tracepoint fits). Either way a counter
+ * move is never left for a later packet to pick up.
+ *
+ * consume_skb's location is read only where the running kernel has it (a
+ * CO-RE check on its trace_event_raw_* record).
  */
 #include "counters.bpf.h"
+
+#define ETH_P_IP_BE 0x0008
+#define ETH_P_IPV6_BE 0xdd86
 
 static __always_inline bool in_range(__u64 a, __u64 lo, __u64 hi)
 {
 	return lo && a >= lo && a < hi;
 }
 
-/* Row of the listener fentry/kprobe saw take this skb; false if none did. */
-static __always_inline bool row_seen_at_entry(const struct sk_buff *skb, struct acq_lkey *k,
-					      const struct sock **sk)
+/* A tracepoint argument the kernel may not have: read only after a CO-RE check said it does. */
+static __always_inline __u64 tp_arg(unsigned long long *ctx, int i)
 {
-	__u32 zero = 0;
-	struct conn_request_seen *seen = bpf_map_lookup_elem(&conn_request_sk, &zero);
-	struct acq_sock *s;
-	__u64 skp;
+	return *(volatile __u64 *)&ctx[i];
+}
 
-	if (!seen || seen->skb != (__u64)skb)
-		return false;
-	skp = seen->sk;
-	seen->skb = 0;
-	s = bpf_map_lookup_elem(&socks, &skp);
-	if (!s)
-		return false;
-	sock_rekey((const struct sock *)skp, s);
-	*k = s->key;
-	*sk = (const struct sock *)skp;
-	return true;
+/* The row a packet's destination leads to, and the credit; NULL key if none. */
+static __always_inline void attribute_by_address(const struct net *net, __u64 id, bool ack_path,
+						 const struct acq_mib *d, const struct sk_buff *skb,
+						 struct pkt *p)
+{
+	struct acq_lkey ns = {}, k;
+
+	if (parse_ip(skb, p)) {
+		attribute(NULL, id, ack_path, d, NULL, p);
+		return;
+	}
+	ns.netns = BPF_CORE_READ(net, ns.inum);
+	ns.netns_cookie = id;
+	attribute(group_for(&ns, p->family, p->daddr, p->dport, &k) ? &k : NULL, id, ack_path, d, NULL, p);
 }
 
 SEC("tp_btf/consume_skb")
-int BPF_PROG(acq_tp_consume_skb, struct sk_buff *skb, void *location)
+int acq_tp_consume_skb(unsigned long long *ctx)
 {
-	const struct sock *sk = NULL;
+	const struct sk_buff *skb = (const struct sk_buff *)ctx[0];
 	const struct net *net;
-	struct acq_lkey k, ns;
 	struct acq_mib d;
 	struct pkt p;
-	__u64 cookie;
+	__u64 id;
 
-	if (!in_range((__u64)location, rcv_state_start, rcv_state_end))
-		return 0;
+	if (bpf_core_field_exists(struct trace_event_raw_consume_skb, location)) {
+		if (!in_range(tp_arg(ctx, 1), rcv_state_start, rcv_state_end))
+			return 0;
+	} else {
+		__u16 proto = BPF_CORE_READ(skb, protocol);
+
+		if (proto != ETH_P_IP_BE && proto != ETH_P_IPV6_BE)
+			return 0;
+	}
 	if (parse_tcp(skb, &p) || (p.flags & (TCP_FLAG_SYN | TCP_FLAG_ACK)) != TCP_FLAG_SYN)
 		return 0;
 	net = skb_net(skb);
-	cookie = net->net_cookie;
-	if (!observe(net, cookie, &d))
+	if (!net)
+		return 0;
+	id = ns_id(net);
+	if (!observe(net, id, &d, true))
 		return 0;
 	/* the counters moved (rarely): now the addresses */
-	if (parse_ip(skb, &p)) {
-		attribute(NULL, cookie, false, &d, NULL, &p);
-		return 0;
-	}
-	if (!row_seen_at_entry(skb, &k, &sk)) {
-		ns.netns = net->ns.inum;
-		ns.netns_cookie = cookie;
-		if (!group_for_rekeyed(&ns, p.family, p.daddr, p.dport, &k)) {
-			attribute(NULL, cookie, false, &d, NULL, &p);
-			return 0;
-		}
-	}
-	attribute(&k, cookie, false, &d, sk, &p);
+	attribute_by_address(net, id, false, &d, skb, &p);
 	return 0;
 }
 
+/* A final ACK (or any packet) a listener dropped, named by the tracepoint (6.11+). */
 SEC("tp_btf/kfree_skb")
-int BPF_PROG(acq_tp_kfree_skb, struct sk_buff *skb, void *location,
-	     enum skb_drop_reason reason, struct sock *rx_sk)
+int BPF_PROG(acq_tp_kfree_skb, struct sk_buff *skb, void *location, enum skb_drop_reason reason,
+	     struct sock *rx_sk)
 {
-	__u64 skp = (__u64)rx_sk, loc = (__u64)location, cookie;
+	__u64 skp = (__u64)rx_sk, loc = (__u64)location, id;
 	bool overflow_site;
 	const struct net *net;
 	struct acq_sock *s;
@@ -92,23 +98,57 @@ int BPF_PROG(acq_tp_kfree_skb, struct sk_buff *skb, void *location,
 
 	if (!rx_sk)
 		return 0;
-	overflow_site = reason == bpf_core_enum_value(enum skb_drop_reason,
-						      SKB_DROP_REASON_TCP_LISTEN_OVERFLOW) ||
-			in_range(loc, v4_cookie_start, v4_cookie_end) ||
+	overflow_site = in_range(loc, v4_cookie_start, v4_cookie_end) ||
 			in_range(loc, v6_cookie_start, v6_cookie_end);
+	if (bpf_core_enum_value_exists(enum skb_drop_reason, SKB_DROP_REASON_TCP_LISTEN_OVERFLOW))
+		overflow_site = overflow_site ||
+				reason == bpf_core_enum_value(enum skb_drop_reason, SKB_DROP_REASON_TCP_LISTEN_OVERFLOW);
 	s = bpf_map_lookup_elem(&socks, &skp);
 	if (!s && !overflow_site)
 		return 0; /* not a listener acceptq knows, nor a listener's drop */
-	net = rx_sk->__sk_common.skc_net.net;
-	cookie = net->net_cookie;
-	if (!observe(net, cookie, &d))
+	net = BPF_CORE_READ(rx_sk, __sk_common.skc_net.net);
+	id = ns_id(net);
+	if (!observe(net, id, &d, true))
 		return 0;
 	if (parse_skb(skb, &p))
 		__builtin_memset(&p, 0, sizeof(p));
-	if (s)
-		sock_rekey(rx_sk, s);
 	/* a SYN dropped here moved the counters of a SYN; anything else is an ACK */
-	attribute(s ? &s->key : NULL, cookie,
-		  (p.flags & (TCP_FLAG_SYN | TCP_FLAG_ACK)) != TCP_FLAG_SYN, &d, rx_sk, &p);
+	bool ack_path = (p.flags & (TCP_FLAG_SYN | TCP_FLAG_ACK)) != TCP_FLAG_SYN;
+	if (s) {
+		struct acq_lkey k;
+
+		sock_rekey(rx_sk, s);
+		k = s->key;
+		attribute(&k, id, ack_path, &d, rx_sk, &p);
+		return 0;
+	}
+	attribute(NULL, id, ack_path, &d, rx_sk, &p);
+	return 0;
+}
+
+/*
+ * Before 6.11 the tracepoint names no socket: every dropped TCP packet is an
+ * observation, credited to the row its destination leads to.
+ */
+SEC("tp_btf/kfree_skb")
+int BPF_PROG(acq_tp_kfree_skb_by_addr, struct sk_buff *skb)
+{
+	__u16 proto = BPF_CORE_READ(skb, protocol);
+	const struct net *net;
+	struct acq_mib d;
+	struct pkt p;
+	__u64 id;
+
+	if (proto != ETH_P_IP_BE && proto != ETH_P_IPV6_BE)
+		return 0;
+	net = skb_net(skb);
+	if (!net)
+		return 0;
+	id = ns_id(net);
+	if (!observe(net, id, &d, true))
+		return 0;
+	if (parse_tcp(skb, &p))
+		__builtin_memset(&p, 0, sizeof(p));
+	attribute_by_address(net, id, (p.flags & (TCP_FLAG_SYN | TCP_FLAG_ACK)) != TCP_FLAG_SYN, &d, skb, &p);
 	return 0;
 }

@@ -9,6 +9,8 @@
 
 /* Knobs and counters shared with the other programs (declared extern there). */
 const volatile __u32 events_per_sec = 50;
+const volatile __u8 netns_by_inode = 0;
+const volatile __u64 per_cpu_offset_addr = 0;
 const volatile __u32 nr_cpus = 1;
 const volatile __u64 rcv_state_start = 0, rcv_state_end = 0;
 const volatile __u64 v4_cookie_start = 0, v4_cookie_end = 0;
@@ -82,9 +84,9 @@ int BPF_PROG(acq_set_state, const struct sock *sk, const int oldstate, const int
 	}
 	if (newstate == TCP_LISTEN_ && sk->sk_protocol == IPPROTO_TCP_) {
 		/* listen() runs in the owner's context: pid and comm come free */
-		const struct net *net = sk->__sk_common.skc_net.net;
+		const struct net *net = BPF_CORE_READ(sk, __sk_common.skc_net.net);
 
-		mib_seed(net, net->net_cookie);
+		mib_seed(net, ns_id(net));
 		sock_register(sk, true);
 	}
 	/* children cloned from a listener leave LISTEN for SYN_RECV: not ours */

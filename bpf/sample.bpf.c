@@ -27,7 +27,7 @@ int acq_iter_listen(struct bpf_iter__tcp *ctx)
 		return 0;
 	const struct net *net = BPF_CORE_READ(skc, skc_net.net);
 
-	mib_seed(net, BPF_CORE_READ(net, net_cookie));
+	mib_seed(net, ns_id(net));
 	sock_register((struct sock *)tp, false);
 	return 0;
 }
@@ -91,11 +91,16 @@ static __always_inline __u64 sk_cgroup_id(const struct sock *sk)
 	return cg ? BPF_CORE_READ(cg, kn, id) : 0;
 }
 
-static long sample_one(struct bpf_map *map, const __u64 *skp, struct acq_sock *s, void *ctx)
+/*
+ * One registry entry (the socket at skp). skp is on the stack: the map
+ * iterator's own key buffer cannot be given to helpers before 5.x.
+ */
+static __always_inline long sample_one(__u64 skp, struct acq_sock *s)
 {
 	__u32 i = samples_len;
 	struct acq_sample *rec = bpf_map_lookup_elem(&samples, &i);
-	const struct sock *sk = (const struct sock *)*skp;
+	const struct sock *sk = (const struct sock *)skp;
+	struct acq_lkey key;
 
 	if (!rec)
 		return 1; /* full: the registry holds no more than this */
@@ -107,8 +112,9 @@ static long sample_one(struct bpf_map *map, const __u64 *skp, struct acq_sock *s
 	 */
 	if (BPF_CORE_READ(sk, __sk_common.skc_state) != TCP_LISTEN_) {
 		/* registered by the iterator as its close ran: the close is past, drop it */
-		group_del(&s->key, *skp);
-		bpf_map_delete_elem(&socks, skp);
+		key = s->key;
+		group_del(&key, skp);
+		bpf_map_delete_elem(&socks, &skp);
 		return 0;
 	}
 	/*
@@ -128,11 +134,12 @@ static long sample_one(struct bpf_map *map, const __u64 *skp, struct acq_sock *s
 	if (!s->ino)
 		s->ino = BPF_CORE_READ(sk, sk_socket, file, f_inode, i_ino);
 	/* the counters, and the group that goes with them: a row user space dropped in the same tick as this socket joined it */
-	if (!bpf_map_lookup_elem(&groups, &s->key))
-		row_join(&s->key, *skp);
-	struct acq_counts *c = bpf_map_lookup_elem(&counts, &s->key);
-	rec->sk = *skp;
-	rec->key = s->key;
+	key = s->key;
+	if (!bpf_map_lookup_elem(&groups, &key))
+		row_join(&key, skp);
+	struct acq_counts *c = bpf_map_lookup_elem(&counts, &key);
+	rec->sk = skp;
+	rec->key = key;
 	rec->backlog = sk_backlog(sk);
 	rec->max_backlog = sk_max_backlog(sk);
 	rec->syn_backlog = sk_syn_backlog(sk);
@@ -151,10 +158,33 @@ static long sample_one(struct bpf_map *map, const __u64 *skp, struct acq_sock *s
  * Never attached: user space runs it once a tick (BPF_PROG_TEST_RUN) to
  * sample every listener of every namespace in one pass over the registry.
  */
+static long sample_elem(struct bpf_map *map, const __u64 *skp, struct acq_sock *s, void *ctx)
+{
+	return sample_one(*skp, s);
+}
+
 SEC("raw_tp")
 int acq_sample_all(void *ctx)
 {
 	samples_len = 0;
-	bpf_for_each_map_elem(&socks, sample_one, NULL, 0);
+	if (KERNEL_HAS_HELPER(for_each_map_elem))
+		bpf_for_each_map_elem(&socks, sample_elem, NULL, 0);
+	return 0;
+}
+
+/*
+ * The same pass before bpf_for_each_map_elem (5.13): an iterator over the
+ * registry's entries, read by user space once a tick after it zeroes
+ * samples_len.
+ */
+SEC("iter/bpf_map_elem")
+int acq_iter_sample(struct bpf_iter__bpf_map_elem *ctx)
+{
+	struct acq_sock *s = ctx->value;
+	__u64 *skp = ctx->key;
+
+	if (!skp || !s)
+		return 0;
+	sample_one(*skp, s);
 	return 0;
 }

@@ -330,7 +330,7 @@ export interface CaseResult {
   settled: boolean;
 }
 
-const eq = (name: string, actual: unknown, expected: unknown, kind: Check['kind'] = 'accuracy'): Check => ({
+export const eq = (name: string, actual: unknown, expected: unknown, kind: Check['kind'] = 'accuracy'): Check => ({
   name,
   kind,
   ok: actual === expected,
@@ -338,7 +338,7 @@ const eq = (name: string, actual: unknown, expected: unknown, kind: Check['kind'
   expected,
   op: '=',
 });
-const le = (name: string, actual: number, expected: number, kind: Check['kind'] = 'accuracy'): Check => ({
+export const le = (name: string, actual: number, expected: number, kind: Check['kind'] = 'accuracy'): Check => ({
   name,
   kind,
   ok: actual <= expected,
@@ -346,7 +346,7 @@ const le = (name: string, actual: number, expected: number, kind: Check['kind'] 
   expected,
   op: '<=',
 });
-const positive = (name: string, actual: number, kind: Check['kind'] = 'setup'): Check => ({
+export const positive = (name: string, actual: number, kind: Check['kind'] = 'setup'): Check => ({
   name,
   kind,
   ok: actual > 0,
@@ -354,7 +354,7 @@ const positive = (name: string, actual: number, kind: Check['kind'] = 'setup'): 
   expected: 0,
   op: '>',
 });
-const truthy = (name: string, ok: boolean, kind: Check['kind'] = 'accuracy'): Check => ({ name, kind, ok, op: 'ok' });
+export const truthy = (name: string, ok: boolean, kind: Check['kind'] = 'accuracy'): Check => ({ name, kind, ok, op: 'ok' });
 
 const sum = (rows: Array<Record<string, any>>, f: string) => rows.reduce((s, r) => s + (Number(r[f]) || 0), 0);
 
@@ -485,14 +485,14 @@ async function wrk(ns: Netns, cleanup: Cleanup): Promise<Record<string, unknown>
   return { tool: 'wrk -c 1500', requests: Number(m?.[1] ?? NaN), socketErrors: errs?.[1] ?? 'none', ms: run.ms };
 }
 
-interface LabListenerInfo {
+export interface LabListenerInfo {
   address: string;
   port: number;
   accepted: number;
   skDrops: number;
 }
 
-async function labCase(
+export async function labCase(
   id: string,
   scenario: string,
   aq: AcceptqJson,
@@ -521,10 +521,10 @@ async function labCase(
   return finish(r, extra(r, listeners));
 }
 
-const rowAt = (r: CaseResult, port: number) => r.rows.find((l) => l.port === port);
+export const rowAt = (r: CaseResult, port: number) => r.rows.find((l) => l.port === port);
 
 /** sk_drops counts every listen drop of the socket (and more): no listener can have overflowed more often. */
-function skDropsBound(r: CaseResult, listeners: LabListenerInfo[]): Check[] {
+export function skDropsBound(r: CaseResult, listeners: LabListenerInfo[]): Check[] {
   const checks: Check[] = [];
   for (const port of new Set(listeners.map((l) => l.port))) {
     const row = rowAt(r, port);

@@ -15,6 +15,7 @@
 
 struct acceptq_bpf;
 struct ring_buffer;
+struct bpf_link;
 
 /* ---- rows kept between snapshots (owner, closed time): rows.c ---- */
 
@@ -104,6 +105,7 @@ struct acq {
 	__u64 cgroup_walk_ns;   /* when the cgroup tree was last walked (CLOCK_MONOTONIC) */
 	__u64 trim_ns;          /* when malloc's free pages were last handed back (CLOCK_MONOTONIC) */
 	/* per-snapshot scratch */
+	struct bpf_link *sample_iter;   /* the registry's iterator, where it samples (before 5.13) */
 	const struct acq_sample *samples_map; /* the kernel's array, mapped read-only */
 	size_t samples_map_len;        /* bytes of it mapped: grown to what the samples fill */
 	/* drain target */
@@ -144,6 +146,9 @@ static inline bool array_room(void **v, size_t *cap, size_t len, size_t elem, si
 
 /* log.c */
 void log_to(const char *path);
+size_t log_mark(void);
+void log_since(size_t mark, char *buf, size_t len);
+void refused_program(size_t mark, char *prog, char *why, size_t whylen);
 int fail(int *code, char *err, size_t errlen, int c, const char *fmt, ...);
 
 /* rows.c */
@@ -155,6 +160,8 @@ void rows_free(struct row_table *t);
 struct ns_entry *ns_by_cookie(struct ns_list *l, __u64 cookie);
 void scan_namespaces(struct acq *a);
 void *ns_worker(void *arg);
+__u64 netns_id(__u32 inode);
+bool netns_cookie_missing(void);
 
 /* owners.c */
 struct owner *owner_of(struct owner_cache *c, __u32 ino);
@@ -165,6 +172,14 @@ void resolve_cgroups(struct acq *a);
 void percpu_offsets(struct percpu_var *vars, size_t n);
 int kallsyms_ranges(struct ksym_range *r, size_t n);
 bool listed(const char *list, const char *name);
+__u64 btf_member_offset(const char *type, const char *member);
+/* BPF helpers of the running kernel that decide which programs load */
+struct kernel_has {
+	bool for_each_map_elem;         /* 5.13 */
+	bool sock_from_file;            /* 5.11 */
+	bool kfree_skb_rx_sk;           /* 6.11: the kfree_skb tracepoint names the socket */
+};
+struct kernel_has kernel_features(void);
 
 /* snapshot.c */
 int map_samples(struct acq *a, __u32 n);

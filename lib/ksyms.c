@@ -113,3 +113,64 @@ int kallsyms_ranges(struct ksym_range *r, size_t n)
 	free(buf);
 	return 0;
 }
+
+/* The bit offset + 1 of a member of a struct in btf; 0 if not there. */
+static __u64 member_at(const struct btf *btf, const char *type, const char *member)
+{
+	int id = btf__find_by_name_kind(btf, type, BTF_KIND_STRUCT);
+
+	if (id > 0) {
+		const struct btf_type *t = btf__type_by_id(btf, id);
+		const struct btf_member *m = btf_members(t);
+		for (int i = 0; i < btf_vlen(t); i++, m++)
+			if (!strcmp(btf__name_by_offset(btf, m->name_off), member))
+				return btf_member_bit_offset(t, i) + 1;
+	}
+	return 0;
+}
+
+static bool btf_has_member(const struct btf *btf, const char *type, const char *member)
+{
+	return member_at(btf, type, member) != 0;
+}
+
+/* The byte offset of a member of a struct in the kernel's BTF; 0 if not there. */
+__u64 btf_member_offset(const char *type, const char *member)
+{
+	struct btf *btf = btf__load_vmlinux_btf();
+	__u64 at;
+
+	if (!btf)
+		return 0;
+	at = member_at(btf, type, member);
+	btf__free(btf);
+	return at ? (at - 1) / 8 : 0;
+}
+
+/*
+ * The BPF helpers of the running kernel that decide which programs load:
+ * its BTF lists every helper it has in enum bpf_func_id.
+ */
+struct kernel_has kernel_features(void)
+{
+	struct kernel_has has = {};
+	struct btf *btf = btf__load_vmlinux_btf();
+	int id;
+
+	if (!btf)
+		return has;
+	if ((id = btf__find_by_name_kind(btf, "bpf_func_id", BTF_KIND_ENUM)) > 0) {
+		const struct btf_type *t = btf__type_by_id(btf, id);
+		const struct btf_enum *v = btf_enum(t);
+		for (int i = 0; i < btf_vlen(t); i++, v++) {
+			const char *name = btf__name_by_offset(btf, v->name_off);
+			if (!strcmp(name, "BPF_FUNC_for_each_map_elem"))
+				has.for_each_map_elem = true;
+			else if (!strcmp(name, "BPF_FUNC_sock_from_file"))
+				has.sock_from_file = true;
+		}
+	}
+	has.kfree_skb_rx_sk = btf_has_member(btf, "trace_event_raw_kfree_skb", "rx_sk");
+	btf__free(btf);
+	return has;
+}

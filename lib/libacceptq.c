@@ -149,6 +149,7 @@ void acq_close(void *h)
 	ring_buffer__free(a->rb);
 	if (a->samples_map)
 		munmap((void *)a->samples_map, a->samples_map_len);
+	bpf_link__destroy(a->sample_iter);
 	acceptq_bpf__destroy(a->skel); /* detaches every link, closes every map */
 	rows_free(&a->rows);
 	free(a->ns.v);

@@ -23,14 +23,20 @@ const char *probe_names[] = { "auto", "tracepoint", "fentry", "kprobe" };
 
 static void add_notice(struct acq *a, const char *fmt, ...);
 
-/* The tracepoint programs count in every set; fentry/kprobe add the listener's identity. */
+/*
+ * Which programs a set loads. Counting: tracepoints (consume_skb and
+ * kfree_skb), fexit, or kprobes on the functions that move the counters.
+ * The registry, the "why" figures and sampling: every set.
+ */
 static bool prog_in_set(const char *name, enum acq_probe set)
 {
-	if (strncmp(name, "acq_fentry_", 11) == 0)
+	if (!strncmp(name, "acq_fexit_", 10))
 		return set == ACQ_PROBE_FENTRY;
-	if (strncmp(name, "acq_kprobe_", 11) == 0)
+	if (!strncmp(name, "acq_kprobe_", 11))
 		return set == ACQ_PROBE_KPROBE;
-	return true; /* registry and sampling: always */
+	if (!strncmp(name, "acq_tp_", 7))
+		return set == ACQ_PROBE_TRACEPOINT;
+	return true;
 }
 
 /* Programs acceptq can run without, and what is lost without them. */
@@ -38,7 +44,9 @@ static const struct {
 	const char *prog, *loss;
 } optional_progs[] = {
 	{ "acq_tp_kfree_skb",
-	  "final-ACK-path overflows are counted with the next SYN's, as SYN-path overflows" },
+	  "final-ACK-path overflows are not attributed (the namespace shows them as unattributed)" },
+	{ "acq_tp_kfree_skb_by_addr",
+	  "final-ACK-path overflows are not attributed (the namespace shows them as unattributed)" },
 	{ "acq_accept4_exit", "accept4() waits are not timed" },
 	{ "acq_accept_exit", "accept() waits are not timed" },
 	{ "acq_listen_enter", "the backlog listen() asked for is not seen" },
@@ -128,7 +136,7 @@ static int kprobe_can_attach(const char *fn)
 
 static int probe_set(enum acq_probe set, char *failed, char *err, size_t errlen)
 {
-	const char *prog = set == ACQ_PROBE_FENTRY ? "acq_fentry_conn_request" : "acq_kprobe_conn_request";
+	const char *prog = set == ACQ_PROBE_FENTRY ? "acq_fexit_conn_request" : "acq_kprobe_conn_request";
 	int e;
 
 	if (set == ACQ_PROBE_FENTRY)
@@ -149,6 +157,57 @@ static int probe_set(enum acq_probe set, char *failed, char *err, size_t errlen)
 }
 
 /*
+ * Where things are in this kernel, for the programs: function ranges
+ * (the tracepoint set recognises where an skb is freed) and the per-CPU
+ * variables the counters are read through (counters.bpf.h).
+ */
+static int tell_kernel_places(struct acq *a, struct acceptq_bpf *s, enum acq_probe set,
+			      char *err, size_t errlen)
+{
+	struct ksym_range r[] = {
+		{ "tcp_rcv_state_process", 0, 0 }, { "cookie_v4_check", 0, 0 },
+		{ "cookie_v6_check", 0, 0 }, { "__per_cpu_offset", 0, 0 },
+		{ "this_cpu_off", 0, 0 }, { "__preempt_count", 0, 0 }, { "pcpu_hot", 0, 0 },
+	};
+	int e = kallsyms_ranges(r, sizeof(r) / sizeof(r[0]));
+
+	if (e || !r[0].start || !r[0].end)
+		return fail(NULL, err, errlen, -ENOENT,
+			    "%s: tcp_rcv_state_process not found in /proc/kallsyms "
+			    "(kernel.kptr_restrict hides addresses?)", probe_names[set]);
+	if (set == ACQ_PROBE_TRACEPOINT)
+		for (int i = 1; i <= 2; i++)
+			if (!r[i].start)
+				add_notice(a, "%s not in /proc/kallsyms: its ACK-path drops at listeners "
+					   "acceptq has not registered count with the next packet", r[i].name);
+	s->rodata->rcv_state_start = r[0].start;
+	s->rodata->rcv_state_end = r[0].end;
+	s->rodata->v4_cookie_start = r[1].start;
+	s->rodata->v4_cookie_end = r[1].end;
+	s->rodata->v6_cookie_start = r[2].start;
+	s->rodata->v6_cookie_end = r[2].end;
+	if (r[3].start && r[4].start) {
+		/* kallsyms lists data (CONFIG_KALLSYMS_ALL): the variables' own addresses */
+		s->rodata->per_cpu_offset_addr = r[3].start;
+		s->rodata->percpu_this_cpu_off = r[4].start;
+		if (r[5].start)
+			s->rodata->percpu_preempt_count = r[5].start;
+		else if (r[6].start)        /* 6.2 to 6.14: a member of pcpu_hot */
+			s->rodata->percpu_preempt_count = r[6].start + btf_member_offset("pcpu_hot", "preempt_count");
+		return 0;
+	}
+	/* offsets in .data..percpu, from BTF; acq_calibrate finds where it starts (5.19+) */
+	struct percpu_var vars[] = {
+		{ "this_cpu_off", &s->rodata->percpu_this_cpu_off },
+		{ "__preempt_count", &s->rodata->percpu_preempt_count },
+		{ "current_task", &s->rodata->percpu_current_task },
+		{ "runqueues", &s->rodata->percpu_runqueues },
+	};
+	percpu_offsets(vars, sizeof(vars) / sizeof(vars[0]));
+	return 0;
+}
+
+/*
  * Load and attach one probe set without the programs in skip. On failure,
  * *failed names the program the kernel refused and err says so.
  */
@@ -165,35 +224,10 @@ static int load_attach(struct acq *a, const struct acq_open_opts *o, enum acq_pr
 		return fail(NULL, err, errlen, -errno, "cannot open the BPF object: %s", strerror(errno));
 	s->rodata->events_per_sec = o->events_per_sec;
 	s->rodata->nr_cpus = (__u32)libbpf_num_possible_cpus();
-	struct percpu_var vars[] = {
-		{ "this_cpu_off", &s->rodata->percpu_this_cpu_off },
-		{ "__preempt_count", &s->rodata->percpu_preempt_count },
-		{ "current_task", &s->rodata->percpu_current_task },
-		{ "runqueues", &s->rodata->percpu_runqueues },
-	};
-	percpu_offsets(vars, sizeof(vars) / sizeof(vars[0]));
-	{
-		struct ksym_range r[] = {
-			{ "tcp_rcv_state_process", 0, 0 }, { "cookie_v4_check", 0, 0 },
-			{ "cookie_v6_check", 0, 0 },
-		};
-		e = kallsyms_ranges(r, 3);
-		if (e || !r[0].start || !r[0].end) {
-			acceptq_bpf__destroy(s);
-			return fail(NULL, err, errlen, -ENOENT,
-				    "%s: tcp_rcv_state_process not found in /proc/kallsyms "
-				    "(kernel.kptr_restrict hides addresses?)", probe_names[set]);
-		}
-		for (int i = 1; i <= 2; i++)
-			if (!r[i].start)
-				add_notice(a, "%s not in /proc/kallsyms: its ACK-path drops at listeners "
-					   "acceptq has not registered count with the next packet", r[i].name);
-		s->rodata->rcv_state_start = r[0].start;
-		s->rodata->rcv_state_end = r[0].end;
-		s->rodata->v4_cookie_start = r[1].start;
-		s->rodata->v4_cookie_end = r[1].end;
-		s->rodata->v6_cookie_start = r[2].start;
-		s->rodata->v6_cookie_end = r[2].end;
+	s->rodata->netns_by_inode = netns_cookie_missing();
+	if ((e = tell_kernel_places(a, s, set, err, errlen))) {
+		acceptq_bpf__destroy(s);
+		return e;
 	}
 	/* the registry, its rows and the sample array hold max_listeners each */
 	__u32 cap = o->max_listeners ? o->max_listeners : ACQ_MAX_SOCKS;
@@ -202,14 +236,36 @@ static int load_attach(struct acq *a, const struct acq_open_opts *o, enum acq_pr
 	bpf_map__set_max_entries(s->maps.counts, cap);
 	bpf_map__set_max_entries(s->maps.samples, cap);
 	bpf_map__set_max_entries(s->maps.events, (o->ringbuf_kb ? o->ringbuf_kb : 256) * 1024);
+	/* a namespace's counters as each CPU last saw them: 4,096 namespaces, fewer past 64 CPUs */
+	__u32 cpus = s->rodata->nr_cpus ? s->rodata->nr_cpus : 1;
+	bpf_map__set_max_entries(s->maps.cpu_mib, cpus <= 64 ? 4096 * cpus : 262144);
+
+	struct kernel_has has = kernel_features();
 	bpf_object__for_each_program(p, s->obj) {
-		bool on = prog_in_set(bpf_program__name(p), set);
+		const char *name = bpf_program__name(p);
+		bool on = prog_in_set(name, set);
 		for (int i = 0; i < nskip; i++)
-			on = on && strcmp(skip[i], bpf_program__name(p));
+			on = on && strcmp(skip[i], name);
+		/* the sample pass: one program run (5.13+), or the registry's iterator */
+		if (!strcmp(name, "acq_sample_all"))
+			on = has.for_each_map_elem;
+		if (!strcmp(name, "acq_iter_sample"))
+			on = !has.for_each_map_elem;
+		/* kfree_skb names the socket that dropped the packet from 6.11 */
+		if (!strcmp(name, "acq_tp_kfree_skb"))
+			on = on && has.kfree_skb_rx_sk;
+		if (!strcmp(name, "acq_tp_kfree_skb_by_addr"))
+			on = on && !has.kfree_skb_rx_sk;
 		bpf_program__set_autoload(p, on);
+	}
+	if (!has.sock_from_file && prog_in_set("acq_iter_owners", set)) {
+		bpf_program__set_autoload(s->progs.acq_iter_owners, false);
+		add_notice(a, "owners of listeners older than acceptq are found by a scan of /proc/*/fd "
+			   "(acq_iter_owners needs bpf_sock_from_file, Linux 5.11)");
 	}
 
 	bpf_program__set_autoattach(s->progs.acq_sample_all, false);
+	bpf_program__set_autoattach(s->progs.acq_iter_sample, false);
 	bpf_program__set_autoattach(s->progs.acq_calibrate, false);
 
 	/*
@@ -220,17 +276,15 @@ static int load_attach(struct acq *a, const struct acq_open_opts *o, enum acq_pr
 	sigset_t all, old;
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, &old);
+	size_t mark = log_mark();
 	e = acceptq_bpf__load(s);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (e) {
-		/* programs load in order: the first one without an fd was refused */
-		bpf_object__for_each_program(p, s->obj)
-			if (bpf_program__autoload(p) && bpf_program__fd(p) < 0) {
-				snprintf(failed, 64, "%s", bpf_program__name(p));
-				break;
-			}
-		fail(NULL, err, errlen, e, "%s: the kernel refused to load %s: %s",
-		     probe_names[set], failed[0] ? failed : "?", strerror(-e));
+		char why[256];
+
+		refused_program(mark, failed, why, sizeof(why));
+		fail(NULL, err, errlen, e, "%s: the kernel refused to load %s: %s", probe_names[set],
+		     failed[0] ? failed : "the BPF object", why[0] ? why : strerror(-e));
 		acceptq_bpf__destroy(s);
 		return e;
 	}
@@ -259,6 +313,18 @@ static int load_attach(struct acq *a, const struct acq_open_opts *o, enum acq_pr
 		     strerror(-e));
 		acceptq_bpf__destroy(s);
 		return e;
+	}
+	if (bpf_program__autoload(s->progs.acq_iter_sample)) {
+		union bpf_iter_link_info info = { .map.map_fd = bpf_map__fd(s->maps.socks) };
+		LIBBPF_OPTS(bpf_iter_attach_opts, iopts, .link_info = &info, .link_info_len = sizeof(info));
+		if (!(a->sample_iter = bpf_program__attach_iter(s->progs.acq_iter_sample, &iopts))) {
+			e = -errno;
+			snprintf(failed, 64, "acq_iter_sample");
+			fail(NULL, err, errlen, e, "%s: the kernel refused to attach acq_iter_sample "
+			     "(iter/bpf_map_elem): %s", probe_names[set], strerror(-e));
+			acceptq_bpf__destroy(s);
+			return e;
+		}
 	}
 	a->skel = s;
 	a->probe = set;

@@ -2,6 +2,7 @@
 /* libbpf's log: a bounded memory buffer, or a file with --debug; and fail(). */
 #define _GNU_SOURCE
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -18,9 +19,15 @@ static int log_print(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
 	pthread_mutex_lock(&log_lock);
 	if (log_file) {
-		vfprintf(log_file, fmt, ap);
+		va_list copy;
+
+		va_copy(copy, ap);
+		vfprintf(log_file, fmt, copy);
+		va_end(copy);
 		fflush(log_file);
-	} else if (level != LIBBPF_DEBUG) {
+	}
+	/* kept in memory with --debug too: a refused load is explained from it */
+	if (level != LIBBPF_DEBUG) {
 		if (log_len > LOG_CAP - 1024)
 			log_len = 0; /* keep the newest lines */
 		int n = vsnprintf(log_buf + log_len, LOG_CAP - log_len, fmt, ap);
@@ -41,6 +48,27 @@ int acq_read_log(char *buf, size_t len)
 	buf[n] = 0;
 	pthread_mutex_unlock(&log_lock);
 	return (int)n;
+}
+
+/* Where the log ends now: log_since() reads what comes after. */
+size_t log_mark(void)
+{
+	pthread_mutex_lock(&log_lock);
+	size_t n = log_len;
+	pthread_mutex_unlock(&log_lock);
+	return n;
+}
+
+/* The log written since mark (all of it if the buffer wrapped meanwhile). */
+void log_since(size_t mark, char *buf, size_t len)
+{
+	pthread_mutex_lock(&log_lock);
+	size_t from = mark <= log_len ? mark : 0, n = log_len - from;
+	if (n > len - 1)
+		from = log_len - (n = len - 1); /* the newest part */
+	memcpy(buf, log_buf + from, n);
+	buf[n] = 0;
+	pthread_mutex_unlock(&log_lock);
 }
 
 /* libbpf's log to this file from now on; NULL or "" = the memory buffer. */
@@ -69,4 +97,48 @@ int fail(int *code, char *err, size_t errlen, int c, const char *fmt, ...)
 		va_end(ap);
 	}
 	return c;
+}
+
+/*
+ * After a refused load: which program the kernel refused and why, from
+ * libbpf's log since mark (libbpf unloads every program after a failure,
+ * so the object cannot tell). why: the verifier's own last words, or
+ * libbpf's reason where the kernel was never asked (an unresolved CO-RE
+ * relocation or kernel symbol).
+ */
+void refused_program(size_t mark, char *prog, char *why, size_t whylen)
+{
+	static char text[LOG_CAP];
+	char *line, *save = NULL, *in_log = NULL;
+	bool inside = false;
+
+	prog[0] = why[0] = 0;
+	log_since(mark, text, sizeof(text));
+	for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		char *p = strstr(line, "prog '");
+		if (strstr(line, "-- BEGIN PROG LOAD LOG --")) {
+			inside = true;
+			in_log = NULL;
+		} else if (strstr(line, "-- END PROG LOAD LOG --")) {
+			inside = false;
+			if (in_log)
+				snprintf(why, whylen, "%s", in_log);
+		} else if (inside) {
+			/* the verifier's summary lines come after its reason */
+			if (line[0] && strncmp(line, "processed ", 10) && strncmp(line, "verification time", 17) &&
+			    strncmp(line, "stack depth", 11) && strncmp(line, "Validating ", 11))
+				in_log = line;
+			continue;
+		}
+		if (p && (strstr(line, "failed to load") || strstr(line, "load failed") ||
+			  strstr(line, "failed to resolve CO-RE"))) {
+			char *q = strchr(p + 6, '\'');
+			if (q && !prog[0])
+				snprintf(prog, 64, "%.*s", (int)(q - p - 6), p + 6);
+			if (strstr(line, "failed to resolve CO-RE") && !why[0])
+				snprintf(why, whylen, "%s", q ? q + 3 : line);
+		} else if (strstr(line, "extern (") && !why[0]) {
+			snprintf(why, whylen, "%s", strstr(line, "extern ("));
+		}
+	}
 }

@@ -92,6 +92,45 @@ static void read_netstat(FILE *f, struct acq_netns *o)
 }
 
 /* Run the TCP iterator over this thread's namespace: it registers what the registry lacks. */
+/*
+ * The id the kernel side knows the current namespace by (bpf/common.bpf.h
+ * ns_id): its cookie, or where the kernel cannot say it (before 5.14) its
+ * inode number with the top bit set. 0 if neither can be had.
+ */
+__u64 netns_id(__u32 inode)
+{
+	__u64 cookie = 0;
+	socklen_t len = sizeof(cookie);
+	int s;
+
+	if (netns_cookie_missing())
+		return inode ? inode | (1ULL << 63) : 0;
+	if ((s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0)) < 0)
+		return 0;
+	if (getsockopt(s, SOL_SOCKET, SO_NETNS_COOKIE, &cookie, &len))
+		cookie = 0;
+	close(s);
+	return cookie;
+}
+
+/* Before 5.14 there is no SO_NETNS_COOKIE (asked once). */
+bool netns_cookie_missing(void)
+{
+	static int missing = -1;
+
+	if (missing < 0) {
+		__u64 cookie = 0;
+		socklen_t len = sizeof(cookie);
+		int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+
+		missing = s >= 0 && getsockopt(s, SOL_SOCKET, SO_NETNS_COOKIE, &cookie, &len) &&
+			  errno == ENOPROTOOPT;
+		if (s >= 0)
+			close(s);
+	}
+	return missing;
+}
+
 static void register_older_listeners(struct acq *a)
 {
 	char buf[4096];
@@ -109,13 +148,7 @@ static void register_older_listeners(struct acq *a)
 /* Inside one namespace (this thread has joined it): listeners, then counters. */
 static void walk_current_ns(struct acq *a, struct ns_entry *e)
 {
-	__u64 cookie = 0;
-	int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	if (s >= 0) {
-		socklen_t len = sizeof(cookie);
-		getsockopt(s, SOL_SOCKET, SO_NETNS_COOKIE, &cookie, &len);
-		close(s);
-	}
+	__u64 cookie = netns_id(e->out.netns);
 	/*
 	 * A namespace seen for the first time: register the listeners older
 	 * than acceptq (the TCP iterator adds those the registry lacks), so

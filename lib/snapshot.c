@@ -188,7 +188,9 @@ static void prune_namespaces(struct acq *a)
 		if (e->out.gone && !has_rows) {
 			if (e->out.cookie) {
 				bpf_map_delete_elem(bpf_map__fd(a->skel->maps.ns_counts), &e->out.cookie);
-				bpf_map_delete_elem(bpf_map__fd(a->skel->maps.cpu_mib), &e->out.cookie);
+				struct { __u64 ns; __u32 cpu, pad; } k = { e->out.cookie, 0, 0 };
+				for (k.cpu = 0; k.cpu < a->skel->rodata->nr_cpus; k.cpu++)
+					bpf_map_delete_elem(bpf_map__fd(a->skel->maps.cpu_mib), &k);
 			}
 			continue;
 		}
@@ -226,6 +228,31 @@ int map_samples(struct acq *a, __u32 n)
 		munmap((void *)a->samples_map, a->samples_map_len);
 	a->samples_map = m;
 	a->samples_map_len = len;
+	return 0;
+}
+
+/*
+ * The sample pass: the program run once (bpf_for_each_map_elem, 5.13+), or
+ * the registry's iterator read through (before).
+ */
+static int sample_registry(struct acq *a)
+{
+	if (a->sample_iter) {
+		char buf[4096];
+		ssize_t n;
+		int fd;
+
+		a->skel->bss->samples_len = 0;
+		if ((fd = bpf_iter_create(bpf_link__fd(a->sample_iter))) < 0)
+			return -errno;
+		while ((n = read(fd, buf, sizeof(buf))) > 0 || (n < 0 && errno == EINTR))
+			;
+		close(fd);
+		return n < 0 ? -errno : 0;
+	}
+	LIBBPF_OPTS(bpf_test_run_opts, run);
+	if (bpf_prog_test_run_opts(bpf_program__fd(a->skel->progs.acq_sample_all), &run))
+		return -errno;
 	return 0;
 }
 
@@ -276,9 +303,8 @@ int acq_snapshot(void *h, struct acq_listener *rows, __u32 max_rows,
 		return -e;
 	pthread_join(th, NULL);
 	/* every registered listener of every namespace, in one pass over the registry, read in place */
-	LIBBPF_OPTS(bpf_test_run_opts, run);
-	if ((e = bpf_prog_test_run_opts(bpf_program__fd(a->skel->progs.acq_sample_all), &run)))
-		return -errno;
+	if ((e = sample_registry(a)))
+		return e;
 	__u32 nsamples = a->skel->bss->samples_len;
 	if (nsamples > bpf_map__max_entries(a->skel->maps.samples))
 		nsamples = bpf_map__max_entries(a->skel->maps.samples);

@@ -14,7 +14,7 @@ import { fill } from '../src/model/view';
 import { acqLinkIds, awaitAttached, linksOf } from '../harness/links';
 import { LabRun } from '../harness/lab';
 import { CLI, LAB } from '../harness/paths';
-import { Tmux } from './support/tmux';
+import { Tmux } from '../harness/tmux';
 
 /** A network namespace held open by a sleeping process. */
 interface Netns {

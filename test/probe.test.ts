@@ -15,7 +15,7 @@ import { Helper, HelperError, type ProbeSet } from '../src/native/helper';
 
 type ForcedSet = Exclude<ProbeSet, 'auto'>;
 /** The library's naming of each set's own programs (the rest are shared: registry, sampling). */
-const PREFIX: Record<ForcedSet, string> = { fentry: 'acq_fentry_', kprobe: 'acq_kprobe_', tracepoint: 'acq_tp_' };
+const PREFIX: Record<ForcedSet, string> = { fentry: 'acq_fexit_', kprobe: 'acq_kprobe_', tracepoint: 'acq_tp_' };
 /** The order --probe auto tries them in. */
 const AUTO_ORDER: ForcedSet[] = ['fentry', 'kprobe', 'tracepoint'];
 /** How a refused forced set is reported: the set and the program the kernel refused, by name. */
@@ -163,7 +163,7 @@ test.serial('a refused optional program degrades with a notice, and the gap show
   };
   await until(() => lines.length > 0);
   // what is lost (the final-ACK path) and which program was refused
-  t.regex(lines[0].notice ?? '', new RegExp(`final-ACK-path overflows are [^;]*\\(${refusedProg} refused`));
+  t.regex(lines[0].notice ?? '', new RegExp(`final-ACK-path overflows are not attributed [^;]*\\(${refusedProg} refused`));
   // while it runs: the other programs attached, the refused one nowhere
   const held = heldBy(p.pid!);
   checkHeld(t, held, 'tracepoint', { sets: ['fentry', 'kprobe'], progs: [refusedProg] });

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { AcceptqJson } from '../harness/acceptq';
 import { checkScenario } from './support/scenario';
 import { CLI } from '../harness/paths';
-import { Tmux } from './support/tmux';
+import { Tmux } from '../harness/tmux';
 import { parseRecording, RecordingError, FORMAT_VERSION } from '../src/record/recording';
 import { EVENT_FIELDS, fieldList, LISTENER_FIELDS, NAMESPACE_FIELDS } from '../src/model/fields';
 import { parseOptions, UsageError } from '../src/cli';

@@ -12,7 +12,7 @@ import { installTerminfoReader, legacyTerminfo, terminalProblem } from '../ui/te
 import { acqLinkIds, awaitAttached, awaitGone, linksOf } from '../harness/links';
 import { CLI } from '../harness/paths';
 import { renderedPane, shq, Sshd } from './support/ssh';
-import { Tmux } from './support/tmux';
+import { Tmux } from '../harness/tmux';
 
 let sshd: Sshd;
 test.before(async () => {

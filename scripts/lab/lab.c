@@ -33,6 +33,8 @@
  *   cookie-flood    tcp_syncookies=1, tcp_max_syn_backlog=16, 127.0.0.1:9840
  *                   (backlog 8, accepts every 5 ms) hit by raw SYNs from
  *                   127.0.0.2 (SYN cookies are sent) and real connects
+ *   nocookie-flood  the same with tcp_syncookies=0 on 127.0.0.1:9845: the full
+ *                   SYN queue drops SYNs (TCPReqQFullDrop)
  * Their report adds per listener "accepted" (connections the lab accepted)
  * and "skDrops" (the socket's sk_drops, SO_MEMINFO: every listen drop of the
  * socket and more, so an upper bound of its overflows), and at the top level
@@ -636,6 +638,22 @@ static void scenario_cookie_flood(void)
 		fprintf(stderr, "acceptq-lab: cookie-flood: no SYN cookie was sent\n");
 }
 
+/* The same with tcp_syncookies=0: a full SYN queue drops SYNs (TCPReqQFullDrop). */
+static void scenario_nocookie_flood(void)
+{
+	struct client_load cl[1] = { CLIENTS("127.0.0.1", 9845, 3, 4000, 1000) };
+	struct raw_flood flood = { .port = 9845, .secs = 3, .burst = 16, .gap_us = 5000, .max = 20000 };
+
+	sysctl_write("/proc/sys/net/ipv4/tcp_syncookies", "0");
+	sysctl_write("/proc/sys/net/ipv4/tcp_max_syn_backlog", "16");
+	drop_rst_from_127_0_0_2();
+	add_listener(4, "127.0.0.1", 9845, 8, false, true);
+	ls[0].pace_ms = 5;
+	run_paced(cl, 1, &flood);
+	if (netstat_value("TCPReqQFullDrop") <= 0)
+		fprintf(stderr, "acceptq-lab: nocookie-flood: no SYN was dropped for a full SYN queue\n");
+}
+
 /* ---- why it overflows: waits, backlogs, floods ---- */
 
 /* Top-level fields the scenario adds to its report (",\"name\":value..."). */
@@ -971,7 +989,7 @@ static void scenario_abandon(void)
 static void usage(void)
 {
 	fprintf(stderr, "usage: acceptq-lab syn|ack|ack-cookie|v6|reuseport|twoaddr|dualstack|idle|many N|churn N SECONDS|flood SECONDS\n"
-			"       |pace [MS]|reuseport-mixed|nobind|two|cookie-flood\n"
+			"       |pace [MS]|reuseport-mixed|nobind|two|cookie-flood|nocookie-flood\n"
 			"       |delay MS|somaxconn|keepup|synflood-accepting|abandon "
 			"[--hold SECONDS]\n(run inside a network namespace of its own: "
 			"unshare -n acceptq-lab syn)\n");
@@ -1040,6 +1058,8 @@ int main(int argc, char **argv)
 		scenario_two();
 	} else if (!strcmp(sc, "cookie-flood") && !pos[1]) {
 		scenario_cookie_flood();
+	} else if (!strcmp(sc, "nocookie-flood") && !pos[1]) {
+		scenario_nocookie_flood();
 	} else if (!strcmp(sc, "delay") && pos[1] && atoi(pos[1]) > 0 && atoi(pos[1]) <= 1000 && !pos[2]) {
 		scenario_delay(atoi(pos[1]));
 	} else if (!strcmp(sc, "somaxconn") && !pos[1]) {
