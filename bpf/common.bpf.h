@@ -198,19 +198,16 @@ static __always_inline void peak_update(struct acq_counts *c, __u32 depth)
  * Loops over a group's slots are unrolled: before 6.x the verifier refuses a
  * loop whose body ends in a helper call ("back-edge"), as these do.
  *
- * Compare-and-swap came with 5.12 (BPF atomics), as did
- * bpf_for_each_map_elem a release later: where the kernel lacks it, a
- * plain check-and-store (two listen() calls on one key at the same
- * instant could then list one socket fewer for the peak sum).
+ * A slot is claimed with a plain check and store, not compare-and-swap:
+ * 5.10 refuses any program holding a BPF atomic it does not know, even in
+ * code it never runs. Each socket starts at a slot of its own (from its
+ * address), so two listen() calls on one key at the same instant rarely
+ * meet; if they do, one socket is left out of the list (and of the peak
+ * sum), never out of members or the counts.
  */
-static __always_inline bool slot_swap(__u64 *slot, __u64 old, __u64 new)
+static __always_inline __u32 slot_start(__u64 skp)
 {
-	if (KERNEL_HAS_HELPER(for_each_map_elem))
-		return __sync_val_compare_and_swap(slot, old, new) == old;
-	if (*slot != old)
-		return false;
-	*slot = new;
-	return true;
+	return (__u32)(skp >> 6) % ACQ_GROUP_MAX;
 }
 
 static __always_inline void group_add(const struct acq_lkey *k, __u64 skp)
@@ -222,10 +219,17 @@ static __always_inline void group_add(const struct acq_lkey *k, __u64 skp)
 		return;
 	__sync_fetch_and_add(&g->members, 1);
 	/* a group larger than the list: counted in full, left out of the peak sum */
+	/* a row's only socket takes slot 0, where group_scan() looks first */
+	__u32 start = g->members <= 1 ? 0 : slot_start(skp);
 	bool listed = false;
-	_Pragma("unroll") for (int i = 0; i < ACQ_GROUP_MAX; i++)
-		if (!listed)
-			listed = slot_swap(&g->socks[i], 0, skp);
+	_Pragma("unroll") for (int i = 0; i < ACQ_GROUP_MAX; i++) {
+		__u64 *slot = &g->socks[(start + i) % ACQ_GROUP_MAX];
+
+		if (!listed && !*slot) {
+			*slot = skp;
+			listed = true;
+		}
+	}
 }
 
 static __always_inline void group_del(const struct acq_lkey *k, __u64 skp)
@@ -236,7 +240,8 @@ static __always_inline void group_del(const struct acq_lkey *k, __u64 skp)
 		return;
 	__sync_fetch_and_add(&g->members, -1);
 	_Pragma("unroll") for (int i = 0; i < ACQ_GROUP_MAX; i++)
-		slot_swap(&g->socks[i], skp, 0);
+		if (g->socks[i] == skp)
+			g->socks[i] = 0;
 }
 
 /*
