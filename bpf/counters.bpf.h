@@ -42,6 +42,13 @@ extern const volatile __u64 percpu_this_cpu_off;       /* unsigned long this_cpu
 extern const volatile __u64 percpu_preempt_count;      /* int __preempt_count (or pcpu_hot's member) */
 extern const volatile __u64 percpu_current_task;       /* struct task_struct *current_task */
 extern const volatile __u64 percpu_runqueues;          /* struct rq runqueues */
+/*
+ * Where the three counters are in a namespace's per-CPU array: the
+ * indexes of the kernel's enum linux_mib, which is anonymous (no CO-RE
+ * relocation can name it) and not only appended to (6.15 inserted
+ * entries before LISTENOVERFLOWS). User space reads them from BTF.
+ */
+extern const volatile __u32 mib_listen_overflows, mib_reqqfull_drop, mib_syncookies_sent;
 /* Written once by acq_calibrate. */
 #define ACQ_MAX_CPUS 1024
 extern __u64 cpu_off[ACQ_MAX_CPUS];     /* per-CPU offset of each CPU */
@@ -158,10 +165,10 @@ static __always_inline int mib_read(const struct net *net, __u64 off, struct acq
 	if (!base || !off)
 		return -1;
 	base += off;
-	/* indexes of enum linux_mib (uapi/linux/snmp.h: only ever appended to) */
-	if (bpf_probe_read_kernel(&m->listen_overflows, 8, (void *)(base + 8 * LINUX_MIB_LISTENOVERFLOWS)) ||
-	    bpf_probe_read_kernel(&m->reqqfull_drop, 8, (void *)(base + 8 * LINUX_MIB_TCPREQQFULLDROP)) ||
-	    bpf_probe_read_kernel(&m->syncookies_sent, 8, (void *)(base + 8 * LINUX_MIB_SYNCOOKIESSENT)))
+	/* indexes of enum linux_mib as the running kernel has them (user space reads its BTF) */
+	if (bpf_probe_read_kernel(&m->listen_overflows, 8, (void *)(base + 8 * mib_listen_overflows)) ||
+	    bpf_probe_read_kernel(&m->reqqfull_drop, 8, (void *)(base + 8 * mib_reqqfull_drop)) ||
+	    bpf_probe_read_kernel(&m->syncookies_sent, 8, (void *)(base + 8 * mib_syncookies_sent)))
 		return -1;
 	return 0;
 }

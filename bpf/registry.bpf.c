@@ -11,6 +11,7 @@
 const volatile __u32 events_per_sec = 50;
 const volatile __u8 netns_by_inode = 0;
 const volatile __u64 per_cpu_offset_addr = 0;
+const volatile __u32 mib_listen_overflows = 0, mib_reqqfull_drop = 0, mib_syncookies_sent = 0;
 const volatile __u32 nr_cpus = 1;
 const volatile __u64 rcv_state_start = 0, rcv_state_end = 0;
 const volatile __u64 v4_cookie_start = 0, v4_cookie_end = 0;

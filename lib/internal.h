@@ -173,6 +173,7 @@ void percpu_offsets(struct percpu_var *vars, size_t n);
 int kallsyms_ranges(struct ksym_range *r, size_t n);
 bool listed(const char *list, const char *name);
 __u64 btf_member_offset(const char *type, const char *member);
+long long btf_enum_value(const char *name);
 /* BPF helpers of the running kernel that decide which programs load */
 struct kernel_has {
 	bool for_each_map_elem;         /* 5.13 */

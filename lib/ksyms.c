@@ -174,3 +174,26 @@ struct kernel_has kernel_features(void)
 	btf__free(btf);
 	return has;
 }
+
+/* The value of an enumerator of any enum (named or not) in the kernel's BTF; -1 if not there. */
+long long btf_enum_value(const char *name)
+{
+	struct btf *btf = btf__load_vmlinux_btf();
+	long long val = -1;
+
+	if (!btf)
+		return -1;
+	for (__u32 id = 1, n = btf__type_cnt(btf); id < n && val < 0; id++) {
+		const struct btf_type *t = btf__type_by_id(btf, id);
+		if (!btf_is_enum(t))
+			continue;
+		const struct btf_enum *v = btf_enum(t);
+		for (int i = 0; i < btf_vlen(t); i++, v++)
+			if (!strcmp(btf__name_by_offset(btf, v->name_off), name)) {
+				val = v->val;
+				break;
+			}
+	}
+	btf__free(btf);
+	return val;
+}

@@ -186,6 +186,18 @@ static int tell_kernel_places(struct acq *a, struct acceptq_bpf *s, enum acq_pro
 	s->rodata->v4_cookie_end = r[1].end;
 	s->rodata->v6_cookie_start = r[2].start;
 	s->rodata->v6_cookie_end = r[2].end;
+	{
+		long long lo = btf_enum_value("LINUX_MIB_LISTENOVERFLOWS"),
+			  qd = btf_enum_value("LINUX_MIB_TCPREQQFULLDROP"),
+			  sc = btf_enum_value("LINUX_MIB_SYNCOOKIESSENT");
+		if (lo <= 0 || qd <= 0 || sc <= 0)
+			return fail(NULL, err, errlen, -ENOENT, "%s: the kernel's BTF has no LINUX_MIB_LISTENOVERFLOWS, "
+				    "LINUX_MIB_TCPREQQFULLDROP or LINUX_MIB_SYNCOOKIESSENT: its counters cannot be "
+				    "read", probe_names[set]);
+		s->rodata->mib_listen_overflows = (__u32)lo;
+		s->rodata->mib_reqqfull_drop = (__u32)qd;
+		s->rodata->mib_syncookies_sent = (__u32)sc;
+	}
 	if (r[3].start && r[4].start) {
 		/* kallsyms lists data (CONFIG_KALLSYMS_ALL): the variables' own addresses */
 		s->rodata->per_cpu_offset_addr = r[3].start;
