@@ -12,6 +12,8 @@ const volatile __u32 events_per_sec = 50;
 const volatile __u8 netns_by_inode = 0;
 const volatile __u64 per_cpu_offset_addr = 0;
 const volatile __u32 mib_listen_overflows = 0, mib_reqqfull_drop = 0, mib_syncookies_sent = 0;
+/* A rehearsal (ACCEPTQ_VERIFIER_TRAP=1): acq_set_state reads through a null pointer, for the verifier to refuse. */
+const volatile __u8 verifier_trap = 0;
 const volatile __u32 nr_cpus = 1;
 const volatile __u64 rcv_state_start = 0, rcv_state_end = 0;
 const volatile __u64 v4_cookie_start = 0, v4_cookie_end = 0;
@@ -69,6 +71,9 @@ static __always_inline void arrival(const struct sock *sk)
 SEC("tp_btf/inet_sock_set_state")
 int BPF_PROG(acq_set_state, const struct sock *sk, const int oldstate, const int newstate)
 {
+	if (verifier_trap)
+		return *(volatile int *)(long)oldstate;
+
 	if (oldstate == TCP_SYN_RECV_ && newstate == TCP_ESTABLISHED_) {
 		if (sk->sk_protocol == IPPROTO_TCP_)
 			arrival(sk);

@@ -370,6 +370,7 @@ async function observe(
   read: () => Counters,
   before: Counters,
   load: Record<string, unknown>,
+  stages: 'overflows' | 'syn-drops' = 'overflows',
 ): Promise<CaseResult> {
   const settled = await settle(read);
   const record = await aq.waitFor((r) => Date.parse(r.time) > settled.at && r.namespaces.some((n) => n.netns === netns), 20000);
@@ -388,7 +389,9 @@ async function observe(
   const checks: Check[] = [
     truthy('the namespace inode is new to acceptq (not a dead namespace\'s, reused)', !reused, 'setup'),
     truthy('the kernel counters held still before the record', settled.stable, 'setup'),
-    positive('the kernel counted overflows (ListenOverflows delta > 0)', kernel.TcpExtListenOverflows),
+    stages === 'overflows'
+      ? positive('the kernel counted overflows (ListenOverflows delta > 0)', kernel.TcpExtListenOverflows)
+      : positive('the kernel dropped SYNs for a full SYN queue (TCPReqQFullDrop delta > 0)', kernel.TcpExtTCPReqQFullDrop),
     eq('sum of rows overflows = kernel ListenOverflows delta', a.overflows, kernel.TcpExtListenOverflows),
     ...rows.map((r) =>
       eq(`${r.address}:${r.port}: overflowsSyn + overflowsAck = overflows`, r.overflowsSyn + r.overflowsAck, r.overflows),
@@ -498,6 +501,7 @@ export async function labCase(
   aq: AcceptqJson,
   cleanup: Cleanup,
   extra: (r: CaseResult, listeners: LabListenerInfo[]) => Check[],
+  stages: 'overflows' | 'syn-drops' = 'overflows',
 ): Promise<CaseResult> {
   let startedAt = Date.now();
   let lab = await startLab(scenario, 120, 60000);
@@ -517,7 +521,7 @@ export async function labCase(
   };
   if (tries) load.reusedInodesSkipped = tries;
   // a namespace made by unshare -n: every counter began at zero
-  const r = await observe(id, aq, startedAt, lab.netns, () => lab.netstat(), zeroCounters(), load);
+  const r = await observe(id, aq, startedAt, lab.netns, () => lab.netstat(), zeroCounters(), load, stages);
   return finish(r, extra(r, listeners));
 }
 

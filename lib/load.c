@@ -237,6 +237,11 @@ static int load_attach(struct acq *a, const struct acq_open_opts *o, enum acq_pr
 	s->rodata->events_per_sec = o->events_per_sec;
 	s->rodata->nr_cpus = (__u32)libbpf_num_possible_cpus();
 	s->rodata->netns_by_inode = netns_cookie_missing();
+	if (s->rodata->netns_by_inode)
+		add_notice(a, "network namespaces are told apart by inode number, which the kernel reuses "
+			   "(no SO_NETNS_COOKIE before Linux 5.14): a namespace made after another was "
+			   "deleted may take over its rows");
+	s->rodata->verifier_trap = listed(getenv("ACCEPTQ_VERIFIER_TRAP"), "1");
 	if ((e = tell_kernel_places(a, s, set, err, errlen))) {
 		acceptq_bpf__destroy(s);
 		return e;

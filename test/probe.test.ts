@@ -6,6 +6,9 @@
 // must not linger beside the set that runs.
 import test, { type ExecutionContext } from 'ava';
 import { spawn, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { startLab } from '../harness/lab';
 import { AcceptqJson } from '../harness/acceptq';
 import { checkScenario } from './support/scenario';
@@ -179,4 +182,22 @@ test.serial('a refused optional program degrades with a notice, and the gap show
   p.kill('SIGTERM');
   t.is(await exited, 0);
   await checkGone(t, held, 'after exit');
+});
+
+test.serial('a program the verifier really refuses: one line with the program and the verifier\'s own words; --debug keeps the whole log', async (t) => {
+  // ACCEPTQ_VERIFIER_TRAP makes acq_set_state (in every set) read through a null pointer: loaded for real, refused for real
+  const log = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'acq-trap-')), 'libbpf.log');
+  t.teardown(() => fs.rmSync(path.dirname(log), { recursive: true, force: true }));
+  const r = spawnSync(process.execPath, [CLI, '--once', '--probe', 'tracepoint', '--debug', log], {
+    encoding: 'utf8',
+    timeout: 60000,
+    env: { ...process.env, ACCEPTQ_VERIFIER_TRAP: '1' },
+  });
+  t.is(r.status, 1);
+  t.is(r.stdout, '');
+  t.is(r.stderr.trim().split('\n').length, 1, `one line: ${r.stderr}`);
+  t.regex(r.stderr, /^acceptq: tracepoint: the kernel refused to load acq_set_state: R\d+ invalid mem access '(scalar|inv)'\n$/);
+  const text = fs.readFileSync(log, 'utf8');
+  t.regex(text, /prog 'acq_set_state': -- BEGIN PROG LOAD LOG --/, 'the verifier log is in the --debug file');
+  t.deepEqual(bpfFdsOf('self'), [], 'nothing left open here');
 });

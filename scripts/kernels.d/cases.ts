@@ -5,7 +5,7 @@
  * the dashboard), then every case of harness/kernel-cases.ts against the
  * namespace's own counters, and what the BPF programs ran per connection.
  * One JSON line per result on stdout; progress on stderr.
- *   node dist/scripts/kernels.d/cases.js [--sets auto,fentry,kprobe,tracepoint]
+ *   node dist/scripts/kernels.d/cases.js [--sets auto,fentry,kprobe,tracepoint,bpftrace]
  *        [--cases id,...] [--rounds N] [--kernel LABEL]
  */
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -13,13 +13,15 @@ import fs from 'node:fs';
 import os from 'node:os';
 import { parseArgs } from 'node:util';
 import { AcceptqJson } from '../../harness/acceptq';
+import { runBpftrace } from '../../harness/bpftrace';
 import { KERNEL_CASES } from '../../harness/kernel-cases';
 import { awaitGone, heldBy } from '../../harness/links';
 import { CLI } from '../../harness/paths';
 import { cleanupAll, describe, failures, runCase } from '../../harness/servers';
 import { Tmux } from '../../harness/tmux';
 
-const SETS = ['auto', 'fentry', 'kprobe', 'tracepoint'] as const;
+/** acceptq's probe sets, and the bpftrace fallback (scripts/acceptq-bt) as one more column */
+const SETS = ['auto', 'fentry', 'kprobe', 'tracepoint', 'bpftrace'] as const;
 type ProbeSet = (typeof SETS)[number];
 
 export interface MatrixResult {
@@ -147,6 +149,18 @@ async function main(): Promise<void> {
     // run counts stay 0
   }
   for (const set of sets) {
+    if (set === 'bpftrace') {
+      log('bpftrace');
+      try {
+        const bt = await runBpftrace();
+        if (bt.checks.length < 3) emit({ kernel, set, case: 'start', status: 'error', detail: firstLine(bt.output) });
+        for (const c of bt.checks)
+          emit({ kernel, set, case: c.scenario, status: c.seen === c.kernel ? 'exact' : 'not exact', detail: `${bt.script}: ${c.seen} against the kernel's ${c.kernel}` });
+      } catch (e) {
+        emit({ kernel, set, case: 'start', status: 'refused', detail: firstLine(String(e)) });
+      }
+      continue;
+    }
     log(`${set}: --once`);
     const o = once(set);
     if (!o.ok) {
