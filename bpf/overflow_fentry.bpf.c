@@ -91,50 +91,21 @@ static __always_inline int call_return(__u32 call, bool ack_path)
 	return listener_returned(sk, ack_path);
 }
 
-SEC("kprobe/tcp_conn_request")
-int BPF_KPROBE(acq_kprobe_conn_request, void *rsk_ops, void *af_ops, struct sock *sk)
-{
-	return call_enter(CALL_CONN_REQUEST, sk);
-}
+/* A kprobe and a kretprobe on fn, sharing the per-CPU slot call. */
+#define KPROBE_PAIR(fn, call, ack_path)						\
+	SEC("kprobe/" #fn)							\
+	int BPF_KPROBE(acq_kprobe_##fn, void *arg0, void *arg1, struct sock *arg2) \
+	{									\
+		/* the listener is tcp_conn_request()'s third argument, the others' first */ \
+		return call_enter(call, call == CALL_CONN_REQUEST ? arg2 : arg0); \
+	}									\
+	SEC("kretprobe/" #fn)							\
+	int BPF_KRETPROBE(acq_kprobe_ret_##fn)					\
+	{									\
+		return call_return(call, ack_path);				\
+	}
 
-SEC("kretprobe/tcp_conn_request")
-int BPF_KRETPROBE(acq_kprobe_ret_conn_request)
-{
-	return call_return(CALL_CONN_REQUEST, false);
-}
-
-SEC("kprobe/tcp_check_req")
-int BPF_KPROBE(acq_kprobe_check_req, struct sock *sk)
-{
-	return call_enter(CALL_CHECK_REQ, sk);
-}
-
-SEC("kretprobe/tcp_check_req")
-int BPF_KRETPROBE(acq_kprobe_ret_check_req)
-{
-	return call_return(CALL_CHECK_REQ, true);
-}
-
-SEC("kprobe/cookie_v4_check")
-int BPF_KPROBE(acq_kprobe_cookie_v4_check, struct sock *sk)
-{
-	return call_enter(CALL_COOKIE_V4, sk);
-}
-
-SEC("kretprobe/cookie_v4_check")
-int BPF_KRETPROBE(acq_kprobe_ret_cookie_v4_check)
-{
-	return call_return(CALL_COOKIE_V4, true);
-}
-
-SEC("kprobe/cookie_v6_check")
-int BPF_KPROBE(acq_kprobe_cookie_v6_check, struct sock *sk)
-{
-	return call_enter(CALL_COOKIE_V6, sk);
-}
-
-SEC("kretprobe/cookie_v6_check")
-int BPF_KRETPROBE(acq_kprobe_ret_cookie_v6_check)
-{
-	return call_return(CALL_COOKIE_V6, true);
-}
+KPROBE_PAIR(tcp_conn_request, CALL_CONN_REQUEST, false)
+KPROBE_PAIR(tcp_check_req, CALL_CHECK_REQ, true)
+KPROBE_PAIR(cookie_v4_check, CALL_COOKIE_V4, true)
+KPROBE_PAIR(cookie_v6_check, CALL_COOKIE_V6, true)

@@ -53,6 +53,25 @@ static __always_inline void attribute_by_address(const struct net *net, __u64 id
 	attribute(group_for(&ns, p->family, p->daddr, p->dport, &k) ? &k : NULL, id, ack_path, d, NULL, p);
 }
 
+/*
+ * An observation at a packet the kernel handled (an IP packet: the
+ * tracepoints see every skb freed, of any protocol). false when its
+ * namespace's counters did not move (most packets).
+ */
+static __always_inline bool observe_skb(const struct sk_buff *skb, const struct net **net, __u64 *id,
+					struct acq_mib *d)
+{
+	__u16 proto = BPF_CORE_READ(skb, protocol);
+
+	if (proto != ETH_P_IP_BE && proto != ETH_P_IPV6_BE)
+		return false;
+	*net = skb_net(skb);
+	if (!*net)
+		return false;
+	*id = ns_id(*net);
+	return observe(*net, *id, d, true);
+}
+
 SEC("tp_btf/consume_skb")
 int acq_tp_consume_skb(unsigned long long *ctx)
 {
@@ -62,22 +81,12 @@ int acq_tp_consume_skb(unsigned long long *ctx)
 	struct pkt p;
 	__u64 id;
 
-	if (bpf_core_field_exists(struct trace_event_raw_consume_skb, location)) {
-		if (!in_range(tp_arg(ctx, 1), rcv_state_start, rcv_state_end))
-			return 0;
-	} else {
-		__u16 proto = BPF_CORE_READ(skb, protocol);
-
-		if (proto != ETH_P_IP_BE && proto != ETH_P_IPV6_BE)
-			return 0;
-	}
+	if (bpf_core_field_exists(struct trace_event_raw_consume_skb, location) &&
+	    !in_range(tp_arg(ctx, 1), rcv_state_start, rcv_state_end))
+		return 0;
 	if (parse_tcp(skb, &p) || (p.flags & (TCP_FLAG_SYN | TCP_FLAG_ACK)) != TCP_FLAG_SYN)
 		return 0;
-	net = skb_net(skb);
-	if (!net)
-		return 0;
-	id = ns_id(net);
-	if (!observe(net, id, &d, true))
+	if (!observe_skb(skb, &net, &id, &d))
 		return 0;
 	/* the counters moved (rarely): now the addresses */
 	attribute_by_address(net, id, false, &d, skb, &p);
@@ -133,19 +142,12 @@ int BPF_PROG(acq_tp_kfree_skb, struct sk_buff *skb, void *location, enum skb_dro
 SEC("tp_btf/kfree_skb")
 int BPF_PROG(acq_tp_kfree_skb_by_addr, struct sk_buff *skb)
 {
-	__u16 proto = BPF_CORE_READ(skb, protocol);
 	const struct net *net;
 	struct acq_mib d;
 	struct pkt p;
 	__u64 id;
 
-	if (proto != ETH_P_IP_BE && proto != ETH_P_IPV6_BE)
-		return 0;
-	net = skb_net(skb);
-	if (!net)
-		return 0;
-	id = ns_id(net);
-	if (!observe(net, id, &d, true))
+	if (!observe_skb(skb, &net, &id, &d))
 		return 0;
 	if (parse_tcp(skb, &p))
 		__builtin_memset(&p, 0, sizeof(p));

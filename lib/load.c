@@ -136,7 +136,7 @@ static int kprobe_can_attach(const char *fn)
 
 static int probe_set(enum acq_probe set, char *failed, char *err, size_t errlen)
 {
-	const char *prog = set == ACQ_PROBE_FENTRY ? "acq_fexit_conn_request" : "acq_kprobe_conn_request";
+	const char *prog = set == ACQ_PROBE_FENTRY ? "acq_fexit_conn_request" : "acq_kprobe_tcp_conn_request";
 	int e;
 
 	if (set == ACQ_PROBE_FENTRY)

@@ -622,36 +622,36 @@ static void scenario_two(void)
 	run_paced(cl, 2, NULL);
 }
 
-static void scenario_cookie_flood(void)
+/*
+ * A listener at port (backlog 8, accepts every 5 ms) hit by raw SYNs from
+ * 127.0.0.2 and real connects, with tcp_syncookies set to cookies and
+ * tcp_max_syn_backlog 16; counter is what the flood must move.
+ */
+static void syn_flood(int port, const char *cookies, const char *counter)
 {
-	struct client_load cl[1] = { CLIENTS("127.0.0.1", 9840, 3, 4000, 1000) };
-	struct raw_flood flood = { .port = 9840, .secs = 3, .burst = 16, .gap_us = 5000, .max = 20000 };
+	struct client_load cl[1] = { CLIENTS("127.0.0.1", port, 3, 4000, 1000) };
+	struct raw_flood flood = { .port = port, .secs = 3, .burst = 16, .gap_us = 5000, .max = 20000 };
 
-	sysctl_write("/proc/sys/net/ipv4/tcp_syncookies", "1");
+	sysctl_write("/proc/sys/net/ipv4/tcp_syncookies", cookies);
 	sysctl_write("/proc/sys/net/ipv4/tcp_max_syn_backlog", "16");
 	/* the raw SYNs' request sockets must stay, or the SYN queue never fills */
 	drop_rst_from_127_0_0_2();
-	add_listener(4, "127.0.0.1", 9840, 8, false, true);
+	add_listener(4, "127.0.0.1", port, 8, false, true);
 	ls[0].pace_ms = 5;
 	run_paced(cl, 1, &flood);
-	if (netstat_value("SyncookiesSent") <= 0)
-		fprintf(stderr, "acceptq-lab: cookie-flood: no SYN cookie was sent\n");
+	if (netstat_value(counter) <= 0)
+		fprintf(stderr, "acceptq-lab: the SYN flood did not move %s\n", counter);
+}
+
+static void scenario_cookie_flood(void)
+{
+	syn_flood(9840, "1", "SyncookiesSent");
 }
 
 /* The same with tcp_syncookies=0: a full SYN queue drops SYNs (TCPReqQFullDrop). */
 static void scenario_nocookie_flood(void)
 {
-	struct client_load cl[1] = { CLIENTS("127.0.0.1", 9845, 3, 4000, 1000) };
-	struct raw_flood flood = { .port = 9845, .secs = 3, .burst = 16, .gap_us = 5000, .max = 20000 };
-
-	sysctl_write("/proc/sys/net/ipv4/tcp_syncookies", "0");
-	sysctl_write("/proc/sys/net/ipv4/tcp_max_syn_backlog", "16");
-	drop_rst_from_127_0_0_2();
-	add_listener(4, "127.0.0.1", 9845, 8, false, true);
-	ls[0].pace_ms = 5;
-	run_paced(cl, 1, &flood);
-	if (netstat_value("TCPReqQFullDrop") <= 0)
-		fprintf(stderr, "acceptq-lab: nocookie-flood: no SYN was dropped for a full SYN queue\n");
+	syn_flood(9845, "0", "TCPReqQFullDrop");
 }
 
 /* ---- why it overflows: waits, backlogs, floods ---- */
