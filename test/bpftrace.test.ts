@@ -1,4 +1,4 @@
-// scripts/acceptq-bt (bpf/acceptq-fexit.bt where the kernel allows fentry,
+// scripts/acceptq-bt (bpf/acceptq-fexit.bt where bpftrace takes kfunc probes,
 // bpf/acceptq.bt on a tracepoint-only kernel like this one) on the real
 // kernel, against the kernel's counter, for the SYN path and both final-ACK
 // paths. The kernel matrix (scripts/kernels) runs the same in each kernel.
