@@ -4,7 +4,9 @@
  * is not exact (or did not start) spelled out under it. Writes the results,
  * stamped with the commit, to --out. Exit status 0 only when every row is
  * ok or exact.
- *   node dist/scripts/kernels.d/table.js RESULTS.ndjson [--out FILE]
+ *   node dist/scripts/kernels.d/table.js RESULTS... [--out FILE]
+ * RESULTS: cases.js's JSON lines or earlier --out files, merged in order
+ * (a later run of some rows, e.g. one set again, replaces those rows).
  */
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -13,11 +15,21 @@ import { ROOT } from '../../harness/paths';
 import type { MatrixResult } from './cases';
 
 const { values, positionals } = parseArgs({ allowPositionals: true, options: { out: { type: 'string' } } });
-const results: MatrixResult[] = fs
-  .readFileSync(positionals[0], 'utf8')
-  .split('\n')
-  .filter((l) => l.startsWith('{'))
-  .map((l) => JSON.parse(l));
+
+/** Results of a file: cases.js's JSON lines, or an earlier --out file (its results list). */
+function read(file: string): MatrixResult[] {
+  const text = fs.readFileSync(file, 'utf8');
+  if (text.startsWith('{\n')) return JSON.parse(text).results;
+  return text
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .map((l) => JSON.parse(l));
+}
+
+/** Every file's results; a later file's row replaces an earlier one of the same kernel, set, case and round. */
+const byKey = new Map<string, MatrixResult>();
+for (const f of positionals) for (const r of read(f)) byKey.set(`${r.kernel}|${r.set}|${r.case}|${r.round ?? 0}`, r);
+const results = [...byKey.values()];
 
 const git = (args: string[]) => {
   try {
