@@ -16,10 +16,17 @@ import type { MatrixResult } from './cases';
 
 const { values, positionals } = parseArgs({ allowPositionals: true, options: { out: { type: 'string' } } });
 
+/** The commits earlier --out files measured (a merged table says which rows came from which). */
+const measured: Array<{ commit: string; dirty: boolean; date: string; rows: number }> = [];
+
 /** Results of a file: cases.js's JSON lines, or an earlier --out file (its results list). */
 function read(file: string): MatrixResult[] {
   const text = fs.readFileSync(file, 'utf8');
-  if (text.startsWith('{\n')) return JSON.parse(text).results;
+  if (text.startsWith('{\n')) {
+    const j = JSON.parse(text);
+    for (const m of j.measured ?? [{ commit: j.commit, dirty: j.dirty, date: j.date, rows: j.results.length }]) measured.push(m);
+    return j.results;
+  }
   return text
     .split('\n')
     .filter((l) => l.startsWith('{'))
@@ -75,7 +82,17 @@ const failed = results.filter((r) => r.status !== 'ok' && r.status !== 'exact' &
 if (values.out) {
   fs.writeFileSync(
     values.out,
-    `${JSON.stringify({ commit: git(['rev-parse', 'HEAD']), dirty: git(['status', '--porcelain', '--untracked-files=no']) !== '', date: new Date().toISOString(), results }, null, 1)}\n`,
+    `${JSON.stringify(
+      {
+        commit: git(['rev-parse', 'HEAD']),
+        dirty: git(['status', '--porcelain', '--untracked-files=no']) !== '',
+        date: new Date().toISOString(),
+        ...(measured.length ? { measured } : {}),
+        results,
+      },
+      null,
+      1,
+    )}\n`,
   );
 }
 process.exit(failed.length || !results.length ? 3 : 0);
