@@ -70,14 +70,17 @@ async function whyCase(aq: AcceptqJson, cleanup: Cleanup): Promise<CaseResult> {
   const maxW = maxs.length ? Math.max(...maxs) : NaN;
   const labMin: number = report.labWaitMinMs;
   const labMax: number = report.labWaitMaxMs;
+  // the lab times from its connect() returning, acceptq from the server's end of the
+  // handshake, which comes an ACK's transit later (up to a few ms under emulation)
+  const low = Math.min(labMin - 2, DELAY_MS * 0.95);
   const checks: Check[] = [
     eq('the lab made its connects', n, 160, 'setup'),
     eq('and accepted every one', report.listeners[0].accepted, n, 'setup'),
     eq('arrivals = connects', last.arrivals, n),
     eq('accepts = connects', last.accepts, n),
     eq('one wait timed per accept()', timed, n),
-    truthy(`shortest wait ${minW} ms within the lab's [${labMin - 2}, ${labMax + 2}] ms`, minW >= labMin - 2 && minW <= labMax + 2),
-    truthy(`longest wait ${maxW} ms within the lab's [${labMin - 2}, ${labMax + 2}] ms`, maxW >= labMin - 2 && maxW <= labMax + 2),
+    truthy(`shortest wait ${minW} ms within [${low}, ${labMax + 2}] ms (the lab's ${labMin} to ${labMax})`, minW >= low && minW <= labMax + 2),
+    truthy(`longest wait ${maxW} ms within [${low}, ${labMax + 2}] ms`, maxW >= low && maxW <= labMax + 2),
     eq('no overflow', last.overflows, 0),
   ];
   const r: CaseResult = {
