@@ -6,7 +6,7 @@
  * ok or exact.
  *   node dist/scripts/kernels.d/table.js RESULTS... [--out FILE]
  * RESULTS: cases.js's JSON lines or earlier --out files, merged in order
- * (a later run of some rows, e.g. one set again, replaces those rows).
+ * (a later run of some cases replaces those cases' rows).
  */
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -33,10 +33,19 @@ function read(file: string): MatrixResult[] {
     .map((l) => JSON.parse(l));
 }
 
-/** Every file's results; a later file's row replaces an earlier one of the same kernel, set, case and round. */
-const byKey = new Map<string, MatrixResult>();
-for (const f of positionals) for (const r of read(f)) byKey.set(`${r.kernel}|${r.set}|${r.case}|${r.round ?? 0}`, r);
-const results = [...byKey.values()];
+/**
+ * Every file's results. A later file's rows of a kernel, set and case
+ * replace the earlier ones (every round), and so does any later row of the
+ * kernel and set the set's earlier failure to start ("start").
+ */
+let results: MatrixResult[] = [];
+for (const f of positionals) {
+  const rows = read(f);
+  const cases = new Set(rows.map((r) => `${r.kernel}|${r.set}|${r.case}`));
+  const sets = new Set(rows.map((r) => `${r.kernel}|${r.set}`));
+  const replaced = (r: MatrixResult) => cases.has(`${r.kernel}|${r.set}|${r.case}`) || (r.case === 'start' && sets.has(`${r.kernel}|${r.set}`));
+  results = [...results.filter((r) => !replaced(r)), ...rows];
+}
 
 const git = (args: string[]) => {
   try {
