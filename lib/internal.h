@@ -169,18 +169,19 @@ void resolve_owners(struct acq *a, const __u32 *inos, size_t n);
 void resolve_cgroups(struct acq *a);
 
 /* ksyms.c */
-void percpu_offsets(struct percpu_var *vars, size_t n);
+struct btf;
+void percpu_offsets(const struct btf *btf, struct percpu_var *vars, size_t n);
 int kallsyms_ranges(struct ksym_range *r, size_t n);
 bool listed(const char *list, const char *name);
-__u64 btf_member_offset(const char *type, const char *member);
-long long btf_enum_value(const char *name);
+__u64 btf_member_offset(const struct btf *btf, const char *type, const char *member);
+long long btf_enum_value(const struct btf *btf, const char *name);
 /* BPF helpers of the running kernel that decide which programs load */
 struct kernel_has {
 	bool for_each_map_elem;         /* 5.13 */
 	bool sock_from_file;            /* 5.11 */
 	bool kfree_skb_rx_sk;           /* 6.11: the kfree_skb tracepoint names the socket */
 };
-struct kernel_has kernel_features(void);
+struct kernel_has kernel_features(const struct btf *btf);
 
 /* snapshot.c */
 int map_samples(struct acq *a, __u32 n);

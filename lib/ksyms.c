@@ -12,14 +12,10 @@
 #include <bpf/btf.h>
 #include "internal.h"
 
-void percpu_offsets(struct percpu_var *vars, size_t n)
+void percpu_offsets(const struct btf *btf, struct percpu_var *vars, size_t n)
 {
-	struct btf *btf = btf__load_vmlinux_btf();
-	int id;
+	int id = btf__find_by_name_kind(btf, ".data..percpu", BTF_KIND_DATASEC);
 
-	if (!btf)
-		return;
-	id = btf__find_by_name_kind(btf, ".data..percpu", BTF_KIND_DATASEC);
 	if (id > 0) {
 		const struct btf_type *sec = btf__type_by_id(btf, id);
 		const struct btf_var_secinfo *v = btf_var_secinfos(sec);
@@ -30,7 +26,6 @@ void percpu_offsets(struct percpu_var *vars, size_t n)
 					*(__u64 *)vars[j].offset = v->offset;
 		}
 	}
-	btf__free(btf);
 }
 
 /* Is name in a comma-separated list (the rehearsal variables ACCEPTQ_REFUSE, ACCEPTQ_HIDE_KSYMS)? */
@@ -134,16 +129,11 @@ static bool btf_has_member(const struct btf *btf, const char *type, const char *
 	return member_at(btf, type, member) != 0;
 }
 
-/* The byte offset of a member of a struct in the kernel's BTF; 0 if not there. */
-__u64 btf_member_offset(const char *type, const char *member)
+/* The byte offset of a member of a struct in btf; 0 if not there. */
+__u64 btf_member_offset(const struct btf *btf, const char *type, const char *member)
 {
-	struct btf *btf = btf__load_vmlinux_btf();
-	__u64 at;
+	__u64 at = member_at(btf, type, member);
 
-	if (!btf)
-		return 0;
-	at = member_at(btf, type, member);
-	btf__free(btf);
 	return at ? (at - 1) / 8 : 0;
 }
 
@@ -151,14 +141,11 @@ __u64 btf_member_offset(const char *type, const char *member)
  * The BPF helpers of the running kernel that decide which programs load:
  * its BTF lists every helper it has in enum bpf_func_id.
  */
-struct kernel_has kernel_features(void)
+struct kernel_has kernel_features(const struct btf *btf)
 {
 	struct kernel_has has = {};
-	struct btf *btf = btf__load_vmlinux_btf();
 	int id;
 
-	if (!btf)
-		return has;
 	if ((id = btf__find_by_name_kind(btf, "bpf_func_id", BTF_KIND_ENUM)) > 0) {
 		const struct btf_type *t = btf__type_by_id(btf, id);
 		const struct btf_enum *v = btf_enum(t);
@@ -171,18 +158,14 @@ struct kernel_has kernel_features(void)
 		}
 	}
 	has.kfree_skb_rx_sk = btf_has_member(btf, "trace_event_raw_kfree_skb", "rx_sk");
-	btf__free(btf);
 	return has;
 }
 
-/* The value of an enumerator of any enum (named or not) in the kernel's BTF; -1 if not there. */
-long long btf_enum_value(const char *name)
+/* The value of an enumerator of any enum (named or not) in btf; -1 if not there. */
+long long btf_enum_value(const struct btf *btf, const char *name)
 {
-	struct btf *btf = btf__load_vmlinux_btf();
 	long long val = -1;
 
-	if (!btf)
-		return -1;
 	for (__u32 id = 1, n = btf__type_cnt(btf); id < n && val < 0; id++) {
 		const struct btf_type *t = btf__type_by_id(btf, id);
 		if (!btf_is_enum(t))
@@ -194,6 +177,5 @@ long long btf_enum_value(const char *name)
 				break;
 			}
 	}
-	btf__free(btf);
 	return val;
 }

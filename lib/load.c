@@ -161,8 +161,8 @@ static int probe_set(enum acq_probe set, char *failed, char *err, size_t errlen)
  * (the tracepoint set recognises where an skb is freed) and the per-CPU
  * variables the counters are read through (counters.bpf.h).
  */
-static int tell_kernel_places(struct acq *a, struct acceptq_bpf *s, enum acq_probe set,
-			      char *err, size_t errlen)
+static int tell_kernel_places(struct acq *a, struct acceptq_bpf *s, const struct btf *vmlinux,
+			      enum acq_probe set, char *err, size_t errlen)
 {
 	struct ksym_range r[] = {
 		{ "tcp_rcv_state_process", 0, 0 }, { "cookie_v4_check", 0, 0 },
@@ -187,9 +187,9 @@ static int tell_kernel_places(struct acq *a, struct acceptq_bpf *s, enum acq_pro
 	s->rodata->v6_cookie_start = r[2].start;
 	s->rodata->v6_cookie_end = r[2].end;
 	{
-		long long lo = btf_enum_value("LINUX_MIB_LISTENOVERFLOWS"),
-			  qd = btf_enum_value("LINUX_MIB_TCPREQQFULLDROP"),
-			  sc = btf_enum_value("LINUX_MIB_SYNCOOKIESSENT");
+		long long lo = btf_enum_value(vmlinux, "LINUX_MIB_LISTENOVERFLOWS"),
+			  qd = btf_enum_value(vmlinux, "LINUX_MIB_TCPREQQFULLDROP"),
+			  sc = btf_enum_value(vmlinux, "LINUX_MIB_SYNCOOKIESSENT");
 		if (lo <= 0 || qd <= 0 || sc <= 0)
 			return fail(NULL, err, errlen, -ENOENT, "%s: the kernel's BTF has no LINUX_MIB_LISTENOVERFLOWS, "
 				    "LINUX_MIB_TCPREQQFULLDROP or LINUX_MIB_SYNCOOKIESSENT: its counters cannot be "
@@ -205,7 +205,7 @@ static int tell_kernel_places(struct acq *a, struct acceptq_bpf *s, enum acq_pro
 		if (r[5].start)
 			s->rodata->percpu_preempt_count = r[5].start;
 		else if (r[6].start)        /* 6.2 to 6.14: a member of pcpu_hot */
-			s->rodata->percpu_preempt_count = r[6].start + btf_member_offset("pcpu_hot", "preempt_count");
+			s->rodata->percpu_preempt_count = r[6].start + btf_member_offset(vmlinux, "pcpu_hot", "preempt_count");
 		return 0;
 	}
 	/* offsets in .data..percpu, from BTF; acq_calibrate finds where it starts (5.19+) */
@@ -215,7 +215,7 @@ static int tell_kernel_places(struct acq *a, struct acceptq_bpf *s, enum acq_pro
 		{ "current_task", &s->rodata->percpu_current_task },
 		{ "runqueues", &s->rodata->percpu_runqueues },
 	};
-	percpu_offsets(vars, sizeof(vars) / sizeof(vars[0]));
+	percpu_offsets(vmlinux, vars, sizeof(vars) / sizeof(vars[0]));
 	return 0;
 }
 
@@ -242,7 +242,17 @@ static int load_attach(struct acq *a, const struct acq_open_opts *o, enum acq_pr
 			   "(no SO_NETNS_COOKIE before Linux 5.14): a namespace made after another was "
 			   "deleted may take over its rows");
 	s->rodata->verifier_trap = listed(getenv("ACCEPTQ_VERIFIER_TRAP"), "1");
-	if ((e = tell_kernel_places(a, s, set, err, errlen))) {
+	/* the kernel's BTF, parsed once here for every question below (libbpf parses its own for the load) */
+	struct btf *vmlinux = btf__load_vmlinux_btf();
+	if (!vmlinux) {
+		e = -errno;
+		acceptq_bpf__destroy(s);
+		return fail(NULL, err, errlen, e, "%s: cannot read the kernel's BTF: %s", probe_names[set], strerror(-e));
+	}
+	struct kernel_has has = kernel_features(vmlinux);
+	e = tell_kernel_places(a, s, vmlinux, set, err, errlen);
+	btf__free(vmlinux);
+	if (e) {
 		acceptq_bpf__destroy(s);
 		return e;
 	}
@@ -257,7 +267,6 @@ static int load_attach(struct acq *a, const struct acq_open_opts *o, enum acq_pr
 	__u32 cpus = s->rodata->nr_cpus ? s->rodata->nr_cpus : 1;
 	bpf_map__set_max_entries(s->maps.cpu_mib, cpus <= 64 ? 4096 * cpus : 262144);
 
-	struct kernel_has has = kernel_features();
 	bpf_object__for_each_program(p, s->obj) {
 		const char *name = bpf_program__name(p);
 		bool on = prog_in_set(name, set);
