@@ -111,6 +111,13 @@ struct acq_mib {
 	__u64 syncookies_sent;
 };
 
+/* The key of cpu_mib: a namespace's counters as one CPU last saw them (user space prunes them). */
+struct cpu_mib_key {
+	__u64 ns;       /* the namespace's id (cookie, or inode with bit 63 set) */
+	__u32 cpu;
+	__u32 _pad;
+};
+
 /*
  * Sockets of one row (key: the row's acq_lkey). Its presence is how a packet's
  * address finds its row; members counts every socket, however many, and the

@@ -80,11 +80,6 @@ ACQ_MAP(counts, BPF_MAP_TYPE_HASH, ACQ_MAX_KEYS, struct acq_lkey, struct acq_cou
 ACQ_MAP(ns_counts, BPF_MAP_TYPE_HASH, 4096, __u64, struct acq_ns_counts);
 
 /* Per namespace and CPU: its TcpExt counters as last seen on that CPU (sized by user space). */
-struct cpu_mib_key {
-	__u64 ns;
-	__u32 cpu;
-	__u32 _pad;
-};
 ACQ_MAP(cpu_mib, BPF_MAP_TYPE_HASH, 4096, struct cpu_mib_key, struct acq_mib);
 
 /*

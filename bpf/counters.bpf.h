@@ -4,12 +4,13 @@
  *
  * The kernel counts every accept-queue overflow, SYN-queue drop and SYN
  * cookie in per-CPU TcpExt counters of the namespace, on the CPU that
- * handles the packet, before the packet is freed. Each place that frees
- * such a packet (consume_skb of a SYN in tcp_rcv_state_process, kfree_skb of
- * an ACK at a listener) is an observation: what this CPU's counters moved
- * since the previous observation on this CPU in this namespace is what the
- * packet just handled did. No queue is read after the fact, so an accept()
- * or a handshake on another CPU in between changes nothing.
+ * handles the packet, inside the function that decides. A point after it is
+ * an observation: the return of that function (the fentry and kprobe sets,
+ * overflow_fentry.bpf.c), or where the packet is freed (the tracepoint set,
+ * overflow_tp.bpf.c). What this CPU's counters moved since the previous
+ * observation on this CPU in this namespace is what the packet just handled
+ * did. No queue is read after the fact, so an accept() or a handshake on
+ * another CPU in between changes nothing.
  *
  * The ways a move can be credited to the wrong packet: a packet handled
  * with softirqs enabled lets a softirq run between its counter move and its

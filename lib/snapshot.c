@@ -188,7 +188,7 @@ static void prune_namespaces(struct acq *a)
 		if (e->out.gone && !has_rows) {
 			if (e->out.cookie) {
 				bpf_map_delete_elem(bpf_map__fd(a->skel->maps.ns_counts), &e->out.cookie);
-				struct { __u64 ns; __u32 cpu, pad; } k = { e->out.cookie, 0, 0 };
+				struct cpu_mib_key k = { .ns = e->out.cookie };
 				for (k.cpu = 0; k.cpu < a->skel->rodata->nr_cpus; k.cpu++)
 					bpf_map_delete_elem(bpf_map__fd(a->skel->maps.cpu_mib), &k);
 			}
