@@ -3,7 +3,7 @@
 // the matrix's cases (harness/kernel-cases.ts) against its own counters. The
 // whole matrix (6.12 and this kernel too, every set, repeated rounds) is
 // scripts/kernels; this is the part CI can afford under emulation:
-// - auto (which must pick fentry there): every case;
+// - auto (which must pick fentry there): every case whose checks are counts;
 // - kprobe and tracepoint, forced: start and quit in each output, and the
 //   SYN path, both final-ACK paths, the full SYN queue and nginx under ab.
 // A kernel that cannot be fetched or booted fails here, with its reason.
@@ -39,7 +39,10 @@ function matrix(args: string[]): Promise<{ code: number | null; rows: Row[]; tab
   });
 }
 
-const ALL_CASES = 'syn,ack,ack-cookie,v6,reuseport,nobind,pace,reuseport-mixed,nocookie-flood,cookie-flood,nginx-ab,why';
+// Not here: cookie-flood (under emulation its load sometimes does not overflow at all) and why (its wait
+// bounds are timing, which emulation stretches: a 243 ms wait against the lab's 223 ms was seen); both
+// run in scripts/kernels, and the waits are checked with tight bounds on this kernel in wait.test.ts.
+const ALL_CASES = 'syn,ack,ack-cookie,v6,reuseport,nobind,pace,reuseport-mixed,nocookie-flood,nginx-ab';
 const SOME_CASES = 'syn,ack,ack-cookie,nocookie-flood,nginx-ab';
 
 for (const kernel of ['5.10', '6.1']) {
