@@ -9,8 +9,8 @@ import fs from 'node:fs';
 import readline from 'node:readline';
 import type { ListenerRow, Snapshot } from '../src/model/types';
 import { activity, columnAt, fitColumns, headerLine, rowLine } from '../ui/columns';
-import { asciiBlocks, DASH_SORT_KEYS, DashboardState, fullestQueues, histRows, sortDashRows, sparkline, sparkRange, sparkSeries, span, timeAxis, waitBound, wrapText } from '../ui/viewmodel';
-import { fill } from '../src/model/view';
+import { asciiBlocks, DashboardState, fullestQueues, histRows, sparkline, sparkRange, sparkSeries, span, timeAxis, waitBound, wrapText } from '../ui/viewmodel';
+import { fill, SORT_KEYS, sortRows } from '../src/model/view';
 import { acqLinkIds, awaitAttached, linksOf } from '../harness/links';
 import { LabRun } from '../harness/lab';
 import { CLI, LAB } from '../harness/paths';
@@ -508,7 +508,7 @@ test('view model: the traffic columns, their sort, the worst wait, the rate ring
   const a = row(1, { waitP99Ms: 5, oldestWaitMs: null, acceptRate: 1, arrivalRate: 9 });
   const b = row(2, { waitP99Ms: null, oldestWaitMs: 3000, acceptRate: 7, arrivalRate: 2 });
   const c = row(3, { waitP99Ms: 50, oldestWaitMs: 10, acceptRate: 7, arrivalRate: 0, overflowRate: 4 });
-  const ports = (k: Parameters<typeof sortDashRows>[1], rev = false) => sortDashRows([a, b, c], k, rev).map((r) => r.port);
+  const ports = (k: Parameters<typeof sortRows>[1], rev = false) => sortRows([a, b, c], k, rev).map((r) => r.port);
   t.deepEqual(ports('wait'), [3, 1, 2]);
   t.deepEqual(ports('wait', true), [2, 1, 3]);
   t.deepEqual(ports('oldest'), [2, 3, 1]);
@@ -584,7 +584,7 @@ test('view model: a sort started from the last snapshot\'s order is the full sor
       backlog: pick([0, 2, 8]), peakBacklog: pick([0, 8]), acceptRate: pick([0, 9]), waitP99Ms: pick([null, 1, 30]), comm: pick(['a', 'b']) });
   };
   let cases = 0;
-  for (const key of DASH_SORT_KEYS) {
+  for (const key of SORT_KEYS) {
     for (const reverse of [false, true]) {
       const st = new DashboardState();
       st.sortKey = key;
@@ -592,7 +592,7 @@ test('view model: a sort started from the last snapshot\'s order is the full sor
       let rows = Array.from({ length: 300 }, (_, i) => make(1000 + i));
       for (let tick = 0; tick < 6; tick++) {
         st.ingest(frame(1000 * (tick + 1), rows));
-        t.deepEqual(st.rows().map((r) => r.id), sortDashRows(rows, key, reverse).map((r) => r.id), `${key}${reverse ? ' reversed' : ''}, tick ${tick}`);
+        t.deepEqual(st.rows().map((r) => r.id), sortRows(rows, key, reverse).map((r) => r.id), `${key}${reverse ? ' reversed' : ''}, tick ${tick}`);
         cases++;
         // the next snapshot as the helper gives it: most rows the same objects at the same places, some
         // changed in place, new ones at the end, a few gone (the rows after them one place up)
@@ -602,7 +602,7 @@ test('view model: a sort started from the last snapshot\'s order is the full sor
       }
     }
   }
-  t.is(cases, DASH_SORT_KEYS.length * 2 * 6);
+  t.is(cases, SORT_KEYS.length * 2 * 6);
 });
 
 test('view model: the gauges\' fullest queues are the first k of the open rows sorted by fill, then overflows/s', (t) => {

@@ -8,9 +8,9 @@
  */
 import { endpoint } from '../src/model/address';
 import { sanitize } from '../src/model/sanitize';
-import { duration, figure } from '../src/model/view';
+import { duration, figure, perSecond, type SortKey } from '../src/model/view';
 import type { ListenerRow } from '../src/model/types';
-import { ago, type DashSortKey } from './viewmodel';
+import { ago } from './viewmodel';
 
 export interface Column {
   title: string;
@@ -18,12 +18,11 @@ export interface Column {
   /** Lower goes first when the terminal is narrow. */
   priority: number;
   align: 'left' | 'right';
-  sort?: DashSortKey;
+  sort?: SortKey;
   text(r: ListenerRow, now: number): string;
 }
 
 /** A rate in a cell: one decimal below 100/s. */
-const perSec = (v: number | undefined) => ((v ?? 0) >= 100 ? (v ?? 0).toFixed(0) : (v ?? 0).toFixed(1));
 
 // Widths leave room for the title's sort mark (v or ^).
 export const COLUMNS: Column[] = [
@@ -39,8 +38,8 @@ export const COLUMNS: Column[] = [
   // the age of the oldest connection waiting now (exact), the wait p99 of the last interval (an estimate)
   { title: 'OLDEST', width: 7, priority: 7, align: 'right', sort: 'oldest', text: (r) => duration(r.oldestWaitMs ?? null) },
   { title: 'WAITP99', width: 8, priority: 8, align: 'right', sort: 'wait', text: (r) => (r.waitP99Ms == null ? '-' : figure(duration(r.waitP99Ms), true)) },
-  { title: 'ARR/S', width: 6, priority: 7, align: 'right', sort: 'arrivals', text: (r) => perSec(r.arrivalRate) },
-  { title: 'ACC/S', width: 6, priority: 7, align: 'right', sort: 'accepts', text: (r) => perSec(r.acceptRate) },
+  { title: 'ARR/S', width: 6, priority: 7, align: 'right', sort: 'arrivals', text: (r) => perSecond(r.arrivalRate) },
+  { title: 'ACC/S', width: 6, priority: 7, align: 'right', sort: 'accepts', text: (r) => perSecond(r.acceptRate) },
   { title: 'OVERFLOWS', width: 10, priority: 9, align: 'right', sort: 'overflows', text: (r) => figure(r.overflows, r.estimate) },
   { title: 'OVF/S', width: 8, priority: 10, align: 'right', sort: 'rate', text: (r) => figure(r.overflowRate.toFixed(1), r.estimate) },
   { title: 'LAST', width: 5, priority: 6, align: 'right', sort: 'last', text: (r, now) => ago(r.lastOverflowMs, now) },
@@ -83,7 +82,7 @@ function cell(c: Column, s: string): string {
 }
 
 /** Header line: the sort column marked with its direction. */
-export function headerLine(cols: Column[], sort: DashSortKey, reverse: boolean): string {
+export function headerLine(cols: Column[], sort: SortKey, reverse: boolean): string {
   return '  ' + cols.map((c) => cell(c, c.sort === sort ? `${c.title}${reverse ? '^' : 'v'}` : c.title)).join(' ');
 }
 

@@ -6,7 +6,7 @@
  */
 import { WAIT_BUCKETS } from '../src/model/raw';
 import { Ring } from '../src/model/ring';
-import { breakTie, compareRows, fill, matches, resortRows, type SortKey } from '../src/model/view';
+import { compareRows, fill, matches, perSecond, resortRows, SORT_KEYS, type SortKey } from '../src/model/view';
 import { bucketBounds } from '../src/model/wait';
 import type { DetailEvent, ListenerRow, Snapshot } from '../src/model/types';
 
@@ -15,37 +15,6 @@ export const HISTORY = 180;
 /** Detail events kept per listener for the detail view. */
 export const EVENTS_KEPT = 50;
 export const SPEEDS = [0.25, 0.5, 1, 2, 4, 8, 16];
-
-/**
- * What the dashboard sorts by: the model's keys, and the accept queue's
- * traffic: the wait p99 ('wait'), the oldest waiting connection ('oldest'),
- * accepts/s and arrivals/s.
- */
-export type DashSortKey = SortKey | 'wait' | 'oldest' | 'accepts' | 'arrivals';
-/** The order `<`, `>` and `s` go through. */
-export const DASH_SORT_KEYS: DashSortKey[] = [
-  'rate', 'overflows', 'wait', 'oldest', 'accepts', 'arrivals', 'fill', 'backlog', 'peak', 'synq', 'last', 'address', 'port', 'pid', 'comm', 'netns',
-];
-
-/** The traffic keys: none (a wait that is null) sorts below zero. */
-const TRAFFIC_KEYS: Partial<Record<DashSortKey, (r: ListenerRow) => number>> = {
-  wait: (r) => r.waitP99Ms ?? -1,
-  oldest: (r) => r.oldestWaitMs ?? -1,
-  accepts: (r) => r.acceptRate ?? 0,
-  arrivals: (r) => r.arrivalRate ?? 0,
-};
-
-/** compareRows with the traffic keys too: high first, ties as sortRows breaks them (rate, total, identity). */
-export function compareDashRows(key: DashSortKey, reverse = false): (a: ListenerRow, b: ListenerRow) => number {
-  const f = TRAFFIC_KEYS[key];
-  if (!f) return compareRows(key as SortKey, reverse);
-  const sign = reverse ? -1 : 1;
-  return (a, b) => sign * (f(b) - f(a) || breakTie(a, b, key));
-}
-
-export function sortDashRows(rows: ListenerRow[], key: DashSortKey, reverse = false): ListenerRow[] {
-  return [...rows].sort(compareDashRows(key, reverse));
-}
 
 /** The listener whose connections wait longest now: its oldest waiting connection, or its last interval's wait p99 (an estimate). */
 export interface WorstWait {
@@ -100,7 +69,7 @@ export function fullestQueues(rows: ListenerRow[], k: number): ListenerRow[] {
 }
 
 export class DashboardState {
-  sortKey: DashSortKey = 'rate';
+  sortKey: SortKey = 'rate';
   reverse = false;
   filter = '';
   selectedId: string | null = null;
@@ -218,7 +187,7 @@ export class DashboardState {
     const all = this.latest.listeners;
     let sortedAll = this.sortedAll;
     if (sortedAll?.listeners !== all || sortedAll.order !== order) {
-      const cmp = compareDashRows(this.sortKey, this.reverse);
+      const cmp = compareRows(this.sortKey, this.reverse);
       const rows = sortedAll?.order === order ? resortRows(sortedAll.listeners, sortedAll.rows, all, cmp) : [...all].sort(cmp);
       this.sortedAll = sortedAll = { listeners: all, order, rows };
     }
@@ -317,13 +286,13 @@ export class DashboardState {
 
   /** Next (+1) or previous (-1) sort column. */
   cycleSort(dir: 1 | -1): void {
-    const i = DASH_SORT_KEYS.indexOf(this.sortKey);
-    this.sortKey = DASH_SORT_KEYS[(i + dir + DASH_SORT_KEYS.length) % DASH_SORT_KEYS.length];
+    const i = SORT_KEYS.indexOf(this.sortKey);
+    this.sortKey = SORT_KEYS[(i + dir + SORT_KEYS.length) % SORT_KEYS.length];
     this.keepSelection();
   }
 
   /** Sort by a column; by the column it sorts by already: reverse it (a click on a column header). */
-  sortBy(key: DashSortKey): void {
+  sortBy(key: SortKey): void {
     if (this.sortKey === key) this.reverse = !this.reverse;
     else {
       this.sortKey = key;
@@ -402,8 +371,7 @@ export function sparkRange(values: number[], n: number): string {
   const vals = values.slice(-n);
   const max = Math.max(0, ...vals);
   const min = vals.length < n ? 0 : Math.max(0, Math.min(...vals));
-  const f = (v: number) => (v >= 100 ? v.toFixed(0) : v.toFixed(1));
-  return min > 0 ? `min ${f(min)} max ${f(max)}` : `max ${f(max)}`;
+  return min > 0 ? `min ${perSecond(min)} max ${perSecond(max)}` : `max ${perSecond(max)}`;
 }
 
 /** A bound of a wait bucket, short: "0µs", "512µs", "1.02ms", "131ms", "1.05s" ("us" in ASCII). */

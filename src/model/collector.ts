@@ -12,6 +12,7 @@ import os from 'node:os';
 import { formatAddress } from './address';
 import { serviceName } from './service';
 import type { RawEvent, RawListener, RawNetns, RawSource } from './raw';
+import { rateTotals } from './view';
 import { histDelta, waitSummary } from './wait';
 import type { DetailEvent, ListenerRow, NamespaceRow, Snapshot, SnapshotStream, StreamMeta } from './types';
 
@@ -151,8 +152,7 @@ export class Collector implements SnapshotStream {
       listeners,
       namespaces,
       events: events.map(toDetail),
-      attributedRate: listeners.reduce((s, l) => s + l.overflowRate, 0),
-      kernelRate: namespaces.reduce((s, n) => s + n.overflowRate, 0),
+      ...rateTotals(listeners, namespaces),
     };
   }
 }

@@ -37,6 +37,12 @@ export function sysctlText(n: Pick<NamespaceRow, 'somaxconn' | 'maxSynBacklog' |
 }
 
 /** A wait in ms as short text: "0.05ms", "12.3ms", "250ms", "3.2s"; "-" for none. */
+/** A rate per second as text: one decimal below 100. */
+export function perSecond(v: number | undefined): string {
+  const x = v ?? 0;
+  return x >= 100 ? x.toFixed(0) : x.toFixed(1);
+}
+
 export function duration(ms: number | null): string {
   if (ms === null) return '-';
   if (ms >= 10000) return `${(ms / 1000).toFixed(1)}s`;
@@ -88,25 +94,38 @@ export function matches(r: ListenerRow, f: RowFilter): boolean {
   return true;
 }
 
-/** A snapshot narrowed to the rows (and namespaces of those rows) a filter admits. */
+/** A snapshot narrowed to the rows (and namespaces of those rows) a filter admits, with their rates. */
 export function filterSnapshot(s: Snapshot, f: RowFilter): Snapshot {
   if (f.port === undefined && f.pid === undefined && f.netns === undefined && !f.text) return s;
   const listeners = s.listeners.filter((r) => matches(r, f));
   const ids = new Set(listeners.map((r) => r.id));
   const nss = new Set(listeners.map((r) => r.netns));
   if (f.netns !== undefined) nss.add(f.netns);
+  const namespaces = s.namespaces.filter((n) => nss.has(n.netns));
+  return { ...s, listeners, namespaces, events: s.events.filter((e) => ids.has(e.listenerId)), ...rateTotals(listeners, namespaces) };
+}
+
+/** The overflow rates of a set of rows: what acceptq attributed, what the kernel counted. */
+export function rateTotals(listeners: ListenerRow[], namespaces: NamespaceRow[]): Pick<Snapshot, 'attributedRate' | 'kernelRate'> {
   return {
-    ...s,
-    listeners,
-    namespaces: s.namespaces.filter((n) => nss.has(n.netns)),
-    events: s.events.filter((e) => ids.has(e.listenerId)),
+    attributedRate: listeners.reduce((sum, l) => sum + l.overflowRate, 0),
+    kernelRate: namespaces.reduce((sum, n) => sum + n.overflowRate, 0),
   };
 }
 
+/**
+ * What rows sort by: the overflow figures, the queue, identity, and the
+ * accept queue's traffic: the wait p99 ('wait'), the oldest waiting
+ * connection ('oldest'), accepts/s and arrivals/s.
+ */
 export type SortKey =
-  | 'rate' | 'overflows' | 'backlog' | 'fill' | 'peak' | 'synq' | 'address' | 'port' | 'pid' | 'comm' | 'netns' | 'last';
+  | 'rate' | 'overflows' | 'wait' | 'oldest' | 'accepts' | 'arrivals' | 'fill' | 'backlog' | 'peak' | 'synq' | 'last'
+  | 'address' | 'port' | 'pid' | 'comm' | 'netns';
 
-export const SORT_KEYS: SortKey[] = ['rate', 'overflows', 'fill', 'backlog', 'peak', 'synq', 'last', 'address', 'port', 'pid', 'comm', 'netns'];
+/** Every key, in the order the dashboard's `<`, `>` and `s` go through them. */
+export const SORT_KEYS: SortKey[] = [
+  'rate', 'overflows', 'wait', 'oldest', 'accepts', 'arrivals', 'fill', 'backlog', 'peak', 'synq', 'last', 'address', 'port', 'pid', 'comm', 'netns',
+];
 
 /** Accept-queue fill: depth over what the kernel admits (backlog + 1 per socket). */
 export function fill(r: ListenerRow): number {
@@ -118,6 +137,11 @@ function primary(r: ListenerRow, k: SortKey): number | string {
   switch (k) {
     case 'rate': return r.overflowRate;
     case 'overflows': return r.overflows;
+    // no wait (null) sorts below zero
+    case 'wait': return r.waitP99Ms ?? -1;
+    case 'oldest': return r.oldestWaitMs ?? -1;
+    case 'accepts': return r.acceptRate ?? 0;
+    case 'arrivals': return r.arrivalRate ?? 0;
     case 'backlog': return r.backlog;
     case 'fill': return fill(r);
     case 'peak': return r.peakBacklog;

@@ -1,0 +1,250 @@
+/**
+ * The detail view of one listener: why it overflows (the diagnosis and its
+ * basis), its queue and backlog, overflows against its namespace's kernel
+ * counters, its waits, a sparkline of its overflows, accepts and arrivals,
+ * and its recent detail events; as many parts as fit.
+ */
+import blessed from 'blessed';
+import contribSparkline from 'blessed-contrib/lib/widget/sparkline';
+import { endpoint } from '../../src/model/address';
+import { diagnose, synRates, type Diagnosis } from '../../src/model/diagnosis';
+import { sanitize } from '../../src/model/sanitize';
+import { duration, ESTIMATE_NOTE, figure, perSecond, sysctlText } from '../../src/model/view';
+import type { ListenerRow, NamespaceRow, Snapshot } from '../../src/model/types';
+import { ago, histRows, HISTORY, timeAxis, wrapText } from '../viewmodel';
+import { border, esc, panelStyle, setSeries, sparkOptions, tag, type PanelContext } from './paint';
+
+/** How much of each part a layout of the view shows. */
+interface Layout {
+  /** Blank lines between parts. */
+  blanks: boolean;
+  /** The SYN-side figures on three lines (else one). */
+  synFull: boolean;
+  /** Lines of the wait histogram. */
+  hist: number;
+  /** Lines each for the diagnosis's verdict and its basis. */
+  diag: number;
+  /** Lines for the other long lines. */
+  wrap: number;
+  /** Series in the sparkline: 3 overflows, accepts and arrivals per second, 2 the last two, 0 none. */
+  series: number;
+}
+
+// richest first; the first that fits is drawn (the last whatever fits)
+const LAYOUTS: Layout[] = [
+  { blanks: true, synFull: true, hist: 8, diag: 3, wrap: 3, series: 3 },
+  { blanks: true, synFull: true, hist: 4, diag: 2, wrap: 2, series: 3 },
+  { blanks: false, synFull: true, hist: 4, diag: 2, wrap: 2, series: 3 },
+  { blanks: false, synFull: false, hist: 3, diag: 2, wrap: 2, series: 3 },
+  { blanks: false, synFull: false, hist: 2, diag: 2, wrap: 2, series: 2 },
+  { blanks: false, synFull: false, hist: 1, diag: 2, wrap: 1, series: 2 },
+  { blanks: false, synFull: false, hist: 1, diag: 1, wrap: 1, series: 2 },
+  { blanks: false, synFull: false, hist: 1, diag: 1, wrap: 1, series: 0 },
+];
+
+/** Text for one listener at one width: each part of the view as lines. */
+class DetailText {
+  constructor(private ctx: PanelContext, private r: ListenerRow, private ns: NamespaceRow | undefined,
+    private d: Diagnosis | null, private W: number) {}
+
+  /** Plain text cut to the width, escaped. */
+  line = (text: string) => esc(text.length > this.W ? text.slice(0, this.W - 1) + '~' : text);
+  wrapped = (text: string, max: number) => wrapText(text, this.W, '  ', max).map(esc);
+  private est = (v: number | string) => figure(v, this.r.estimate);
+  private yellow = (l: string) => tag(this.ctx, 'yellow-fg', l);
+
+  title(): string {
+    const r = this.r;
+    const owner = r.pid ? `pid ${r.pid} ${sanitize(r.comm)}` : 'owner unknown';
+    return tag(this.ctx, 'bold', this.line(`${endpoint(r.family, r.address, r.port)}  netns ${r.netns}  ${owner}` +
+      `${r.service ? `  service ${sanitize(r.service)}` : ''}  uid ${r.uid}  ${r.closed ? 'closed' : 'open'}`));
+  }
+
+  diagnosis(max: number): string[] {
+    const { r, d } = this;
+    if (d) return [...this.wrapped(`diagnosis: ${d.verdict}`, max).map(this.yellow), ...this.wrapped(`  basis: ${d.basis}`, max)];
+    if (r.closed) return [this.line('diagnosis: none (closed)')];
+    if (!r.waitHist?.length) return [this.line('diagnosis: none (no accept-queue traffic figures: a format-1 recording)')];
+    // the model finds nothing to explain when nothing drops now; a full queue (just taken from) drops the next one
+    const full = r.backlog > 0 && r.backlog >= r.maxBacklog;
+    return this.wrapped(full ? 'diagnosis: nothing dropped in the last interval, but its queue is full: the next connection overflows'
+      : 'diagnosis: keeps up: nothing dropped in the last interval', max);
+  }
+
+  private backlog(max: number): string[] {
+    const { r, ns } = this;
+    const cut = r.requestedBacklog != null && ns?.somaxconn != null && r.requestedBacklog / Math.max(1, r.sockets) > ns.somaxconn;
+    const asked = r.requestedBacklog != null
+      ? `backlog: listen() asked ${r.requestedBacklog}, in effect ${r.maxBacklog}${r.sockets > 1 ? ` (over ${r.sockets} sockets)` : ''}${cut ? ', cut by net.core.somaxconn' : ''}`
+      : `backlog: in effect ${r.maxBacklog} (what listen() asked is not known: it listened before acceptq started)`;
+    return this.wrapped(asked + (ns ? (sysctlText(ns) || "; the namespace's sysctls are not known") : ''), max);
+  }
+
+  facts(max: number, now: number): string[] {
+    const { r, est } = this;
+    const cap = r.maxBacklog + Math.max(1, r.sockets);
+    return [
+      this.line(`sockets ${r.sockets}  accept queue ${r.backlog}/${r.maxBacklog} (admits ${cap})  peak ${r.peakBacklog}  SYN queue ${r.synBacklog}`),
+      this.line(`arrivals ${r.arrivals ?? 0} (${perSecond(r.arrivalRate)}/s)  accepts ${r.accepts ?? 0} (${perSecond(r.acceptRate)}/s)  ` +
+        (r.oldestWaitMs == null ? 'none waiting now' : `oldest waiting ${duration(r.oldestWaitMs)}`)),
+      ...this.backlog(Math.max(2, max)),
+      this.line(`overflows ${est(r.overflows)} (SYN path ${est(r.overflowsSyn)}, ACK path ${est(r.overflowsAck)})  ${est(perSecond(r.overflowRate))}/s  ` +
+        `first ${ago(r.firstOverflowMs, now)} ago  last ${ago(r.lastOverflowMs, now)} ago`),
+    ];
+  }
+
+  /** The SYN-side figures beside the namespace's exact kernel counts and the gaps. */
+  syn(full: boolean): string[] {
+    const { r, ns, est } = this;
+    if (!full) {
+      return [this.line(`SYN-queue drops ${est(r.synDrops)}, SYN cookies ${est(r.cookies)}` +
+        (ns ? `; netns ${ns.netns}: ListenOverflows ${ns.listenOverflows}, unattributed ${ns.unattributed}/${ns.unattributedSynDrops}/${ns.unattributedCookies}` : ''))];
+    }
+    const nsPart = (kernel: string, v: number | undefined, gap: number | undefined) => (ns ? `   netns ${kernel} ${v}, unattributed ${gap}` : '');
+    return [
+      this.line(`SYN-queue drops ${est(r.synDrops)}` + nsPart('TCPReqQFullDrop', ns?.reqQFullDrops, ns?.unattributedSynDrops)),
+      this.line(`SYN cookies ${est(r.cookies)}` + nsPart('SyncookiesSent', ns?.syncookiesSent, ns?.unattributedCookies)),
+      ns
+        ? this.line(`netns ${ns.netns}: ListenOverflows ${ns.listenOverflows}, unattributed ${ns.unattributed}; unmatched ${ns.unmatched}`) +
+          (ns.estimate ? '  ' + this.yellow('split among its listeners: estimate') : '')
+        : this.line(`netns ${this.r.netns}: its kernel counters were not read`),
+    ];
+  }
+
+  estimate(max: number): string[] {
+    return this.r.estimate ? this.wrapped(ESTIMATE_NOTE, max).map(this.yellow) : [];
+  }
+
+  /** The last interval's waits: exact count, mean, min, max; p50 and p99 estimated from the histogram. */
+  waits(max: number): string[] {
+    const r = this.r;
+    const approx = (ms: number | null | undefined) => (ms == null ? '-' : figure(duration(ms), true));
+    const text = !r.waitHist?.length
+      ? 'wait: not recorded (a format-1 recording)'
+      : r.waitCount > 0
+        ? `wait, last interval (${r.waitCount} timed): p50 ${approx(r.waitP50Ms)}  p99 ${approx(r.waitP99Ms)}  ` +
+          `mean ${duration(r.waitMeanMs)}  min ${duration(r.waitMinMs)}  max ${duration(r.waitMaxMs)}`
+        : 'wait, last interval: no accept() timed';
+    return this.wrapped(text, max);
+  }
+
+  hist(rows: number): string[] {
+    const h = histRows(this.r.waitHist ?? [], rows, this.ctx.ascii);
+    if (!h.length) return [];
+    const labelW = Math.max(...h.map((x) => x.label.length));
+    const most = Math.max(...h.map((x) => x.count));
+    const barW = Math.max(4, Math.min(40, this.W - labelW - String(most).length - 6));
+    return h.map((x) => {
+      const n = x.count ? Math.max(1, Math.round((x.count / most) * barW)) : 0;
+      return this.line(`  ${x.label.padStart(labelW)} ${(this.ctx.ascii ? '#' : '█').repeat(n)}${n ? ' ' : ''}${x.count}`);
+    });
+  }
+
+  /** The recent detail events in `room` lines: a blank line first where there is room for two. */
+  events(room: number): string[] {
+    const events = this.ctx.state.eventsOf(this.r.id);
+    const gapBefore = room >= 4 ? 1 : 0;
+    if (room - gapBefore < 2) return [];
+    const shown = events.slice(-(room - gapBefore - 1)).reverse();
+    const of = shown.length < events.length ? ` of ${events.length}` : '';
+    return [
+      ...(gapBefore ? [''] : []),
+      this.line(`recent detail events (${shown.length}${of}, newest first)${shown.length ? ':' : ''}`),
+      ...shown.map((e) => this.line(`  ${new Date(e.timeMs).toISOString().slice(11, 23)}  ${e.path.padEnd(8)} from ` +
+        `${endpoint(e.remoteAddress.includes(':') ? 6 : 4, e.remoteAddress, e.remotePort)}  queue ${e.backlog}/${e.maxBacklog} syn ${e.synBacklog}`)),
+    ];
+  }
+}
+
+export class DetailPanel {
+  readonly el: blessed.Widgets.BoxElement;
+  private spark: any;
+  private axis: blessed.Widgets.BoxElement;
+  /** The listener shown (the one Enter was pressed on). */
+  id: string | null = null;
+  /** Its diagnosis from the latest two snapshots (the SYN-side rates need both), once a snapshot. */
+  private diagnosed: { snapshot: Snapshot; id: string; d: Diagnosis | null } | null = null;
+
+  constructor(private ctx: PanelContext, top: number) {
+    // covers the panels whole (their borders too), between the header and the footer
+    this.el = blessed.box({
+      parent: ctx.screen, top, left: 0, width: '100%', height: '100%-3', border, hidden: true, tags: true, wrap: false,
+      label: ' listener detail (Esc or Enter: close) ', style: panelStyle(ctx),
+    });
+    // the overflows, accepts and arrivals per second: one widget, three series, the axis under it
+    this.spark = contribSparkline(sparkOptions(ctx, this.el, 8));
+    this.axis = blessed.box({ parent: this.el, top: 0, left: 0, width: 10, height: 1, hidden: true, tags: false, wrap: false });
+  }
+
+  private diagnosisOf(r: ListenerRow, ns: NamespaceRow | undefined): Diagnosis | null {
+    const { state } = this.ctx;
+    const s = state.latest;
+    if (!s) return null;
+    if (this.diagnosed?.snapshot !== s || this.diagnosed.id !== r.id) {
+      this.diagnosed = { snapshot: s, id: r.id, d: diagnose(r, ns, state.previous ? synRates(r, state.previousRow(r.id), s.elapsed) : undefined) };
+    }
+    return this.diagnosed.d;
+  }
+
+  /** Draws the listener shown; false if it is no longer among the rows (the view closes). */
+  draw(): boolean {
+    const { state } = this.ctx;
+    const r = state.rows().find((x) => x.id === this.id);
+    if (!r) return false;
+    const W = Math.max(20, (this.el.width as number) - 2);
+    const H = Math.max(1, (this.el.height as number) - 2);
+    const now = state.latest?.timeMs ?? Date.now();
+    const ns = state.latest?.namespaces.find((n) => n.cookie === r.netnsCookie);
+    const text = new DetailText(this.ctx, r, ns, this.diagnosisOf(r, ns), W);
+    let lines: string[] = [];
+    let sparkAt = -1;
+    let series = 0;
+    for (const l of LAYOUTS) {
+      const blank = l.blanks ? [''] : [];
+      lines = [
+        text.title(), ...text.diagnosis(l.diag), ...blank, ...text.facts(l.wrap, now), ...text.syn(l.synFull),
+        ...text.estimate(l.wrap), ...blank, ...text.waits(l.wrap), ...text.hist(l.hist),
+      ];
+      sparkAt = -1;
+      series = l.series;
+      if (series) {
+        lines.push(...blank);
+        sparkAt = lines.length;
+        // kept blank for the widget (a title and a line a series, a blank line between them), then its axis
+        lines.push(...new Array<string>(3 * series).fill(''));
+      }
+      if (lines.length <= H) break;
+    }
+    lines.push(...text.events(H - lines.length));
+    this.el.setContent(lines.slice(0, H).join('\n'));
+    this.drawSpark(r, W, sparkAt, series);
+    return true;
+  }
+
+  private drawSpark(r: ListenerRow, W: number, at: number, series: number): void {
+    const points = Math.min(W - 2, HISTORY);
+    this.spark.hidden = this.axis.hidden = at < 0;
+    if (at < 0) return;
+    this.spark.top = at;
+    this.spark.width = points + 2;
+    this.spark.height = 3 * series - 1;
+    this.axis.top = at + 3 * series - 1;
+    this.axis.width = points;
+    const traffic = this.ctx.state.trafficOf(r.id, points);
+    setSeries(this.ctx, this.spark, [
+      { name: 'overflows/s', values: this.ctx.state.historyOf(r.id)?.values().slice(-points) ?? [] },
+      { name: 'accepts/s', values: traffic.accepts },
+      { name: 'arrivals/s', values: traffic.arrivals },
+    ].slice(3 - series), points);
+    this.axis.setContent(timeAxis(points, this.ctx.source.intervalS));
+  }
+
+  /** Placed under the header, over the panels. */
+  place(top: number, width: number, height: number): void {
+    Object.assign(this.el, { top, left: 0, width, height });
+  }
+
+  hide(): void {
+    this.el.hidden = this.spark.hidden = this.axis.hidden = true;
+  }
+}

@@ -1,0 +1,107 @@
+/**
+ * The header: who and what is watched (host, kernel, probe set, interval),
+ * the kernel's overflow rate against what acceptq attributed, the gaps, the
+ * worst wait, the library's notice, and a line for a listener that started
+ * dropping, until the person looks.
+ */
+import blessed from 'blessed';
+import { endpoint } from '../../src/model/address';
+import { SLOW_WAIT_MS } from '../../src/model/diagnosis';
+import { sanitize } from '../../src/model/sanitize';
+import { duration, figure, perSecond, reconcile } from '../../src/model/view';
+import { esc, fitLine, seg, tag, type PanelContext, type Seg } from './paint';
+
+export type LayoutMode = 'small' | 'compact' | 'full';
+
+/** "01:02:03" for a span of ms. */
+function hms(ms: number): string {
+  const s = Math.floor(ms / 1000);
+  const p = (n: number) => String(n).padStart(2, '0');
+  return `${p(Math.floor(s / 3600))}:${p(Math.floor(s / 60) % 60)}:${p(s % 60)}`;
+}
+
+/** "12:03:11", local time. */
+function clock(ms: number): string {
+  const d = new Date(ms);
+  const p = (n: number) => String(n).padStart(2, '0');
+  return `${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`;
+}
+
+export class HeaderPanel {
+  readonly el: blessed.Widgets.BoxElement;
+
+  constructor(private ctx: PanelContext) {
+    // lines are cut to fit before they are set: no wrapping (blessed breaks a full-width
+    // line that ends in a colour tag at a space near its end)
+    this.el = blessed.box({ parent: ctx.screen, top: 0, left: 0, height: 2, width: '100%', tags: true, wrap: false });
+  }
+
+  /** Its height in a layout: the notice line takes one more. */
+  height(mode: LayoutMode): number {
+    return (mode === 'full' ? 2 : 1) + (this.ctx.state.notice() ? 1 : 0);
+  }
+
+  draw(mode: 'compact' | 'full', ended: boolean): void {
+    const { state, source } = this.ctx;
+    const s = state.latest;
+    const m = source.meta;
+    const width = this.ctx.screen.width as number;
+    const flags = [
+      state.paused ? seg('[PAUSED]', 9, 'yellow-fg') : null,
+      ended ? seg('[END OF RECORDING]', 9, 'yellow-fg') : null,
+      !source.live ? seg(`replay x${state.speed}`, 9) : null,
+      state.filter ? seg(`filter: ${state.filter}`, 9) : null,
+    ];
+    const counts = s ? seg(`listeners ${s.listeners.length}  lost events ${s.lostEvents}`, 7) : null;
+    const line1: Array<Seg | null> = [
+      seg('acceptq', 10, 'bold'), ...flags, seg(m.host, 3), seg(m.kernel, 2), seg(`probe ${s?.probe ?? m.probe}`, 4),
+      seg(`every ${source.configuredS}s`, 5), seg(`up ${hms(Date.now() - this.ctx.startedMs)}`, 6), counts,
+    ];
+    if (!s) {
+      this.el.setContent(fitLine(this.ctx, line1, width));
+      return;
+    }
+    // the size of every namespace's gaps, either way: a +3 here does not hide a -3 there
+    const r = reconcile(s.namespaces);
+    const w = state.worstWait;
+    const worst = w
+      ? seg(`worst wait ${endpoint(w.row.family, w.row.address, w.row.port)} ${w.kind === 'p99' ? `p99 ${figure(duration(w.ms), true)}` : `oldest ${duration(w.ms)}`}`,
+        8, w.ms >= SLOW_WAIT_MS ? 'yellow-fg' : undefined)
+      : seg('worst wait -', 8);
+    const line2: Array<Seg | null> = [
+      seg(`kernel ListenOverflows ${perSecond(s.kernelRate)}/s`, 10), seg(`attributed ${perSecond(s.attributedRate)}/s`, 10),
+      r.gap ? seg(`unattributed ${r.gap} (${r.namespaces} netns)`, 10, 'red-fg') : seg('unattributed 0', 10),
+      r.estimate ? seg('estimate', 9, 'yellow-fg') : null,
+      worst,
+      // the compact layout has no first line: the counts go here
+      mode === 'full' ? null : counts,
+      s.mapFull ? seg(`maps full: ${s.mapFull} not tracked`, 9, 'red-fg') : null,
+      s.notice ? { ...seg(`notice: ${s.notice}`, 6, 'yellow-fg'), cut: true } : null,
+    ];
+    // where the reconciliation leaves no room for the worst wait, it goes up to the first line
+    const needed = (segs: Array<Seg | null>) => segs.reduce((n, x) => n + (x && x.pri >= 8 ? x.plain.length + 2 : 0), -2);
+    if (mode === 'full' && needed(line2) > width) {
+      line2.splice(line2.indexOf(worst), 1);
+      line1.splice(1 + flags.length, 0, worst);
+    }
+    const notice = this.noticeLine(width);
+    this.el.setContent([mode === 'full' ? fitLine(this.ctx, line1, width) : '', fitLine(this.ctx, line2, width), notice ?? ''].filter(Boolean).join('\n'));
+  }
+
+  /** The notice line: a listener that started dropping, until the person looks. */
+  private noticeLine(width: number): string | null {
+    const n = this.ctx.state.notice();
+    if (!n) return null;
+    const r = n.row;
+    const who = `${endpoint(r.family, r.address, r.port)}${r.pid ? ` ${sanitize(r.comm)}` : ''}`;
+    const what = r.overflowRate > 0
+      ? `dropping ${figure(perSecond(r.overflowRate), r.estimate)}/s since ${clock(r.firstOverflowMs ?? n.notice.seenMs)}`
+      : `dropped ${figure(r.overflows, r.estimate)} since ${clock(r.firstOverflowMs ?? n.notice.seenMs)}, last ${clock(r.lastOverflowMs ?? n.notice.seenMs)}`;
+    const more = n.more ? `  (+${n.more} more)` : '';
+    const keys = '  x dismiss, Enter on its row: detail';
+    let text = `! new: ${who} ${what}${more}`;
+    if (text.length + keys.length <= width) text += keys;
+    if (text.length > width) text = text.slice(0, width);
+    return tag(this.ctx, 'red-fg', tag(this.ctx, 'bold', esc(text)));
+  }
+}
