@@ -54,8 +54,8 @@ $(OUT)/release:
 $(OUT)/release/libacceptq.so: $(LIB_OBJS) | $(OUT)/release
 	$(CC) $(CFLAGS) -shared $^ -o $@ -Wl,-rpath,'$$ORIGIN' -lbpf -lelf -lz -lpthread
 
-$(OUT)/acceptq-lab: scripts/lab/lab.c scripts/lab/netlab.h | $(OUT)
-	$(CC) $(CFLAGS) $< -o $@
+$(OUT)/acceptq-lab: $(wildcard scripts/lab/*.c) $(wildcard scripts/lab/*.h) | $(OUT)
+	$(CC) $(CFLAGS) $(filter %.c,$^) -o $@ -lpthread
 
 $(OUT)/acceptq-bench-load: scripts/bench.d/load.c scripts/lab/netlab.h | $(OUT)
 	$(CC) $(CFLAGS) $< -o $@ -lpthread
