@@ -163,7 +163,7 @@ void *ns_worker(void *arg);
 __u64 netns_id(__u32 inode);
 bool netns_cookie_missing(void);
 
-/* owners.c */
+/* owners.c, cgroups.c */
 struct owner *owner_of(struct owner_cache *c, __u32 ino);
 void resolve_owners(struct acq *a, const __u32 *inos, size_t n);
 void resolve_cgroups(struct acq *a);
