@@ -14,6 +14,7 @@ import blessed from 'blessed';
 import contribSparkline from 'blessed-contrib/lib/widget/sparkline';
 import { endpoint } from '../src/model/address';
 import { diagnose, SLOW_WAIT_MS, synRates, type Diagnosis } from '../src/model/diagnosis';
+import { netnsCookieText } from '../src/model/netns';
 import { sanitize } from '../src/model/sanitize';
 import { duration, ESTIMATE_NOTE, figure, filterSnapshot, reconcile, sysctlText, type RowFilter } from '../src/model/view';
 import type { ListenerRow, NamespaceRow, Snapshot, SnapshotStream } from '../src/model/types';
@@ -649,7 +650,7 @@ export async function runDashboard(o: DashboardOptions, stream: SnapshotStream, 
     for (const l of layouts) {
       const blank = l.blanks ? [''] : [];
       lines = [
-        tag('bold', line(`${endpoint(r.family, r.address, r.port)}  netns ${r.netns}  ${r.pid ? `pid ${r.pid} ${sanitize(r.comm)}` : 'owner unknown'}${r.service ? `  service ${sanitize(r.service)}` : ''}  uid ${r.uid}  ${r.closed ? 'closed' : 'open'}`)),
+        tag('bold', line(`${endpoint(r.family, r.address, r.port)}  netns ${r.netns} cookie ${netnsCookieText(r.netnsCookie)}  ${r.pid ? `pid ${r.pid} ${sanitize(r.comm)}` : 'owner unknown'}${r.service ? `  service ${sanitize(r.service)}` : ''}  uid ${r.uid}  ${r.closed ? 'closed' : 'open'}`)),
         ...diagnosis(l.diag),
         ...blank,
         ...facts(l.wrap),
