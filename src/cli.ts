@@ -8,7 +8,8 @@ import { parseArgs } from 'node:util';
 import { Collector } from './model/collector';
 import { filterSnapshot, type RowFilter } from './model/view';
 import type { Snapshot, SnapshotStream, StreamMeta } from './model/types';
-import { readRecording, RecordingError, RecordingWriter, ReplayStream } from './record/recording';
+import { readRecording, RecordingError } from './record/recording';
+import { RecordingWriteError, RecordingWriter } from './record/writer';
 import { dropCapabilities, Helper, HelperError, PROBE_SETS, type ProbeSet } from './native/helper';
 import { jsonRecord } from './output/json';
 import { HeapTrim } from './heap';
@@ -29,7 +30,8 @@ export const USAGE = `usage: acceptq [options]
   --duration SECONDS    stop after this long (--json and dashboard)
   --port PORT           only listeners on this port
   --pid PID             only listeners owned by this process
-  --netns INODE         only listeners in this network namespace
+  --netns ID            only listeners in this network namespace: its inode
+                        number (any namespace that had it) or its cookie
   --probe SET           auto|tracepoint|fentry|kprobe (default auto)
   --events-per-sec N    detail events per listener per second (default 50)
   --max-listeners N     listening sockets tracked at once (default 65536; kernel
@@ -80,6 +82,15 @@ function integer(name: string, v: string | undefined, min: number, max: number):
   return Number(v);
 }
 
+/** --netns: an inode number or a cookie, kept as its decimal text (a cookie can pass 2^53). */
+function netnsArg(v: string | undefined): string | undefined {
+  if (v === undefined) return undefined;
+  if (!/^[1-9]\d{0,19}$/.test(v) || BigInt(v) > 2n ** 64n - 1n) {
+    throw new UsageError(`--netns wants a namespace's inode number or cookie (a whole number from 1 to 2^64 - 1), not '${v}'`);
+  }
+  return v;
+}
+
 export function parseOptions(argv: string[]): Options | 'help' | 'version' {
   let parsed;
   try {
@@ -127,7 +138,7 @@ export function parseOptions(argv: string[]): Options | 'help' | 'version' {
     filter: {
       port: integer('port', v.port, 1, 65535),
       pid: integer('pid', v.pid, 1, 2 ** 31),
-      netns: integer('netns', v.netns, 1, 2 ** 32 - 1),
+      netns: netnsArg(v.netns),
     },
     probe,
     eventsPerSec: integer('events-per-sec', v['events-per-sec'], 0, 100000) ?? 50,
@@ -138,6 +149,12 @@ export function parseOptions(argv: string[]): Options | 'help' | 'version' {
     color: !v['no-color'] && !process.env.NO_COLOR,
     keepRoot: !!v['keep-root'],
   };
+}
+
+/** What ends a run, for stderr: a file's fault in a sentence (a recording changed under replay, a full disk), anything else with its stack. */
+function failure(e: unknown): string {
+  if (e instanceof RecordingError || e instanceof RecordingWriteError) return `acceptq: ${e.message}`;
+  return `acceptq: ${(e as Error)?.stack ?? e}`;
 }
 
 /** Closers run once, on every way out. */
@@ -246,16 +263,27 @@ class RecordingTee extends StreamTap {
 
 function openReplay(path: string): SnapshotStream {
   try {
-    const { header, snapshots } = readRecording(path);
-    return new ReplayStream(snapshots, header);
+    const replay = readRecording(path);
+    onExit(() => replay.close());
+    return replay;
   } catch (e) {
     if (e instanceof RecordingError) exitNow(1, `acceptq: ${path}: ${e.message}`);
     throw e;
   }
 }
 
-/** A subcommand's options (bad ones: its usage and exit 2); from here a signal ends it cleanly. */
+/** -h or --help among a subcommand's own options (before a `--`, after which the words are the command's). */
+export function wantsHelp(argv: string[]): boolean {
+  const own = argv.indexOf('--') < 0 ? argv : argv.slice(0, argv.indexOf('--'));
+  return own.includes('--help') || own.includes('-h');
+}
+
+/** A subcommand's options (bad ones: its usage and exit 2; --help: its usage, exit 0); from here a signal ends it cleanly. */
 function subcommandOptions<T extends { probe: string }>(argv: string[], parse: (argv: string[]) => T, usage: string): T {
+  if (wantsHelp(argv)) {
+    process.stdout.write(usage);
+    exitNow(0);
+  }
   let o: T;
   try {
     o = parse(argv);
@@ -313,7 +341,7 @@ export async function main(argv: string[]): Promise<void> {
     throw e;
   }
   for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(sig, () => exitNow(0));
-  process.on('uncaughtException', (e) => exitNow(1, `acceptq: ${e.stack ?? e}`));
+  process.on('uncaughtException', (e) => exitNow(1, failure(e)));
   process.stdout.on('error', (e: NodeJS.ErrnoException) => exitNow(e.code === 'EPIPE' ? 0 : 1));
 
   if (o.mode === 'dashboard' && !process.stdout.isTTY) {
@@ -350,5 +378,5 @@ export async function main(argv: string[]): Promise<void> {
 }
 
 if (require.main === module) {
-  main(process.argv.slice(2)).catch((e) => exitNow(1, `acceptq: ${e?.stack ?? e}`));
+  main(process.argv.slice(2)).catch((e) => exitNow(1, failure(e)));
 }

@@ -32,11 +32,11 @@ test.serial('scraped during the SYN-path scenario: the counter is the kernel cou
   t.is(r.status, 200);
   t.regex(r.type, /^text\/plain; version=0\.0\.4/);
   const sample = (name: string, extra = '') =>
-    Number(new RegExp(`^${name}\\{netns="${lab.netns}",address="127\\.0\\.0\\.1",port="9000",comm="acceptq-lab"(?:,service="[^"]*")?${extra}\\} (\\d+)$`, 'm').exec(r.body)?.[1]);
+    Number(new RegExp(`^${name}\\{netns="${lab.netns}",netns_cookie="\\d+",address="127\\.0\\.0\\.1",port="9000",comm="acceptq-lab"(?:,service="[^"]*")?${extra}\\} (\\d+)$`, 'm').exec(r.body)?.[1]);
   t.is(sample('acceptq_listen_overflows_total', ',path="syn"') + sample('acceptq_listen_overflows_total', ',path="ack"'), kernel);
   t.is(sample('acceptq_accept_queue_length'), 3);
   t.is(sample('acceptq_accept_queue_limit'), 2);
-  t.regex(r.body, new RegExp(`^acceptq_namespace_listen_overflows_total\\{netns="${lab.netns}"\\} ${kernel}$`, 'm'));
+  t.regex(r.body, new RegExp(`^acceptq_namespace_listen_overflows_total\\{netns="${lab.netns}",netns_cookie="\\d+"\\} ${kernel}$`, 'm'));
   t.regex(r.body, /^# TYPE acceptq_listen_overflows_total counter$/m);
   t.regex(r.body, /^# HELP acceptq_accept_queue_length /m);
   t.log(`scrape: ${kernel} overflows, as the kernel counted`);

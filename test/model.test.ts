@@ -168,7 +168,8 @@ test('filtering by port, pid, netns and free text narrows rows, namespaces and e
   }]).source).tick();
   t.is(filterSnapshot(s, { port: 443 }).listeners.length, 1);
   t.is(filterSnapshot(s, { pid: 10 }).listeners[0].port, 80);
-  t.deepEqual(filterSnapshot(s, { netns: 5 }).namespaces.map((n) => n.netns), [5]);
+  t.deepEqual(filterSnapshot(s, { netns: '5' }).namespaces.map((n) => n.netns), [5]);
+  t.deepEqual(filterSnapshot(s, { netns: '2' }).listeners.map((r) => r.port), [443], 'a cookie names the namespace too');
   t.is(filterSnapshot(s, { text: 'ENVOY' }).listeners[0].port, 443);
   t.deepEqual(filterSnapshot(s, { text: 'nginx.serv' }).listeners.map((r) => r.port), [80], 'the service is searched too');
   t.is(filterSnapshot(s, { text: 'nomatch' }).listeners.length, 0);
@@ -275,7 +276,9 @@ test('JSON: listeners[].estimate and every namespace gap, as documented in docs/
   t.is(rec.listeners[0].estimate, true);
   t.is(rec.listeners[1].estimate, false);
   t.like(rec.namespaces[0], { unattributed: 1, unattributedSynDrops: -2, unattributedCookies: 0, unmatched: 1, estimate: true });
-  t.false('id' in rec.listeners[0] || 'netnsCookie' in rec.listeners[0] || 'cookie' in rec.namespaces[0], 'internal fields stay out');
+  t.false('id' in rec.listeners[0] || 'cookie' in rec.namespaces[0] || 'listenerId' in (rec.events[0] ?? {}), 'internal fields stay out');
+  t.is(rec.listeners[0].netnsCookie, '1', 'the namespace id, as exact decimal text');
+  t.is(rec.namespaces[0].netnsCookie, '1');
   t.is(typeof rec.listeners[0].firstOverflow, 'object', 'times are ISO strings or null');
   // every field written is documented, and the docs no longer promise exact counts unconditionally
   const doc = fs.readFileSync(path.join(ROOT, 'docs', 'json.md'), 'utf8');
@@ -293,13 +296,13 @@ test("the JSON rows are written from the model's field tables", (t) => {
 
 test('metrics: acceptq_listener_estimate and the namespace gaps', (t) => {
   const body = renderMetrics(estimated());
-  t.regex(body, /^acceptq_listener_estimate\{netns="4026531840",address="127\.0\.0\.1",port="80",comm="nginx"\} 1$/m);
-  t.regex(body, /^acceptq_listener_estimate\{netns="4026531840",address="127\.0\.0\.1",port="443",comm="nginx"\} 0$/m);
-  t.regex(body, /^acceptq_namespace_unattributed_overflows\{netns="4026531840"\} 1$/m);
-  t.regex(body, /^acceptq_namespace_unattributed_syn_queue_drops\{netns="4026531840"\} -2$/m);
-  t.regex(body, /^acceptq_namespace_unattributed_syncookies\{netns="4026531840"\} 0$/m);
-  t.regex(body, /^acceptq_namespace_unmatched_total\{netns="4026531840"\} 1$/m);
-  t.regex(body, /^acceptq_namespace_estimate\{netns="4026531840"\} 1$/m);
+  t.regex(body, /^acceptq_listener_estimate\{netns="4026531840",netns_cookie="1",address="127\.0\.0\.1",port="80",comm="nginx"\} 1$/m);
+  t.regex(body, /^acceptq_listener_estimate\{netns="4026531840",netns_cookie="1",address="127\.0\.0\.1",port="443",comm="nginx"\} 0$/m);
+  t.regex(body, /^acceptq_namespace_unattributed_overflows\{netns="4026531840",netns_cookie="1"\} 1$/m);
+  t.regex(body, /^acceptq_namespace_unattributed_syn_queue_drops\{netns="4026531840",netns_cookie="1"\} -2$/m);
+  t.regex(body, /^acceptq_namespace_unattributed_syncookies\{netns="4026531840",netns_cookie="1"\} 0$/m);
+  t.regex(body, /^acceptq_namespace_unmatched_total\{netns="4026531840",netns_cookie="1"\} 1$/m);
+  t.regex(body, /^acceptq_namespace_estimate\{netns="4026531840",netns_cookie="1"\} 1$/m);
   t.regex(body, /^# TYPE acceptq_listener_estimate gauge$/m);
 });
 
@@ -546,7 +549,7 @@ test('metrics: arrivals, accepts, the wait histogram from cumulative log2 bucket
   const { s0, s1 } = slowApp();
   const waits = new WaitTotals().add(s0).add(s1);
   const body = renderMetrics(s1, waits);
-  const base = 'netns="4026531840",address="127.0.0.1",port="80",comm="nginx"';
+  const base = 'netns="4026531840",netns_cookie="1",address="127.0.0.1",port="80",comm="nginx"';
   const sample = (name: string, labels = base) => {
     const m = new RegExp(`^${name}\\{${labels.replace(/[.+]/g, '\\$&')}\\} (\\S+)$`, 'm').exec(body);
     return m ? Number(m[1]) : undefined;
@@ -568,10 +571,10 @@ test('metrics: arrivals, accepts, the wait histogram from cumulative log2 bucket
   t.true(les.every((m, i) => i === 0 || Number(m[2]) >= Number(les[i - 1][2])), 'cumulative');
   t.is(sample('acceptq_oldest_wait_seconds'), 0.107);
   t.is(sample('acceptq_listen_backlog_requested'), 4096);
-  t.is(sample('acceptq_namespace_somaxconn', 'netns="4026531840"'), 128);
-  t.is(sample('acceptq_namespace_tcp_max_syn_backlog', 'netns="4026531840"'), 512);
-  t.is(sample('acceptq_namespace_tcp_syncookies', 'netns="4026531840"'), 1);
-  t.is(sample('acceptq_namespace_tcp_abort_on_overflow', 'netns="4026531840"'), 0);
+  t.is(sample('acceptq_namespace_somaxconn', 'netns="4026531840",netns_cookie="1"'), 128);
+  t.is(sample('acceptq_namespace_tcp_max_syn_backlog', 'netns="4026531840",netns_cookie="1"'), 512);
+  t.is(sample('acceptq_namespace_tcp_syncookies', 'netns="4026531840",netns_cookie="1"'), 1);
+  t.is(sample('acceptq_namespace_tcp_abort_on_overflow', 'netns="4026531840",netns_cookie="1"'), 0);
   // totals across intervals: they add up to the kernel side's cumulative counts
   const { source, now } = replay([
     { listeners: [listener({ waited: 2, waitSumUs: 30, waitHist: hist({ 3: 2 }), waitMinUs: 10, waitMaxUs: 20 })], namespaces: [], stats },
@@ -700,9 +703,9 @@ test('service: carried to --json, the --once table (last, when some listener has
   t.notRegex(renderTable(inCgroupsWithout()), /SERVICE/, 'no service anywhere: no column');
 
   const body = renderMetrics(s);
-  const base = 'netns="4026531840",address="127.0.0.1",port="80",comm="nginx"';
+  const base = 'netns="4026531840",netns_cookie="1",address="127.0.0.1",port="80",comm="nginx"';
   t.true(body.includes(`acceptq_listen_overflows_total{${base},service="docker:${ID.slice(0, 12)}",path="syn"} 3\n`), body);
-  const none = 'acceptq_accept_queue_length{netns="4026531840",address="127.0.0.1",port="443",comm="nginx"} 0\n';
+  const none = 'acceptq_accept_queue_length{netns="4026531840",netns_cookie="1",address="127.0.0.1",port="443",comm="nginx"} 0\n';
   t.true(body.includes(none), 'none: no label');
 
   const wide = fitColumns(160);
@@ -718,7 +721,7 @@ function inCgroupsWithout(): Snapshot {
 
 test('recordings: format 3 keeps cgroup and service; older ones replay them as unknown; a format-3 line must have them', (t) => {
   const s = inCgroups();
-  t.is(FORMAT_VERSION, 3);
+  t.is(FORMAT_VERSION, 4);
   t.deepEqual(parseRecording(`${header(3)}\n${JSON.stringify(s)}\n`).snapshots[0], s);
   const v2 = JSON.parse(JSON.stringify(s));
   for (const l of v2.listeners) for (const k of ['cgroup', 'service']) delete l[k];
@@ -732,4 +735,22 @@ test('recordings: format 3 keeps cgroup and service; older ones replay them as u
   const hostile = JSON.parse(JSON.stringify(s));
   hostile.listeners[0].service = 'x\u001b[2Jy';
   t.is(parseRecording(`${header(3)}\n${JSON.stringify(hostile)}\n`).snapshots[0].listeners[0].service, sanitize('x\u001b[2Jy'));
+});
+
+test('docs/json.md lists every kind of notice the library writes', (t) => {
+  const load = fs.readFileSync(path.join(ROOT, 'lib', 'load.c'), 'utf8');
+  const doc = fs.readFileSync(path.join(ROOT, 'docs', 'json.md'), 'utf8').replace(/\s+/g, ' ');
+  // what each optional program's absence loses, and the first sentence part of every other note
+  const losses = [...load.matchAll(/\{ "(acq_\w+)",\s*"([^"]+)" \}/g)];
+  t.true(losses.length >= 7, 'the table of optional programs was read');
+  for (const [, prog, loss] of losses) {
+    t.true(doc.includes(prog), prog);
+    t.true(doc.includes(loss), loss);
+  }
+  // every other note: its literal text, joined across C's adjacent strings, cut at each %s
+  const notes = [...load.matchAll(/add_notice\(a,((?:\s*"[^"]*")+)/g)].map((m) => [...m[1].matchAll(/"([^"]*)"/g)].map((x) => x[1]).join(''));
+  const fragments = notes.flatMap((n) => n.split(/%s|[()]/)).map((x) => x.trim()).filter((x) => x.length > 10);
+  t.true(fragments.length >= 4, 'the notes were read');
+  for (const f of fragments) t.true(doc.includes(f), f);
+  t.true(doc.includes('refused on request'));
 });

@@ -25,6 +25,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { ciText, ciWidth, covers, pairedRatio, ratioText, verdict } from './ratio';
 import {
   CLI_ARGV,
   CLI_COMMAND,
@@ -187,48 +188,6 @@ async function overhead(plan: Plan) {
     },
   };
 }
-
-// Two-sided 95 % Student t quantiles by degrees of freedom (1..30; beyond, the normal's 1.96).
-const T95 = [12.71, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.16, 2.145, 2.131, 2.12, 2.11, 2.101,
-  2.093, 2.086, 2.08, 2.074, 2.069, 2.064, 2.06, 2.056, 2.052, 2.048, 2.045, 2.042];
-
-/**
- * Each round's monitor against the same round's run without one: the median
- * and spread of those ratios, and a 95 % confidence interval of their mean
- * (Student t, rounds as independent pairs). The interval says whether the
- * rounds can tell a target from its neighbours at all.
- */
-interface PairedRatio {
-  ratios: number[];
-  median: number;
-  min: number;
-  max: number;
-  mean: number;
-  ciLow: number;
-  ciHigh: number;
-}
-
-function pairedRatio(xs: number[], base: number[]): PairedRatio {
-  const ratios = xs.map((x, i) => x / base[i]);
-  const n = ratios.length;
-  const mean = ratios.reduce((a, b) => a + b, 0) / n;
-  const sd = n > 1 ? Math.sqrt(ratios.reduce((a, r) => a + (r - mean) ** 2, 0) / (n - 1)) : Infinity;
-  const half = n > 1 ? (T95[Math.min(n - 1, T95.length) - 1] ?? 1.96) * (sd / Math.sqrt(n)) : Infinity;
-  const r3 = (v: number) => (Number.isFinite(v) ? round(v, 3) : v);
-  return {
-    ratios: ratios.map((v) => round(v, 4)),
-    median: r3(median(ratios)),
-    min: r3(Math.min(...ratios)),
-    max: r3(Math.max(...ratios)),
-    mean: r3(mean),
-    ciLow: r3(mean - half),
-    ciHigh: r3(mean + half),
-  };
-}
-
-/** met: the whole interval at or above the target; missed: all below; null: the interval straddles it (too noisy to decide). */
-const verdict = (p: PairedRatio, target: number): boolean | null => (p.ciLow >= target ? true : p.ciHigh < target ? false : null);
-const ratioText = (p: PairedRatio) => `${p.median} (rounds ${p.min}–${p.max}; mean ${p.mean}, 95 % CI ${p.ciLow}–${p.ciHigh})`;
 
 /** The same loads once more per monitor with the kernel's run-time statistics on. */
 async function programCost(plan: Plan) {
@@ -636,7 +595,7 @@ function targets(r: Results): Target[] {
   const k = big?.dashboard.keys;
   return [
     t('connection rate with acceptq / without (95 % CI of the paired rounds)', '>= 0.98', ratioText(r.overhead.ratios.connAcceptq), verdict(r.overhead.ratios.connAcceptq, 0.98)),
-    t('bulk stream with acceptq / without (the control: acceptq barely runs)', '~ 1.00', ratioText(r.overhead.ratios.bulkAcceptq), r.overhead.ratios.bulkAcceptq.ciLow <= 1 && r.overhead.ratios.bulkAcceptq.ciHigh >= 1 ? true : null),
+    t('bulk stream with acceptq / without (the control: acceptq barely runs)', '~ 1.00', ratioText(r.overhead.ratios.bulkAcceptq), covers(r.overhead.ratios.bulkAcceptq, 1)),
     t('BPF time per connection, every program acceptq attaches', '<= 1,000 ns', `${r.programs.acceptq.nsPerConnection} ns`, r.programs.acceptq.nsPerConnection <= 1000),
     t(
       'the same, less the statistics\' own cost per run (an empty program beside them)',
@@ -686,8 +645,9 @@ function markdown(r: Results): string {
   L.push('The ratios round by round (each monitor against the same round\'s run without one), and the 95 % confidence interval of their mean:', '');
   L.push('| ratio | per round | min–median–max | mean, 95 % CI | can it tell 0.97 from 0.99? |', '|---|---|---|---|---|');
   for (const [name, p] of [['connections/s, acceptq', o.ratios.connAcceptq], ['connections/s, acceptq without its syscall tracepoints (accept and listen not timed)', o.ratios.connAcceptqNoSyscalls], ['connections/s, bpftrace script', o.ratios.connBpftrace], ['bulk, acceptq (control)', o.ratios.bulkAcceptq], ['bulk, bpftrace script', o.ratios.bulkBpftrace]] as const) {
-    const width = p.ciHigh - p.ciLow;
-    L.push(`| ${name} | ${p.ratios.map((v) => v.toFixed(3)).join(' ')} | ${p.min}–${p.median}–${p.max} | ${p.mean} (${p.ciLow}–${p.ciHigh}) | ${width < 0.02 ? 'yes' : `no: the interval is ${round(width, 3)} wide, the machine too noisy to decide`} |`);
+    const width = ciWidth(p);
+    const decides = width === null ? 'no: one round' : width < 0.02 ? 'yes' : `no: the interval is ${width} wide, the machine too noisy to decide`;
+    L.push(`| ${name} | ${p.ratios.map((v) => v.toFixed(3)).join(' ')} | ${p.min}–${p.median}–${p.max} | ${p.mean} (${ciText(p)}) | ${decides} |`);
   }
   L.push('');
   L.push('**2. Per-program cost** (kernel BPF run-time statistics, during the same loads):', '');

@@ -10,7 +10,7 @@ import type { Snapshot } from '../model/types';
 import { renderMetrics, WaitTotals } from '../export/metrics';
 
 export const DEFAULT_LISTEN = '127.0.0.1:9877';
-export const EXPORT_USAGE = `usage: acceptq export [--listen ADDR:PORT] [--probe SET] [--keep-root]
+export const EXPORT_USAGE = `usage: acceptq export [--listen ADDR:PORT] [--probe SET] [--keep-root] [-h|--help]
   serves Prometheus metrics on http://ADDR:PORT/metrics (default ${DEFAULT_LISTEN})
 `;
 

@@ -15,7 +15,7 @@ import type { Collector } from '../model/collector';
 
 export const OVERFLOW_EXIT = 3;
 
-export const RUN_USAGE = `usage: acceptq run [--json] [--fail-on-overflow] [--interval S] [--probe SET] [--keep-root] -- CMD [ARGS...]
+export const RUN_USAGE = `usage: acceptq run [--json] [--fail-on-overflow] [--interval S] [--probe SET] [--keep-root] [-h|--help] -- CMD [ARGS...]
   runs CMD with acceptq attached, then prints every listener that saw queue
   pressure during the run; exits with CMD's status, or ${OVERFLOW_EXIT} with
   --fail-on-overflow when any listener overflowed

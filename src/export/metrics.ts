@@ -5,11 +5,15 @@
  * per-namespace counters beside them, with the gaps either way, and each
  * namespace's sysctls. Why a listener overflows: arrivals and accepts
  * (counters), the accept-queue wait as a histogram, the oldest waiting
- * connection and the backlog listen() asked for. Labels: netns, address,
- * port, comm, and service when the listener's cgroup names one (an empty
- * label is no label to Prometheus). Closed listeners age out with the model's retention, which
- * bounds the label sets.
+ * connection and the backlog listen() asked for. Labels: netns (the inode
+ * number), netns_cookie (the namespace's id, which the kernel never reuses:
+ * src/model/netns.ts), address, port, comm, and service when the listener's
+ * cgroup names one (an empty label is no label to Prometheus). A closed
+ * listener and a new one in a namespace that took over its inode are two
+ * series, told apart by netns_cookie. Closed listeners age out with the
+ * model's retention, which bounds the label sets.
  */
+import { netnsCookieText } from '../model/netns';
 import { WAIT_BUCKETS } from '../model/raw';
 import type { ListenerRow, Snapshot } from '../model/types';
 
@@ -100,14 +104,12 @@ export function renderMetrics(s: Snapshot, waits: WaitTotals = new WaitTotals().
     lost: new Family('acceptq_lost_events_total', 'counter', 'Detail events lost to a full ring buffer (counts do not travel with events: none is lost with them).'),
     info: new Family('acceptq_probe_info', 'gauge', 'The probe set in use.'),
   };
-  // one series per label set: an open listener wins over a closed one that
-  // had the same labels (a reused namespace inode), which would be a duplicate
-  const seen = new Set<string>();
-  for (const l of [...s.listeners].sort((a, b) => Number(a.closed) - Number(b.closed))) {
-    const base: Labels = { netns: l.netns, address: l.address, port: l.port, comm: l.comm, ...(l.service ? { service: l.service } : {}) };
-    const key = JSON.stringify(base);
-    if (seen.has(key)) continue;
-    seen.add(key);
+  // the model's ids are unique (listener: namespace id, family, address, port; namespace: its id), so are these label sets
+  for (const l of s.listeners) {
+    const base: Labels = {
+      netns: l.netns, netns_cookie: netnsCookieText(l.netnsCookie), address: l.address, port: l.port, comm: l.comm,
+      ...(l.service ? { service: l.service } : {}),
+    };
     f.overflows.add({ ...base, path: 'syn' }, l.overflowsSyn);
     f.overflows.add({ ...base, path: 'ack' }, l.overflowsAck);
     f.synDrops.add(base, l.synDrops);
@@ -134,21 +136,18 @@ export function renderMetrics(s: Snapshot, waits: WaitTotals = new WaitTotals().
     f.oldest.add(base, (l.oldestWaitMs ?? 0) / 1000);
     if (l.requestedBacklog !== null) f.requested.add(base, l.requestedBacklog);
   }
-  // likewise a live namespace wins over a gone one that had the same inode number
-  const seenNs = new Set<number>();
-  for (const n of [...s.namespaces].sort((a, b) => Number(a.gone) - Number(b.gone))) {
-    if (seenNs.has(n.netns)) continue;
-    seenNs.add(n.netns);
-    f.nsOverflows.add({ netns: n.netns }, n.listenOverflows);
-    f.nsDrops.add({ netns: n.netns }, n.listenDrops);
-    f.unattributed.add({ netns: n.netns }, n.unattributed);
-    f.unattributedSynDrops.add({ netns: n.netns }, n.unattributedSynDrops);
-    f.unattributedCookies.add({ netns: n.netns }, n.unattributedCookies);
-    f.unmatched.add({ netns: n.netns }, n.unmatched);
-    f.nsEstimate.add({ netns: n.netns }, n.estimate ? 1 : 0);
+  for (const n of s.namespaces) {
+    const ns: Labels = { netns: n.netns, netns_cookie: netnsCookieText(n.cookie) };
+    f.nsOverflows.add(ns, n.listenOverflows);
+    f.nsDrops.add(ns, n.listenDrops);
+    f.unattributed.add(ns, n.unattributed);
+    f.unattributedSynDrops.add(ns, n.unattributedSynDrops);
+    f.unattributedCookies.add(ns, n.unattributedCookies);
+    f.unmatched.add(ns, n.unmatched);
+    f.nsEstimate.add(ns, n.estimate ? 1 : 0);
     for (const k of ['somaxconn', 'maxSynBacklog', 'syncookies', 'abortOnOverflow'] as const) {
       const v = n[k];
-      if (v !== null) f[k].add({ netns: n.netns }, v);
+      if (v !== null) f[k].add(ns, v);
     }
   }
   f.lost.add({}, s.lostEvents);

@@ -199,6 +199,7 @@ function toDetail(e: RawEvent): DetailEvent {
     timeMs: e.timeMs,
     listenerId: listenerId(e.netnsCookie, e.family, address, e.port),
     netns: e.netns,
+    netnsCookie: e.netnsCookie,
     address,
     port: e.port,
     remoteAddress: formatAddress(e.rfamily, e.raddr),

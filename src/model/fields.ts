@@ -16,7 +16,8 @@ export type FieldKind =
   | 'family' // 4 or 6
   | 'path' // an EventPath
   | 'ms' // a duration in milliseconds (rounded to the microsecond in JSON)
-  | 'histogram'; // WAIT_BUCKETS counts, one per log2 bucket ([] when unknown)
+  | 'histogram' // WAIT_BUCKETS counts, one per log2 bucket ([] when unknown)
+  | 'netnsId'; // a namespace's id (src/model/netns.ts): a number in the model, its exact decimal text in JSON
 
 export interface FieldSpec {
   kind: FieldKind;
@@ -28,24 +29,35 @@ export interface FieldSpec {
   max?: number;
   /** Recording format that added the field; older recordings read as null (if nullable), 0, false or no buckets ([]: unknown). */
   since?: number;
+  /**
+   * [least, most] a recording's value must lie in (kinds number, rate, ms,
+   * time). Default: a number is a whole number from 0 to 2^53 - 1, the
+   * others are at least 0.
+   */
+  range?: readonly [number, number];
 }
 
 export type FieldTable<T> = { readonly [K in keyof T]-?: FieldSpec };
 
 const num: FieldSpec = { kind: 'number' };
+const port: FieldSpec = { kind: 'number', range: [0, 65535] };
+const u32: FieldSpec = { kind: 'number', range: [0, 2 ** 32 - 1] };
+const pid: FieldSpec = { kind: 'number', range: [0, 2 ** 22] }; // PID_MAX_LIMIT
+/** A gap, kernel minus credited: either sign. */
+const gap = (more: Partial<FieldSpec> = {}): FieldSpec => ({ kind: 'number', range: [-Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER], ...more });
 const bool: FieldSpec = { kind: 'boolean' };
 const internal = (kind: FieldKind, more: Partial<FieldSpec> = {}): FieldSpec => ({ kind, json: null, ...more });
 
 export const LISTENER_FIELDS: FieldTable<ListenerRow> = {
   id: internal('text', { max: 512 }),
-  netns: num,
-  netnsCookie: internal('number'),
+  netns: u32,
+  netnsCookie: { kind: 'netnsId', json: 'netnsCookie' },
   family: { kind: 'family' },
   address: { kind: 'text', max: 64 },
-  port: num,
-  pid: num,
+  port,
+  pid: pid,
   comm: { kind: 'text', max: 16 },
-  uid: num,
+  uid: u32,
   cgroupId: internal('number'),
   cgroup: { kind: 'text', max: 256, since: 3 },
   service: { kind: 'text', max: 256, since: 3 },
@@ -81,16 +93,16 @@ export const LISTENER_FIELDS: FieldTable<ListenerRow> = {
 };
 
 export const NAMESPACE_FIELDS: FieldTable<NamespaceRow> = {
-  netns: num,
-  cookie: internal('number'),
-  pid: num,
+  netns: u32,
+  cookie: { kind: 'netnsId', json: 'netnsCookie' },
+  pid: pid,
   listenOverflows: num,
   listenDrops: num,
   syncookiesSent: num,
   reqQFullDrops: num,
-  unattributed: num,
-  unattributedSynDrops: { kind: 'number', since: 2 },
-  unattributedCookies: { kind: 'number', since: 2 },
+  unattributed: gap(),
+  unattributedSynDrops: gap({ since: 2 }),
+  unattributedCookies: gap({ since: 2 }),
   unmatched: { kind: 'number', since: 2 },
   estimate: { kind: 'boolean', since: 2 },
   overflowRate: { kind: 'rate' },
@@ -104,11 +116,12 @@ export const NAMESPACE_FIELDS: FieldTable<NamespaceRow> = {
 export const EVENT_FIELDS: FieldTable<DetailEvent> = {
   timeMs: { kind: 'time', json: 'time' },
   listenerId: internal('text', { max: 512 }),
-  netns: num,
+  netns: u32,
+  netnsCookie: { kind: 'netnsId', since: 4 },
   address: { kind: 'text', max: 64 },
-  port: num,
+  port,
   remoteAddress: { kind: 'text', max: 64 },
-  remotePort: num,
+  remotePort: port,
   path: { kind: 'path' },
   backlog: num,
   maxBacklog: num,

@@ -19,7 +19,10 @@ export interface ListenerRow {
   id: string;
   /** Namespace inode number (as ip netns / lsns show it). */
   netns: number;
-  /** Namespace cookie: unique, where inode numbers get reused. */
+  /**
+   * Namespace id: its cookie, unique where inode numbers get reused (before
+   * 5.14 the inode, which is not: src/model/netns.ts says how it is held).
+   */
   netnsCookie: number;
   family: 4 | 6;
   address: string;
@@ -93,6 +96,7 @@ export interface ListenerRow {
 
 export interface NamespaceRow {
   netns: number;
+  /** Its id, as ListenerRow.netnsCookie. */
   cookie: number;
   pid: number;
   /** Kernel counters, as deltas since acceptq started watching. */
@@ -128,6 +132,8 @@ export interface DetailEvent {
   timeMs: number;
   listenerId: string;
   netns: number;
+  /** The listener's namespace id, as ListenerRow.netnsCookie. */
+  netnsCookie: number;
   address: string;
   port: number;
   remoteAddress: string;

@@ -3,6 +3,7 @@
  * namespaces: shared by the table, JSON, the run summary and the dashboard.
  */
 import { endpoint } from './address';
+import { matchesNetns } from './netns';
 import type { Diagnosis } from './diagnosis';
 import type { ListenerRow, NamespaceRow, Snapshot } from './types';
 
@@ -77,7 +78,8 @@ export function reconcile(namespaces: NamespaceRow[]): Reconciliation {
 export interface RowFilter {
   port?: number;
   pid?: number;
-  netns?: number;
+  /** A namespace's inode number (every namespace that had it) or its cookie (that one), in decimal: src/model/netns.ts. */
+  netns?: string;
   /** Free text: matched against address, port, comm, pid and namespace. */
   text?: string;
 }
@@ -85,7 +87,7 @@ export interface RowFilter {
 export function matches(r: ListenerRow, f: RowFilter): boolean {
   if (f.port !== undefined && r.port !== f.port) return false;
   if (f.pid !== undefined && r.pid !== f.pid) return false;
-  if (f.netns !== undefined && r.netns !== f.netns) return false;
+  if (f.netns !== undefined && !matchesNetns(f.netns, r.netns, r.netnsCookie)) return false;
   if (f.text) {
     const t = f.text.toLowerCase();
     const hay = `${r.address}:${r.port} ${r.comm} ${r.pid} ${r.netns} ${r.service}`.toLowerCase();
@@ -99,9 +101,10 @@ export function filterSnapshot(s: Snapshot, f: RowFilter): Snapshot {
   if (f.port === undefined && f.pid === undefined && f.netns === undefined && !f.text) return s;
   const listeners = s.listeners.filter((r) => matches(r, f));
   const ids = new Set(listeners.map((r) => r.id));
-  const nss = new Set(listeners.map((r) => r.netns));
-  if (f.netns !== undefined) nss.add(f.netns);
-  const namespaces = s.namespaces.filter((n) => nss.has(n.netns));
+  // by cookie: a namespace that reused an inode is another one
+  const nss = new Set(listeners.map((r) => r.netnsCookie));
+  const want = f.netns;
+  const namespaces = s.namespaces.filter((n) => nss.has(n.cookie) || (want !== undefined && matchesNetns(want, n.netns, n.cookie)));
   return { ...s, listeners, namespaces, events: s.events.filter((e) => ids.has(e.listenerId)), ...rateTotals(listeners, namespaces) };
 }
 

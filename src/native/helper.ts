@@ -11,6 +11,7 @@ import ref from '@2060.io/ref-napi';
 import { ABI_VERSION, CGROUP_LEN, Event, LayoutEntry, Listener, Lkey, Netns, OpenOpts, ROW_ESTIMATE, Stats } from './structs';
 import { WAIT_BUCKETS, type RawEvent, type RawListener, type RawNetns, type RawNetnsStart, type RawSnapshot } from '../model/raw';
 import type { EventPath } from '../model/types';
+import { netnsIdFromWords } from '../model/netns';
 
 export type { RawEvent, RawListener, RawNetns, RawSnapshot, RawStats } from '../model/raw';
 
@@ -296,6 +297,8 @@ function offsets(type: any): Record<string, number> {
 
 // two 32-bit halves: exact below 2^53, and no BigInt per field (10,000 rows x 9 fields a tick)
 const u64 = (b: Buffer, at: number): number => b.readUInt32LE(at) + b.readUInt32LE(at + 4) * 4294967296;
+// a namespace's u64 id is above 2^53 before 5.14 (inode | 1 << 63): src/model/netns.ts keeps it exact
+const netnsId = (b: Buffer, at: number): number => netnsIdFromWords(b.readUInt32LE(at), b.readUInt32LE(at + 4));
 
 function cstrAt(b: Buffer, at: number, len: number): string {
   let end = at;
@@ -323,7 +326,7 @@ function u32Array(b: Buffer, at: number, n: number): number[] {
 function decodeListener(b: Buffer, base: number): RawListener {
   // grouped as the C struct is: who, the queue now, what overflowed, the wait
   return {
-    netnsCookie: u64(b, base + L.netnsCookie),
+    netnsCookie: netnsId(b, base + L.netnsCookie),
     netns: b.readUInt32LE(base + L.netns),
     family: b.readUInt16LE(base + L.family) === 6 ? 6 : 4,
     addr: Buffer.from(b.subarray(base + L.addr, base + L.addr + 16)),
@@ -376,7 +379,7 @@ function decodeNetns(b: Buffer, base: number): RawNetns {
   return {
     netns: b.readUInt32LE(at('netns')),
     pid: b.readUInt32LE(at('pid')),
-    cookie: u64(b, at('cookie')),
+    cookie: netnsId(b, at('cookie')),
     ...counts,
     start,
     gone: b.readUInt32LE(at('gone')) !== 0,
@@ -393,7 +396,7 @@ function decodeEvent(b: Buffer, base: number): RawEvent {
   const key = (f: string) => at('key') + KO[f];
   return {
     timeMs: Number(b.readBigUInt64LE(at('ts_ns')) / 1000000n),
-    netnsCookie: u64(b, key('netns_cookie')),
+    netnsCookie: netnsId(b, key('netns_cookie')),
     netns: b.readUInt32LE(key('netns')),
     family: b.readUInt16LE(key('family')) === 6 ? 6 : 4,
     addr: Buffer.from(b.subarray(key('addr'), key('addr') + 16)),

@@ -5,6 +5,7 @@
  */
 import { EVENT_FIELDS, fieldList, LISTENER_FIELDS, NAMESPACE_FIELDS, type FieldSpec, type FieldTable } from '../model/fields';
 import { diagnoseSnapshot } from '../model/diagnosis';
+import { netnsCookieText } from '../model/netns';
 import { sanitize } from '../model/sanitize';
 import type { Snapshot } from '../model/types';
 
@@ -18,6 +19,7 @@ const CONVERT: Partial<Record<FieldSpec['kind'], Convert>> = {
   ms: (v: number | null) => (v === null ? null : round(v)),
   time: iso,
   text: sanitize,
+  netnsId: netnsCookieText,
 };
 
 /**

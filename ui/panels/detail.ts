@@ -8,6 +8,7 @@ import blessed from 'blessed';
 import contribSparkline from 'blessed-contrib/lib/widget/sparkline';
 import { endpoint } from '../../src/model/address';
 import { diagnose, synRates, type Diagnosis } from '../../src/model/diagnosis';
+import { netnsCookieText } from '../../src/model/netns';
 import { sanitize } from '../../src/model/sanitize';
 import { duration, ESTIMATE_NOTE, figure, perSecond, sysctlText } from '../../src/model/view';
 import type { ListenerRow, NamespaceRow, Snapshot } from '../../src/model/types';
@@ -56,7 +57,7 @@ class DetailText {
   title(): string {
     const r = this.r;
     const owner = r.pid ? `pid ${r.pid} ${sanitize(r.comm)}` : 'owner unknown';
-    return tag(this.ctx, 'bold', this.line(`${endpoint(r.family, r.address, r.port)}  netns ${r.netns}  ${owner}` +
+    return tag(this.ctx, 'bold', this.line(`${endpoint(r.family, r.address, r.port)}  netns ${r.netns} cookie ${netnsCookieText(r.netnsCookie)}  ${owner}` +
       `${r.service ? `  service ${sanitize(r.service)}` : ''}  uid ${r.uid}  ${r.closed ? 'closed' : 'open'}`));
   }
 
