@@ -26,6 +26,10 @@ struct row {
 	__u64 arrivals_sampled; /* the row's arrivals as read in this snapshot's pass */
 	__u32 registered_backlog;       /* its sockets' queues when registered, summed */
 	__u8 cgroup_misses;     /* walks of the cgroup tree that did not find out.cgroup_id */
+	/* the socket out.pid/comm were taken from: the owner stays while it is sampled */
+	__u64 owner_sk;
+	__u32 owner_ino;
+	bool owner_now;         /* that socket was sampled in this snapshot */
 };
 
 struct row_table {
