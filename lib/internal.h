@@ -89,6 +89,13 @@ struct ksym_range {
 	__u64 start, end;
 };
 
+/* ---- estimates: estimates.c ---- */
+
+struct skip_history {
+	__u64 skipped;          /* observations the kernel skipped, at the last snapshot */
+	__u64 skipped_moved_prev;       /* how many it skipped in the previous interval */
+};
+
 /* ---- the handle ---- */
 
 struct acq {
@@ -104,8 +111,7 @@ struct acq {
 	bool baselining;        /* the walk right after attaching */
 	bool rewalk;            /* walk every namespace's listeners again (the registry was full) */
 	__u64 map_full_seen;    /* map_full when the namespaces were last walked */
-	__u64 skipped;          /* observations the kernel skipped (recursion), at the last snapshot */
-	__u64 skipped_moved_prev;       /* how many it skipped in the previous interval */
+	struct skip_history skips;      /* observations the kernel skipped (recursion) */
 	__u64 cgroup_walk_ns;   /* when the cgroup tree was last walked (CLOCK_MONOTONIC) */
 	__u64 trim_ns;          /* when malloc's free pages were last handed back (CLOCK_MONOTONIC) */
 	/* per-snapshot scratch */
@@ -186,6 +192,10 @@ struct kernel_has {
 	bool kfree_skb_rx_sk;           /* 6.11: the kfree_skb tracepoint names the socket */
 };
 struct kernel_has kernel_features(const struct btf *btf);
+
+/* estimates.c */
+void mark_estimates(struct ns_entry *ns, size_t nns, struct row *rows, size_t nrows,
+		    __u64 skipped, struct skip_history *h);
 
 /* snapshot.c */
 int map_samples(struct acq *a, __u32 n);

@@ -73,10 +73,11 @@ struct acq_listener {
 };
 
 /*
- * Part of the row's counts is an estimate: in some interval several
- * listeners of its namespace dropped or sent cookies while a packet was
- * handled with softirqs enabled, so the kernel's counter moves may have
- * been credited to the wrong one of them (their namespace total is exact).
+ * Part of the row's counts is an estimate: its counts moved in an interval
+ * when, in that interval or the one before, a packet of its namespace was
+ * handled with softirqs enabled or the kernel skipped an observation, so a
+ * counter move may have been credited to it that was another listener's
+ * (even if no other row moved then). The namespace total is exact.
  */
 #define ACQ_ROW_ESTIMATE 1
 

@@ -168,44 +168,6 @@ static __u64 skipped_observations(struct acq *a)
 }
 
 /*
- * A namespace's split among its listeners is exact unless, within this
- * interval or the one before (a credit taken across the tick), several of
- * its rows moved while some packet there was handled with softirqs enabled
- * (counters.bpf.h says why that is the one way a credit can go astray), or
- * while the kernel skipped an observation anywhere.
- */
-static void mark_estimates(struct acq *a)
-{
-	__u64 skipped = skipped_observations(a);
-	__u64 skipped_moved = skipped - a->skipped;
-	bool any_skipped = skipped_moved || a->skipped_moved_prev;
-
-	a->skipped = skipped;
-	a->skipped_moved_prev = skipped_moved;
-	for (size_t i = 0; i < a->ns.len; i++)
-		a->ns.v[i].moved_rows = 0;
-	for (size_t i = 0; i < a->rows.len; i++) {
-		struct row *r = &a->rows.v[i];
-		struct ns_entry *e;
-		if (r->moved && (e = ns_by_cookie(&a->ns, r->out.netns_cookie)))
-			e->moved_rows++;
-	}
-	for (size_t i = 0; i < a->ns.len; i++) {
-		struct ns_entry *e = &a->ns.v[i];
-		__u64 unsure_moved = e->unsure - e->unsure_prev;
-		e->out.estimate = e->moved_rows > 1 && (unsure_moved || e->unsure_moved_prev || any_skipped);
-		e->unsure_moved_prev = unsure_moved;
-		e->unsure_prev = e->unsure;
-	}
-	for (size_t i = 0; i < a->rows.len; i++) {
-		struct row *r = &a->rows.v[i];
-		struct ns_entry *e;
-		if (r->moved && (e = ns_by_cookie(&a->ns, r->out.netns_cookie)) && e->out.estimate)
-			r->out.flags |= ACQ_ROW_ESTIMATE;
-	}
-}
-
-/*
  * A namespace no longer reachable and without rows: forget it, here and in
  * the kernel maps (its cookie is never used again).
  */
@@ -404,7 +366,7 @@ int acq_snapshot(void *h, struct acq_listener *rows, __u32 max_rows,
 	if (e)
 		return e;
 	count_accepts(a);
-	mark_estimates(a);
+	mark_estimates(a->ns.v, a->ns.len, a->rows.v, a->rows.len, skipped_observations(a), &a->skips);
 	prune_namespaces(a);
 	__u64 now_ms = now_ns(CLOCK_REALTIME) / 1000000ULL;
 	for (size_t i = 0; i < a->rows.len; i++) {
