@@ -293,10 +293,12 @@ int acq_snapshot(void *h, struct acq_listener *rows, __u32 max_rows,
 	__u64 map_full = a->skel->bss->map_full;
 	a->rewalk = map_full != a->map_full_seen;
 	a->map_full_seen = map_full;
+	tick_problems_reset(&a->problems);
 	scan_namespaces(a);
 	if ((e = pthread_create(&th, NULL, ns_worker, a)))
 		return -e;
 	pthread_join(th, NULL);
+	compose_notice(a);
 	/* every registered listener of every namespace, in one pass over the registry, read in place */
 	if ((e = sample_registry(a)))
 		return e;
