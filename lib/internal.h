@@ -167,7 +167,7 @@ static inline bool array_room(void **v, size_t *cap, size_t len, size_t elem, si
 #pragma GCC visibility push(hidden)
 
 /* log.c */
-void log_to(const char *path);
+int log_to(const char *path);
 size_t log_mark(void);
 void log_since(size_t mark, char *buf, size_t len);
 void refused_program(size_t mark, char *prog, char *why, size_t whylen);

@@ -69,7 +69,10 @@ void *acq_open(const struct acq_open_opts *o, int *code, char *err, size_t errle
 		     ACQ_MAX_LISTENERS_LIMIT);
 		return NULL;
 	}
-	log_to(o->log_path);
+	if ((e = log_to(o->log_path))) {
+		fail(code, err, errlen, e, "cannot open the log file %s: %s", o->log_path, strerror(-e));
+		return NULL;
+	}
 
 	if (access("/sys/kernel/btf/vmlinux", R_OK) != 0) {
 		fail(code, err, errlen, -ENOENT,
