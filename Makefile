@@ -15,7 +15,8 @@ LIB_HDRS := $(wildcard lib/*.h) bpf/acceptq.h $(OUT)/acceptq.skel.h
 CFLAGS := -O2 -g -Wall -Wextra -Wno-unused-parameter -fPIC
 
 .PHONY: all clean
-all: $(OUT)/libacceptq.so $(OUT)/acceptq-lab $(OUT)/acceptq-bench-load $(OUT)/acceptq-bench-stats
+all: $(OUT)/libacceptq.so $(OUT)/acceptq-lab $(OUT)/acceptq-bench-load $(OUT)/acceptq-bench-stats \
+	$(OUT)/test-estimates
 
 $(OUT):
 	mkdir -p $@
@@ -62,6 +63,11 @@ $(OUT)/acceptq-bench-load: scripts/bench.d/load.c scripts/lab/netlab.h | $(OUT)
 
 $(OUT)/acceptq-bench-stats: scripts/bench.d/stats.c scripts/lab/netlab.h | $(OUT)
 	$(CC) $(CFLAGS) $< -o $@ -lbpf
+
+# The unit test of the estimate rule (test/estimates.test.ts runs it): the
+# library's own object, no kernel.
+$(OUT)/test-estimates: test/c/estimates.c $(OUT)/lib/estimates.o $(LIB_HDRS) | $(OUT)
+	$(CC) $(CFLAGS) -I$(OUT) -Ibpf -Ilib $< $(OUT)/lib/estimates.o -o $@
 
 clean:
 	rm -rf $(OUT)

@@ -33,8 +33,11 @@ export class AcceptqJson {
     }));
   }
 
-  static start(args: string[] = []): AcceptqJson {
-    return new AcceptqJson(spawn(process.execPath, [CLI, '--json', '--interval', '0.5', ...args], { stdio: ['ignore', 'pipe', 'pipe'] }));
+  /** wrap: a command that execs the rest in place (so proc.pid stays acceptq's), e.g. to run it in a mount namespace of its own. */
+  static start(args: string[] = [], wrap: string[] = []): AcceptqJson {
+    const argv = [process.execPath, CLI, '--json', '--interval', '0.5', ...args];
+    const [cmd, ...rest] = [...wrap, ...argv];
+    return new AcceptqJson(spawn(cmd, rest, { stdio: ['ignore', 'pipe', 'pipe'] }));
   }
 
   /** The first record (after index `from`) that satisfies pred; rejects after timeoutMs. */

@@ -26,6 +26,10 @@ struct row {
 	__u64 arrivals_sampled; /* the row's arrivals as read in this snapshot's pass */
 	__u32 registered_backlog;       /* its sockets' queues when registered, summed */
 	__u8 cgroup_misses;     /* walks of the cgroup tree that did not find out.cgroup_id */
+	/* the socket out.pid/comm were taken from: the owner stays while it is sampled */
+	__u64 owner_sk;
+	__u32 owner_ino;
+	bool owner_now;         /* that socket was sampled in this snapshot */
 };
 
 struct row_table {
@@ -41,7 +45,9 @@ struct ns_entry {
 	struct acq_netns out;
 	char path[320];         /* /proc/PID/ns/net or /run/netns/NAME */
 	bool seen;              /* found in this snapshot's scan */
-	__u64 walked_cookie;    /* the namespace whose TCP sockets were walked once */
+	bool walked;            /* its TCP sockets were walked once, */
+	__u64 walked_cookie;    /* in the namespace of this cookie */
+	bool need_baseline;     /* it was there at open but could not be read then */
 	__u64 unsure, unsure_prev;      /* acq_ns_counts.unsure now and at the previous snapshot */
 	__u64 unsure_moved_prev;        /* how much it moved in the previous interval */
 	__u32 moved_rows;       /* rows whose counts moved in this interval */
@@ -85,6 +91,21 @@ struct ksym_range {
 	__u64 start, end;
 };
 
+/* ---- what a snapshot could not read: notice.c ---- */
+
+struct tick_problems {
+	unsigned namespaces;    /* namespaces it could not enter or read */
+	char first[384];        /* the first of them: path, what failed, why */
+	char scan[256];         /* listing the namespaces failed: what, why */
+};
+
+/* ---- estimates: estimates.c ---- */
+
+struct skip_history {
+	__u64 skipped;          /* observations the kernel skipped, at the last snapshot */
+	__u64 skipped_moved_prev;       /* how many it skipped in the previous interval */
+};
+
 /* ---- the handle ---- */
 
 struct acq {
@@ -96,12 +117,13 @@ struct acq {
 	struct ns_list ns;
 	struct owner_cache owners;
 	struct acq_stats stats;
-	char notice[1024];      /* what this run cannot see, and why */
+	char notice[1024];      /* what this run cannot see, and why: fixed at open */
+	struct tick_problems problems;  /* what the last snapshot could not read */
+	char notice_now[1800];  /* both, as acq_notice() gives them */
 	bool baselining;        /* the walk right after attaching */
 	bool rewalk;            /* walk every namespace's listeners again (the registry was full) */
 	__u64 map_full_seen;    /* map_full when the namespaces were last walked */
-	__u64 skipped;          /* observations the kernel skipped (recursion), at the last snapshot */
-	__u64 skipped_moved_prev;       /* how many it skipped in the previous interval */
+	struct skip_history skips;      /* observations the kernel skipped (recursion) */
 	__u64 cgroup_walk_ns;   /* when the cgroup tree was last walked (CLOCK_MONOTONIC) */
 	__u64 trim_ns;          /* when malloc's free pages were last handed back (CLOCK_MONOTONIC) */
 	/* per-snapshot scratch */
@@ -145,7 +167,7 @@ static inline bool array_room(void **v, size_t *cap, size_t len, size_t elem, si
 #pragma GCC visibility push(hidden)
 
 /* log.c */
-void log_to(const char *path);
+int log_to(const char *path);
 size_t log_mark(void);
 void log_since(size_t mark, char *buf, size_t len);
 void refused_program(size_t mark, char *prog, char *why, size_t whylen);
@@ -182,6 +204,16 @@ struct kernel_has {
 	bool kfree_skb_rx_sk;           /* 6.11: the kfree_skb tracepoint names the socket */
 };
 struct kernel_has kernel_features(const struct btf *btf);
+
+/* notice.c */
+void tick_problems_reset(struct tick_problems *p);
+void ns_problem(struct tick_problems *p, const char *path, const char *what, int err);
+void scan_problem(struct tick_problems *p, const char *what, int err);
+void compose_notice(struct acq *a);
+
+/* estimates.c */
+void mark_estimates(struct ns_entry *ns, size_t nns, struct row *rows, size_t nrows,
+		    __u64 skipped, struct skip_history *h);
 
 /* snapshot.c */
 int map_samples(struct acq *a, __u32 n);

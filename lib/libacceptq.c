@@ -4,9 +4,10 @@
  * kernel allows, and turns kernel maps plus per-namespace iterator passes
  * into listener rows. See acceptq.h for the ABI.
  *
- * This file: open, close, drain, the probe set's name and the notice. The
- * rest, one concern a file: log.c, rows.c, netns.c, owners.c, ksyms.c,
- * load.c, snapshot.c, privileges.c, layout.c; internal.h between them.
+ * This file: open, close, drain and the probe set's name. The rest, one
+ * concern a file: log.c, rows.c, netns.c, owners.c, ksyms.c, load.c,
+ * snapshot.c, estimates.c, notice.c, privileges.c, layout.c; internal.h
+ * between them.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -45,13 +46,6 @@ static int on_event(void *ctx, void *data, size_t size)
 	return a->drain_n >= a->drain_max ? -E2BIG : 0;
 }
 
-const char *acq_notice(void *h)
-{
-	struct acq *a = h;
-
-	return a ? a->notice : "";
-}
-
 void *acq_open(const struct acq_open_opts *o, int *code, char *err, size_t errlen)
 {
 	struct acq *a;
@@ -75,7 +69,10 @@ void *acq_open(const struct acq_open_opts *o, int *code, char *err, size_t errle
 		     ACQ_MAX_LISTENERS_LIMIT);
 		return NULL;
 	}
-	log_to(o->log_path);
+	if ((e = log_to(o->log_path))) {
+		fail(code, err, errlen, e, "cannot open the log file %s: %s", o->log_path, strerror(-e));
+		return NULL;
+	}
 
 	if (access("/sys/kernel/btf/vmlinux", R_OK) != 0) {
 		fail(code, err, errlen, -ENOENT,
@@ -117,6 +114,7 @@ void *acq_open(const struct acq_open_opts *o, int *code, char *err, size_t errle
 	/* the zero point of every namespace delta */
 	pthread_t th;
 	a->baselining = true;
+	tick_problems_reset(&a->problems);
 	scan_namespaces(a);
 	if ((e = pthread_create(&th, NULL, ns_worker, a))) {
 		/* without it every delta would run since boot */
@@ -126,6 +124,7 @@ void *acq_open(const struct acq_open_opts *o, int *code, char *err, size_t errle
 	}
 	pthread_join(th, NULL);
 	a->baselining = false;
+	compose_notice(a);
 
 	/* the kernel's BTF, parsed for the load (several MB), is freed: give the pages back */
 	malloc_trim(0);

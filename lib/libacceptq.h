@@ -2,7 +2,8 @@
 /*
  * libacceptq: the helper library between the BPF programs and a front end.
  *
- * ABI version 4 (3 added acq_listener.cgroup, 4 acq_open_opts.max_listeners). Every call that moves records moves many at once into
+ * ABI version 5 (3 added acq_listener.cgroup, 4 acq_open_opts.max_listeners,
+ * 5 ACQ_UNKNOWN sysctls and a notice that follows each snapshot). Every call that moves records moves many at once into
  * arrays the caller owns. The library never writes to stdout or stderr:
  * libbpf's log goes to a memory buffer (acq_read_log) or to a file.
  * Structs are laid out without implicit padding; acq_layout() reports
@@ -16,9 +17,10 @@
 #include <linux/types.h>
 #include "acceptq.h"
 
-#define ACQ_ABI_VERSION 4
+#define ACQ_ABI_VERSION 5
 #define ACQ_MAX_LISTENERS_LIMIT 1048576  /* the largest acq_open_opts.max_listeners */
 #define ACQ_CGROUP_LEN 256      /* acq_listener.cgroup, NUL included */
+#define ACQ_UNKNOWN 0xffffffffu /* a __u32 value that could not be read (the sysctls of acq_netns) */
 
 struct acq_open_opts {
 	__u32 abi_version;      /* ACQ_ABI_VERSION */
@@ -73,10 +75,11 @@ struct acq_listener {
 };
 
 /*
- * Part of the row's counts is an estimate: in some interval several
- * listeners of its namespace dropped or sent cookies while a packet was
- * handled with softirqs enabled, so the kernel's counter moves may have
- * been credited to the wrong one of them (their namespace total is exact).
+ * Part of the row's counts is an estimate: its counts moved in an interval
+ * when, in that interval or the one before, a packet of its namespace was
+ * handled with softirqs enabled or the kernel skipped an observation, so a
+ * counter move may have been credited to it that was another listener's
+ * (even if no other row moved then). The namespace total is exact.
  */
 #define ACQ_ROW_ESTIMATE 1
 
@@ -107,9 +110,9 @@ struct acq_netns {
 	__u64 start_attributed_syn_drops;
 	__u64 start_attributed_cookies;
 	__u64 start_unmatched;
-	__u32 gone;             /* 1 if no longer reachable: values are the last read */
+	__u32 gone;             /* 1 if no longer found (no process in it, no file in /run/netns): values are the last read */
 	__u32 estimate;         /* 1 if its rows' split was an estimate in the last interval */
-	/* its sysctls, read from inside it (the last value read) */
+	/* its sysctls, read from inside it at the last snapshot that entered it; ACQ_UNKNOWN if unreadable */
 	__u32 somaxconn;        /* net.core.somaxconn: listen() backlogs are cut to it */
 	__u32 max_syn_backlog;  /* net.ipv4.tcp_max_syn_backlog */
 	__u32 syncookies;       /* net.ipv4.tcp_syncookies */
@@ -158,7 +161,13 @@ int acq_drain(void *h, struct acq_event *out, __u32 max);
 /* Name of the probe set in use ("tracepoint", "fentry", "kprobe"). */
 const char *acq_probe_name(void *h);
 
-/* What this run cannot see because the kernel refused an optional program ("" if nothing). */
+/*
+ * What this run cannot see ("" if nothing): what the kernel refused at open
+ * (an optional program), then what the last snapshot could not read (a
+ * namespace it could not enter: its figures are the last read, and it is
+ * tried again at the next snapshot). Read it after every acq_snapshot();
+ * the string stays valid until the next one.
+ */
 const char *acq_notice(void *h);
 
 /*

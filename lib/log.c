@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /* libbpf's log: a bounded memory buffer, or a file with --debug; and fail(). */
 #define _GNU_SOURCE
+#include <errno.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdarg.h>
@@ -72,17 +73,21 @@ void log_since(size_t mark, char *buf, size_t len)
 }
 
 /* libbpf's log to this file from now on; NULL or "" = the memory buffer. */
-void log_to(const char *path)
+/* 0, or -errno if the file cannot be opened (the log then goes to the buffer). */
+int log_to(const char *path)
 {
+	int e = 0;
+
 	pthread_mutex_lock(&log_lock);
 	if (log_file) {
 		fclose(log_file);
 		log_file = NULL;
 	}
-	if (path && path[0])
-		log_file = fopen(path, "a");
+	if (path && path[0] && !(log_file = fopen(path, "ae")))
+		e = -errno;
 	pthread_mutex_unlock(&log_lock);
 	libbpf_set_print(log_print);
+	return e;
 }
 
 int fail(int *code, char *err, size_t errlen, int c, const char *fmt, ...)

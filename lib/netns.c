@@ -35,6 +35,8 @@ static struct ns_entry *ns_find(struct ns_list *l, __u32 ino, bool create)
 	struct ns_entry *e = &l->v[l->len++];
 	memset(e, 0, sizeof(*e));
 	e->out.netns = ino;
+	e->out.somaxconn = e->out.max_syn_backlog = ACQ_UNKNOWN;
+	e->out.syncookies = e->out.abort_on_overflow = ACQ_UNKNOWN;
 	return e;
 }
 
@@ -46,21 +48,26 @@ struct ns_entry *ns_by_cookie(struct ns_list *l, __u64 cookie)
 	return NULL;
 }
 
-/* A number from a file; last if it cannot be read. */
-static __u32 read_sysctl(const char *path, __u32 last)
+/* A number from a file; ACQ_UNKNOWN if it cannot be read or is not one (0 would pass for a value). */
+static __u32 read_sysctl(const char *path)
 {
-	char buf[32];
+	char buf[32], *end;
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	ssize_t n;
+	unsigned long v;
 
 	if (fd < 0)
-		return last;
+		return ACQ_UNKNOWN;
 	n = read(fd, buf, sizeof(buf) - 1);
 	close(fd);
 	if (n <= 0)
-		return last;
+		return ACQ_UNKNOWN;
 	buf[n] = 0;
-	return (__u32)strtoul(buf, NULL, 10);
+	errno = 0;
+	v = strtoul(buf, &end, 10);
+	if (end == buf || errno || v >= ACQ_UNKNOWN)
+		return ACQ_UNKNOWN;
+	return (__u32)v;
 }
 
 static void read_netstat(FILE *f, struct acq_netns *o)
@@ -131,24 +138,34 @@ bool netns_cookie_missing(void)
 	return missing;
 }
 
-static void register_older_listeners(struct acq *a)
+/* 0, or -errno if the walk could not be made (then it is made again next tick). */
+static int register_older_listeners(struct acq *a)
 {
 	char buf[4096];
 	ssize_t n;
 	int fd = bpf_iter_create(bpf_link__fd(a->skel->links.acq_iter_listen));
 
 	if (fd < 0)
-		return;
+		return -errno;
 	/* the walk happens as the iterator is read; it writes nothing */
 	while ((n = read(fd, buf, sizeof(buf))) > 0 || (n < 0 && errno == EINTR))
 		;
+	n = n < 0 ? -errno : 0;
 	close(fd);
+	return (int)n;
 }
 
 /* Inside one namespace (this thread has joined it): listeners, then counters. */
 static void walk_current_ns(struct acq *a, struct ns_entry *e)
 {
 	__u64 cookie = netns_id(e->out.netns);
+	int err;
+
+	/* without its id nothing read here can be matched with what the kernel side credited */
+	if (!cookie) {
+		ns_problem(&a->problems, e->path, "SO_NETNS_COOKIE", errno ? errno : EIO);
+		return;
+	}
 	/*
 	 * A namespace seen for the first time: register the listeners older
 	 * than acceptq (the TCP iterator adds those the registry lacks), so
@@ -157,24 +174,29 @@ static void walk_current_ns(struct acq *a, struct ns_entry *e)
 	 * unless the registry was full: then every namespace is walked again
 	 * (at the tick after, once the sample pass has pruned what it could).
 	 */
-	if (cookie != e->walked_cookie || a->rewalk) {
-		register_older_listeners(a);
-		e->walked_cookie = cookie;
+	if (!e->walked || cookie != e->walked_cookie || a->rewalk) {
+		if ((err = register_older_listeners(a))) {
+			ns_problem(&a->problems, e->path, "walking its listeners", -err);
+		} else {
+			e->walked = true;
+			e->walked_cookie = cookie;
+		}
 	}
 
 	/* net sysctls are the namespace of the thread that opens them: this one's */
-	e->out.somaxconn = read_sysctl("/proc/sys/net/core/somaxconn", e->out.somaxconn);
-	e->out.max_syn_backlog = read_sysctl("/proc/sys/net/ipv4/tcp_max_syn_backlog", e->out.max_syn_backlog);
-	e->out.syncookies = read_sysctl("/proc/sys/net/ipv4/tcp_syncookies", e->out.syncookies);
-	e->out.abort_on_overflow = read_sysctl("/proc/sys/net/ipv4/tcp_abort_on_overflow",
-					       e->out.abort_on_overflow);
+	e->out.somaxconn = read_sysctl("/proc/sys/net/core/somaxconn");
+	e->out.max_syn_backlog = read_sysctl("/proc/sys/net/ipv4/tcp_max_syn_backlog");
+	e->out.syncookies = read_sysctl("/proc/sys/net/ipv4/tcp_syncookies");
+	e->out.abort_on_overflow = read_sysctl("/proc/sys/net/ipv4/tcp_abort_on_overflow");
 
 	/* the kernel's counters and what acceptq attributed here, back to back */
-	FILE *f = fopen("/proc/thread-self/net/netstat", "r");
-	if (f) {
-		read_netstat(f, &e->out);
-		fclose(f);
+	FILE *f = fopen("/proc/thread-self/net/netstat", "re");
+	if (!f) {
+		ns_problem(&a->problems, e->path, "reading its TcpExt counters", errno);
+		return;
 	}
+	read_netstat(f, &e->out);
+	fclose(f);
 	struct acq_ns_counts nc = {};
 	bpf_map_lookup_elem(bpf_map__fd(a->skel->maps.ns_counts), &cookie, &nc);
 	e->out.attributed = nc.overflows;
@@ -183,8 +205,9 @@ static void walk_current_ns(struct acq *a, struct ns_entry *e)
 	e->out.unmatched = nc.unmatched;
 	e->unsure = nc.unsure;
 
-	if (a->baselining) {
-		/* right after attaching: the zero point of every delta */
+	if (a->baselining || e->need_baseline) {
+		/* right after attaching (or the first read of a namespace there then): the zero point of every delta */
+		e->need_baseline = false;
 		e->out.start_attributed = nc.overflows;
 		e->out.start_attributed_syn_drops = nc.syn_drops;
 		e->out.start_attributed_cookies = nc.cookies;
@@ -213,15 +236,16 @@ void *ns_worker(void *arg)
 		struct ns_entry *e = &a->ns.v[i];
 		if (!e->seen)
 			continue;
+		/* a namespace that cannot be entered keeps its last figures and is tried again next tick */
 		int fd = open(e->path, O_RDONLY | O_CLOEXEC);
 		if (fd < 0) {
-			e->seen = false;
+			ns_problem(&a->problems, e->path, "open", errno);
 			continue;
 		}
 		if (setns(fd, CLONE_NEWNET) == 0)
 			walk_current_ns(a, e);
 		else
-			e->seen = false;
+			ns_problem(&a->problems, e->path, "setns", errno);
 		close(fd);
 	}
 	return NULL;
@@ -241,6 +265,11 @@ void scan_namespaces(struct acq *a)
 	struct dirent *de;
 	char path[64];
 
+	/* without the list, every namespace would look gone: keep the last one */
+	if (!d) {
+		scan_problem(&a->problems, "/proc", errno);
+		return;
+	}
 	for (size_t i = 0; i < a->ns.len; i++) {
 		a->ns.v[i].seen = false;
 		a->ns.v[i].out.pid = 0;
@@ -256,12 +285,14 @@ void scan_namespaces(struct acq *a)
 		if (!e || e->seen)
 			continue;
 		e->seen = true;
+		e->need_baseline |= a->baselining;
 		e->out.pid = (__u32)atoi(de->d_name);
 		snprintf(e->path, sizeof(e->path), "%s", path);
 	}
-	if (d)
-		closedir(d);
+	closedir(d);
 	d = opendir("/run/netns");
+	if (!d && errno != ENOENT)
+		scan_problem(&a->problems, "/run/netns", errno);
 	while (d && (de = readdir(d))) {
 		if (de->d_name[0] == '.')
 			continue;
@@ -271,6 +302,7 @@ void scan_namespaces(struct acq *a)
 		if (!e || e->seen)
 			continue;
 		e->seen = true;
+		e->need_baseline |= a->baselining;
 		snprintf(e->path, sizeof(e->path), "%s", path);
 	}
 	if (d)

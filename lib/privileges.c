@@ -26,12 +26,13 @@ int acq_drop_caps(__u64 keep, __u32 uid, __u32 gid, char *err, size_t errlen)
 {
 	struct __user_cap_header_struct hdr = { _LINUX_CAPABILITY_VERSION_3, 0 };
 	struct __user_cap_data_struct data[2];
-	int last = 40;
-	FILE *f = fopen("/proc/sys/kernel/cap_last_cap", "r");
+	int last = 63;
+	FILE *f = fopen("/proc/sys/kernel/cap_last_cap", "re");
 
+	/* unreadable: every possible capability (the kernel refuses those it lacks with EINVAL) */
 	if (f) {
-		if (fscanf(f, "%d", &last) != 1 || last > 63)
-			last = 40;
+		if (fscanf(f, "%d", &last) != 1 || last < 0 || last > 63)
+			last = 63;
 		fclose(f);
 	}
 	if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0))
@@ -48,8 +49,10 @@ int acq_drop_caps(__u64 keep, __u32 uid, __u32 gid, char *err, size_t errlen)
 	}
 	if (syscall(SYS_capset, &hdr, data))
 		return fail(NULL, err, errlen, -errno, "capset: %s", strerror(errno));
-	prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0);
+	if (prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0))
+		return fail(NULL, err, errlen, -errno, "PR_SET_KEEPCAPS 0: %s", strerror(errno));
 	/* the uid change made the process non-dumpable: /proc/self stays readable */
-	prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
+	if (prctl(PR_SET_DUMPABLE, 1, 0, 0, 0))
+		return fail(NULL, err, errlen, -errno, "PR_SET_DUMPABLE: %s", strerror(errno));
 	return 0;
 }

@@ -26,6 +26,39 @@ static void set_cgroup(struct row *r, __u64 id)
 	r->cgroup_misses = 0;
 }
 
+/*
+ * The row's owner from socket s: the process that called listen() on it
+ * (the kernel side saw it), else for a socket older than acceptq one that
+ * holds it (the last owner pass). Returns true if neither knows yet: the
+ * row's owner is then unknown until an owner pass finds s->ino.
+ */
+static bool take_owner(struct acq *a, struct row *r, const struct acq_sample *s, int sfd)
+{
+	struct acq_sock sk;
+	struct owner *o;
+
+	r->owner_sk = s->sk;
+	r->owner_ino = s->ino;
+	if (bpf_map_lookup_elem(sfd, &s->sk, &sk) == 0 && sk.pid) {
+		r->owner_now = true;
+		r->out.pid = sk.pid;
+		memcpy(r->out.comm, sk.comm, ACQ_COMM_LEN);
+		/* where the socket's own cgroup cannot be read: the one of the task that called listen() */
+		if (!r->out.cgroup_id)
+			set_cgroup(r, sk.cgroup_id);
+		return false;
+	}
+	if ((o = owner_of(&a->owners, s->ino))) {
+		r->owner_now = true;
+		r->out.pid = o->pid;
+		memcpy(r->out.comm, o->comm, ACQ_COMM_LEN);
+		return false;
+	}
+	r->out.pid = 0;
+	memset(r->out.comm, 0, ACQ_COMM_LEN);
+	return true;
+}
+
 static bool drop_expired(struct row *r, void *ctx)
 {
 	struct acq *a = ctx;
@@ -132,44 +165,6 @@ static __u64 skipped_observations(struct acq *a)
 			n += info.recursion_misses;
 	}
 	return n;
-}
-
-/*
- * A namespace's split among its listeners is exact unless, within this
- * interval or the one before (a credit taken across the tick), several of
- * its rows moved while some packet there was handled with softirqs enabled
- * (counters.bpf.h says why that is the one way a credit can go astray), or
- * while the kernel skipped an observation anywhere.
- */
-static void mark_estimates(struct acq *a)
-{
-	__u64 skipped = skipped_observations(a);
-	__u64 skipped_moved = skipped - a->skipped;
-	bool any_skipped = skipped_moved || a->skipped_moved_prev;
-
-	a->skipped = skipped;
-	a->skipped_moved_prev = skipped_moved;
-	for (size_t i = 0; i < a->ns.len; i++)
-		a->ns.v[i].moved_rows = 0;
-	for (size_t i = 0; i < a->rows.len; i++) {
-		struct row *r = &a->rows.v[i];
-		struct ns_entry *e;
-		if (r->moved && (e = ns_by_cookie(&a->ns, r->out.netns_cookie)))
-			e->moved_rows++;
-	}
-	for (size_t i = 0; i < a->ns.len; i++) {
-		struct ns_entry *e = &a->ns.v[i];
-		__u64 unsure_moved = e->unsure - e->unsure_prev;
-		e->out.estimate = e->moved_rows > 1 && (unsure_moved || e->unsure_moved_prev || any_skipped);
-		e->unsure_moved_prev = unsure_moved;
-		e->unsure_prev = e->unsure;
-	}
-	for (size_t i = 0; i < a->rows.len; i++) {
-		struct row *r = &a->rows.v[i];
-		struct ns_entry *e;
-		if (r->moved && (e = ns_by_cookie(&a->ns, r->out.netns_cookie)) && e->out.estimate)
-			r->out.flags |= ACQ_ROW_ESTIMATE;
-	}
 }
 
 /*
@@ -298,10 +293,12 @@ int acq_snapshot(void *h, struct acq_listener *rows, __u32 max_rows,
 	__u64 map_full = a->skel->bss->map_full;
 	a->rewalk = map_full != a->map_full_seen;
 	a->map_full_seen = map_full;
+	tick_problems_reset(&a->problems);
 	scan_namespaces(a);
 	if ((e = pthread_create(&th, NULL, ns_worker, a)))
 		return -e;
 	pthread_join(th, NULL);
+	compose_notice(a);
 	/* every registered listener of every namespace, in one pass over the registry, read in place */
 	if ((e = sample_registry(a)))
 		return e;
@@ -320,6 +317,7 @@ int acq_snapshot(void *h, struct acq_listener *rows, __u32 max_rows,
 		r->out.syn_backlog = r->out.peak_backlog = 0;
 		r->out.requested_backlog = r->out.oldest_wait_us = 0;
 		r->registered_backlog = 0;
+		r->owner_now = false;
 	}
 	__u64 mono = now_ns(CLOCK_MONOTONIC);
 	int sfd = bpf_map__fd(a->skel->maps.socks);
@@ -350,25 +348,16 @@ int acq_snapshot(void *h, struct acq_listener *rows, __u32 max_rows,
 		/* the service is its first socket's (a SO_REUSEPORT group has one, as a rule) */
 		if (r->out.sockets == 1)
 			set_cgroup(r, s->cgroup_id);
-		if (r->out.pid)
-			continue;
-		struct acq_sock sk;
-		if (bpf_map_lookup_elem(sfd, &s->sk, &sk) == 0 && sk.pid) {
-			r->out.pid = sk.pid;
-			/* where the socket's own cgroup cannot be read: the one of the task that called listen() */
-			if (!r->out.cgroup_id)
-				set_cgroup(r, sk.cgroup_id);
-			memcpy(r->out.comm, sk.comm, ACQ_COMM_LEN);
-			continue;
-		}
-		struct owner *o = owner_of(&a->owners, s->ino);
-		if (o) {
-			r->out.pid = o->pid;
-			memcpy(r->out.comm, o->comm, ACQ_COMM_LEN);
-		} else if (s->ino) {
-			if (array_room((void **)&unknown, &unknown_cap, nunknown, sizeof(*unknown), 64))
-				unknown[nunknown++] = s->ino;
-		}
+		if (r->out.pid && s->sk == r->owner_sk && s->ino == r->owner_ino)
+			r->owner_now = true;
+	}
+	/* rows whose owner's socket is gone (or never known): the owner of a socket sampled now */
+	for (__u32 i = 0; i < nsamples; i++) {
+		const struct acq_sample *s = &a->samples_map[i];
+		struct row *r = rows_find(&a->rows, &s->key, false);
+		if (r && !r->owner_now && take_owner(a, r, s, sfd) && s->ino &&
+		    array_room((void **)&unknown, &unknown_cap, nunknown, sizeof(*unknown), 64))
+			unknown[nunknown++] = s->ino;
 	}
 	resolve_owners(a, unknown, nunknown);
 	free(unknown);
@@ -379,7 +368,7 @@ int acq_snapshot(void *h, struct acq_listener *rows, __u32 max_rows,
 	if (e)
 		return e;
 	count_accepts(a);
-	mark_estimates(a);
+	mark_estimates(a->ns.v, a->ns.len, a->rows.v, a->rows.len, skipped_observations(a), &a->skips);
 	prune_namespaces(a);
 	__u64 now_ms = now_ns(CLOCK_REALTIME) / 1000000ULL;
 	for (size_t i = 0; i < a->rows.len; i++) {

@@ -44,6 +44,14 @@ test('no BTF: a clear message, exit 1', (t) => {
   t.regex(r.stderr, /^acceptq: this kernel has no BTF \(\/sys\/kernel\/btf\/vmlinux is missing\)/);
 });
 
+test('--debug FILE that cannot be opened: a clear message, exit 1, nothing loaded', (t) => {
+  const file = '/nonexistent-acceptq-dir/libbpf.log';
+  const r = run(['--json', '--duration', '1', '--debug', file]);
+  t.is(r.status, 1, r.stderr);
+  t.is(r.stdout, '');
+  t.regex(r.stderr, new RegExp(`^acceptq: cannot open the log file ${file}: No such file or directory\n$`));
+});
+
 for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
   test.serial(`${sig}: exit 0 with every BPF link detached`, async (t) => {
     const aq = AcceptqJson.start();

@@ -5,13 +5,15 @@
 // processes holding one socket (nginx's master and its worker), the lowest
 // pid, the one /proc lists first.
 import test, { type ExecutionContext } from 'ava';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { AcceptqJson, type JsonRecord } from '../harness/acceptq';
 import { startLab } from '../harness/lab';
 import { heldBy, type Held } from '../harness/links';
 import { mapsOf } from '../harness/maps';
-import { Cleanup, Netns, startNginx } from '../harness/servers';
+import { Cleanup, killPid, Netns, startNginx } from '../harness/servers';
 
 const PROG = 'acq_iter_owners';
 const NGINX_PORT = 8080;
@@ -170,5 +172,54 @@ test.serial('owners of listeners older than acceptq: the iterator names the ones
   for (const o of olds) {
     t.is(rowOf(iter.record, o)?.pid, rowOf(proc.record, o)?.pid, `${o.name}: the same pid both ways`);
     t.is(rowOf(iter.record, o)?.comm, rowOf(proc.record, o)?.comm, `${o.name}: the same comm both ways`);
+  }
+});
+
+/**
+ * A perl listener on 127.0.0.1:port in ns, run under the name `name` (a
+ * link to perl: the kernel takes comm from the name executed). Resolves
+ * with its pid once it listens.
+ */
+async function perlListener(ns: Netns, cleanup: Cleanup, dir: string, name: string, port: number): Promise<number> {
+  const exe = path.join(dir, name);
+  fs.symlinkSync('/usr/bin/perl', exe);
+  const script = `my $s = IO::Socket::INET->new(LocalAddr => "127.0.0.1:${port}", Listen => 8, ReuseAddr => 1) or die "listen: $!"; sleep 120`;
+  const p = spawn('ip', ['netns', 'exec', ns.name, exe, '-MIO::Socket::INET', '-e', script], { stdio: 'ignore' });
+  cleanup.add(() => killPid(p.pid!));
+  for (const until = Date.now() + 10000; !ns.listening(port); ) {
+    if (Date.now() > until || p.exitCode !== null) throw new Error(`${name} is not listening on :${port}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return p.pid!; // ip netns exec execs the command in place: its pid is perl's
+}
+
+test.serial('the owner is the current one: a second process listening on a port after the first exited is named', async (t) => {
+  const PORT = 9555;
+  const cleanup = new Cleanup();
+  t.teardown(() => cleanup.run());
+  const aq = AcceptqJson.start();
+  cleanup.add(() => void aq.stop());
+  await aq.waitFor(() => true, 20000);
+  const ns = Netns.create(cleanup, aq);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'acceptq-owner-'));
+  cleanup.add(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const row = (r: JsonRecord) => r.listeners.find((l) => l.netns === ns.inode && l.port === PORT && !l.closed);
+
+  const first = await perlListener(ns, cleanup, dir, 'aq-owner-one', PORT);
+  const one = await aq.waitFor((r) => row(r)?.pid === first, 20000);
+  t.is(row(one)?.comm, 'aq-owner-one');
+
+  killPid(first);
+  t.false(ns.listening(PORT), 'the first listener is gone');
+  const second = await perlListener(ns, cleanup, dir, 'aq-owner-two', PORT);
+  t.not(second, first);
+  // from the first tick whose sample has the new socket on: the second's pid and comm
+  const from = aq.records.length;
+  const seen = await aq.waitFor((r) => row(r) !== undefined, 20000, from);
+  const later: JsonRecord[] = [seen];
+  for (let i = 0; i < 3; i++) later.push(await aq.waitFor(() => true, 20000, aq.records.indexOf(later[later.length - 1]) + 1));
+  for (const r of later) {
+    t.is(row(r)?.pid, second, `${r.time}: pid is the second listener's (first ${first}; row ${JSON.stringify(row(r))?.slice(0, 200)})`);
+    t.is(row(r)?.comm, 'aq-owner-two', `${r.time}: comm is the second listener's`);
   }
 });

@@ -95,11 +95,11 @@ export interface RawNetns {
   gone: boolean;
   /** The split among its listeners was an estimate in the last interval. */
   estimate: boolean;
-  /** Its sysctls (the last value read): net.core.somaxconn, net.ipv4.tcp_max_syn_backlog, tcp_syncookies, tcp_abort_on_overflow. */
-  somaxconn: number;
-  maxSynBacklog: number;
-  syncookies: number;
-  abortOnOverflow: number;
+  /** Its sysctls (as last read inside it; null if unreadable): net.core.somaxconn, net.ipv4.tcp_max_syn_backlog, tcp_syncookies, tcp_abort_on_overflow. */
+  somaxconn: number | null;
+  maxSynBacklog: number | null;
+  syncookies: number | null;
+  abortOnOverflow: number | null;
 }
 
 export interface RawStats {
@@ -137,7 +137,7 @@ export interface RawSnapshot {
 /** What the collector reads from: the native helper, or a stand-in in tests. */
 export interface RawSource {
   readonly probe: string;
-  /** What this run cannot see (the kernel refused an optional program), or ''. */
+  /** What this run cannot see now (a refused program, a namespace the last snapshot could not read), or ''; read after each snapshot(). */
   readonly notice?: string;
   snapshot(): RawSnapshot;
   drain(): RawEvent[];

@@ -31,10 +31,14 @@ export function gapText(g: Gaps): string {
     `unmatched ${g.unmatched}${g.estimate ? '; split among its listeners: estimate' : ''}`;
 }
 
-/** "; somaxconn 4096, tcp_max_syn_backlog 512, tcp_syncookies 1, tcp_abort_on_overflow 0", or "" when unknown. */
+/**
+ * "; somaxconn 4096, tcp_max_syn_backlog 512, tcp_syncookies 1, tcp_abort_on_overflow 0", each
+ * "unknown" where it could not be read; "" when none is known (a format-1 recording).
+ */
 export function sysctlText(n: Pick<NamespaceRow, 'somaxconn' | 'maxSynBacklog' | 'syncookies' | 'abortOnOverflow'>): string {
-  if (n.somaxconn === null) return '';
-  return `; somaxconn ${n.somaxconn}, tcp_max_syn_backlog ${n.maxSynBacklog}, tcp_syncookies ${n.syncookies}, tcp_abort_on_overflow ${n.abortOnOverflow}`;
+  const v = (x: number | null) => (x === null ? 'unknown' : String(x));
+  if (n.somaxconn === null && n.maxSynBacklog === null && n.syncookies === null && n.abortOnOverflow === null) return '';
+  return `; somaxconn ${v(n.somaxconn)}, tcp_max_syn_backlog ${v(n.maxSynBacklog)}, tcp_syncookies ${v(n.syncookies)}, tcp_abort_on_overflow ${v(n.abortOnOverflow)}`;
 }
 
 /** A wait in ms as short text: "0.05ms", "12.3ms", "250ms", "3.2s"; "-" for none. */

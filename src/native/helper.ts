@@ -8,7 +8,7 @@ import path from 'node:path';
 import fs from 'node:fs';
 import ffi from '@2060.io/ffi-napi';
 import ref from '@2060.io/ref-napi';
-import { ABI_VERSION, CGROUP_LEN, Event, LayoutEntry, Listener, Lkey, Netns, OpenOpts, ROW_ESTIMATE, Stats } from './structs';
+import { ABI_VERSION, CGROUP_LEN, Event, LayoutEntry, Listener, Lkey, Netns, OpenOpts, ROW_ESTIMATE, Stats, UNKNOWN_U32 } from './structs';
 import { WAIT_BUCKETS, type RawEvent, type RawListener, type RawNetns, type RawNetnsStart, type RawSnapshot } from '../model/raw';
 import type { EventPath } from '../model/types';
 import { netnsIdFromWords } from '../model/netns';
@@ -159,8 +159,12 @@ export class Helper {
   private prevBytes = Buffer.alloc(0);
   private prevRaw: RawListener[] = [];
   readonly probe: string;
-  /** What this run cannot see (an optional program was refused), or ''. */
-  readonly notice: string;
+  /**
+   * What this run cannot see, or '': an optional program refused at open,
+   * and what the last snapshot could not read (a namespace it could not
+   * enter). Read again at every snapshot, so it comes and goes with the cause.
+   */
+  notice: string;
   private static readonly EVENT_BATCH = 1024;
   private static readonly MIN_ROWS = 1024;
 
@@ -203,6 +207,7 @@ export class Helper {
     const stats = new Stats();
     const n = l.acq_snapshot(this.handle, this.rows, this.rowCap, this.ns, this.nsCap, stats.ref());
     if (n < 0) throw new HelperError(`snapshot failed: errno ${-n}`, n);
+    this.notice = l.acq_notice(this.handle);
     let count = n;
     if (stats.rows > this.rowCap || stats.namespaces > this.nsCap) {
       // grow to fit and copy the same snapshot again
@@ -368,6 +373,12 @@ const NS_COUNTS: Array<[keyof RawNetnsStart, string]> = [
   ['attributedCookies', 'attributed_cookies'], ['unmatched', 'unmatched'],
 ];
 
+/** A sysctl as read in its namespace; null when it could not be read (ACQ_UNKNOWN). */
+function sysctl(b: Buffer, at: number): number | null {
+  const v = b.readUInt32LE(at);
+  return v === UNKNOWN_U32 ? null : v;
+}
+
 function decodeNetns(b: Buffer, base: number): RawNetns {
   const at = (f: string) => base + NO[f];
   const counts = {} as RawNetnsStart;
@@ -384,10 +395,10 @@ function decodeNetns(b: Buffer, base: number): RawNetns {
     start,
     gone: b.readUInt32LE(at('gone')) !== 0,
     estimate: b.readUInt32LE(at('estimate')) !== 0,
-    somaxconn: b.readUInt32LE(at('somaxconn')),
-    maxSynBacklog: b.readUInt32LE(at('max_syn_backlog')),
-    syncookies: b.readUInt32LE(at('syncookies')),
-    abortOnOverflow: b.readUInt32LE(at('abort_on_overflow')),
+    somaxconn: sysctl(b, at('somaxconn')),
+    maxSynBacklog: sysctl(b, at('max_syn_backlog')),
+    syncookies: sysctl(b, at('syncookies')),
+    abortOnOverflow: sysctl(b, at('abort_on_overflow')),
   };
 }
 

@@ -37,10 +37,13 @@ function u32s(n: number): any {
   };
 }
 
-export const ABI_VERSION = 4;
+export const ABI_VERSION = 5;
 
 /** ACQ_CGROUP_LEN: acq_listener.cgroup, NUL included. */
 export const CGROUP_LEN = 256;
+
+/** A __u32 the library could not read (ACQ_UNKNOWN: the sysctls of acq_netns). */
+export const UNKNOWN_U32 = 0xffffffff;
 
 /** acq_listener.flags: the row's split of its namespace's counts is an estimate (ACQ_ROW_ESTIMATE). */
 export const ROW_ESTIMATE = 1;
