@@ -24,7 +24,9 @@ struct row {
 	bool live;              /* a socket was seen in this snapshot */
 	bool moved;             /* its counts moved since the previous snapshot */
 	__u64 arrivals_sampled; /* the row's arrivals as read in this snapshot's pass */
-	__u32 registered_backlog;       /* its sockets' queues when registered, summed */
+	__u64 closed_queued;    /* and its closed sockets' queues at close, read with them */
+	__u64 closed_registered;
+	__u64 registered_backlog;       /* its live sockets' queues when registered, summed */
 	__u8 cgroup_misses;     /* walks of the cgroup tree that did not find out.cgroup_id */
 };
 
@@ -185,6 +187,8 @@ struct kernel_has kernel_features(const struct btf *btf);
 
 /* snapshot.c */
 int map_samples(struct acq *a, __u32 n);
+/* Merge every CPU's bounds of generation gen into the rows (bounds.c). */
+int read_bounds(struct acq *a, __u32 gen);
 
 /* load.c */
 extern const char *probe_names[];

@@ -49,7 +49,7 @@ function netns(over: Partial<Omit<RawNetns, 'start'>> & { start?: Partial<RawNet
   };
 }
 
-const stats = { lostEvents: 0, suppressedEvents: 0, mapFull: 0, snapshotNs: 1e6, rows: 0, namespaces: 0, sockets: 0 };
+const stats = { lostEvents: 0, suppressedEvents: 0, mapFull: 0, lostArrivals: 0, lostWaits: 0, lostListens: 0, snapshotNs: 1e6, rows: 0, namespaces: 0, sockets: 0 };
 
 /** Replays recorded raw snapshots, one per tick, with a clock that advances 1 s per tick. */
 function replay(frames: RawSnapshot[]): { source: RawSource; now: () => number } {

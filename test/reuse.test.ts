@@ -24,7 +24,7 @@ const ns: RawNetns = {
   somaxconn: 4096, maxSynBacklog: 512, syncookies: 1, abortOnOverflow: 0,
   start: { attributed: 0, attributedSynDrops: 0, attributedCookies: 0, unmatched: 0, listenOverflows: 0, listenDrops: 0, syncookiesSent: 0, reqQFullDrop: 0 },
 };
-const stats = { lostEvents: 0, suppressedEvents: 0, mapFull: 0, snapshotNs: 1e6, rows: 0, namespaces: 0, sockets: 0 };
+const stats = { lostEvents: 0, suppressedEvents: 0, mapFull: 0, lostArrivals: 0, lostWaits: 0, lostListens: 0, snapshotNs: 1e6, rows: 0, namespaces: 0, sockets: 0 };
 
 test('an idle row keeps its object once it has been still for an interval; a row that moves is built anew', (t) => {
   const idle = listener(80); // the binding hands back the same object while the row's bytes stay the same

@@ -37,7 +37,7 @@ function u32s(n: number): any {
   };
 }
 
-export const ABI_VERSION = 4;
+export const ABI_VERSION = 5;
 
 /** ACQ_CGROUP_LEN: acq_listener.cgroup, NUL included. */
 export const CGROUP_LEN = 256;
@@ -52,6 +52,8 @@ export const OpenOpts = Struct({
   ringbuf_kb: ref.types.uint32,
   retain_closed_s: ref.types.uint32,
   max_listeners: ref.types.uint32,
+  max_namespaces: ref.types.uint32,
+  _pad: ref.types.uint32,
   log_path: ref.types.CString,
 });
 
@@ -78,8 +80,9 @@ export const Listener = Struct({
   uid: ref.types.uint32,
   flags: ref.types.uint32,
   comm: bytes(16),
-  requested_backlog: ref.types.uint32,
+  requested_backlog: ref.types.uint64,
   oldest_wait_us: ref.types.uint32,
+  requested_known: ref.types.uint32,
   arrivals: ref.types.uint64,
   accepts: ref.types.uint64,
   waited: ref.types.uint64,
@@ -123,6 +126,9 @@ export const Stats = Struct({
   lost_events: ref.types.uint64,
   suppressed_events: ref.types.uint64,
   map_full: ref.types.uint64,
+  lost_arrivals: ref.types.uint64,
+  lost_waits: ref.types.uint64,
+  lost_listens: ref.types.uint64,
   snapshot_ns: ref.types.uint64,
   probe: ref.types.uint32,
   rows: ref.types.uint32,

@@ -72,6 +72,11 @@ function num(o: Obj, k: string, line: number): number {
   return v;
 }
 
+/** A number a recording made before the field existed lacks: 0 there. */
+function optNum(o: Obj, k: string, line: number): number {
+  return o[k] === undefined ? 0 : num(o, k, line);
+}
+
 function str(o: Obj, k: string, line: number, max = 256): string {
   const v = o[k];
   if (typeof v !== 'string') throw new RecordingError(`${k} is not a string`, line);
@@ -155,6 +160,10 @@ export function parseSnapshot(text: string, line: number, format = FORMAT_VERSIO
     lostEvents: num(o, 'lostEvents', line),
     suppressedEvents: num(o, 'suppressedEvents', line),
     mapFull: num(o, 'mapFull', line),
+    // added within format 3: absent from older recordings, which could not tell
+    lostArrivals: optNum(o, 'lostArrivals', line),
+    lostWaits: optNum(o, 'lostWaits', line),
+    lostListens: optNum(o, 'lostListens', line),
     snapshotMs: num(o, 'snapshotMs', line),
     listeners: arr(o, 'listeners', line).map((x) => listener(x, line, format)),
     namespaces: arr(o, 'namespaces', line).map((x) => namespace(x, line, format)),
