@@ -318,7 +318,7 @@ int acq_snapshot(void *h, struct acq_listener *rows, __u32 max_rows,
 		r->out.sockets = r->out.backlog = r->out.max_backlog = 0;
 		r->out.syn_backlog = r->out.peak_backlog = 0;
 		r->out.requested_backlog = r->out.oldest_wait_us = 0;
-		r->out.requested_known = 1;
+		r->out.requested_known = 0;
 		r->out.wait_min_us = r->out.wait_max_us = 0;
 		r->registered_backlog = 0;
 	}
@@ -339,8 +339,8 @@ int acq_snapshot(void *h, struct acq_listener *rows, __u32 max_rows,
 		r->out.syn_backlog += s->syn_backlog;
 		r->out.uid = s->uid;
 		r->out.requested_backlog += s->requested_backlog;
-		if (!s->requested_seen)
-			r->out.requested_known = 0; /* a partial sum is no figure: the row's is unknown */
+		/* known if every socket's is: a partial sum is no figure */
+		r->out.requested_known = (r->out.sockets == 1 || r->out.requested_known) && s->requested_seen;
 		r->registered_backlog += s->registered_backlog;
 		if (s->oldest_ns && s->oldest_ns < mono && (mono - s->oldest_ns) / 1000 > r->out.oldest_wait_us)
 			r->out.oldest_wait_us = (mono - s->oldest_ns) / 1000 > 0xffffffffULL
@@ -389,9 +389,6 @@ int acq_snapshot(void *h, struct acq_listener *rows, __u32 max_rows,
 	a->skel->bss->peak_gen = old_gen + 1;
 	if ((e = read_counts(a)) || (e = read_bounds(a, old_gen)))
 		return e;
-	for (size_t i = 0; i < a->rows.len; i++)
-		if (!a->rows.v[i].live)
-			a->rows.v[i].out.requested_known = 0;
 	count_accepts(a);
 	mark_estimates(a);
 	prune_namespaces(a);

@@ -15,6 +15,7 @@ import contribSparkline from 'blessed-contrib/lib/widget/sparkline';
 import { endpoint } from '../src/model/address';
 import { diagnose, SLOW_WAIT_MS, synRates, type Diagnosis } from '../src/model/diagnosis';
 import { sanitize } from '../src/model/sanitize';
+import { lossNotes } from '../src/model/losses';
 import { duration, ESTIMATE_NOTE, figure, filterSnapshot, reconcile, sysctlText, type RowFilter } from '../src/model/view';
 import type { ListenerRow, NamespaceRow, Snapshot, SnapshotStream } from '../src/model/types';
 import { activity, columnAt, fitColumns, headerLine, NOW_MS, rowLine } from './columns';
@@ -418,6 +419,7 @@ export async function runDashboard(o: DashboardOptions, stream: SnapshotStream, 
       // the compact layout has no first line: the counts go here
       mode === 'full' ? null : counts,
       s.mapFull ? seg(`maps full: ${s.mapFull} not tracked`, 9, 'red-fg') : null,
+      ...lossNotes(s).map((n) => seg(n.slice(0, n.indexOf(' (')), 9, 'red-fg')),
       s.notice ? { ...seg(`notice: ${s.notice}`, 6, 'yellow-fg'), cut: true } : null,
     ];
     // where the reconciliation leaves no room for the worst wait, it goes up to the first line
