@@ -31,7 +31,7 @@ function listener(over: Partial<RawListener>): RawListener {
     netnsCookie: 1, netns: 4026531840, family: 4, addr: v4('127.0.0.1'), port: 80, pid: 10, comm: 'nginx',
     sockets: 1, backlog: 0, maxBacklog: 128, peakBacklog: 0, synBacklog: 0, overflowsSyn: 0, overflowsAck: 0,
     synDrops: 0, cookies: 0, firstOverflowMs: 0, lastOverflowMs: 0, cgroupId: 0, cgroup: '', closedMs: 0, uid: 0, estimate: false,
-    requestedBacklog: 0, oldestWaitUs: 0, arrivals: 0, accepts: 0, waited: 0, waitSumUs: 0, waitHist: new Array(24).fill(0),
+    requestedBacklog: null, oldestWaitUs: 0, arrivals: 0, accepts: 0, waited: 0, waitSumUs: 0, waitHist: new Array(24).fill(0),
     waitMinUs: 0, waitMaxUs: 0, ...over,
   };
 }
@@ -718,7 +718,7 @@ function inCgroupsWithout(): Snapshot {
 
 test('recordings: format 3 keeps cgroup and service; older ones replay them as unknown; a format-3 line must have them', (t) => {
   const s = inCgroups();
-  t.is(FORMAT_VERSION, 3);
+  t.true(FORMAT_VERSION >= 3);
   t.deepEqual(parseRecording(`${header(3)}\n${JSON.stringify(s)}\n`).snapshots[0], s);
   const v2 = JSON.parse(JSON.stringify(s));
   for (const l of v2.listeners) for (const k of ['cgroup', 'service']) delete l[k];
@@ -732,4 +732,19 @@ test('recordings: format 3 keeps cgroup and service; older ones replay them as u
   const hostile = JSON.parse(JSON.stringify(s));
   hostile.listeners[0].service = 'x\u001b[2Jy';
   t.is(parseRecording(`${header(3)}\n${JSON.stringify(hostile)}\n`).snapshots[0].listeners[0].service, sanitize('x\u001b[2Jy'));
+});
+
+test('losses: counted in the kernel, shown in --json, the --once warnings; format 4 carries them, older recordings read 0', (t) => {
+  const lossy = { ...stats, lostArrivals: 2, lostWaits: 36, lostListens: 1 };
+  const s = new Collector(replay([{ listeners: [listener({})], namespaces: [netns({})], stats: lossy }]).source).tick();
+  t.like(jsonRecord(s, 1), { lostArrivals: 2, lostWaits: 36, lostListens: 1 });
+  const table = renderTable(s);
+  t.regex(table, /warning: 2 arrivals lost/);
+  t.regex(table, /warning: 36 waits lost/);
+  t.regex(table, /warning: 1 listen\(\) backlogs unread/);
+  t.deepEqual(parseRecording(`${header(4)}\n${JSON.stringify(s)}\n`).snapshots[0], s);
+  const v3 = JSON.parse(JSON.stringify(s));
+  for (const k of ['lostArrivals', 'lostWaits', 'lostListens']) delete v3[k];
+  t.like(parseRecording(`${header(3)}\n${JSON.stringify(v3)}\n`).snapshots[0], { lostArrivals: 0, lostWaits: 0, lostListens: 0 });
+  t.throws(() => parseRecording(`${header(4)}\n${JSON.stringify(v3)}\n`), { instanceOf: RecordingError, message: /line 2: lostArrivals is not a number/ });
 });

@@ -15,6 +15,9 @@
  *
  * Format 3 added listeners[].cgroup and service; an older recording replays
  * them as '' (unknown).
+ *
+ * Format 4 added the snapshot's lostArrivals, lostWaits and lostListens; an
+ * older recording replays them as 0 (it could not tell).
  */
 import fs from 'node:fs';
 import { EVENT_FIELDS, fieldList, LISTENER_FIELDS, NAMESPACE_FIELDS, type FieldSpec, type FieldTable } from '../model/fields';
@@ -22,7 +25,7 @@ import { WAIT_BUCKETS } from '../model/raw';
 import { sanitize } from '../model/sanitize';
 import { EVENT_PATHS, type Snapshot, type SnapshotStream, type StreamMeta } from '../model/types';
 
-export const FORMAT_VERSION = 3;
+export const FORMAT_VERSION = 4;
 const MAX_BYTES = 1024 * 1024 * 1024;
 const MAX_ROWS = 1_000_000;
 
@@ -70,11 +73,6 @@ function num(o: Obj, k: string, line: number): number {
   const v = o[k];
   if (typeof v !== 'number' || !Number.isFinite(v)) throw new RecordingError(`${k} is not a number`, line);
   return v;
-}
-
-/** A number a recording made before the field existed lacks: 0 there. */
-function optNum(o: Obj, k: string, line: number): number {
-  return o[k] === undefined ? 0 : num(o, k, line);
 }
 
 function str(o: Obj, k: string, line: number, max = 256): string {
@@ -160,10 +158,9 @@ export function parseSnapshot(text: string, line: number, format = FORMAT_VERSIO
     lostEvents: num(o, 'lostEvents', line),
     suppressedEvents: num(o, 'suppressedEvents', line),
     mapFull: num(o, 'mapFull', line),
-    // added within format 3: absent from older recordings, which could not tell
-    lostArrivals: optNum(o, 'lostArrivals', line),
-    lostWaits: optNum(o, 'lostWaits', line),
-    lostListens: optNum(o, 'lostListens', line),
+    lostArrivals: format >= 4 ? num(o, 'lostArrivals', line) : 0,
+    lostWaits: format >= 4 ? num(o, 'lostWaits', line) : 0,
+    lostListens: format >= 4 ? num(o, 'lostListens', line) : 0,
     snapshotMs: num(o, 'snapshotMs', line),
     listeners: arr(o, 'listeners', line).map((x) => listener(x, line, format)),
     namespaces: arr(o, 'namespaces', line).map((x) => namespace(x, line, format)),
