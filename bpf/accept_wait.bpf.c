@@ -79,19 +79,24 @@ static __always_inline int on_accept(long fd)
 		__u32 b = log2_bucket(us);
 		if (b < ACQ_WAIT_BUCKETS)
 			__sync_fetch_and_add(&c->wait_hist[b], 1);
+	}
+	/* the bounds: this CPU's copy (common.bpf.h's peak_update says why) */
+	struct acq_lkey key = q->key;
+	struct acq_bounds *bd = c ? bounds_of(&key) : NULL;
+	if (bd) {
 		__u32 us32 = us > 0xffffffffULL ? 0xffffffff : (__u32)us;
-		if (c->wait_gen != gen) {
+		if (bd->wait_gen != gen) {
 			/* the snapshot that started gen may not have read the last one yet */
-			c->wait_prev_gen = c->wait_gen;
-			c->wait_prev_min_us = c->wait_min_us;
-			c->wait_prev_max_us = c->wait_max_us;
-			c->wait_gen = gen;
-			c->wait_min_us = c->wait_max_us = us32;
+			bd->wait_prev_gen = bd->wait_gen;
+			bd->wait_prev_min_us = bd->wait_min_us;
+			bd->wait_prev_max_us = bd->wait_max_us;
+			bd->wait_gen = gen;
+			bd->wait_min_us = bd->wait_max_us = us32;
 		} else {
-			if (us32 < c->wait_min_us)
-				c->wait_min_us = us32;
-			if (us32 > c->wait_max_us)
-				c->wait_max_us = us32;
+			if (us32 < bd->wait_min_us)
+				bd->wait_min_us = us32;
+			if (us32 > bd->wait_max_us)
+				bd->wait_max_us = us32;
 		}
 	}
 	bpf_map_delete_elem(&queued, &skp);
@@ -110,16 +115,21 @@ int acq_accept_exit(struct trace_event_raw_sys_exit *ctx)
 	return on_accept(ctx->ret);
 }
 
-/* listen(fd, backlog) of a thread, between its syscall's entry and exit. */
+/*
+ * listen(fd, backlog) of a thread, between its syscall's entry and exit.
+ * The backlog is kept as the kernel reads it: an int compared unsigned
+ * with somaxconn, so a negative one asks for as much as somaxconn allows.
+ */
 struct listen_call {
 	__s64 fd;
 	__u32 backlog;
 	__u32 _pad;
 };
 
+/* Sized by user space: as many calls at once as listeners tracked. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 1024);
+	__uint(max_entries, ACQ_MAX_SOCKS);
 	__type(key, __u64);
 	__type(value, struct listen_call);
 } listen_calls SEC(".maps");
@@ -130,7 +140,8 @@ int acq_listen_enter(struct trace_event_raw_sys_enter *ctx)
 	__u64 tid = bpf_get_current_pid_tgid();
 	struct listen_call call = { .fd = (__s64)ctx->args[0], .backlog = (__u32)ctx->args[1] };
 
-	bpf_map_update_elem(&listen_calls, &tid, &call, BPF_ANY);
+	if (bpf_map_update_elem(&listen_calls, &tid, &call, BPF_ANY))
+		__sync_fetch_and_add(&lost_listens, 1); /* its socket's requested backlog stays unknown */
 	return 0;
 }
 
@@ -149,6 +160,7 @@ int acq_listen_exit(struct trace_event_raw_sys_exit *ctx)
 		s = bpf_map_lookup_elem(&socks, &skp);
 		if (s) {
 			s->requested_backlog = call->backlog;
+			s->requested_seen = 1;
 			/* a listen() without bind() has its port only now */
 			if (!s->key.port)
 				sock_rekey((const struct sock *)skp, s);

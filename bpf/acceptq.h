@@ -12,7 +12,7 @@
 #define ACQ_GROUP_MAX 32        /* members of a SO_REUSEPORT group whose queues the peak sums */
 #define ACQ_MAX_SOCKS 65536     /* listening sockets tracked at once */
 #define ACQ_MAX_KEYS 65536      /* listener rows (open and recently closed) */
-#define ACQ_MAX_QUEUED 65536    /* connections waiting in accept queues, timed */
+#define ACQ_MAX_NAMESPACES 4096 /* network namespaces with listeners, by default */
 #define ACQ_WAIT_BUCKETS 24     /* log2 buckets of accept-queue wait, in µs: [2^i, 2^(i+1)) */
 
 /* Detail-event paths, also used as array indexes of counters. */
@@ -50,19 +50,38 @@ struct acq_counts {
 	__u64 last_overflow_ns;
 	__u64 window_start_ns;          /* detail-event rate limit window */
 	__u32 window_events;
-	__u32 peak_backlog;             /* peak accept-queue depth in generation peak_gen */
-	__u32 peak_gen;
-	__u32 wait_gen;                 /* generation of wait_min_us/wait_max_us */
+	__u32 _pad;
 	__u64 arrivals;                 /* handshakes completed into the accept queue */
+	/*
+	 * Of the row's sockets that closed: the connections still queued at
+	 * close (reset with the listener's queue, never accepted), and the
+	 * queue each had when it was registered (acq_sock.registered_backlog).
+	 */
+	__u64 closed_queued;
+	__u64 closed_registered;
 	__u64 waited;                   /* accept() calls timed (wait_hist's total) */
 	__u64 wait_sum_us;
+	__u32 wait_hist[ACQ_WAIT_BUCKETS];
+};
+
+/*
+ * A row's bounds in the current interval, one copy per CPU (a per-CPU map,
+ * key: the row's acq_lkey): a minimum or maximum kept in one shared copy is
+ * a read-modify-write two CPUs can interleave, and BPF on 5.10 has no
+ * compare-and-swap. User space merges the CPUs' copies. The generation is
+ * peak_gen; each bound of the generation before is kept until read.
+ */
+struct acq_bounds {
+	__u32 peak_gen;
+	__u32 peak_backlog;             /* peak accept-queue depth in generation peak_gen */
+	__u32 peak_prev_gen;
+	__u32 peak_prev_backlog;
+	__u32 wait_gen;
 	__u32 wait_min_us;              /* in generation wait_gen */
 	__u32 wait_max_us;
-	__u32 wait_prev_gen;            /* the generation before wait_gen, kept until read */
+	__u32 wait_prev_gen;
 	__u32 wait_prev_min_us;
 	__u32 wait_prev_max_us;
-	__u32 _pad2;
-	__u32 wait_hist[ACQ_WAIT_BUCKETS];
 };
 
 /* Per listening socket (key: the kernel's struct sock pointer). */
@@ -71,13 +90,15 @@ struct acq_sock {
 	__u64 cgroup_id;
 	__u32 pid;              /* 0 = existed before acceptq started */
 	__u32 ino;              /* socket inode, to find the owner of old sockets */
-	__u32 requested_backlog;/* the listen() argument; 0 = not seen */
+	__u32 requested_backlog;/* the listen() argument, as the kernel reads it (unsigned) */
 	__u32 registered_backlog;/* accept-queue depth when registered (0 from listen()) */
 	char comm[ACQ_COMM_LEN];
 	/* fixed for the socket's life: read at its first sample, not every tick */
 	__u64 sk_cgroup;        /* the cgroup the socket was created in (0: none) */
 	__u32 uid;              /* its sk_uid */
 	__u32 sampled;          /* 1 once the two above were read */
+	__u32 requested_seen;   /* 1 once a listen() call's argument was read */
+	__u32 _pad;
 };
 
 /* A connection in an accept queue (key: the child's struct sock pointer). */
@@ -160,9 +181,11 @@ struct acq_sample {
 	__u32 uid;
 	__u32 requested_backlog;
 	__u32 registered_backlog;
-	__u32 _pad;
+	__u32 requested_seen;
 	__u64 oldest_ns;        /* handshake time of the head of the accept queue; 0 = empty */
 	__u64 arrivals;         /* the row's arrivals, read in the same pass as the depth */
+	__u64 closed_queued;    /* and its closed sockets' (acq_counts), read with them */
+	__u64 closed_registered;
 	__u64 cgroup_id;        /* the cgroup (v2) the socket was created in; 0 = unknown */
 };
 

@@ -19,8 +19,10 @@
 
 #define TCP_ESTABLISHED_ 1
 #define TCP_SYN_RECV_ 3
+#define TCP_FIN_WAIT1_ 4
 #define TCP_CLOSE_ 7
 #define TCP_CLOSE_WAIT_ 8
+#define TCP_LAST_ACK_ 9
 #define TCP_LISTEN_ 10
 
 #define TCP_FLAG_FIN 0x01
@@ -53,19 +55,25 @@ extern __u32 peak_gen;
 extern __u64 lost_events;       /* ring buffer full */
 extern __u64 suppressed_events; /* over the per-listener event rate */
 extern __u64 map_full;          /* a socket, row or namespace could not be tracked */
+extern __u64 lost_arrivals;     /* arrivals at a row whose counters were missing */
+extern __u64 lost_waits;        /* connections not timed: the queued map was full */
+extern __u64 lost_listens;      /* listen() calls whose backlog went unread: listen_calls was full */
 
 /*
  * A map every program shares (one instance after static linking).
- * user space sizes socks, groups and counts (and samples) at load:
- * acq_open_opts.max_listeners.
+ * user space sizes them at load (lib/load.c): socks, groups, counts,
+ * bounds, queued and listen_calls from acq_open_opts.max_listeners,
+ * ns_counts and cpu_mib from max_namespaces.
  */
-#define ACQ_MAP(_name, _type, _max, _key, _value) \
+#define ACQ_MAP_FLAGS(_name, _type, _max, _key, _value, _flags) \
 	struct { \
 		__uint(type, _type); \
 		__uint(max_entries, _max); \
+		__uint(map_flags, _flags); \
 		__type(key, _key); \
 		__type(value, _value); \
 	} _name SEC(".maps") __weak
+#define ACQ_MAP(_name, _type, _max, _key, _value) ACQ_MAP_FLAGS(_name, _type, _max, _key, _value, 0)
 
 /* The registry: every listening socket acceptq knows (key: its struct sock address). */
 ACQ_MAP(socks, BPF_MAP_TYPE_HASH, ACQ_MAX_SOCKS, __u64, struct acq_sock);
@@ -76,20 +84,28 @@ ACQ_MAP(groups, BPF_MAP_TYPE_HASH, ACQ_MAX_KEYS, struct acq_lkey, struct acq_gro
 /* Rows: their counters, for as long as the row lives. */
 ACQ_MAP(counts, BPF_MAP_TYPE_HASH, ACQ_MAX_KEYS, struct acq_lkey, struct acq_counts);
 
-/* Per namespace (cookie): what was attributed there; pruned by user space when it is gone. */
-ACQ_MAP(ns_counts, BPF_MAP_TYPE_HASH, 4096, __u64, struct acq_ns_counts);
+/*
+ * Rows: their interval bounds, per CPU. Allocated at first use: a row
+ * costs a copy per CPU, and most rows never see a connection.
+ */
+ACQ_MAP_FLAGS(bounds, BPF_MAP_TYPE_PERCPU_HASH, ACQ_MAX_KEYS, struct acq_lkey, struct acq_bounds,
+	      BPF_F_NO_PREALLOC);
 
-/* Per namespace and CPU: its TcpExt counters as last seen on that CPU (sized by user space). */
-ACQ_MAP(cpu_mib, BPF_MAP_TYPE_HASH, 4096, struct cpu_mib_key, struct acq_mib);
+/* Per namespace (cookie): what was attributed there; pruned by user space when it is gone. */
+ACQ_MAP(ns_counts, BPF_MAP_TYPE_HASH, ACQ_MAX_NAMESPACES, __u64, struct acq_ns_counts);
+
+/* Per namespace and CPU: its TcpExt counters as last seen on that CPU. */
+ACQ_MAP(cpu_mib, BPF_MAP_TYPE_HASH, ACQ_MAX_NAMESPACES, struct cpu_mib_key, struct acq_mib);
 
 /*
  * Connections in accept queues, with the time their handshake completed.
- * An entry goes at accept(), or when its connection closes while still
- * queued. LRU: the entry of a connection accepted where no syscall
- * tracepoint sees it (io_uring) is not deleted at its close (closes after
- * an accept are not looked at), and is the first to go when room is needed.
+ * An entry goes at accept(), or when its connection closes or is shut
+ * down: one accepted where no syscall tracepoint sees it (io_uring) goes
+ * at its first step towards closing. A plain hash, not an LRU, so that a
+ * full map refuses a new entry (counted: lost_waits) rather than
+ * silently evicting a connection still waiting.
  */
-ACQ_MAP(queued, BPF_MAP_TYPE_LRU_HASH, ACQ_MAX_QUEUED, __u64, struct acq_queued);
+ACQ_MAP(queued, BPF_MAP_TYPE_HASH, ACQ_MAX_KEYS, __u64, struct acq_queued);
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -175,15 +191,26 @@ static __always_inline __u32 sk_portpair(const struct sock *sk)
 	return BPF_CORE_READ(sk, __sk_common.skc_portpair);
 }
 
-static __always_inline void peak_update(struct acq_counts *c, __u32 depth)
+static __always_inline struct acq_bounds *bounds_of(const struct acq_lkey *k)
+{
+	struct acq_bounds zero = {};
+
+	return lookup_or_init(&bounds, k, &zero);
+}
+
+/* This CPU's copy: no other CPU writes it, so the compare and the store cannot be split. */
+static __always_inline void peak_update(struct acq_bounds *b, __u32 depth)
 {
 	__u32 gen = peak_gen;
 
-	if (c->peak_gen != gen) {
-		c->peak_gen = gen;
-		c->peak_backlog = depth;
-	} else if (depth > c->peak_backlog) {
-		c->peak_backlog = depth;
+	if (b->peak_gen != gen) {
+		/* the snapshot that started gen may not have read the last one yet */
+		b->peak_prev_gen = b->peak_gen;
+		b->peak_prev_backlog = b->peak_backlog;
+		b->peak_gen = gen;
+		b->peak_backlog = depth;
+	} else if (depth > b->peak_backlog) {
+		b->peak_backlog = depth;
 	}
 }
 
@@ -283,13 +310,23 @@ static __always_inline void sock_register(const struct sock *sk, bool from_liste
 	row_join(&s.key, skp);
 }
 
+/*
+ * A listener leaves LISTEN before the kernel empties its queue
+ * (inet_csk_listen_stop runs after the state change), so the connections
+ * still queued are read here: they are reset, not accepted.
+ */
 static __always_inline void sock_unregister(const struct sock *sk)
 {
 	__u64 skp = (__u64)sk;
 	struct acq_sock *s = bpf_map_lookup_elem(&socks, &skp);
+	struct acq_counts *c;
 
 	if (!s)
 		return; /* a child cloned from a listener, not the listener */
+	if (s->key.port && (c = bpf_map_lookup_elem(&counts, &s->key))) {
+		__sync_fetch_and_add(&c->closed_queued, sk_backlog(sk));
+		__sync_fetch_and_add(&c->closed_registered, s->registered_backlog);
+	}
 	group_del(&s->key, skp);
 	bpf_map_delete_elem(&socks, &skp);
 }

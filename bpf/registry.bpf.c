@@ -22,6 +22,9 @@ __u32 peak_gen = 0;
 __u64 lost_events = 0;
 __u64 suppressed_events = 0;
 __u64 map_full = 0;
+__u64 lost_arrivals = 0;
+__u64 lost_waits = 0;
+__u64 lost_listens = 0;
 const volatile __u64 percpu_this_cpu_off = 0;
 const volatile __u64 percpu_preempt_count = 0;
 const volatile __u64 percpu_current_task = 0;
@@ -42,20 +45,25 @@ static __always_inline void arrival(const struct sock *sk)
 	struct group_scan scan;
 	struct acq_group *g;
 	struct acq_counts *c;
+	struct acq_bounds *b;
 	__u64 skp = (__u64)sk;
 
 	g = group_of_child(sk, &q.key);
 	if (!g)
 		return;
 	c = bpf_map_lookup_elem(&counts, &q.key);
-	if (!c)
+	if (!c) {
+		/* a row without counters (none made for it: map_full) misses this one */
+		__sync_fetch_and_add(&lost_arrivals, 1);
 		return;
+	}
 	__sync_fetch_and_add(&c->arrivals, 1);
 	group_scan(g, &scan);
-	peak_update(c, scan.backlog);
+	if ((b = bounds_of(&q.key)))
+		peak_update(b, scan.backlog);
 	q.portpair = sk->__sk_common.skc_portpair;
 	if (bpf_map_update_elem(&queued, &skp, &q, BPF_ANY))
-		__sync_fetch_and_add(&map_full, 1);
+		__sync_fetch_and_add(&lost_waits, 1);
 }
 
 /*
@@ -64,9 +72,10 @@ static __always_inline void arrival(const struct sock *sk)
  * memory is read: a completed handshake (SYN_RECV -> ESTABLISHED), listen()
  * (-> LISTEN), a listener's close (LISTEN -> CLOSE) and the close of a
  * connection that may still be queued (ESTABLISHED or CLOSE_WAIT -> CLOSE:
- * an unaccepted child can be in no other state). The client side, and a
- * connection closing after accept() (FIN_WAIT*, LAST_ACK, TIME_WAIT), are
- * left at once.
+ * an unaccepted child can be in no other state). The first step of a
+ * close by the application (ESTABLISHED -> FIN_WAIT1, CLOSE_WAIT ->
+ * LAST_ACK) proves the connection was accepted: its timing entry goes
+ * there if accept() left it (io_uring). Other steps are left at once.
  */
 SEC("tp_btf/inet_sock_set_state")
 int BPF_PROG(acq_set_state, const struct sock *sk, const int oldstate, const int newstate)
@@ -86,6 +95,13 @@ int BPF_PROG(acq_set_state, const struct sock *sk, const int oldstate, const int
 			bpf_map_delete_elem(&queued, &skp); /* closed before it was accepted (or never timed) */
 		else if (oldstate == TCP_LISTEN_)
 			sock_unregister(sk);
+		return 0;
+	}
+	if ((oldstate == TCP_ESTABLISHED_ && newstate == TCP_FIN_WAIT1_) ||
+	    (oldstate == TCP_CLOSE_WAIT_ && newstate == TCP_LAST_ACK_)) {
+		__u64 skp = (__u64)sk;
+
+		bpf_map_delete_elem(&queued, &skp);
 		return 0;
 	}
 	if (newstate == TCP_LISTEN_ && sk->sk_protocol == IPPROTO_TCP_) {

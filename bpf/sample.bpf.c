@@ -147,8 +147,11 @@ static __always_inline long sample_one(__u64 skp, struct acq_sock *s)
 	rec->uid = s->uid;
 	rec->requested_backlog = s->requested_backlog;
 	rec->registered_backlog = s->registered_backlog;
+	rec->requested_seen = s->requested_seen;
 	rec->oldest_ns = oldest_waiting(sk);
 	rec->arrivals = c ? c->arrivals : 0;
+	rec->closed_queued = c ? c->closed_queued : 0;
+	rec->closed_registered = c ? c->closed_registered : 0;
 	rec->cgroup_id = s->sk_cgroup;
 	samples_len = i + 1;
 	return 0;

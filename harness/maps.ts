@@ -137,7 +137,9 @@ export function mapUpdateMany(mapId: number, entries: Iterable<[Buffer, Buffer]>
 /** struct acq_lkey (bpf/acceptq.h) of a listener row, as the groups and counts maps key it. */
 export function lkeyBytes(row: { netnsCookie: number; netns: number; family: number; port: number; addr: Buffer }): Buffer {
   const b = Buffer.alloc(32);
-  b.writeBigUInt64LE(BigInt(row.netnsCookie), 0);
+  // bit 63 set: a namespace named by inode (before 5.14), a figure past 2^53 a JS number cannot hold exactly
+  const byInode = row.netnsCookie >= 2 ** 63;
+  b.writeBigUInt64LE(byInode ? BigInt(row.netns) | (1n << 63n) : BigInt(row.netnsCookie), 0);
   b.writeUInt32LE(row.netns, 8);
   b.writeUInt16LE(row.family, 12);
   b.writeUInt16LE(row.port, 14);

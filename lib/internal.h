@@ -24,7 +24,9 @@ struct row {
 	bool live;              /* a socket was seen in this snapshot */
 	bool moved;             /* its counts moved since the previous snapshot */
 	__u64 arrivals_sampled; /* the row's arrivals as read in this snapshot's pass */
-	__u32 registered_backlog;       /* its sockets' queues when registered, summed */
+	__u64 closed_queued;    /* and its closed sockets' queues at close, read with them */
+	__u64 closed_registered;
+	__u64 registered_backlog;       /* its live sockets' queues when registered, summed */
 	__u8 cgroup_misses;     /* walks of the cgroup tree that did not find out.cgroup_id */
 	/* the socket out.pid/comm were taken from: the owner stays while it is sampled */
 	__u64 owner_sk;
@@ -217,6 +219,8 @@ void mark_estimates(struct ns_entry *ns, size_t nns, struct row *rows, size_t nr
 
 /* snapshot.c */
 int map_samples(struct acq *a, __u32 n);
+/* Merge every CPU's bounds of generation gen into the rows (bounds.c). */
+int read_bounds(struct acq *a, __u32 gen);
 
 /* load.c */
 extern const char *probe_names[];

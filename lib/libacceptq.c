@@ -69,6 +69,11 @@ void *acq_open(const struct acq_open_opts *o, int *code, char *err, size_t errle
 		     ACQ_MAX_LISTENERS_LIMIT);
 		return NULL;
 	}
+	if (o->max_namespaces > ACQ_MAX_NAMESPACES_LIMIT) {
+		fail(code, err, errlen, -EINVAL, "max_namespaces %u: wants 1 to %u", o->max_namespaces,
+		     ACQ_MAX_NAMESPACES_LIMIT);
+		return NULL;
+	}
 	if ((e = log_to(o->log_path))) {
 		fail(code, err, errlen, e, "cannot open the log file %s: %s", o->log_path, strerror(-e));
 		return NULL;

@@ -3,7 +3,9 @@
  * libacceptq: the helper library between the BPF programs and a front end.
  *
  * ABI version 5 (3 added acq_listener.cgroup, 4 acq_open_opts.max_listeners,
- * 5 ACQ_UNKNOWN sysctls and a notice that follows each snapshot). Every call that moves records moves many at once into
+ * 5 ACQ_UNKNOWN sysctls, a notice that follows each snapshot,
+ * acq_open_opts.max_namespaces, acq_stats.lost_*, a 64-bit
+ * acq_listener.requested_backlog with requested_known). Every call that moves records moves many at once into
  * arrays the caller owns. The library never writes to stdout or stderr:
  * libbpf's log goes to a memory buffer (acq_read_log) or to a file.
  * Structs are laid out without implicit padding; acq_layout() reports
@@ -19,6 +21,7 @@
 
 #define ACQ_ABI_VERSION 5
 #define ACQ_MAX_LISTENERS_LIMIT 1048576  /* the largest acq_open_opts.max_listeners */
+#define ACQ_MAX_NAMESPACES_LIMIT 65536   /* the largest acq_open_opts.max_namespaces */
 #define ACQ_CGROUP_LEN 256      /* acq_listener.cgroup, NUL included */
 #define ACQ_UNKNOWN 0xffffffffu /* a __u32 value that could not be read (the sysctls of acq_netns) */
 
@@ -28,7 +31,13 @@ struct acq_open_opts {
 	__u32 events_per_sec;   /* detail events per listener per second; 0 = none */
 	__u32 ringbuf_kb;       /* detail-event ring buffer size; 0 = 256 */
 	__u32 retain_closed_s;  /* keep closed rows this long; 0 = 120 */
-	__u32 max_listeners;    /* listening sockets and rows tracked at once; 0 = 65,536 */
+	/*
+	 * listening sockets and rows tracked at once, and connections timed
+	 * in their accept queues; 0 = 65,536
+	 */
+	__u32 max_listeners;
+	__u32 max_namespaces;   /* network namespaces with listeners tracked at once; 0 = 4,096 */
+	__u32 _pad;
 	const char *log_path;   /* libbpf log to this file; NULL = memory buffer */
 };
 
@@ -57,10 +66,20 @@ struct acq_listener {
 	__u32 flags;            /* ACQ_ROW_* */
 	char comm[ACQ_COMM_LEN];
 	/* Why it overflows: the accept queue's traffic and waits. */
-	__u32 requested_backlog;/* listen() arguments, summed; 0 = not seen (listened before acceptq) */
+	/*
+	 * listen() arguments, summed, each as the kernel reads it (an int taken
+	 * as unsigned: a negative one is above any net.core.somaxconn); valid
+	 * only if requested_known
+	 */
+	__u64 requested_backlog;
 	__u32 oldest_wait_us;   /* age of the oldest connection waiting now (over its sockets); 0 = none */
+	__u32 requested_known;  /* 1: every socket's listen() was seen (not one older than acceptq) */
 	__u64 arrivals;         /* handshakes completed into the accept queue, cumulative */
-	__u64 accepts;          /* connections taken from it: arrivals minus the queue's growth, cumulative */
+	/*
+	 * connections taken from it, cumulative: arrivals minus the queue's
+	 * growth, minus those reset with a closing socket's queue
+	 */
+	__u64 accepts;
 	__u64 waited;           /* accept() calls timed, cumulative (not through io_uring) */
 	__u64 wait_sum_us;      /* their waits added up, cumulative */
 	__u32 wait_min_us;      /* shortest and longest wait timed since the previous snapshot (0: none) */
@@ -122,7 +141,10 @@ struct acq_netns {
 struct acq_stats {
 	__u64 lost_events;      /* ring buffer was full */
 	__u64 suppressed_events;/* over the per-listener rate */
-	__u64 map_full;         /* sockets or rows the maps had no room for */
+	__u64 map_full;         /* sockets, rows or namespaces the maps had no room for */
+	__u64 lost_arrivals;    /* handshakes completed at a row without counters (arrivals, accepts miss them) */
+	__u64 lost_waits;       /* connections not timed in the accept queue (the waits miss them) */
+	__u64 lost_listens;     /* listen() calls whose backlog went unread (requested_backlog unknown) */
 	__u64 snapshot_ns;      /* time the last snapshot took */
 	__u32 probe;            /* enum acq_probe in use */
 	__u32 rows;             /* rows in the last snapshot */

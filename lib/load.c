@@ -256,16 +256,25 @@ static int load_attach(struct acq *a, const struct acq_open_opts *o, enum acq_pr
 		acceptq_bpf__destroy(s);
 		return e;
 	}
-	/* the registry, its rows and the sample array hold max_listeners each */
+	/*
+	 * The registry, its rows, the sample array, the listen() calls in
+	 * flight and the connections timed in accept queues: max_listeners
+	 * each (a full map is counted, never evicted from).
+	 */
 	__u32 cap = o->max_listeners ? o->max_listeners : ACQ_MAX_SOCKS;
 	bpf_map__set_max_entries(s->maps.socks, cap);
 	bpf_map__set_max_entries(s->maps.groups, cap);
 	bpf_map__set_max_entries(s->maps.counts, cap);
+	bpf_map__set_max_entries(s->maps.bounds, cap);
 	bpf_map__set_max_entries(s->maps.samples, cap);
+	bpf_map__set_max_entries(s->maps.queued, cap);
+	bpf_map__set_max_entries(s->maps.listen_calls, cap);
 	bpf_map__set_max_entries(s->maps.events, (o->ringbuf_kb ? o->ringbuf_kb : 256) * 1024);
-	/* a namespace's counters as each CPU last saw them: 4,096 namespaces, fewer past 64 CPUs */
+	/* per namespace, and per namespace and CPU (at most 2^20 entries: fewer namespaces on many CPUs) */
+	__u32 nss = o->max_namespaces ? o->max_namespaces : ACQ_MAX_NAMESPACES;
 	__u32 cpus = s->rodata->nr_cpus ? s->rodata->nr_cpus : 1;
-	bpf_map__set_max_entries(s->maps.cpu_mib, cpus <= 64 ? 4096 * cpus : 262144);
+	bpf_map__set_max_entries(s->maps.ns_counts, nss);
+	bpf_map__set_max_entries(s->maps.cpu_mib, (__u64)nss * cpus <= 1048576 ? nss * cpus : 1048576);
 
 	bpf_object__for_each_program(p, s->obj) {
 		const char *name = bpf_program__name(p);

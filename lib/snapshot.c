@@ -75,12 +75,13 @@ static bool drop_expired(struct row *r, void *ctx)
 	if (bpf_map_lookup_elem(bpf_map__fd(a->skel->maps.groups), &k, &g) == 0 && g.members)
 		return false;
 	bpf_map_delete_elem(bpf_map__fd(a->skel->maps.counts), &k);
+	bpf_map_delete_elem(bpf_map__fd(a->skel->maps.bounds), &k);
 	bpf_map_delete_elem(bpf_map__fd(a->skel->maps.groups), &k);
 	return true;
 }
 
 static int apply_counts(struct acq *a, const struct acq_lkey *k, const struct acq_counts *c,
-			__u32 old_gen, __u64 boot_to_unix_ns)
+			__u64 boot_to_unix_ns)
 {
 	struct row *r = rows_find(&a->rows, k, true);
 
@@ -96,19 +97,20 @@ static int apply_counts(struct acq *a, const struct acq_lkey *k, const struct ac
 	r->out.waited = c->waited;
 	r->out.wait_sum_us = c->wait_sum_us;
 	memcpy(r->out.wait_hist, c->wait_hist, sizeof(r->out.wait_hist));
-	/* the interval that ended: current, or kept aside if a wait of the next one came first */
-	r->out.wait_min_us = c->wait_gen == old_gen ? c->wait_min_us : c->wait_prev_gen == old_gen ? c->wait_prev_min_us : 0;
-	r->out.wait_max_us = c->wait_gen == old_gen ? c->wait_max_us : c->wait_prev_gen == old_gen ? c->wait_prev_max_us : 0;
 	r->out.first_overflow_ms = c->first_overflow_ns ? (c->first_overflow_ns + boot_to_unix_ns) / 1000000 : 0;
 	r->out.last_overflow_ms = c->last_overflow_ns ? (c->last_overflow_ns + boot_to_unix_ns) / 1000000 : 0;
-	if (c->peak_gen == old_gen && c->peak_backlog > r->out.peak_backlog)
-		r->out.peak_backlog = c->peak_backlog;
+	/* a row with no socket sampled: its accepts come from these counters alone */
+	if (!r->live) {
+		r->arrivals_sampled = c->arrivals;
+		r->closed_queued = c->closed_queued;
+		r->closed_registered = c->closed_registered;
+	}
 	return 0;
 }
 
 #define BATCH 4096
 
-static int read_counts(struct acq *a, __u32 old_gen)
+static int read_counts(struct acq *a)
 {
 	int fd = bpf_map__fd(a->skel->maps.counts);
 	__u64 off = now_ns(CLOCK_REALTIME) - now_ns(CLOCK_BOOTTIME);
@@ -124,7 +126,7 @@ static int read_counts(struct acq *a, __u32 old_gen)
 		e = bpf_map_lookup_batch(fd, first ? NULL : &in, &out, keys, vals, &n, NULL);
 		int err = e ? -errno : 0;
 		for (__u32 i = 0; i < n; i++)
-			if ((e = apply_counts(a, &keys[i], &vals[i], old_gen, off)))
+			if ((e = apply_counts(a, &keys[i], &vals[i], off)))
 				return e;
 		if (err == -ENOENT)
 			return 0; /* done */
@@ -140,7 +142,7 @@ static int read_counts(struct acq *a, __u32 old_gen)
 	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
 		k = next;
 		prev = &k;
-		if (bpf_map_lookup_elem(fd, &k, &c) == 0 && (e = apply_counts(a, &k, &c, old_gen, off)))
+		if (bpf_map_lookup_elem(fd, &k, &c) == 0 && (e = apply_counts(a, &k, &c, off)))
 			return e;
 	}
 	return 0;
@@ -253,20 +255,21 @@ static int sample_registry(struct acq *a)
 
 /*
  * Accepts are not counted where they happen (io_uring passes no syscall):
- * every connection that arrived and is no longer queued was taken, so a
- * row's accepts are its arrivals (counted since its sockets were
- * registered) minus the growth of its queue since then, both read in the
- * same pass over the registry. Counted from the start each time, a skew
- * between the two reads corrects itself; the figure never goes back.
+ * every connection that arrived and is no longer queued was taken, unless
+ * it was still queued when its socket closed (reset with the queue: the
+ * kernel reads it at the close, registry.bpf.c). So a row's accepts are
+ * its arrivals (counted since its sockets were registered) plus the queues
+ * they had when registered, minus its live queues now and the closed
+ * sockets' queues at close, all read in the same pass over the registry.
+ * Counted from the start each time, a skew between the reads corrects
+ * itself; the figure never goes back.
  */
 static void count_accepts(struct acq *a)
 {
 	for (size_t i = 0; i < a->rows.len; i++) {
 		struct row *r = &a->rows.v[i];
-		if (!r->live)
-			continue;
-		__s64 taken = (__s64)r->arrivals_sampled -
-			      ((__s64)r->out.backlog - (__s64)r->registered_backlog);
+		__s64 taken = (__s64)(r->arrivals_sampled + r->registered_backlog + r->closed_registered) -
+			      (__s64)((__u64)r->out.backlog + r->closed_queued);
 		if (taken > (__s64)r->out.accepts)
 			r->out.accepts = (__u64)taken;
 	}
@@ -282,11 +285,7 @@ int acq_snapshot(void *h, struct acq_listener *rows, __u32 max_rows,
 
 	if (!a)
 		return -EINVAL;
-	/*
-	 * The interval's generation (peak depth, shortest and longest wait):
-	 * the next one starts right after the counters are read, so a wait
-	 * timed in between is in the same interval as its histogram entry.
-	 */
+	/* the interval's generation (peak depth, shortest and longest wait) */
 	__u32 old_gen = a->skel->bss->peak_gen;
 
 	/* a listener refused by a full registry: look for it again */
@@ -316,6 +315,8 @@ int acq_snapshot(void *h, struct acq_listener *rows, __u32 max_rows,
 		r->out.sockets = r->out.backlog = r->out.max_backlog = 0;
 		r->out.syn_backlog = r->out.peak_backlog = 0;
 		r->out.requested_backlog = r->out.oldest_wait_us = 0;
+		r->out.requested_known = 0;
+		r->out.wait_min_us = r->out.wait_max_us = 0;
 		r->registered_backlog = 0;
 		r->owner_now = false;
 	}
@@ -336,6 +337,8 @@ int acq_snapshot(void *h, struct acq_listener *rows, __u32 max_rows,
 		r->out.syn_backlog += s->syn_backlog;
 		r->out.uid = s->uid;
 		r->out.requested_backlog += s->requested_backlog;
+		/* known if every socket's is: a partial sum is no figure */
+		r->out.requested_known = (r->out.sockets == 1 || r->out.requested_known) && s->requested_seen;
 		r->registered_backlog += s->registered_backlog;
 		if (s->oldest_ns && s->oldest_ns < mono && (mono - s->oldest_ns) / 1000 > r->out.oldest_wait_us)
 			r->out.oldest_wait_us = (mono - s->oldest_ns) / 1000 > 0xffffffffULL
@@ -343,6 +346,10 @@ int acq_snapshot(void *h, struct acq_listener *rows, __u32 max_rows,
 		/* the row's counter, read beside this socket's depth (every member reads the same) */
 		if (s->arrivals > r->arrivals_sampled)
 			r->arrivals_sampled = s->arrivals;
+		if (s->closed_queued > r->closed_queued)
+			r->closed_queued = s->closed_queued;
+		if (s->closed_registered > r->closed_registered)
+			r->closed_registered = s->closed_registered;
 		r->out.peak_backlog = r->out.backlog > r->out.peak_backlog ? r->out.backlog
 									 : r->out.peak_backlog;
 		/* the service is its first socket's (a SO_REUSEPORT group has one, as a rule) */
@@ -363,9 +370,13 @@ int acq_snapshot(void *h, struct acq_listener *rows, __u32 max_rows,
 	free(unknown);
 	resolve_cgroups(a);
 
-	e = read_counts(a, old_gen);
+	/*
+	 * The next interval starts before the counters are read: a peak or a
+	 * wait the kernel records from here on is the next interval's, and
+	 * the ending one's bounds are kept aside for this read (acq_bounds).
+	 */
 	a->skel->bss->peak_gen = old_gen + 1;
-	if (e)
+	if ((e = read_counts(a)) || (e = read_bounds(a, old_gen)))
 		return e;
 	count_accepts(a);
 	mark_estimates(a->ns.v, a->ns.len, a->rows.v, a->rows.len, skipped_observations(a), &a->skips);
@@ -401,6 +412,9 @@ int acq_snapshot(void *h, struct acq_listener *rows, __u32 max_rows,
 	a->stats.lost_events = a->skel->bss->lost_events;
 	a->stats.suppressed_events = a->skel->bss->suppressed_events;
 	a->stats.map_full = a->skel->bss->map_full;
+	a->stats.lost_arrivals = a->skel->bss->lost_arrivals;
+	a->stats.lost_waits = a->skel->bss->lost_waits;
+	a->stats.lost_listens = a->skel->bss->lost_listens;
 	a->stats.probe = a->probe;
 	a->stats.rows = (__u32)a->rows.len;
 	a->stats.sockets = nsamples;

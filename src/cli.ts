@@ -35,7 +35,10 @@ export const USAGE = `usage: acceptq [options]
   --probe SET           auto|tracepoint|fentry|kprobe (default auto)
   --events-per-sec N    detail events per listener per second (default 50)
   --max-listeners N     listening sockets tracked at once (default 65536; kernel
-                        memory and the per-tick walk grow with it)
+                        memory and the per-tick walk grow with it); also the
+                        connections timed in accept queues at once
+  --max-namespaces N    network namespaces with listeners tracked at once
+                        (default 4096; 1 to 65536)
   --record FILE         also write every snapshot to FILE (replay it with --replay)
   --replay FILE         play a recording (no root needed); with the dashboard,
                         p pauses and +/- change the speed
@@ -57,6 +60,8 @@ export interface Options {
   eventsPerSec: number;
   /** Listening sockets (and rows) the kernel side tracks at once; undefined = the library's 65,536. */
   maxListeners?: number;
+  /** Network namespaces the kernel side tracks at once; undefined = the library's 4,096. */
+  maxNamespaces?: number;
   debug?: string;
   record?: string;
   replay?: string;
@@ -109,6 +114,7 @@ export function parseOptions(argv: string[]): Options | 'help' | 'version' {
         probe: { type: 'string' },
         'events-per-sec': { type: 'string' },
         'max-listeners': { type: 'string' },
+        'max-namespaces': { type: 'string' },
         debug: { type: 'string' },
         record: { type: 'string' },
         replay: { type: 'string' },
@@ -143,6 +149,7 @@ export function parseOptions(argv: string[]): Options | 'help' | 'version' {
     probe,
     eventsPerSec: integer('events-per-sec', v['events-per-sec'], 0, 100000) ?? 50,
     maxListeners: integer('max-listeners', v['max-listeners'], 64, 1048576),
+    maxNamespaces: integer('max-namespaces', v['max-namespaces'], 1, 65536),
     debug: v.debug,
     record: v.record,
     replay: v.replay,
@@ -182,7 +189,7 @@ function openHelper(o: Options): Helper {
   const problem = privilegeProblem();
   if (problem) exitNow(1, problem);
   try {
-    const h = Helper.open({ probe: o.probe, eventsPerSec: o.eventsPerSec, maxListeners: o.maxListeners, logPath: o.debug });
+    const h = Helper.open({ probe: o.probe, eventsPerSec: o.eventsPerSec, maxListeners: o.maxListeners, maxNamespaces: o.maxNamespaces, logPath: o.debug });
     onExit(() => h.close());
     return h;
   } catch (e) {

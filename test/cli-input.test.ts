@@ -12,6 +12,7 @@ import { acqLinkIds, fdinfoIds } from '../harness/links';
 import { Collector } from '../src/model/collector';
 import type { RawListener, RawNetns } from '../src/model/raw';
 import { RecordingWriter } from '../src/record/writer';
+import { RAW_STATS, rawListener, rawNetns } from './support/raw';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'acceptq-input-'));
 fs.chmodSync(dir, 0o755);
@@ -138,23 +139,12 @@ test('every command and subcommand takes --help: its usage on stdout, exit 0, no
 
 // ---- recordings with numbers out of range ----
 
-const addr = Buffer.from([127, 0, 0, 1, ...new Array(12).fill(0)]);
-const raw = (port: number): RawListener => ({
-  netnsCookie: 1, netns: 4026531840, family: 4, addr, port, pid: 10, comm: 'srv', sockets: 1, backlog: 0, maxBacklog: 128,
-  peakBacklog: 0, synBacklog: 0, overflowsSyn: 3, overflowsAck: 1, synDrops: 0, cookies: 0, firstOverflowMs: 0, lastOverflowMs: 0,
-  cgroupId: 0, cgroup: '', closedMs: 0, uid: 0, estimate: false, requestedBacklog: 0, oldestWaitUs: 0, arrivals: 0, accepts: 0,
-  waited: 0, waitSumUs: 0, waitHist: new Array(24).fill(0), waitMinUs: 0, waitMaxUs: 0,
-});
-const rawNs: RawNetns = {
-  netns: 4026531840, pid: 1, cookie: 1, listenOverflows: 4, listenDrops: 4, syncookiesSent: 0, reqQFullDrop: 0, attributed: 4,
-  attributedSynDrops: 0, attributedCookies: 0, unmatched: 0, gone: false, estimate: false, somaxconn: 4096, maxSynBacklog: 512,
-  syncookies: 1, abortOnOverflow: 0,
-  start: { attributed: 0, attributedSynDrops: 0, attributedCookies: 0, unmatched: 0, listenOverflows: 0, listenDrops: 0, syncookiesSent: 0, reqQFullDrop: 0 },
-};
+const raw = (port: number): RawListener => rawListener({ port, comm: 'srv', overflowsSyn: 3, overflowsAck: 1 });
+const rawNs: RawNetns = rawNetns({ listenOverflows: 4, listenDrops: 4, attributed: 4 });
 
 /** A valid three-line recording (header, two snapshots of listeners :80 and :443), as parsed lines. */
 function recording(): any[] {
-  const stats = { lostEvents: 0, suppressedEvents: 0, mapFull: 0, snapshotNs: 1e6, rows: 0, namespaces: 0, sockets: 0 };
+  const stats = RAW_STATS;
   let now = 1_700_000_000_000;
   const c = new Collector({ probe: 'tracepoint', snapshot: () => ({ listeners: [raw(80), raw(443)], namespaces: [rawNs], stats }), drain: () => [] }, 1, () => (now += 1000));
   const f = path.join(dir, 'valid.ndjson');

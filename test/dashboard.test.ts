@@ -427,7 +427,7 @@ const row = (port: number, over: Partial<ListenerRow> = {}): ListenerRow =>
     estimate: false, overflowRate: 0, firstOverflowMs: null, lastOverflowMs: null, closed: false, closedMs: null, ...over,
   }) as ListenerRow;
 const frame = (timeMs: number, listeners: ListenerRow[]): Snapshot =>
-  ({ timeMs, elapsed: 1, probe: 'tracepoint', notice: '', lostEvents: 0, suppressedEvents: 0, mapFull: 0, snapshotMs: 0, listeners, namespaces: [], events: [],
+  ({ timeMs, elapsed: 1, probe: 'tracepoint', notice: '', lostEvents: 0, suppressedEvents: 0, mapFull: 0, lostArrivals: 0, lostWaits: 0, lostListens: 0, snapshotMs: 0, listeners, namespaces: [], events: [],
     attributedRate: listeners.reduce((s, l) => s + l.overflowRate, 0), kernelRate: 0 }) as Snapshot;
 
 test('view model: the selection follows the worst listener until moved; notices; the filtered total; the marks; the axis', (t) => {

@@ -49,7 +49,7 @@ test('the default bind is loopback; label values are escaped', (t) => {
   t.deepEqual(parseExportOptions(['--listen', '[::1]:9100']), { host: '::1', port: 9100, probe: 'auto', keepRoot: false });
   t.throws(() => parseExportOptions(['--listen', 'nope']));
   const body = renderMetrics({
-    timeMs: 0, elapsed: 1, probe: 'tracepoint', notice: '', lostEvents: 0, suppressedEvents: 0, mapFull: 0, snapshotMs: 1,
+    timeMs: 0, elapsed: 1, probe: 'tracepoint', notice: '', lostEvents: 0, suppressedEvents: 0, mapFull: 0, lostArrivals: 0, lostWaits: 0, lostListens: 0, snapshotMs: 1,
     listeners: [{ id: 'x', netns: 1, netnsCookie: 1, family: 4, address: '1.2.3.4', port: 80, pid: 1, comm: 'a"b\\c\nd', uid: 0, cgroupId: 0,
       cgroup: '', service: '',
       sockets: 1, backlog: 0, maxBacklog: 1, peakBacklog: 0, synBacklog: 0, overflows: 0, overflowsSyn: 0, overflowsAck: 0, synDrops: 0,

@@ -18,32 +18,16 @@ import { jsonRecord } from '../src/output/json';
 import { renderMetrics } from '../src/export/metrics';
 import { parseRecording, readRecording } from '../src/record/recording';
 import { RecordingWriter } from '../src/record/writer';
+import { RAW_STATS, rawListener, rawNetns } from './support/raw';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'acceptq-netns-'));
 test.after.always(() => fs.rmSync(dir, { recursive: true, force: true }));
 
 const INODE = 4026532500;
 
-function listener(over: Partial<RawListener>): RawListener {
-  return {
-    netnsCookie: 1, netns: INODE, family: 4, addr: Buffer.from([127, 0, 0, 1, ...new Array(12).fill(0)]), port: 8080, pid: 10,
-    comm: 'srv', sockets: 1, backlog: 0, maxBacklog: 128, peakBacklog: 0, synBacklog: 0, overflowsSyn: 0, overflowsAck: 0,
-    synDrops: 0, cookies: 0, firstOverflowMs: 0, lastOverflowMs: 0, cgroupId: 0, cgroup: '', closedMs: 0, uid: 0, estimate: false,
-    requestedBacklog: 0, oldestWaitUs: 0, arrivals: 0, accepts: 0, waited: 0, waitSumUs: 0, waitHist: new Array(24).fill(0),
-    waitMinUs: 0, waitMaxUs: 0, ...over,
-  };
-}
-
-function netns(over: Partial<RawNetns>): RawNetns {
-  const start = { attributed: 0, attributedSynDrops: 0, attributedCookies: 0, unmatched: 0, listenOverflows: 0, listenDrops: 0, syncookiesSent: 0, reqQFullDrop: 0 };
-  return {
-    netns: INODE, pid: 1, cookie: 1, listenOverflows: 0, listenDrops: 0, syncookiesSent: 0, reqQFullDrop: 0, attributed: 0,
-    attributedSynDrops: 0, attributedCookies: 0, unmatched: 0, gone: false, estimate: false, somaxconn: 4096, maxSynBacklog: 512,
-    syncookies: 1, abortOnOverflow: 0, start, ...over,
-  };
-}
-
-const stats = { lostEvents: 0, suppressedEvents: 0, mapFull: 0, snapshotNs: 1e6, rows: 0, namespaces: 0, sockets: 0 };
+const listener = (over: Partial<RawListener>): RawListener => rawListener({ netns: INODE, port: 8080, comm: 'srv', ...over });
+const netns = (over: Partial<Omit<RawNetns, 'start'>>): RawNetns => rawNetns({ netns: INODE, ...over });
+const stats = RAW_STATS;
 
 /**
  * Namespace cookie 41 had a listener on 127.0.0.1:8080 that overflowed 5

@@ -12,18 +12,13 @@ import type { RawListener, RawSnapshot } from '../src/model/raw';
 import type { Snapshot } from '../src/model/types';
 import { MAX_BYTES, readRecording } from '../src/record/recording';
 import { RecordingWriter } from '../src/record/writer';
+import { RAW_STATS, rawListener } from './support/raw';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'acceptq-size-'));
 test.after.always(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-const addr = Buffer.from([127, 0, 0, 1, ...new Array(12).fill(0)]);
-const listener = (port: number, overflows: number): RawListener => ({
-  netnsCookie: 1, netns: 4026531840, family: 4, addr, port, pid: 10, comm: 'srv', sockets: 1, backlog: 0, maxBacklog: 128,
-  peakBacklog: 0, synBacklog: 0, overflowsSyn: overflows, overflowsAck: 0, synDrops: 0, cookies: 0, firstOverflowMs: 0,
-  lastOverflowMs: 0, cgroupId: 0, cgroup: '', closedMs: 0, uid: 0, estimate: false, requestedBacklog: 0, oldestWaitUs: 0,
-  arrivals: 0, accepts: 0, waited: 0, waitSumUs: 0, waitHist: new Array(24).fill(0), waitMinUs: 0, waitMaxUs: 0,
-});
-const stats = { lostEvents: 0, suppressedEvents: 0, mapFull: 0, snapshotNs: 1e6, rows: 0, namespaces: 0, sockets: 0 };
+const listener = (port: number, overflows: number): RawListener => rawListener({ port, comm: 'srv', overflowsSyn: overflows });
+const stats = RAW_STATS;
 
 /** Model snapshots of `rows` listeners, the i-th (from 1) with port 10000's overflows at i. */
 function snapshots(n: number, rows: number): { collector: Collector; next: () => Snapshot } {

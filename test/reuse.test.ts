@@ -5,26 +5,11 @@ import { Collector, type RawSource } from '../src/model/collector';
 import type { RawListener, RawNetns, RawSnapshot } from '../src/model/raw';
 import type { Snapshot } from '../src/model/types';
 import { GROWTH_BYTES, HeapTrim, MIN_SPACING_MS } from '../src/heap';
+import { RAW_STATS, rawListener, rawNetns } from './support/raw';
 
-const addr = Buffer.from([127, 0, 0, 1, ...new Array(12).fill(0)]);
-
-function listener(port: number, over: Partial<RawListener> = {}): RawListener {
-  return {
-    netnsCookie: 1, netns: 4026531840, family: 4, addr, port, pid: 10, comm: 'nginx',
-    sockets: 1, backlog: 0, maxBacklog: 128, peakBacklog: 0, synBacklog: 0, overflowsSyn: 0, overflowsAck: 0,
-    synDrops: 0, cookies: 0, firstOverflowMs: 0, lastOverflowMs: 0, cgroupId: 0, cgroup: '', closedMs: 0, uid: 0, estimate: false,
-    requestedBacklog: 0, oldestWaitUs: 0, arrivals: 0, accepts: 0, waited: 0, waitSumUs: 0, waitHist: new Array(24).fill(0),
-    waitMinUs: 0, waitMaxUs: 0, ...over,
-  };
-}
-
-const ns: RawNetns = {
-  netns: 4026531840, pid: 1, cookie: 1, listenOverflows: 0, listenDrops: 0, syncookiesSent: 0, reqQFullDrop: 0,
-  attributed: 0, attributedSynDrops: 0, attributedCookies: 0, unmatched: 0, gone: false, estimate: false,
-  somaxconn: 4096, maxSynBacklog: 512, syncookies: 1, abortOnOverflow: 0,
-  start: { attributed: 0, attributedSynDrops: 0, attributedCookies: 0, unmatched: 0, listenOverflows: 0, listenDrops: 0, syncookiesSent: 0, reqQFullDrop: 0 },
-};
-const stats = { lostEvents: 0, suppressedEvents: 0, mapFull: 0, snapshotNs: 1e6, rows: 0, namespaces: 0, sockets: 0 };
+const listener = (port: number, over: Partial<RawListener> = {}): RawListener => rawListener({ port, ...over });
+const ns: RawNetns = rawNetns();
+const stats = RAW_STATS;
 
 test('an idle row keeps its object once it has been still for an interval; a row that moves is built anew', (t) => {
   const idle = listener(80); // the binding hands back the same object while the row's bytes stay the same

@@ -80,7 +80,7 @@ test('run summary on recorded data: only what happened during the run', (t) => {
     waitMinMs: null, waitMaxMs: null, waitP50Ms: null, waitP99Ms: null, waitHist: [] as number[], ...over,
   });
   const snap = (t0: number, rows: ReturnType<typeof row>[]) => ({
-    timeMs: t0, elapsed: 1, probe: 'tracepoint', notice: '', lostEvents: 0, suppressedEvents: 0, mapFull: 0, snapshotMs: 1,
+    timeMs: t0, elapsed: 1, probe: 'tracepoint', notice: '', lostEvents: 0, suppressedEvents: 0, mapFull: 0, lostArrivals: 0, lostWaits: 0, lostListens: 0, snapshotMs: 1,
     listeners: rows, namespaces: [], events: [], attributedRate: 0, kernelRate: 0,
   });
   const s = new RunSummary();

@@ -42,8 +42,12 @@ export interface RawListener {
    * packet was handled in a way that lets the credit go to the wrong one.
    */
   estimate: boolean;
-  /** listen() arguments summed over the sockets; 0 = not seen (listening before acceptq). */
-  requestedBacklog: number;
+  /**
+   * listen() arguments summed over the sockets, each as the kernel reads it
+   * (unsigned: a negative one is 4294967295, above any somaxconn); null when
+   * any socket's was not seen (it listened before acceptq).
+   */
+  requestedBacklog: number | null;
   /** Age of the oldest connection waiting in the accept queue now, µs; 0 = none. */
   oldestWaitUs: number;
   /** Cumulative: handshakes completed into the accept queue, and connections taken from it (io_uring included). */
@@ -106,6 +110,10 @@ export interface RawStats {
   lostEvents: number;
   suppressedEvents: number;
   mapFull: number;
+  /** Handshakes at a row without counters, connections not timed, listen() calls not read (kernel maps full). */
+  lostArrivals: number;
+  lostWaits: number;
+  lostListens: number;
   snapshotNs: number;
   rows: number;
   namespaces: number;

@@ -154,6 +154,15 @@ export interface Snapshot {
   lostEvents: number;
   suppressedEvents: number;
   mapFull: number;
+  /**
+   * What the kernel side could not count, for want of room in its maps:
+   * handshakes at a row without counters (its arrivals and accepts miss
+   * them), connections not timed in the accept queue (the waits miss them),
+   * listen() calls whose backlog was not read (requestedBacklog null).
+   */
+  lostArrivals: number;
+  lostWaits: number;
+  lostListens: number;
   snapshotMs: number;
   listeners: ListenerRow[];
   namespaces: NamespaceRow[];

@@ -33,6 +33,8 @@ export interface OpenOptions {
   retainClosedS?: number;
   /** acq_open_opts.max_listeners; undefined = the library's default (65,536). */
   maxListeners?: number;
+  /** acq_open_opts.max_namespaces; undefined = the library's default (4,096). */
+  maxNamespaces?: number;
   logPath?: string;
 }
 
@@ -191,6 +193,8 @@ export class Helper {
       ringbuf_kb: o.ringbufKb ?? 0,
       retain_closed_s: o.retainClosedS ?? 0,
       max_listeners: o.maxListeners ?? 0,
+      max_namespaces: o.maxNamespaces ?? 0,
+      _pad: 0,
       log_path: o.logPath ?? null,
     });
     const code = ref.alloc(ref.types.int, 0);
@@ -229,6 +233,9 @@ export class Helper {
         lostEvents: num(stats.lost_events),
         suppressedEvents: num(stats.suppressed_events),
         mapFull: num(stats.map_full),
+        lostArrivals: num(stats.lost_arrivals),
+        lostWaits: num(stats.lost_waits),
+        lostListens: num(stats.lost_listens),
         snapshotNs: num(stats.snapshot_ns),
         rows: stats.rows,
         namespaces: stats.namespaces,
@@ -317,7 +324,7 @@ const L = {
   comm: LO.comm, sockets: LO.sockets, backlog: LO.backlog, maxBacklog: LO.max_backlog, peakBacklog: LO.peak_backlog,
   synBacklog: LO.syn_backlog, overflowsSyn: LO.overflows_syn, overflowsAck: LO.overflows_ack, synDrops: LO.syn_drops,
   cookies: LO.cookies, firstOverflowMs: LO.first_overflow_ms, lastOverflowMs: LO.last_overflow_ms, cgroupId: LO.cgroup_id,
-  closedMs: LO.closed_ms, uid: LO.uid, flags: LO.flags, requestedBacklog: LO.requested_backlog,
+  closedMs: LO.closed_ms, uid: LO.uid, flags: LO.flags, requestedBacklog: LO.requested_backlog, requestedKnown: LO.requested_known,
   oldestWaitUs: LO.oldest_wait_us, arrivals: LO.arrivals, accepts: LO.accepts, waited: LO.waited,
   waitSumUs: LO.wait_sum_us, waitMinUs: LO.wait_min_us, waitMaxUs: LO.wait_max_us, waitHist: LO.wait_hist, cgroup: LO.cgroup,
 } as const;
@@ -344,7 +351,7 @@ function decodeListener(b: Buffer, base: number): RawListener {
     sockets: b.readUInt32LE(base + L.sockets),
     backlog: b.readUInt32LE(base + L.backlog),
     maxBacklog: b.readUInt32LE(base + L.maxBacklog),
-    requestedBacklog: b.readUInt32LE(base + L.requestedBacklog),
+    requestedBacklog: b.readUInt32LE(base + L.requestedKnown) ? u64(b, base + L.requestedBacklog) : null,
     peakBacklog: b.readUInt32LE(base + L.peakBacklog),
     synBacklog: b.readUInt32LE(base + L.synBacklog),
     estimate: (b.readUInt32LE(base + L.flags) & ROW_ESTIMATE) !== 0,

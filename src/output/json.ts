@@ -56,6 +56,9 @@ export function jsonRecord(s: Snapshot, intervalS: number, prev: Snapshot | null
     lostEvents: s.lostEvents,
     suppressedEvents: s.suppressedEvents,
     mapFull: s.mapFull,
+    lostArrivals: s.lostArrivals,
+    lostWaits: s.lostWaits,
+    lostListens: s.lostListens,
     namespaces: s.namespaces.map(namespaceJson),
     listeners: s.listeners.map((r) => {
       const o = listenerJson(r);

@@ -7,6 +7,7 @@
 import { endpoint } from '../model/address';
 import { diagnoseSnapshot } from '../model/diagnosis';
 import { sanitize } from '../model/sanitize';
+import { lossNotes } from '../model/losses';
 import { diagnosisNote, duration, ESTIMATE_NOTE, figure, gapText, sortRows, sysctlText } from '../model/view';
 import type { ListenerRow, Snapshot } from '../model/types';
 
@@ -78,6 +79,7 @@ export function renderTable(s: Snapshot, prev: Snapshot | null = null): string {
   }
   lines.push(`probe ${s.probe}, lost events ${s.lostEvents}`);
   if (s.notice) lines.push(`notice: ${s.notice}`);
-  if (s.mapFull) lines.push(`warning: ${s.mapFull} sockets or rows could not be tracked (kernel maps full; --max-listeners raises the limit)`);
+  if (s.mapFull) lines.push(`warning: ${s.mapFull} sockets, rows or namespaces could not be tracked (kernel maps full; --max-listeners, --max-namespaces raise the limits)`);
+  for (const n of lossNotes(s)) lines.push(`warning: ${n}; --max-listeners raises the limit`);
   return lines.join('\n') + '\n';
 }

@@ -16,7 +16,9 @@
  * Format 3 added listeners[].cgroup and service; an older recording replays
  * them as '' (unknown).
  *
- * Format 4 added events[].netnsCookie, and holds a namespace id of the
+ * Format 4 added events[].netnsCookie and the snapshot's lostArrivals,
+ * lostWaits and lostListens (an older recording replays those as 0: it
+ * could not tell), and holds a namespace id of the
  * pre-5.14 form (inode | 1 << 63) as the model does (src/model/netns.ts);
  * an older recording's events take the id from their listenerId, and its
  * pre-5.14 ids (rounded doubles) are put right from the inode beside them.
@@ -191,6 +193,9 @@ export function parseSnapshot(text: string, line: number, format = FORMAT_VERSIO
     lostEvents: num(o, 'lostEvents', line),
     suppressedEvents: num(o, 'suppressedEvents', line),
     mapFull: num(o, 'mapFull', line),
+    lostArrivals: format >= 4 ? num(o, 'lostArrivals', line) : 0,
+    lostWaits: format >= 4 ? num(o, 'lostWaits', line) : 0,
+    lostListens: format >= 4 ? num(o, 'lostListens', line) : 0,
     snapshotMs: num(o, 'snapshotMs', line),
     listeners,
     namespaces,

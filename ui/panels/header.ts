@@ -7,6 +7,7 @@
 import blessed from 'blessed';
 import { endpoint } from '../../src/model/address';
 import { SLOW_WAIT_MS } from '../../src/model/diagnosis';
+import { lossNotes } from '../../src/model/losses';
 import { sanitize } from '../../src/model/sanitize';
 import { duration, figure, perSecond, reconcile } from '../../src/model/view';
 import { esc, fitLine, seg, tag, type PanelContext, type Seg } from './paint';
@@ -76,6 +77,7 @@ export class HeaderPanel {
       // the compact layout has no first line: the counts go here
       mode === 'full' ? null : counts,
       s.mapFull ? seg(`maps full: ${s.mapFull} not tracked`, 9, 'red-fg') : null,
+      ...lossNotes(s).map((n) => seg(n.slice(0, n.indexOf(' (')), 9, 'red-fg')),
       s.notice ? { ...seg(`notice: ${s.notice}`, 6, 'yellow-fg'), cut: true } : null,
     ];
     // where the reconciliation leaves no room for the worst wait, it goes up to the first line
