@@ -89,7 +89,7 @@ struct acq_sock {
 	struct acq_lkey key;
 	__u64 cgroup_id;
 	__u32 pid;              /* 0 = existed before acceptq started */
-	__u32 ino;              /* socket inode, to find the owner of old sockets */
+	__u32 ino;              /* socket inode: the row shows it; the owner of an old socket is found by it */
 	__u32 requested_backlog;/* the listen() argument, as the kernel reads it (unsigned) */
 	__u32 registered_backlog;/* accept-queue depth when registered (0 from listen()) */
 	char comm[ACQ_COMM_LEN];
@@ -177,7 +177,7 @@ struct acq_sample {
 	__u32 backlog;
 	__u32 max_backlog;
 	__u32 syn_backlog;
-	__u32 ino;
+	__u32 ino;              /* the socket's inode (tells a new socket from one that reused the address) */
 	__u32 uid;
 	__u32 requested_backlog;
 	__u32 registered_backlog;

@@ -143,7 +143,7 @@ static __always_inline long sample_one(__u64 skp, struct acq_sock *s)
 	rec->backlog = sk_backlog(sk);
 	rec->max_backlog = sk_max_backlog(sk);
 	rec->syn_backlog = sk_syn_backlog(sk);
-	rec->ino = s->pid ? 0 : s->ino;
+	rec->ino = s->ino;
 	rec->uid = s->uid;
 	rec->requested_backlog = s->requested_backlog;
 	rec->registered_backlog = s->registered_backlog;

@@ -13,7 +13,7 @@
 #define LISTENER_FIELDS(F, T) F(T, netns_cookie) F(T, netns) F(T, family) F(T, port) F(T, addr) \
 	F(T, pid) F(T, sockets) F(T, backlog) F(T, max_backlog) F(T, peak_backlog) F(T, syn_backlog) \
 	F(T, overflows_syn) F(T, overflows_ack) F(T, syn_drops) F(T, cookies) F(T, first_overflow_ms) \
-	F(T, last_overflow_ms) F(T, cgroup_id) F(T, closed_ms) F(T, uid) F(T, flags) F(T, comm) \
+	F(T, last_overflow_ms) F(T, cgroup_id) F(T, inode) F(T, closed_ms) F(T, uid) F(T, flags) F(T, comm) \
 	F(T, requested_backlog) F(T, oldest_wait_us) F(T, requested_known) F(T, arrivals) F(T, accepts) F(T, waited) \
 	F(T, wait_sum_us) F(T, wait_min_us) F(T, wait_max_us) F(T, wait_hist) F(T, cgroup)
 #define NETNS_FIELDS(F, T) F(T, netns) F(T, pid) F(T, cookie) F(T, listen_overflows) \

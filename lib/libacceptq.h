@@ -5,7 +5,7 @@
  * ABI version 5 (3 added acq_listener.cgroup, 4 acq_open_opts.max_listeners,
  * 5 ACQ_UNKNOWN sysctls, a notice that follows each snapshot,
  * acq_open_opts.max_namespaces, acq_stats.lost_*, a 64-bit
- * acq_listener.requested_backlog with requested_known). Every call that moves records moves many at once into
+ * acq_listener.requested_backlog with requested_known, acq_listener.inode). Every call that moves records moves many at once into
  * arrays the caller owns. The library never writes to stdout or stderr:
  * libbpf's log goes to a memory buffer (acq_read_log) or to a file.
  * Structs are laid out without implicit padding; acq_layout() reports
@@ -61,6 +61,7 @@ struct acq_listener {
 	__u64 first_overflow_ms;        /* Unix time in ms; 0 = never */
 	__u64 last_overflow_ms;
 	__u64 cgroup_id;        /* of its first socket's cgroup (v2); 0 = unknown */
+	__u64 inode;            /* its socket's inode (ss -e "ino:"); a group's lowest; 0 = unknown */
 	__u64 closed_ms;        /* when its last socket closed; 0 = open */
 	__u32 uid;
 	__u32 flags;            /* ACQ_ROW_* */

@@ -355,6 +355,9 @@ int acq_snapshot(void *h, struct acq_listener *rows, __u32 max_rows,
 		/* the service is its first socket's (a SO_REUSEPORT group has one, as a rule) */
 		if (r->out.sockets == 1)
 			set_cgroup(r, s->cgroup_id);
+		/* a group's lowest inode: the same socket every tick, whatever the order of the pass */
+		if (r->out.sockets == 1 || (s->ino && s->ino < r->out.inode))
+			r->out.inode = s->ino;
 		if (r->out.pid && s->sk == r->owner_sk && s->ino == r->owner_ino)
 			r->owner_now = true;
 	}

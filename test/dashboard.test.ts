@@ -15,6 +15,7 @@ import { acqLinkIds, awaitAttached, linksOf } from '../harness/links';
 import { LabRun } from '../harness/lab';
 import { CLI, LAB } from '../harness/paths';
 import { Tmux } from '../harness/tmux';
+import { listenerRow, snapshotOf } from './support/rows';
 
 /** A network namespace held open by a sleeping process. */
 interface Netns {
@@ -420,15 +421,8 @@ test.serial('NO_COLOR and a non-UTF-8 locale: no colour, plain ASCII, the marks 
 });
 
 // The state behind the screen, without a terminal: frames made up here.
-const row = (port: number, over: Partial<ListenerRow> = {}): ListenerRow =>
-  ({
-    id: `1|4|127.0.0.1|${port}`, netns: 1, netnsCookie: 1, family: 4, address: '127.0.0.1', port, pid: 10, comm: 'srv', uid: 0, cgroupId: 0,
-    sockets: 1, backlog: 0, maxBacklog: 8, peakBacklog: 0, synBacklog: 0, overflows: 0, overflowsSyn: 0, overflowsAck: 0, synDrops: 0, cookies: 0,
-    estimate: false, overflowRate: 0, firstOverflowMs: null, lastOverflowMs: null, closed: false, closedMs: null, ...over,
-  }) as ListenerRow;
-const frame = (timeMs: number, listeners: ListenerRow[]): Snapshot =>
-  ({ timeMs, elapsed: 1, probe: 'tracepoint', notice: '', lostEvents: 0, suppressedEvents: 0, mapFull: 0, lostArrivals: 0, lostWaits: 0, lostListens: 0, snapshotMs: 0, listeners, namespaces: [], events: [],
-    attributedRate: listeners.reduce((s, l) => s + l.overflowRate, 0), kernelRate: 0 }) as Snapshot;
+const row = (port: number, over: Partial<ListenerRow> = {}): ListenerRow => listenerRow({ port, ...over });
+const frame = (timeMs: number, listeners: ListenerRow[]): Snapshot => snapshotOf(timeMs, listeners, { snapshotMs: 0 });
 
 test('view model: the selection follows the worst listener until moved; notices; the filtered total; the marks; the axis', (t) => {
   const st = new DashboardState();

@@ -6,6 +6,7 @@ import { startLab } from '../harness/lab';
 import { awaitAttached } from '../harness/links';
 import { CLI } from '../harness/paths';
 import { renderMetrics } from '../src/export/metrics';
+import { listenerRow, snapshotOf } from './support/rows';
 
 const scrape = (port: number): Promise<{ status: number; type: string; body: string }> =>
   new Promise((resolve, reject) => {
@@ -48,15 +49,7 @@ test('the default bind is loopback; label values are escaped', (t) => {
   t.deepEqual(parseExportOptions([]), { host: '127.0.0.1', port: 9877, probe: 'auto', keepRoot: false });
   t.deepEqual(parseExportOptions(['--listen', '[::1]:9100']), { host: '::1', port: 9100, probe: 'auto', keepRoot: false });
   t.throws(() => parseExportOptions(['--listen', 'nope']));
-  const body = renderMetrics({
-    timeMs: 0, elapsed: 1, probe: 'tracepoint', notice: '', lostEvents: 0, suppressedEvents: 0, mapFull: 0, lostArrivals: 0, lostWaits: 0, lostListens: 0, snapshotMs: 1,
-    listeners: [{ id: 'x', netns: 1, netnsCookie: 1, family: 4, address: '1.2.3.4', port: 80, pid: 1, comm: 'a"b\\c\nd', uid: 0, cgroupId: 0,
-      cgroup: '', service: '',
-      sockets: 1, backlog: 0, maxBacklog: 1, peakBacklog: 0, synBacklog: 0, overflows: 0, overflowsSyn: 0, overflowsAck: 0, synDrops: 0,
-      cookies: 0, overflowRate: 0, firstOverflowMs: null, lastOverflowMs: null, closed: false, closedMs: null, estimate: false,
-      requestedBacklog: null, arrivals: 0, accepts: 0, arrivalRate: 0, acceptRate: 0, oldestWaitMs: null, waitCount: 0, waitMeanMs: null,
-      waitMinMs: null, waitMaxMs: null, waitP50Ms: null, waitP99Ms: null, waitHist: [] }],
-    namespaces: [], events: [], attributedRate: 0, kernelRate: 0,
-  });
+  const body = renderMetrics(snapshotOf(0, [listenerRow({ id: 'x', address: '1.2.3.4', pid: 1, comm: 'a"b\\c\nd', maxBacklog: 1 })]));
+
   t.true(body.includes('comm="a\\"b\\\\c\\nd"'));
 });

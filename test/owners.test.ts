@@ -122,6 +122,7 @@ function checkOwners(t: ExecutionContext, how: string, olds: Old[], seen: Seen):
     const row = rowOf(seen.record, o)!;
     t.is(row.pid, o.holders[0], `${how}: ${o.name}: owner pid = the lowest pid /proc shows holding it (${o.holders.join(', ')})`);
     t.is(row.comm, commOf(o.holders[0]), `${how}: ${o.name}: owner comm = /proc/${o.holders[0]}/comm`);
+    t.is(row.inode, o.ino, `${how}: ${o.name}: inode = the one ss -e shows (ino:)`);
   }
 }
 
@@ -208,11 +209,15 @@ test.serial('the owner is the current one: a second process listening on a port 
   const first = await perlListener(ns, cleanup, dir, 'aq-owner-one', PORT);
   const one = await aq.waitFor((r) => row(r)?.pid === first, 20000);
   t.is(row(one)?.comm, 'aq-owner-one');
+  const inodeOne = listenerInode(['ip', 'netns', 'exec', ns.name], PORT);
+  t.is(row(one)?.inode, inodeOne, 'a socket made after acceptq started: its inode is the one ss -e shows');
 
   killPid(first);
   t.false(ns.listening(PORT), 'the first listener is gone');
   const second = await perlListener(ns, cleanup, dir, 'aq-owner-two', PORT);
   t.not(second, first);
+  const inodeTwo = listenerInode(['ip', 'netns', 'exec', ns.name], PORT);
+  t.not(inodeTwo, inodeOne);
   // from the first tick whose sample has the new socket on: the second's pid and comm
   const from = aq.records.length;
   const seen = await aq.waitFor((r) => row(r) !== undefined, 20000, from);
@@ -221,5 +226,6 @@ test.serial('the owner is the current one: a second process listening on a port 
   for (const r of later) {
     t.is(row(r)?.pid, second, `${r.time}: pid is the second listener's (first ${first}; row ${JSON.stringify(row(r))?.slice(0, 200)})`);
     t.is(row(r)?.comm, 'aq-owner-two', `${r.time}: comm is the second listener's`);
+    t.is(row(r)?.inode, inodeTwo, `${r.time}: inode is the second listener's socket's`);
   }
 });

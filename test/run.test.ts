@@ -5,6 +5,8 @@ import readline from 'node:readline';
 import { CLI, LAB } from '../harness/paths';
 import { awaitGone, bpfFdsOf, heldBy } from '../harness/links';
 import { RunSummary } from '../src/model/summary';
+import { listenerRow, snapshotOf } from './support/rows';
+import type { ListenerRow } from '../src/model/types';
 
 const run = (args: string[]) => spawnSync(process.execPath, [CLI, 'run', ...args], { encoding: 'utf8', timeout: 60000 });
 
@@ -71,18 +73,10 @@ test('run without a command: usage, exit 2', (t) => {
 });
 
 test('run summary on recorded data: only what happened during the run', (t) => {
-  const row = (over: Record<string, unknown>) => ({
-    id: 'a', netns: 1, netnsCookie: 1, family: 4 as const, address: '10.0.0.1', port: 80, pid: 5, comm: 'web', uid: 0,
-    cgroupId: 0, cgroup: '', service: '',
-    sockets: 1, backlog: 0, maxBacklog: 10, peakBacklog: 0, synBacklog: 0, overflows: 100, overflowsSyn: 100,
-    overflowsAck: 0, synDrops: 0, cookies: 0, overflowRate: 0, firstOverflowMs: 1, lastOverflowMs: 2, closed: false, closedMs: null, estimate: false,
-    requestedBacklog: null, arrivals: 0, accepts: 0, arrivalRate: 0, acceptRate: 0, oldestWaitMs: null, waitCount: 0, waitMeanMs: null,
-    waitMinMs: null, waitMaxMs: null, waitP50Ms: null, waitP99Ms: null, waitHist: [] as number[], ...over,
+  const row = (over: Partial<ListenerRow>) => listenerRow({
+    id: 'a', address: '10.0.0.1', pid: 5, comm: 'web', maxBacklog: 10, overflows: 100, overflowsSyn: 100, firstOverflowMs: 1, lastOverflowMs: 2, ...over,
   });
-  const snap = (t0: number, rows: ReturnType<typeof row>[]) => ({
-    timeMs: t0, elapsed: 1, probe: 'tracepoint', notice: '', lostEvents: 0, suppressedEvents: 0, mapFull: 0, lostArrivals: 0, lostWaits: 0, lostListens: 0, snapshotMs: 1,
-    listeners: rows, namespaces: [], events: [], attributedRate: 0, kernelRate: 0,
-  });
+  const snap = (t0: number, rows: ListenerRow[]) => snapshotOf(t0, rows, { attributedRate: 0 });
   const s = new RunSummary();
   s.add(snap(1000, [row({}), row({ id: 'b', port: 81, overflows: 0, overflowsSyn: 0 })]));
   t.deepEqual(s.pressured(), [], 'overflows before the run do not count');

@@ -11,7 +11,7 @@
 import os from 'node:os';
 import { formatAddress } from './address';
 import { serviceName } from './service';
-import type { RawEvent, RawListener, RawNetns, RawSource } from './raw';
+import { ROW_AS_IS, type RawAsIs, type RawEvent, type RawListener, type RawNetns, type RawSource } from './raw';
 import { rateTotals } from './view';
 import { histDelta, waitSummary } from './wait';
 import type { DetailEvent, ListenerRow, NamespaceRow, Snapshot, SnapshotStream, StreamMeta } from './types';
@@ -22,6 +22,14 @@ export type { RawSource } from './raw';
 export function listenerId(netnsCookie: number, family: number, address: string, port: number): string {
   return `${netnsCookie}|${family}|${address}|${port}`;
 }
+
+/**
+ * The fields a row takes as they are (ROW_AS_IS), copied by a function
+ * written out once: a keyed copy of each field costs a lookup per field and
+ * row, at 10,000 rows a tick.
+ */
+// eslint-disable-next-line @typescript-eslint/no-implied-eval
+const copyAsIs = new Function('r', `return { ${ROW_AS_IS.map((k) => `${k}: r.${k}`).join(', ')} };`) as (r: RawListener) => RawAsIs;
 
 /** How far a cumulative count moved (0 if it went back). */
 const delta = (now: number, before = 0) => Math.max(now - before, 0);
@@ -85,33 +93,12 @@ export class Collector implements SnapshotStream {
       // a row first seen now had all its counts within this interval
       const p = previous(i, id);
       const row: ListenerRow = {
+        ...copyAsIs(r),
         id,
-        netns: r.netns,
-        netnsCookie: r.netnsCookie,
-        family: r.family,
         address,
-        port: r.port,
-        pid: r.pid,
-        comm: r.comm,
-        uid: r.uid,
-        cgroupId: r.cgroupId,
-        cgroup: r.cgroup,
         service: serviceName(r.cgroup),
-        sockets: r.sockets,
-        backlog: r.backlog,
-        maxBacklog: r.maxBacklog,
-        requestedBacklog: r.requestedBacklog,
-        peakBacklog: r.peakBacklog,
-        synBacklog: r.synBacklog,
         overflows,
-        overflowsSyn: r.overflowsSyn,
-        overflowsAck: r.overflowsAck,
-        synDrops: r.synDrops,
-        cookies: r.cookies,
-        estimate: r.estimate,
         overflowRate: perSecond(delta(overflows, p && p.overflowsSyn + p.overflowsAck)),
-        arrivals: r.arrivals,
-        accepts: r.accepts,
         arrivalRate: perSecond(delta(r.arrivals, p?.arrivals)),
         acceptRate: perSecond(delta(r.accepts, p?.accepts)),
         oldestWaitMs: r.oldestWaitUs ? r.oldestWaitUs / 1000 : null,

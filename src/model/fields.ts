@@ -59,6 +59,7 @@ export const LISTENER_FIELDS: FieldTable<ListenerRow> = {
   comm: { kind: 'text', max: 16 },
   uid: u32,
   cgroupId: internal('number'),
+  inode: { kind: 'number', since: 4 },
   cgroup: { kind: 'text', max: 256, since: 3 },
   service: { kind: 'text', max: 256, since: 3 },
   sockets: num,

@@ -13,44 +13,64 @@ import type { EventPath } from './types';
 export const WAIT_BUCKETS = 24;
 
 export interface RawListener {
+  /** Namespace cookie: unique, where inode numbers get reused (src/model/netns.ts). */
   netnsCookie: number;
+  /** Namespace inode number (as ip netns / lsns show it). */
   netns: number;
   family: 4 | 6;
   addr: Buffer;
   port: number;
+  /** The owner (a process that listens on one of its sockets now); 0 while unknown. */
   pid: number;
   comm: string;
+  /** Its sockets now (a SO_REUSEPORT group has several). */
   sockets: number;
+  /** The accept queue now, and the listen() backlog in effect, summed over the sockets. */
   backlog: number;
   maxBacklog: number;
+  /** The deepest accept queue since the previous snapshot. */
   peakBacklog: number;
+  /** The SYN queue (half-open requests) now. */
   synBacklog: number;
+  /** Cumulative since acceptq started: accept-queue overflows by path, SYN-queue drops, SYN cookies. */
   overflowsSyn: number;
   overflowsAck: number;
   synDrops: number;
   cookies: number;
+  /** Unix ms; 0 = never. */
   firstOverflowMs: number;
   lastOverflowMs: number;
   cgroupId: number;
+  /** Its socket's inode, as `ss -e` ("ino:") and /proc/PID/fd ("socket:[N]") show it; a group's lowest; 0 = unknown. */
+  inode: number;
   /** The cgroup (v2) path its sockets were created in ("/system.slice/nginx.service"); '' while unknown. */
   cgroup: string;
+  /** When its last socket closed (Unix ms); 0 = open. */
   closedMs: number;
   uid: number;
   /**
-   * The row's split of its namespace's counts is an estimate (sticky): in
-   * some interval several listeners of the namespace had counts while a
-   * packet was handled in a way that lets the credit go to the wrong one.
+   * The counts above (and the rate) are an estimate: in some interval its
+   * counts moved while a packet of its namespace was handled in a way that
+   * lets the kernel's counter move be credited to the wrong listener (or an
+   * observation was skipped). Sticky for the row. The namespace's totals
+   * stay exact.
    */
   estimate: boolean;
   /**
    * listen() arguments summed over the sockets, each as the kernel reads it
-   * (unsigned: a negative one is 4294967295, above any somaxconn); null when
-   * any socket's was not seen (it listened before acceptq).
+   * (unsigned: a negative one is 4294967295, above any somaxconn), before
+   * net.core.somaxconn cut it to maxBacklog; null when any socket's was not
+   * seen (it listened before acceptq).
    */
   requestedBacklog: number | null;
   /** Age of the oldest connection waiting in the accept queue now, µs; 0 = none. */
   oldestWaitUs: number;
-  /** Cumulative: handshakes completed into the accept queue, and connections taken from it (io_uring included). */
+  /**
+   * Cumulative: handshakes completed into the accept queue (an overflowed
+   * one never enters it), and connections the application took from it
+   * (arrivals minus the queue's growth and the queues reset at a socket's
+   * close; io_uring accepts included).
+   */
   arrivals: number;
   accepts: number;
   /** Cumulative: accept() calls timed (io_uring accepts are not), their waits added up (µs), and their log2 histogram. */
@@ -61,6 +81,18 @@ export interface RawListener {
   waitMinUs: number;
   waitMaxUs: number;
 }
+
+/**
+ * The raw listener's fields a model row (ListenerRow) carries as they are:
+ * the collector copies them, the row's type takes them from RawListener. A
+ * new field the row shows unchanged is one name here.
+ */
+export const ROW_AS_IS = [
+  'netns', 'netnsCookie', 'family', 'port', 'pid', 'comm', 'uid', 'cgroupId', 'inode', 'cgroup', 'sockets', 'backlog', 'maxBacklog',
+  'requestedBacklog', 'peakBacklog', 'synBacklog', 'overflowsSyn', 'overflowsAck', 'synDrops', 'cookies', 'estimate',
+  'arrivals', 'accepts',
+] as const satisfies ReadonlyArray<keyof RawListener>;
+export type RawAsIs = Pick<RawListener, (typeof ROW_AS_IS)[number]>;
 
 /** The counters of a namespace that have a zero point read right after attaching. */
 export interface RawNetnsStart {

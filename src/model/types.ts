@@ -10,64 +10,27 @@
  * listeners of its namespace may be off (the namespace total stays exact).
  */
 
+import type { RawAsIs } from './raw';
+
 /** Why a detail event was sent: the path that dropped the packet, or a cookie. */
 export type EventPath = 'syn' | 'ack' | 'syn-drop' | 'cookie';
 export const EVENT_PATHS: readonly EventPath[] = ['syn', 'ack', 'syn-drop', 'cookie'];
 
-export interface ListenerRow {
+/** A listener row: the raw record's fields carried as they are (ROW_AS_IS), and what the model works out. */
+export interface ListenerRow extends RawAsIs {
   /** Stable identity: netnsCookie|family|address|port. */
   id: string;
-  /** Namespace inode number (as ip netns / lsns show it). */
-  netns: number;
-  /**
-   * Namespace id: its cookie, unique where inode numbers get reused (before
-   * 5.14 the inode, which is not: src/model/netns.ts says how it is held).
-   */
-  netnsCookie: number;
-  family: 4 | 6;
   address: string;
-  port: number;
-  pid: number;
-  comm: string;
-  uid: number;
-  cgroupId: number;
-  /** The cgroup (v2) path its sockets were created in; '' while unknown. */
-  cgroup: string;
   /**
-   * The service that cgroup names (src/model/service.ts): `nginx.service`,
+   * The service its cgroup names (src/model/service.ts): `nginx.service`,
    * `docker:0123456789ab`, `pod:<uid>`; '' for the root cgroup or unknown.
    */
   service: string;
-  sockets: number;
-  backlog: number;
-  maxBacklog: number;
-  /**
-   * What listen() asked for, summed over the sockets, before
-   * net.core.somaxconn cut it to maxBacklog; null if not seen (the socket
-   * listened before acceptq started).
-   */
-  requestedBacklog: number | null;
-  peakBacklog: number;
-  synBacklog: number;
+  /** overflowsSyn + overflowsAck. */
   overflows: number;
-  overflowsSyn: number;
-  overflowsAck: number;
-  synDrops: number;
-  cookies: number;
-  /**
-   * The counts above (and the rate) are an estimate: in some interval several
-   * listeners of this namespace had counts while a packet was handled in a
-   * way that lets the kernel's counter move be credited to the wrong one of
-   * them. Sticky for the row. The namespace's totals stay exact.
-   */
-  estimate: boolean;
   /** Overflows per second over the last interval. */
   overflowRate: number;
-  // Why it overflows: the accept queue's traffic and waits (exact counts, never an estimate).
-  /** Handshakes completed into the accept queue (cumulative); overflowed ones never enter it. */
-  arrivals: number;
-  /** Connections the application took from it (cumulative): arrivals minus the queue's growth, io_uring included. */
-  accepts: number;
+  // Why it overflows: the accept queue's traffic and waits.
   /** arrivals and accepts per second over the last interval. */
   arrivalRate: number;
   acceptRate: number;
@@ -88,6 +51,7 @@ export interface ListenerRow {
    * a format-1 recording has none of these traffic figures.
    */
   waitHist: number[];
+  /** Unix ms; null = never. */
   firstOverflowMs: number | null;
   lastOverflowMs: number | null;
   closed: boolean;

@@ -8,10 +8,10 @@ import path from 'node:path';
 import fs from 'node:fs';
 import ffi from '@2060.io/ffi-napi';
 import ref from '@2060.io/ref-napi';
-import { ABI_VERSION, CGROUP_LEN, Event, LayoutEntry, Listener, Lkey, Netns, OpenOpts, ROW_ESTIMATE, Stats, UNKNOWN_U32 } from './structs';
-import { WAIT_BUCKETS, type RawEvent, type RawListener, type RawNetns, type RawNetnsStart, type RawSnapshot } from '../model/raw';
+import { compileDecoder, reads } from './decode';
+import { ABI_VERSION, Event, LayoutEntry, Listener, LISTENER_ABI, Lkey, Netns, OpenOpts, Stats, STATS_ABI, UNKNOWN_U32 } from './structs';
+import type { RawEvent, RawListener, RawNetns, RawNetnsStart, RawSnapshot, RawStats } from '../model/raw';
 import type { EventPath } from '../model/types';
-import { netnsIdFromWords } from '../model/netns';
 
 export type { RawEvent, RawListener, RawNetns, RawSnapshot, RawStats } from '../model/raw';
 
@@ -98,7 +98,6 @@ function cstr(b: Buffer): string {
   return b.subarray(0, end < 0 ? b.length : end).toString('utf8');
 }
 
-const num = (v: number | string): number => (typeof v === 'string' ? Number(v) : v);
 
 /** The library's own report of its struct sizes and field offsets. */
 export function layoutReport(): LayoutReport[] {
@@ -229,18 +228,7 @@ export class Helper {
     return {
       listeners,
       namespaces,
-      stats: {
-        lostEvents: num(stats.lost_events),
-        suppressedEvents: num(stats.suppressed_events),
-        mapFull: num(stats.map_full),
-        lostArrivals: num(stats.lost_arrivals),
-        lostWaits: num(stats.lost_waits),
-        lostListens: num(stats.lost_listens),
-        snapshotNs: num(stats.snapshot_ns),
-        rows: stats.rows,
-        namespaces: stats.namespaces,
-        sockets: stats.sockets,
-      },
+      stats: decodeStats(stats.ref(), 0),
     };
   }
 
@@ -294,12 +282,13 @@ export class Helper {
   }
 }
 
-// Decoders read fields straight from the buffer at the mirrors' offsets:
-// ref-struct-di's per-field getters cost ~5 us each, too slow for 10,000 rows.
-const LO = offsets(Listener);
-const NO = offsets(Netns);
-const EO = offsets(Event);
-const KO = offsets(Lkey);
+// The listener and the stats: compiled from their tables. The namespace and
+// the event (nested structs, paired start_ fields) are decoded by hand, at the
+// mirrors' offsets: ref-struct-di's per-field getters cost ~5 us each.
+const NETNS_AT = offsets(Netns);
+const EVENT_AT = offsets(Event);
+const KEY_AT = offsets(Lkey);
+const { u64, netnsId, bytes } = reads;
 
 function offsets(type: any): Record<string, number> {
   const out: Record<string, number> = {};
@@ -307,71 +296,8 @@ function offsets(type: any): Record<string, number> {
   return out;
 }
 
-// two 32-bit halves: exact below 2^53, and no BigInt per field (10,000 rows x 9 fields a tick)
-const u64 = (b: Buffer, at: number): number => b.readUInt32LE(at) + b.readUInt32LE(at + 4) * 4294967296;
-// a namespace's u64 id is above 2^53 before 5.14 (inode | 1 << 63): src/model/netns.ts keeps it exact
-const netnsId = (b: Buffer, at: number): number => netnsIdFromWords(b.readUInt32LE(at), b.readUInt32LE(at + 4));
-
-function cstrAt(b: Buffer, at: number, len: number): string {
-  let end = at;
-  while (end < at + len && b[end] !== 0) end++;
-  return b.toString('utf8', at, end);
-}
-
-// the listener's field offsets as plain constants: one keyed lookup per field was the decoder's main cost
-const L = {
-  netnsCookie: LO.netns_cookie, netns: LO.netns, family: LO.family, addr: LO.addr, port: LO.port, pid: LO.pid,
-  comm: LO.comm, sockets: LO.sockets, backlog: LO.backlog, maxBacklog: LO.max_backlog, peakBacklog: LO.peak_backlog,
-  synBacklog: LO.syn_backlog, overflowsSyn: LO.overflows_syn, overflowsAck: LO.overflows_ack, synDrops: LO.syn_drops,
-  cookies: LO.cookies, firstOverflowMs: LO.first_overflow_ms, lastOverflowMs: LO.last_overflow_ms, cgroupId: LO.cgroup_id,
-  closedMs: LO.closed_ms, uid: LO.uid, flags: LO.flags, requestedBacklog: LO.requested_backlog, requestedKnown: LO.requested_known,
-  oldestWaitUs: LO.oldest_wait_us, arrivals: LO.arrivals, accepts: LO.accepts, waited: LO.waited,
-  waitSumUs: LO.wait_sum_us, waitMinUs: LO.wait_min_us, waitMaxUs: LO.wait_max_us, waitHist: LO.wait_hist, cgroup: LO.cgroup,
-} as const;
-
-function u32Array(b: Buffer, at: number, n: number): number[] {
-  const out = new Array<number>(n);
-  for (let i = 0; i < n; i++) out[i] = b.readUInt32LE(at + 4 * i);
-  return out;
-}
-
-function decodeListener(b: Buffer, base: number): RawListener {
-  // grouped as the C struct is: who, the queue now, what overflowed, the wait
-  return {
-    netnsCookie: netnsId(b, base + L.netnsCookie),
-    netns: b.readUInt32LE(base + L.netns),
-    family: b.readUInt16LE(base + L.family) === 6 ? 6 : 4,
-    addr: Buffer.from(b.subarray(base + L.addr, base + L.addr + 16)),
-    port: b.readUInt16LE(base + L.port),
-    pid: b.readUInt32LE(base + L.pid),
-    comm: cstrAt(b, base + L.comm, 16),
-    uid: b.readUInt32LE(base + L.uid),
-    cgroupId: u64(b, base + L.cgroupId),
-    cgroup: cstrAt(b, base + L.cgroup, CGROUP_LEN),
-    sockets: b.readUInt32LE(base + L.sockets),
-    backlog: b.readUInt32LE(base + L.backlog),
-    maxBacklog: b.readUInt32LE(base + L.maxBacklog),
-    requestedBacklog: b.readUInt32LE(base + L.requestedKnown) ? u64(b, base + L.requestedBacklog) : null,
-    peakBacklog: b.readUInt32LE(base + L.peakBacklog),
-    synBacklog: b.readUInt32LE(base + L.synBacklog),
-    estimate: (b.readUInt32LE(base + L.flags) & ROW_ESTIMATE) !== 0,
-    overflowsSyn: u64(b, base + L.overflowsSyn),
-    overflowsAck: u64(b, base + L.overflowsAck),
-    synDrops: u64(b, base + L.synDrops),
-    cookies: u64(b, base + L.cookies),
-    firstOverflowMs: u64(b, base + L.firstOverflowMs),
-    lastOverflowMs: u64(b, base + L.lastOverflowMs),
-    closedMs: u64(b, base + L.closedMs),
-    oldestWaitUs: b.readUInt32LE(base + L.oldestWaitUs),
-    arrivals: u64(b, base + L.arrivals),
-    accepts: u64(b, base + L.accepts),
-    waited: u64(b, base + L.waited),
-    waitSumUs: u64(b, base + L.waitSumUs),
-    waitHist: u32Array(b, base + L.waitHist, WAIT_BUCKETS),
-    waitMinUs: b.readUInt32LE(base + L.waitMinUs),
-    waitMaxUs: b.readUInt32LE(base + L.waitMaxUs),
-  };
-}
+const decodeListener = compileDecoder<RawListener>(LISTENER_ABI, Listener);
+const decodeStats = compileDecoder<RawStats>(STATS_ABI, Stats);
 
 // A namespace's counts, each also as it was when acceptq started (start_<field>).
 const NS_COUNTS: Array<[keyof RawNetnsStart, string]> = [
@@ -387,7 +313,7 @@ function sysctl(b: Buffer, at: number): number | null {
 }
 
 function decodeNetns(b: Buffer, base: number): RawNetns {
-  const at = (f: string) => base + NO[f];
+  const at = (f: string) => base + NETNS_AT[f];
   const counts = {} as RawNetnsStart;
   const start = {} as RawNetnsStart;
   for (const [k, f] of NS_COUNTS) {
@@ -410,16 +336,16 @@ function decodeNetns(b: Buffer, base: number): RawNetns {
 }
 
 function decodeEvent(b: Buffer, base: number): RawEvent {
-  const at = (f: string) => base + EO[f];
-  const key = (f: string) => at('key') + KO[f];
+  const at = (f: string) => base + EVENT_AT[f];
+  const key = (f: string) => at('key') + KEY_AT[f];
   return {
     timeMs: Number(b.readBigUInt64LE(at('ts_ns')) / 1000000n),
     netnsCookie: netnsId(b, key('netns_cookie')),
     netns: b.readUInt32LE(key('netns')),
     family: b.readUInt16LE(key('family')) === 6 ? 6 : 4,
-    addr: Buffer.from(b.subarray(key('addr'), key('addr') + 16)),
+    addr: bytes(b, key('addr'), 16),
     port: b.readUInt16LE(key('port')),
-    raddr: Buffer.from(b.subarray(at('raddr'), at('raddr') + 16)),
+    raddr: bytes(b, at('raddr'), 16),
     rfamily: b.readUInt8(at('rfamily')) === 6 ? 6 : 4,
     rport: b.readUInt16LE(at('rport')),
     path: PATHS[b.readUInt8(at('path'))] ?? 'syn',

@@ -2,11 +2,12 @@
  * ref-struct-di mirrors of the helper library's ABI structs (lib/libacceptq.h,
  * bpf/acceptq.h). This is the only place they are described on the Node side;
  * test/layout.test.ts checks every size and offset against the library's own
- * report (acq_layout).
+ * report (acq_layout). The listener and the stats are described by a table
+ * of their fields, which the decoders follow too.
  */
 import ref from '@2060.io/ref-napi';
 import StructDi from 'ref-struct-di';
-import { WAIT_BUCKETS } from '../model/raw';
+import { WAIT_BUCKETS, type RawListener, type RawStats } from '../model/raw';
 
 const Struct = StructDi(ref);
 
@@ -37,6 +38,46 @@ function u32s(n: number): any {
   };
 }
 
+/** A C field's type: an unsigned integer, or an array of bytes, text (NUL-terminated) or __u32. */
+export type CType = 'u8' | 'u16' | 'u32' | 'u64' | { bytes: number } | { text: number } | { u32s: number };
+
+/** A field of a record the binding decodes (an entry of LISTENER_ABI, STATS_ABI). */
+export interface AbiField {
+  /** Its name in the C struct. */
+  c: string;
+  type: CType;
+  /** Its name in the raw record (src/model/raw.ts); none: not decoded, or read by another field. */
+  js?: string;
+  /** Not the number it holds: a namespace id (src/model/netns.ts), or a family (4 or 6). */
+  as?: 'netnsId' | 'family';
+  /** A flags word: one boolean of the raw record per bit, by name. */
+  bits?: Readonly<Record<string, number>>;
+  /** null unless this (__u32) field of the same struct is non-zero. */
+  knownBy?: string;
+}
+
+/** The ref-struct-di mirror of a table's struct. */
+function abiStruct(fields: readonly AbiField[]): any {
+  const type = (t: CType): any => {
+    if (t === 'u8') return ref.types.uint8;
+    if (t === 'u16') return ref.types.uint16;
+    if (t === 'u32') return ref.types.uint32;
+    if (t === 'u64') return ref.types.uint64;
+    if ('u32s' in t) return u32s(t.u32s);
+    return bytes('bytes' in t ? t.bytes : t.text);
+  };
+  return Struct(Object.fromEntries(fields.map((f) => [f.c, type(f.type)])));
+}
+
+/** The raw record's names a table decodes into. */
+type DecodedKeys<E> = E extends { js: infer K extends string } ? K : E extends { bits: infer B } ? keyof B & string : never;
+/**
+ * true when a table decodes every field of the raw record R and no other:
+ * a table that misses one, or names one R lacks, does not compile.
+ */
+type Decodes<T extends readonly AbiField[], R> = [DecodedKeys<T[number]>] extends [keyof R]
+  ? ([keyof R] extends [DecodedKeys<T[number]>] ? true : false) : false;
+
 export const ABI_VERSION = 5;
 
 /** ACQ_CGROUP_LEN: acq_listener.cgroup, NUL included. */
@@ -60,41 +101,50 @@ export const OpenOpts = Struct({
   log_path: ref.types.CString,
 });
 
-export const Listener = Struct({
-  netns_cookie: ref.types.uint64,
-  netns: ref.types.uint32,
-  family: ref.types.uint16,
-  port: ref.types.uint16,
-  addr: bytes(16),
-  pid: ref.types.uint32,
-  sockets: ref.types.uint32,
-  backlog: ref.types.uint32,
-  max_backlog: ref.types.uint32,
-  peak_backlog: ref.types.uint32,
-  syn_backlog: ref.types.uint32,
-  overflows_syn: ref.types.uint64,
-  overflows_ack: ref.types.uint64,
-  syn_drops: ref.types.uint64,
-  cookies: ref.types.uint64,
-  first_overflow_ms: ref.types.uint64,
-  last_overflow_ms: ref.types.uint64,
-  cgroup_id: ref.types.uint64,
-  closed_ms: ref.types.uint64,
-  uid: ref.types.uint32,
-  flags: ref.types.uint32,
-  comm: bytes(16),
-  requested_backlog: ref.types.uint64,
-  oldest_wait_us: ref.types.uint32,
-  requested_known: ref.types.uint32,
-  arrivals: ref.types.uint64,
-  accepts: ref.types.uint64,
-  waited: ref.types.uint64,
-  wait_sum_us: ref.types.uint64,
-  wait_min_us: ref.types.uint32,
-  wait_max_us: ref.types.uint32,
-  wait_hist: u32s(WAIT_BUCKETS), // ACQ_WAIT_BUCKETS: the layout check compares its size with C's
-  cgroup: bytes(CGROUP_LEN),
-});
+/**
+ * acq_listener, field by field in C's order: the one list the mirror, the
+ * decoder (src/native/decode.ts) and the check against the model's raw
+ * record (below) come from. A new listener field is one entry here.
+ */
+export const LISTENER_ABI = [
+  { c: 'netns_cookie', type: 'u64', js: 'netnsCookie', as: 'netnsId' },
+  { c: 'netns', type: 'u32', js: 'netns' },
+  { c: 'family', type: 'u16', js: 'family', as: 'family' },
+  { c: 'port', type: 'u16', js: 'port' },
+  { c: 'addr', type: { bytes: 16 }, js: 'addr' },
+  { c: 'pid', type: 'u32', js: 'pid' },
+  { c: 'sockets', type: 'u32', js: 'sockets' },
+  { c: 'backlog', type: 'u32', js: 'backlog' },
+  { c: 'max_backlog', type: 'u32', js: 'maxBacklog' },
+  { c: 'peak_backlog', type: 'u32', js: 'peakBacklog' },
+  { c: 'syn_backlog', type: 'u32', js: 'synBacklog' },
+  { c: 'overflows_syn', type: 'u64', js: 'overflowsSyn' },
+  { c: 'overflows_ack', type: 'u64', js: 'overflowsAck' },
+  { c: 'syn_drops', type: 'u64', js: 'synDrops' },
+  { c: 'cookies', type: 'u64', js: 'cookies' },
+  { c: 'first_overflow_ms', type: 'u64', js: 'firstOverflowMs' },
+  { c: 'last_overflow_ms', type: 'u64', js: 'lastOverflowMs' },
+  { c: 'cgroup_id', type: 'u64', js: 'cgroupId' },
+  { c: 'inode', type: 'u64', js: 'inode' },
+  { c: 'closed_ms', type: 'u64', js: 'closedMs' },
+  { c: 'uid', type: 'u32', js: 'uid' },
+  { c: 'flags', type: 'u32', bits: { estimate: ROW_ESTIMATE } },
+  { c: 'comm', type: { text: 16 }, js: 'comm' },
+  { c: 'requested_backlog', type: 'u64', js: 'requestedBacklog', knownBy: 'requested_known' },
+  { c: 'oldest_wait_us', type: 'u32', js: 'oldestWaitUs' },
+  { c: 'requested_known', type: 'u32' },
+  { c: 'arrivals', type: 'u64', js: 'arrivals' },
+  { c: 'accepts', type: 'u64', js: 'accepts' },
+  { c: 'waited', type: 'u64', js: 'waited' },
+  { c: 'wait_sum_us', type: 'u64', js: 'waitSumUs' },
+  { c: 'wait_min_us', type: 'u32', js: 'waitMinUs' },
+  { c: 'wait_max_us', type: 'u32', js: 'waitMaxUs' },
+  // ACQ_WAIT_BUCKETS: the layout check compares its size with C's
+  { c: 'wait_hist', type: { u32s: WAIT_BUCKETS }, js: 'waitHist' },
+  { c: 'cgroup', type: { text: CGROUP_LEN }, js: 'cgroup' },
+] as const satisfies readonly AbiField[];
+export const Listener = abiStruct(LISTENER_ABI);
+const LISTENER_DECODES_RAW: Decodes<typeof LISTENER_ABI, RawListener> = true;
 
 export const Netns = Struct({
   netns: ref.types.uint32,
@@ -125,19 +175,22 @@ export const Netns = Struct({
   abort_on_overflow: ref.types.uint32,
 });
 
-export const Stats = Struct({
-  lost_events: ref.types.uint64,
-  suppressed_events: ref.types.uint64,
-  map_full: ref.types.uint64,
-  lost_arrivals: ref.types.uint64,
-  lost_waits: ref.types.uint64,
-  lost_listens: ref.types.uint64,
-  snapshot_ns: ref.types.uint64,
-  probe: ref.types.uint32,
-  rows: ref.types.uint32,
-  namespaces: ref.types.uint32,
-  sockets: ref.types.uint32,
-});
+/** acq_stats, as LISTENER_ABI. */
+export const STATS_ABI = [
+  { c: 'lost_events', type: 'u64', js: 'lostEvents' },
+  { c: 'suppressed_events', type: 'u64', js: 'suppressedEvents' },
+  { c: 'map_full', type: 'u64', js: 'mapFull' },
+  { c: 'lost_arrivals', type: 'u64', js: 'lostArrivals' },
+  { c: 'lost_waits', type: 'u64', js: 'lostWaits' },
+  { c: 'lost_listens', type: 'u64', js: 'lostListens' },
+  { c: 'snapshot_ns', type: 'u64', js: 'snapshotNs' },
+  { c: 'probe', type: 'u32' }, // the binding asks acq_probe_name() instead
+  { c: 'rows', type: 'u32', js: 'rows' },
+  { c: 'namespaces', type: 'u32', js: 'namespaces' },
+  { c: 'sockets', type: 'u32', js: 'sockets' },
+] as const satisfies readonly AbiField[];
+export const Stats = abiStruct(STATS_ABI);
+const STATS_DECODES_RAW: Decodes<typeof STATS_ABI, RawStats> = true;
 
 export const Lkey = Struct({
   netns_cookie: ref.types.uint64,

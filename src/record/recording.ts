@@ -16,7 +16,7 @@
  * Format 3 added listeners[].cgroup and service; an older recording replays
  * them as '' (unknown).
  *
- * Format 4 added events[].netnsCookie and the snapshot's lostArrivals,
+ * Format 4 added events[].netnsCookie, listeners[].inode and the snapshot's lostArrivals,
  * lostWaits and lostListens (an older recording replays those as 0: it
  * could not tell), and holds a namespace id of the
  * pre-5.14 form (inode | 1 << 63) as the model does (src/model/netns.ts);

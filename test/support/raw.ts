@@ -8,13 +8,13 @@ import type { RawListener, RawNetns, RawNetnsStart, RawStats } from '../../src/m
 /** An IPv4 address as the library writes it: 4 bytes, then 12 zeros. */
 export const v4 = (a: string): Buffer => Buffer.from([...a.split('.').map(Number), ...new Array(12).fill(0)]);
 
-/** 127.0.0.1:80 of nginx (pid 10) in the initial namespace, idle; its backlog seen as 0. */
+/** 127.0.0.1:80 of nginx (pid 10) in the initial namespace, idle, listening since before acceptq. */
 export function rawListener(over: Partial<RawListener> = {}): RawListener {
   return {
     netnsCookie: 1, netns: 4026531840, family: 4, addr: v4('127.0.0.1'), port: 80, pid: 10, comm: 'nginx',
     sockets: 1, backlog: 0, maxBacklog: 128, peakBacklog: 0, synBacklog: 0, overflowsSyn: 0, overflowsAck: 0,
-    synDrops: 0, cookies: 0, firstOverflowMs: 0, lastOverflowMs: 0, cgroupId: 0, cgroup: '', closedMs: 0, uid: 0, estimate: false,
-    requestedBacklog: 0, oldestWaitUs: 0, arrivals: 0, accepts: 0, waited: 0, waitSumUs: 0, waitHist: new Array(24).fill(0),
+    synDrops: 0, cookies: 0, firstOverflowMs: 0, lastOverflowMs: 0, cgroupId: 0, inode: 0, cgroup: '', closedMs: 0, uid: 0, estimate: false,
+    requestedBacklog: null, oldestWaitUs: 0, arrivals: 0, accepts: 0, waited: 0, waitSumUs: 0, waitHist: new Array(24).fill(0),
     waitMinUs: 0, waitMaxUs: 0, ...over,
   };
 }
