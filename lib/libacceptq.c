@@ -2,12 +2,12 @@
 /*
  * libacceptq: loads the acceptq BPF programs, picks the probe set the
  * kernel allows, and turns kernel maps plus per-namespace iterator passes
- * into listener rows. See acceptq.h for the ABI.
+ * into listener rows. libacceptq.h is the ABI.
  *
  * This file: open, close, drain and the probe set's name. The rest, one
- * concern a file: log.c, rows.c, netns.c, owners.c, ksyms.c, load.c,
- * snapshot.c, estimates.c, notice.c, privileges.c, layout.c; internal.h
- * between them.
+ * concern a file: load.c, ksyms.c, snapshot.c, bounds.c, estimates.c,
+ * rows.c, netns.c, notice.c, owners.c, cgroups.c, privileges.c, log.c,
+ * layout.c; internal.h between them.
  */
 #define _GNU_SOURCE
 #include <errno.h>

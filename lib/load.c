@@ -221,7 +221,8 @@ static int tell_kernel_places(struct acq *a, struct acceptq_bpf *s, const struct
 
 /*
  * Load and attach one probe set without the programs in skip. On failure,
- * *failed names the program the kernel refused and err says so.
+ * err says why in one line, and *failed names the program the kernel
+ * refused where one program was (a load, an attach); else it stays "".
  */
 static int load_attach(struct acq *a, const struct acq_open_opts *o, enum acq_probe set,
 		       char skip[][64], int nskip, char *failed, char *err, size_t errlen)

@@ -45,7 +45,7 @@ export class Collector implements SnapshotStream {
   // built per tick (at 100,000 rows that was a fifth of the tick).
   private prevRaw: RawListener[] = [];
   private prevOut: ListenerRow[] = [];
-  private prevStill = new Uint8Array(0);
+  private prevUnmoved = new Uint8Array(0);
   // keyed by namespace cookie
   private prevNsOverflows = new Map<number, number>();
 
@@ -69,7 +69,7 @@ export class Collector implements SnapshotStream {
     this.prevTime = t;
 
     const perSecond = (n: number) => (elapsed > 0 ? n / elapsed : 0);
-    const { prevRaw, prevOut, prevStill } = this;
+    const { prevRaw, prevOut, prevUnmoved } = this;
     let prevPlace: Map<string, number> | undefined;
     /** The previous raw record of row `id`, now at place i. */
     const previous = (i: number, id: string): RawListener | undefined => {
@@ -78,13 +78,13 @@ export class Collector implements SnapshotStream {
       const j = prevPlace.get(id);
       return j === undefined ? undefined : prevRaw[j];
     };
-    const still = new Uint8Array(raw.listeners.length);
+    const unmoved = new Uint8Array(raw.listeners.length);
     const listeners: ListenerRow[] = raw.listeners.map((r, i) => {
       // the same raw record as before (the binding reuses the object of an
       // unchanged row): if nothing moved in the interval before either, the
       // row is what it was then, so keep it rather than build it again
-      if (r === prevRaw[i] && prevStill[i]) {
-        still[i] = 1;
+      if (r === prevRaw[i] && prevUnmoved[i]) {
+        unmoved[i] = 1;
         return prevOut[i];
       }
       const address = formatAddress(r.family, r.addr);
@@ -108,12 +108,12 @@ export class Collector implements SnapshotStream {
         closed: r.closedMs !== 0,
         closedMs: r.closedMs || null,
       };
-      if (p === r && row.overflowRate === 0 && row.arrivalRate === 0 && row.acceptRate === 0 && row.waitCount === 0) still[i] = 1;
+      if (p === r && row.overflowRate === 0 && row.arrivalRate === 0 && row.acceptRate === 0 && row.waitCount === 0) unmoved[i] = 1;
       return row;
     });
     this.prevRaw = raw.listeners;
     this.prevOut = listeners;
-    this.prevStill = still;
+    this.prevUnmoved = unmoved;
 
     const withRows = new Set<number>();
     for (const l of listeners) withRows.add(l.netnsCookie);

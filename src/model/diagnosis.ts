@@ -66,9 +66,9 @@ export function synRates(r: ListenerRow, prev: ListenerRow | undefined, elapsed:
 }
 
 /** A figure for the basis: whole from 100 up, else one decimal at most. */
-const fig = (v: number) => String(v >= 100 ? Math.round(v) : Math.round(v * 10) / 10);
+const basisFigure = (v: number) => String(v >= 100 ? Math.round(v) : Math.round(v * 10) / 10);
 /** A figure for the verdict: with thousands separators. */
-const big = (v: number) => (v >= 100 ? Math.round(v).toLocaleString('en-US') : fig(v));
+const verdictFigure = (v: number) => (v >= 100 ? Math.round(v).toLocaleString('en-US') : basisFigure(v));
 
 export function diagnose(r: ListenerRow, ns: NamespaceRow | undefined, syn: SynRates = NO_SYN): Diagnosis | null {
   // no traffic figures (a format-1 recording): nothing to go on; closed: nothing to fix
@@ -81,10 +81,10 @@ export function diagnose(r: ListenerRow, ns: NamespaceRow | undefined, syn: SynR
   const behind = r.acceptRate < KEEP_PACE * demand && (wait >= BUSY_SHARE * drainMs || wait >= SLOW_WAIT_MS);
   const pressure = r.overflowRate > 0 || synRate > 0;
   const waits = [
-    r.waitP99Ms !== null ? `waitP99Ms ${fig(r.waitP99Ms)}` : '',
-    r.oldestWaitMs !== null ? `oldestWaitMs ${fig(r.oldestWaitMs)}` : '',
+    r.waitP99Ms !== null ? `waitP99Ms ${basisFigure(r.waitP99Ms)}` : '',
+    r.oldestWaitMs !== null ? `oldestWaitMs ${basisFigure(r.oldestWaitMs)}` : '',
   ].filter(Boolean);
-  const traffic = `acceptRate ${fig(r.acceptRate)}/s, arrivalRate ${fig(r.arrivalRate)}/s, overflowRate ${fig(r.overflowRate)}/s`;
+  const traffic = `acceptRate ${basisFigure(r.acceptRate)}/s, arrivalRate ${basisFigure(r.arrivalRate)}/s, overflowRate ${basisFigure(r.overflowRate)}/s`;
   const queue = `backlog ${r.backlog}, maxBacklog ${r.maxBacklog}`;
   const basis = (...parts: string[]) => parts.filter(Boolean).join(', ');
 
@@ -95,7 +95,7 @@ export function diagnose(r: ListenerRow, ns: NamespaceRow | undefined, syn: SynR
       kind: 'syn-queue',
       verdict: `SYN queue full and ${what}: a SYN flood, or ${small}`,
       basis: basis(
-        `synDrops ${fig(syn.synDropRate)}/s, cookies ${fig(syn.cookieRate)}/s`, traffic, `synBacklog ${r.synBacklog}`,
+        `synDrops ${basisFigure(syn.synDropRate)}/s, cookies ${basisFigure(syn.cookieRate)}/s`, traffic, `synBacklog ${r.synBacklog}`,
         ns?.maxSynBacklog != null ? `tcp_max_syn_backlog ${ns.maxSynBacklog}` : '',
         ns?.syncookies != null ? `tcp_syncookies ${ns.syncookies}` : '',
       ),
@@ -105,7 +105,7 @@ export function diagnose(r: ListenerRow, ns: NamespaceRow | undefined, syn: SynR
   const asked = (r.requestedBacklog ?? 0) / sockets;
   const got = r.maxBacklog / sockets;
   if (ns?.somaxconn != null && asked > ns.somaxconn && got === ns.somaxconn && (pressure || full)) {
-    const also = behind ? `; the application also accepts ${big(r.acceptRate)}/s while ${big(demand)}/s arrive` : '';
+    const also = behind ? `; the application also accepts ${verdictFigure(r.acceptRate)}/s while ${verdictFigure(demand)}/s arrive` : '';
     return {
       kind: 'somaxconn',
       verdict: `listen(${asked}) was cut to ${got} by net.core.somaxconn: raise net.core.somaxconn${also}`,
@@ -123,8 +123,8 @@ export function diagnose(r: ListenerRow, ns: NamespaceRow | undefined, syn: SynR
   if (behind && (pressure || full)) {
     return {
       kind: 'slow-accept',
-      verdict: `the application accepts ${big(r.acceptRate)}/s while ${big(demand)}/s arrive: it is the bottleneck (accept faster, more workers)`,
-      basis: basis(`acceptRate ${fig(r.acceptRate)}/s, arrivalRate ${fig(r.arrivalRate)}/s + overflowRate ${fig(r.overflowRate)}/s`, queue, ...waits),
+      verdict: `the application accepts ${verdictFigure(r.acceptRate)}/s while ${verdictFigure(demand)}/s arrive: it is the bottleneck (accept faster, more workers)`,
+      basis: basis(`acceptRate ${basisFigure(r.acceptRate)}/s, arrivalRate ${basisFigure(r.arrivalRate)}/s + overflowRate ${basisFigure(r.overflowRate)}/s`, queue, ...waits),
     };
   }
   if (r.overflowRate <= 0) return null;
