@@ -11,7 +11,7 @@
  * accept() through io_uring passes no syscall tracepoint: such connections
  * are not timed (their entry goes when they close) and never show a wait.
  */
-#include "common.bpf.h"
+#include "registry.bpf.h"
 
 /*
  * The socket behind a file descriptor of the current task; NULL if none.

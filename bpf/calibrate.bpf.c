@@ -19,6 +19,18 @@
  */
 #include "counters.bpf.h"
 
+/* What calibration is told (before load) and finds (declared extern in counters.bpf.h). */
+const volatile __u64 per_cpu_offset_addr = 0;
+const volatile __u32 nr_cpus = 1;
+const volatile __u64 percpu_this_cpu_off = 0;
+const volatile __u64 percpu_preempt_count = 0;
+const volatile __u64 percpu_current_task = 0;
+const volatile __u64 percpu_runqueues = 0;
+__u64 cpu_off[ACQ_MAX_CPUS] = {};
+__u64 percpu_start = 0;
+__u32 calibrated_cpus = 0;
+__u32 preempt_count_ok = 0;
+
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 1);

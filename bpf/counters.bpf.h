@@ -24,7 +24,7 @@
 #ifndef ACCEPTQ_COUNTERS_BPF_H
 #define ACCEPTQ_COUNTERS_BPF_H
 
-#include "common.bpf.h"
+#include "registry.bpf.h"
 
 /* Knob: possible CPUs, for seeding every CPU's view of a new namespace. */
 extern const volatile __u32 nr_cpus;

@@ -7,32 +7,8 @@
  */
 #include "counters.bpf.h"
 
-/* Knobs and counters shared with the other programs (declared extern there). */
-const volatile __u32 events_per_sec = 50;
-const volatile __u8 netns_by_inode = 0;
-const volatile __u64 per_cpu_offset_addr = 0;
-const volatile __u32 mib_listen_overflows = 0, mib_reqqfull_drop = 0, mib_syncookies_sent = 0;
 /* A rehearsal (ACCEPTQ_VERIFIER_TRAP=1): acq_set_state reads through a null pointer, for the verifier to refuse. */
 const volatile __u8 verifier_trap = 0;
-const volatile __u32 nr_cpus = 1;
-const volatile __u64 rcv_state_start = 0, rcv_state_end = 0;
-const volatile __u64 v4_cookie_start = 0, v4_cookie_end = 0;
-const volatile __u64 v6_cookie_start = 0, v6_cookie_end = 0;
-__u32 peak_gen = 0;
-__u64 lost_events = 0;
-__u64 suppressed_events = 0;
-__u64 map_full = 0;
-__u64 lost_arrivals = 0;
-__u64 lost_waits = 0;
-__u64 lost_listens = 0;
-const volatile __u64 percpu_this_cpu_off = 0;
-const volatile __u64 percpu_preempt_count = 0;
-const volatile __u64 percpu_current_task = 0;
-const volatile __u64 percpu_runqueues = 0;
-__u64 cpu_off[ACQ_MAX_CPUS] = {};
-__u64 percpu_start = 0;
-__u32 calibrated_cpus = 0;
-__u32 preempt_count_ok = 0;
 
 /*
  * A passive child completes: it already sits in its listener's accept

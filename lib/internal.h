@@ -217,9 +217,16 @@ void compose_notice(struct acq *a);
 void mark_estimates(struct ns_entry *ns, size_t nns, struct row *rows, size_t nrows,
 		    __u64 skipped, struct skip_history *h);
 
-/* snapshot.c */
+/* samples.c */
 int map_samples(struct acq *a, __u32 n);
-/* Merge every CPU's bounds of generation gen into the rows (bounds.c). */
+int rows_from_samples(struct acq *a);
+
+/* counts.c */
+int read_counts(struct acq *a);
+__u64 skipped_observations(struct acq *a);
+void count_accepts(struct acq *a);
+
+/* bounds.c: merge every CPU's bounds of generation gen into the rows (bounds.c). */
 int read_bounds(struct acq *a, __u32 gen);
 
 /* load.c */

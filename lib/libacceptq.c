@@ -5,9 +5,9 @@
  * into listener rows. libacceptq.h is the ABI.
  *
  * This file: open, close, drain and the probe set's name. The rest, one
- * concern a file: load.c, ksyms.c, snapshot.c, bounds.c, estimates.c,
- * rows.c, netns.c, notice.c, owners.c, cgroups.c, privileges.c, log.c,
- * layout.c; internal.h between them.
+ * concern a file: load.c, ksyms.c, snapshot.c, samples.c, counts.c,
+ * bounds.c, estimates.c, rows.c, netns.c, notice.c, owners.c, cgroups.c,
+ * privileges.c, log.c, layout.c; internal.h between them.
  */
 #define _GNU_SOURCE
 #include <errno.h>
