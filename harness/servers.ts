@@ -15,6 +15,7 @@
  * cleaned up (namespace, nginx, lab, temp dir) through Cleanup, even when a
  * case fails.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -27,7 +28,6 @@ import { alive, sleepSync } from './proc';
 const SYSTEM_PATH = '/usr/sbin:/usr/bin:/sbin:/bin';
 const ENV = { ...process.env, PATH: `${SYSTEM_PATH}:${process.env.PATH ?? ''}` };
 
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, Math.max(0, ms)));
 
 export type Counters = Record<string, number>;
 

@@ -4,6 +4,7 @@
  * and hands snapshots to one view (dashboard, --once table, --json stream).
  * Every exit path closes the helper, which detaches the BPF links.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { Collector } from './model/collector';
 import { filterSnapshot, type RowFilter } from './model/view';
@@ -211,10 +212,6 @@ function dropPrivileges(keepRoot: boolean | undefined): void {
     if (!keepRoot) exitNow(1, `acceptq: cannot drop privileges after attaching: ${why} (--keep-root runs on as root)`);
     process.stderr.write(`acceptq: warning: could not drop privileges, running on as root (--keep-root): ${why}\n`);
   }
-}
-
-async function sleep(ms: number): Promise<void> {
-  await new Promise((r) => setTimeout(r, ms));
 }
 
 const writeRecord = (text: string) => writeAll(text, () => exitNow(0));

@@ -6,10 +6,10 @@ import { AcceptqJson, type JsonRecord } from '../harness/acceptq';
 import { startLab, type LabRun } from '../harness/lab';
 import { listenerKeys, mapsOf } from '../harness/maps';
 import { checkScenario } from './support/scenario';
+import { median } from '../harness/stats';
 
 /** Seconds between consecutive records, from their timestamps. */
 const gapsS = (records: JsonRecord[]): number[] => records.slice(1).map((r, i) => (Date.parse(r.time) - Date.parse(records[i].time)) / 1000);
-const median = (v: number[]): number => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)];
 
 test.serial('10,000 listeners opened and closed under a flood: counts exact, no socket left in the maps', async (t) => {
   t.timeout(180000);

@@ -4,6 +4,7 @@
 // backlog listen() asked for beside the one it got, the namespace's sysctls,
 // and the diagnosis. One acceptq --json --interval 0.5 for the file; each
 // scenario in a network namespace of its own (loopback only).
+import { setTimeout as sleep } from 'node:timers/promises';
 import { execFileSync } from 'node:child_process';
 import test from 'ava';
 import { AcceptqJson } from '../harness/acceptq';
@@ -27,7 +28,6 @@ import {
   type RowId,
 } from './support/wait';
 
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 let aq: AcceptqJson;
 /** acceptq's BPF map of connections waiting to be accepted (one entry each). */

@@ -8,6 +8,7 @@
  *   node dist/scripts/kernels.d/cases.js [--sets auto,fentry,kprobe,tracepoint,bpftrace]
  *        [--cases id,...] [--rounds N] [--kernel LABEL]
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -53,7 +54,6 @@ for (const id of caseIds) if (id !== 'start' && !KERNEL_CASES.some((c) => c.id =
 
 const emit = (r: MatrixResult) => process.stdout.write(`${JSON.stringify(r)}\n`);
 const log = (s: string) => process.stderr.write(`[${kernel}] ${s}\n`);
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 const firstLine = (s: string) => s.trim().split('\n')[0] ?? '';
 
 /** `acceptq --once` with the set forced: the one-line refusal, or the set it ran (auto). */

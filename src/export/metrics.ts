@@ -15,7 +15,7 @@
  */
 import { netnsCookieText } from '../model/netns';
 import { WAIT_BUCKETS } from '../model/raw';
-import type { ListenerRow, Snapshot } from '../model/types';
+import type { ListenerRow, NamespaceRow, Snapshot } from '../model/types';
 
 type Labels = Record<string, string | number>;
 
@@ -104,6 +104,17 @@ export function renderMetrics(s: Snapshot, waits: WaitTotals = new WaitTotals().
     lost: new Family('acceptq_lost_events_total', 'counter', 'Detail events lost to a full ring buffer (counts do not travel with events: none is lost with them).'),
     info: new Family('acceptq_probe_info', 'gauge', 'The probe set in use.'),
   };
+  // the families with one sample a row, straight from a figure of it
+  const perListener: Array<[Family, (l: ListenerRow) => number]> = [
+    [f.synDrops, (l) => l.synDrops], [f.cookies, (l) => l.cookies], [f.backlog, (l) => l.backlog], [f.limit, (l) => l.maxBacklog],
+    [f.peak, (l) => l.peakBacklog], [f.synq, (l) => l.synBacklog], [f.sockets, (l) => l.sockets], [f.estimate, (l) => (l.estimate ? 1 : 0)],
+    [f.arrivals, (l) => l.arrivals], [f.accepts, (l) => l.accepts], [f.oldest, (l) => (l.oldestWaitMs ?? 0) / 1000],
+  ];
+  const perNamespace: Array<[Family, (n: NamespaceRow) => number]> = [
+    [f.nsOverflows, (n) => n.listenOverflows], [f.nsDrops, (n) => n.listenDrops], [f.unattributed, (n) => n.unattributed],
+    [f.unattributedSynDrops, (n) => n.unattributedSynDrops], [f.unattributedCookies, (n) => n.unattributedCookies],
+    [f.unmatched, (n) => n.unmatched], [f.nsEstimate, (n) => (n.estimate ? 1 : 0)],
+  ];
   // the model's ids are unique (listener: namespace id, family, address, port; namespace: its id), so are these label sets
   for (const l of s.listeners) {
     const base: Labels = {
@@ -112,16 +123,7 @@ export function renderMetrics(s: Snapshot, waits: WaitTotals = new WaitTotals().
     };
     f.overflows.add({ ...base, path: 'syn' }, l.overflowsSyn);
     f.overflows.add({ ...base, path: 'ack' }, l.overflowsAck);
-    f.synDrops.add(base, l.synDrops);
-    f.cookies.add(base, l.cookies);
-    f.backlog.add(base, l.backlog);
-    f.limit.add(base, l.maxBacklog);
-    f.peak.add(base, l.peakBacklog);
-    f.synq.add(base, l.synBacklog);
-    f.sockets.add(base, l.sockets);
-    f.estimate.add(base, l.estimate ? 1 : 0);
-    f.arrivals.add(base, l.arrivals);
-    f.accepts.add(base, l.accepts);
+    for (const [family, value] of perListener) family.add(base, value(l));
     const w = waits.get(l);
     if (w) {
       let below = 0;
@@ -133,18 +135,11 @@ export function renderMetrics(s: Snapshot, waits: WaitTotals = new WaitTotals().
       f.wait.add(base, w.sumUs / 1e6, '_sum');
       f.wait.add(base, w.count, '_count');
     }
-    f.oldest.add(base, (l.oldestWaitMs ?? 0) / 1000);
     if (l.requestedBacklog !== null) f.requested.add(base, l.requestedBacklog);
   }
   for (const n of s.namespaces) {
     const ns: Labels = { netns: n.netns, netns_cookie: netnsCookieText(n.cookie) };
-    f.nsOverflows.add(ns, n.listenOverflows);
-    f.nsDrops.add(ns, n.listenDrops);
-    f.unattributed.add(ns, n.unattributed);
-    f.unattributedSynDrops.add(ns, n.unattributedSynDrops);
-    f.unattributedCookies.add(ns, n.unattributedCookies);
-    f.unmatched.add(ns, n.unmatched);
-    f.nsEstimate.add(ns, n.estimate ? 1 : 0);
+    for (const [family, value] of perNamespace) family.add(ns, value(n));
     for (const k of ['somaxconn', 'maxSynBacklog', 'syncookies', 'abortOnOverflow'] as const) {
       const v = n[k];
       if (v !== null) f[k].add(ns, v);

@@ -139,10 +139,17 @@ export interface RawNetns {
 }
 
 export interface RawStats {
+  /** Detail events lost (ring buffer full) and not sent (over --events-per-sec). */
   lostEvents: number;
   suppressedEvents: number;
+  /** Sockets, rows or namespaces the kernel maps had no room for. */
   mapFull: number;
-  /** Handshakes at a row without counters, connections not timed, listen() calls not read (kernel maps full). */
+  /**
+   * What the kernel side could not count, for want of room in its maps:
+   * handshakes at a row without counters (its arrivals and accepts miss
+   * them), connections not timed in the accept queue (the waits miss them),
+   * listen() calls whose backlog was not read (requestedBacklog null).
+   */
   lostArrivals: number;
   lostWaits: number;
   lostListens: number;

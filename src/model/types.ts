@@ -10,7 +10,7 @@
  * listeners of its namespace may be off (the namespace total stays exact).
  */
 
-import type { RawAsIs } from './raw';
+import type { RawAsIs, RawStats } from './raw';
 
 /** Why a detail event was sent: the path that dropped the packet, or a cookie. */
 export type EventPath = 'syn' | 'ack' | 'syn-drop' | 'cookie';
@@ -108,25 +108,14 @@ export interface DetailEvent {
   synBacklog: number;
 }
 
-export interface Snapshot {
+/** A snapshot: the rows and namespaces, what the kernel side lost (as RawStats says), the interval's rates. */
+export interface Snapshot extends Pick<RawStats, 'lostEvents' | 'suppressedEvents' | 'mapFull' | 'lostArrivals' | 'lostWaits' | 'lostListens'> {
   timeMs: number;
   /** Seconds since the previous snapshot (the interval actually measured). */
   elapsed: number;
   probe: string;
-  /** What this run cannot see because the kernel refused an optional program ('' if nothing). */
+  /** What this run cannot see now (a refused program, a namespace this tick could not read); '' if nothing. */
   notice: string;
-  lostEvents: number;
-  suppressedEvents: number;
-  mapFull: number;
-  /**
-   * What the kernel side could not count, for want of room in its maps:
-   * handshakes at a row without counters (its arrivals and accepts miss
-   * them), connections not timed in the accept queue (the waits miss them),
-   * listen() calls whose backlog was not read (requestedBacklog null).
-   */
-  lostArrivals: number;
-  lostWaits: number;
-  lostListens: number;
   snapshotMs: number;
   listeners: ListenerRow[];
   namespaces: NamespaceRow[];

@@ -135,13 +135,7 @@ export function histQuantileCeilMs(hist: number[], q: number): number | null {
   return 2 ** hist.length / 1000;
 }
 
-export const mean = (xs: number[]): number => (xs.length ? xs.reduce((s, x) => s + x, 0) / xs.length : NaN);
-
-export function median(xs: number[]): number {
-  if (!xs.length) return NaN;
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-}
+export { mean, median } from '../../harness/stats';
 
 export const numbers = (xs: unknown[]): number[] => xs.filter((x): x is number => typeof x === 'number');
 
