@@ -7,6 +7,7 @@ export type JsonRecord = {
   time: string;
   probe: string;
   lostEvents: number;
+  suppressedEvents: number;
   mapFull: number;
   notice?: string;
   namespaces: Array<Record<string, any>>;

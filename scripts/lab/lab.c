@@ -108,6 +108,8 @@ static int nls;
 static int clients[MAX_CLIENTS];
 static int nclients;
 static volatile sig_atomic_t stop;
+/* what the report says was sent: every scenario's client connects and raw SYNs */
+static volatile long total_connects, total_raw_syns;
 
 #define PROG "acceptq-lab"
 #include "netlab.h"
@@ -170,6 +172,7 @@ static void connect_many(int family, const char *addr, int port, int n)
 		if (connect(fd, (void *)&ss, len) < 0 && errno != EINPROGRESS)
 			die("connect");
 		clients[nclients++] = fd;
+		total_connects++;
 	}
 }
 
@@ -219,6 +222,8 @@ static void send_raw(int raw, uint32_t src, uint32_t dst, uint16_t sport, uint16
 	pkt.ip.check = csum(&pkt.ip, sizeof(pkt.ip), 0);
 	if (sendto(raw, &pkt, sizeof(pkt), 0, (void *)&to, sizeof(to)) < 0)
 		die("sendto raw");
+	if ((flags & (TH_SYN | TH_ACK)) == TH_SYN)
+		__atomic_add_fetch(&total_raw_syns, 1, __ATOMIC_RELAXED);
 }
 
 /* Wait for the SYN-ACK to 127.0.0.2:sport; returns the server's ISN. */
@@ -397,7 +402,6 @@ static void scenario_flood(int secs)
 
 /* ---- servers that accept while they overflow ---- */
 
-static volatile long total_connects, total_raw_syns;
 static volatile int accepting = 1;
 
 static long now_ms(void)
