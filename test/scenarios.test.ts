@@ -21,7 +21,7 @@ test.after.always(async () => {
 
 test.serial('SYN path: a listener that never accepts', async (t) => {
   const from = Date.now();
-  const { lab, kernel, report } = await checkScenario(t, aq, 'syn', { path: 'syn' });
+  const { lab, kernel, report } = await checkScenario(t, aq, 'syn');
   await lab.stop();
   // the queue admits backlog + 1 (2 + 1); every later client's SYNs found it full
   const refusedClients = report.connects - (lab.listeners[0].backlog + 1);
@@ -30,7 +30,7 @@ test.serial('SYN path: a listener that never accepts', async (t) => {
 
 test.serial('final-ACK path, deterministic: 5 ACKs find the queue full', async (t) => {
   const from = Date.now();
-  const { rows, record, lab } = await checkScenario(t, aq, 'ack', { path: 'ack', overflows: 5 });
+  const { rows, record, lab } = await checkScenario(t, aq, 'ack');
   ackRan = { from, to: Date.now(), netns: lab.netns };
   t.is(rows[0].overflowsAck, 5, 'the 5 ACKs staged');
   t.is(rows[0].overflowsSyn, 0);
@@ -38,35 +38,35 @@ test.serial('final-ACK path, deterministic: 5 ACKs find the queue full', async (
 });
 
 test.serial('final-ACK path with SYN cookies', async (t) => {
-  const { rows, kernel, report } = await checkScenario(t, aq, 'ack-cookie', { path: 'ack', overflows: 5, cookieEverySyn: true });
+  const { rows, kernel, report } = await checkScenario(t, aq, 'ack-cookie');
   t.is(rows[0].overflowsAck, 5, 'the 5 ACKs staged');
   t.is(rows[0].cookies, kernel.TcpExtSyncookiesSent, 'cookies = kernel SyncookiesSent');
   t.is(rows[0].cookies, report.connects + report.rawSyns, 'one cookie per SYN the lab sent (tcp_syncookies=2)');
 });
 
 test.serial('IPv6', async (t) => {
-  const { rows } = await checkScenario(t, aq, 'v6', { path: 'syn' });
+  const { rows } = await checkScenario(t, aq, 'v6');
   t.is(rows[0].family, 6);
   t.is(rows[0].address, '::1');
 });
 
 test.serial('SO_REUSEPORT group: one row, three sockets', async (t) => {
-  const { rows } = await checkScenario(t, aq, 'reuseport', { path: 'syn' });
+  const { rows } = await checkScenario(t, aq, 'reuseport');
   t.is(rows[0].sockets, 3);
 });
 
 test.serial('two listeners on one port at different addresses', async (t) => {
-  await checkScenario(t, aq, 'twoaddr', { path: 'syn' });
+  await checkScenario(t, aq, 'twoaddr');
 });
 
 test.serial('IPv4 connections to a dual-stack [::] listener', async (t) => {
-  const { rows } = await checkScenario(t, aq, 'dualstack', { path: 'syn' });
+  const { rows } = await checkScenario(t, aq, 'dualstack');
   t.is(rows[0].family, 6);
   t.is(rows[0].address, '::');
 });
 
 test.serial('a listener that keeps up shows zero', async (t) => {
-  const { rows, report } = await checkScenario(t, aq, 'idle', { accepting: true });
+  const { rows, report } = await checkScenario(t, aq, 'idle');
   t.is(rows[0].overflows, 0);
   // it took every connection the lab made (5 rounds of 10), all since acceptq started
   t.is(rows[0].arrivals, report.connects, 'arrivals = the connects staged');

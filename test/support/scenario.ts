@@ -30,8 +30,22 @@ export interface Staged {
   cookieEverySyn?: boolean;
 }
 
+/** What each scenario of the lab stages (scripts/lab/lab.c says how). */
+const STAGED: Record<string, Staged> = {
+  syn: { path: 'syn' },
+  v6: { path: 'syn' },
+  reuseport: { path: 'syn' },
+  twoaddr: { path: 'syn' },
+  dualstack: { path: 'syn' },
+  ack: { path: 'ack', overflows: 5 },
+  'ack-cookie': { path: 'ack', overflows: 5, cookieEverySyn: true },
+  idle: { accepting: true },
+};
+
 /** Run the scenario, wait for acceptq to have seen all of it, and compare. */
-export async function checkScenario(t: ExecutionContext, aq: AcceptqJson, scenario: string, staged: Staged = {}): Promise<ScenarioResult> {
+export async function checkScenario(t: ExecutionContext, aq: AcceptqJson, scenario: string): Promise<ScenarioResult> {
+  const staged = STAGED[scenario];
+  if (!staged) throw new Error(`${scenario}: no entry in STAGED saying what it stages`);
   const { lab, report } = await startLabReporting<{ pid: number; netns: number; listeners: LabListener[]; connects: number; rawSyns: number }>(scenario);
   t.teardown(() => lab.stop());
   // the lab has stopped its traffic: the kernel's counters hold still now
@@ -75,7 +89,7 @@ export async function checkScenario(t: ExecutionContext, aq: AcceptqJson, scenar
       t.true(row.overflows > 0, `${key}: overflowed`);
       t.is(row.overflows, kernel.TcpExtListenOverflows, `${key}: overflows = kernel ListenOverflows`);
       // the path the lab staged them on takes them all
-      if (!staged.path) throw new Error(`${scenario}: say which path its overflows take`);
+      if (!staged.path) throw new Error(`${scenario}: STAGED does not say which path its overflows take`);
       t.is(row[staged.path === 'syn' ? 'overflowsSyn' : 'overflowsAck'], kernel.TcpExtListenOverflows, `${key}: all on the ${staged.path} path`);
       t.is(row[staged.path === 'syn' ? 'overflowsAck' : 'overflowsSyn'], 0, `${key}: none on the other path`);
       t.truthy(row.lastOverflow, `${key}: last overflow time`);
