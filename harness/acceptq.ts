@@ -1,7 +1,7 @@
 /** Runs the real acceptq CLI and collects its NDJSON records. */
 import { spawn, type ChildProcess } from 'node:child_process';
 import readline from 'node:readline';
-import { CLI } from './paths';
+import { CLI, NODE_ENV, NODE_FLAGS } from './paths';
 
 export type JsonRecord = {
   time: string;
@@ -34,8 +34,11 @@ export class AcceptqJson {
     }));
   }
 
-  static start(args: string[] = []): AcceptqJson {
-    return new AcceptqJson(spawn(process.execPath, [CLI, '--json', '--interval', '0.5', ...args], { stdio: ['ignore', 'pipe', 'pipe'] }));
+  /** asLaunched: with the V8 flags and environment ./acceptq gives node (what memory is measured on). */
+  static start(args: string[] = [], opts: { asLaunched?: boolean } = {}): AcceptqJson {
+    const flags = opts.asLaunched ? NODE_FLAGS : [];
+    const env = opts.asLaunched ? { ...process.env, ...NODE_ENV } : process.env;
+    return new AcceptqJson(spawn(process.execPath, [...flags, CLI, '--json', '--interval', '0.5', ...args], { stdio: ['ignore', 'pipe', 'pipe'], env }));
   }
 
   /** The first record (after index `from`) that satisfies pred; rejects after timeoutMs. */
