@@ -144,7 +144,7 @@ mkdir /dev/shm; mount -t tmpfs -o mode=1777,nosuid,nodev tmpfs /dev/shm
 ln -s /proc/self/fd /dev/fd
 # the unit runs acceptq from /usr/local; this test runs the repository's, so
 # a repository under a directory hidden above stays reachable where it is.
-# Its parent may be hidden too (a clone in /tmp/a/b, ~/src): the mount to
+# Its parent may be hidden too (a clone deeper in /tmp, or in ~/src): the mount to
 # open is the one of its nearest ancestor still there.
 if [ ! -e "$root/package.json" ]; then
   up=$(dirname "$root")
