@@ -6,9 +6,10 @@ import { AcceptqJson, type JsonRecord } from '../harness/acceptq';
 import { acqLinkIds, awaitAttached, awaitGone, bpfFdsOf, heldBy, linksOf } from '../harness/links';
 import { startLab } from '../harness/lab';
 import { CLI } from '../harness/paths';
+import { asNobody } from '../harness/unprivileged';
 
-const run = (args: string[], opts: { prefix?: string[] } = {}) => {
-  const argv = [...(opts.prefix ?? []), process.execPath, CLI, ...args];
+const run = (args: string[]) => {
+  const argv = [process.execPath, CLI, ...args];
   return spawnSync(argv[0], argv.slice(1), { encoding: 'utf8', timeout: 30000 });
 };
 
@@ -28,7 +29,8 @@ test('--help prints usage to stdout, exit 0', (t) => {
 });
 
 test('not root: one line saying so and how, exit 1', (t) => {
-  const r = run(['--json'], { prefix: ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', '--inh-caps=-all', '--bounding-set=-all'] });
+  const argv = asNobody([process.execPath, CLI, '--json']);
+  const r = spawnSync(argv[0], argv.slice(1), { encoding: 'utf8', timeout: 30000 });
   t.is(r.status, 1);
   t.is(r.stdout, '');
   t.regex(r.stderr, /^acceptq: needs root .*sudo\n$/);

@@ -9,6 +9,7 @@ import { AcceptqJson } from '../harness/acceptq';
 import { checkScenario } from './support/scenario';
 import { CLI } from '../harness/paths';
 import { Tmux } from '../harness/tmux';
+import { asNobody, asNobodyShell } from '../harness/unprivileged';
 import { parseRecording, RecordingError, FORMAT_VERSION } from '../src/record/recording';
 import { EVENT_FIELDS, fieldList, LISTENER_FIELDS, NAMESPACE_FIELDS } from '../src/model/fields';
 import { parseOptions, UsageError } from '../src/cli';
@@ -16,14 +17,15 @@ import { parseOptions, UsageError } from '../src/cli';
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'acceptq-rec-'));
 fs.chmodSync(dir, 0o755);
 const file = path.join(dir, 'run.ndjson');
-const AS_NOBODY = ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', '--inh-caps=-all', '--bounding-set=-all'];
 let kernelCount = 0;
 let labNetns = 0;
 
 test.after.always(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-const replay = (args: string[]) =>
-  spawnSync(AS_NOBODY[0], [...AS_NOBODY.slice(1), process.execPath, CLI, ...args], { encoding: 'utf8', timeout: 30000 });
+const replay = (args: string[]) => {
+  const argv = asNobody([process.execPath, CLI, ...args]);
+  return spawnSync(argv[0], argv.slice(1), { encoding: 'utf8', timeout: 30000 });
+};
 
 test.serial('record a live run with an overflowing listener', async (t) => {
   const aq = AcceptqJson.start(['--record', file]);
@@ -53,7 +55,7 @@ test.serial('replayed as an unprivileged user: the same records', (t) => {
 });
 
 test.serial('replayed into the dashboard, unprivileged: pause and speed', async (t) => {
-  const tm = Tmux.start(`acceptq-replay-${process.pid}`, `${AS_NOBODY.join(' ')} ${process.execPath} ${CLI} --replay ${file}; echo EXIT=$?; sleep 30`, 120, 40, { LANG: 'C.UTF-8' });
+  const tm = Tmux.start(`acceptq-replay-${process.pid}`, `${asNobodyShell([process.execPath, CLI, '--replay', file])}; echo EXIT=$?; sleep 30`, 120, 40, { LANG: 'C.UTF-8' });
   t.teardown(() => tm.kill());
   await tm.waitFor((s) => s.includes('replay x1') && s.includes('127.0.0.1:9000'));
   tm.keys('+');

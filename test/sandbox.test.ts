@@ -1,11 +1,14 @@
 // The sandbox that emulates the unit's file-system directives (support/prometheus.ts)
 // keeps the repository reachable wherever it was cloned: under directories the
-// sandbox hides (a temporary directory, a home directory), however deep.
+// sandbox hides (a temporary directory, a home directory), however deep. So
+// do the tests' runs as nobody, under a directory others may not enter.
 import test from 'ava';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { AS_NOBODY, asNobody } from '../harness/unprivileged';
 import { spawnSandboxed } from './support/prometheus';
 
 /** A stand-in repository at base/...rel, with a file whose content only this run knows. */
@@ -55,3 +58,17 @@ for (const [what, base, rel] of cases) {
     t.false(fs.existsSync(path.join(s.root, 'written')));
   });
 }
+
+test('as nobody: a tree under a directory only root may enter (as root\'s home is) is reachable', (t) => {
+  const s = stage(os.tmpdir(), ['src', 'acceptq']);
+  t.teardown(() => fs.rmSync(s.top, { recursive: true, force: true }));
+  fs.chmodSync(s.top, 0o700);
+  for (const d of [path.join(s.top, 'src'), s.root]) fs.chmodSync(d, 0o755);
+  fs.chmodSync(path.join(s.root, 'marker'), 0o644);
+  const run = (argv: string[]) => spawnSync(argv[0], argv.slice(1), { encoding: 'utf8', timeout: 30000 });
+  const plain = run([...AS_NOBODY, 'cat', path.join(s.root, 'marker')]);
+  t.not(plain.status, 0, 'plainly, nobody cannot reach it (the case this is for)');
+  const r = run(asNobody(['sh', '-c', 'id -u; cat "$1"', 'probe', path.join(s.root, 'marker')], s.root));
+  t.is(r.status, 0, r.stderr);
+  t.is(r.stdout, `65534\n${s.marker}`);
+});
