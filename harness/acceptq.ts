@@ -1,12 +1,13 @@
 /** Runs the real acceptq CLI and collects its NDJSON records. */
 import { spawn, type ChildProcess } from 'node:child_process';
 import readline from 'node:readline';
-import { CLI } from './paths';
+import { CLI, NODE_ENV, NODE_FLAGS } from './paths';
 
 export type JsonRecord = {
   time: string;
   probe: string;
   lostEvents: number;
+  suppressedEvents: number;
   mapFull: number;
   notice?: string;
   namespaces: Array<Record<string, any>>;
@@ -33,11 +34,16 @@ export class AcceptqJson {
     }));
   }
 
-  /** wrap: a command that execs the rest in place (so proc.pid stays acceptq's), e.g. to run it in a mount namespace of its own. */
-  static start(args: string[] = [], wrap: string[] = []): AcceptqJson {
-    const argv = [process.execPath, CLI, '--json', '--interval', '0.5', ...args];
-    const [cmd, ...rest] = [...wrap, ...argv];
-    return new AcceptqJson(spawn(cmd, rest, { stdio: ['ignore', 'pipe', 'pipe'] }));
+  /**
+   * asLaunched: with the V8 flags and environment ./acceptq gives node (what
+   * memory is measured on); wrap: a command that execs the rest in place (so
+   * proc.pid stays acceptq's), e.g. to run it in a mount namespace of its own.
+   */
+  static start(args: string[] = [], opts: { asLaunched?: boolean; wrap?: string[] } = {}): AcceptqJson {
+    const flags = opts.asLaunched ? NODE_FLAGS : [];
+    const env = opts.asLaunched ? { ...process.env, ...NODE_ENV } : process.env;
+    const [cmd, ...rest] = [...(opts.wrap ?? []), process.execPath, ...flags, CLI, '--json', '--interval', '0.5', ...args];
+    return new AcceptqJson(spawn(cmd, rest, { stdio: ['ignore', 'pipe', 'pipe'], env }));
   }
 
   /** The first record (after index `from`) that satisfies pred; rejects after timeoutMs. */

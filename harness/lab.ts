@@ -14,6 +14,8 @@ export interface LabListener {
   port: number;
   backlog: number;
   expectOverflow: boolean;
+  /** The socket's sk_drops (SO_MEMINFO) when the lab reported: every listen drop of the socket. */
+  skDrops: number;
 }
 
 export interface SsListener {

@@ -3,12 +3,12 @@
 // helper library is opened in this process (Helper); sockets live in a
 // network namespace each test makes (test/support/sockets.py under unshare -n).
 // Each test says which code it guards: without that code, it fails.
+import { setTimeout as sleep } from 'node:timers/promises';
 import test, { type ExecutionContext } from 'ava';
 import { Helper, type OpenOptions, type RawListener, type RawSnapshot } from '../src/native/helper';
 import { lkeyBytes, mapDelete, mapsOf } from '../harness/maps';
 import { Sockets } from './support/sockets';
 
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 function openHelper(t: ExecutionContext, o: Partial<OpenOptions> = {}): Helper {
   const h = Helper.open({ probe: 'auto', eventsPerSec: 0, retainClosedS: 60, ...o });

@@ -1,9 +1,9 @@
-// acceptq export: a real HTTP scrape during a lab scenario.
+// acceptq export: a real HTTP scrape during a lab scenario, every family checked.
 import test from 'ava';
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import http from 'node:http';
 import { startLab } from '../harness/lab';
-import { awaitAttached } from '../harness/links';
+import { awaitAttached, heldBy } from '../harness/links';
 import { CLI } from '../harness/paths';
 import { renderMetrics } from '../src/export/metrics';
 import { listenerRow, snapshotOf } from './support/rows';
@@ -17,7 +17,19 @@ const scrape = (port: number): Promise<{ status: number; type: string; body: str
     }).on('error', reject);
   });
 
-test.serial('scraped during the SYN-path scenario: the counter is the kernel count', async (t) => {
+/** The library's naming of each probe set's own programs. */
+const SET_PREFIX: Record<string, string> = { fentry: 'acq_fexit_', kprobe: 'acq_kprobe_', tracepoint: 'acq_tp_' };
+
+/** Every family the exporter can emit (from its own definitions: the # TYPE lines of any exposition). */
+const emitted = (body: string) => [...body.matchAll(/^# TYPE (\S+) (\S+)$/gm)].map((m) => m[1]);
+
+/** One sample's value: name, its labels exactly (besides a service label). */
+function value(body: string, name: string, labels: string): number | undefined {
+  const m = new RegExp(`^${name}\\{${labels}\\} (\\S+)$`, 'm').exec(body);
+  return m ? Number(m[1]) : undefined;
+}
+
+test.serial('scraped during the SYN-path scenario: every family, each against what was staged or the kernel', async (t) => {
   const port = 20000 + (process.pid % 20000);
   const p = spawn(process.execPath, [CLI, 'export', '--listen', `127.0.0.1:${port}`], { stdio: ['ignore', 'ignore', 'pipe'] });
   t.teardown(() => p.kill('SIGTERM'));
@@ -26,21 +38,76 @@ test.serial('scraped during the SYN-path scenario: the counter is the kernel cou
   await awaitAttached(p.pid!);
   for (let i = 0; i < 100 && !stderr.includes('serving'); i++) await new Promise((r) => setTimeout(r, 100));
   t.regex(stderr, new RegExp(`serving http://127\\.0\\.0\\.1:${port}/metrics`));
+  const labStarted = Date.now();
+  // 127.0.0.1:9000, listen(2), never accepts; 20 connects: 3 admitted (backlog + 1), the others' SYNs dropped; the lab waits 3.3 s before it reports
   const lab = await startLab('syn');
   t.teardown(() => lab.stop());
-  const kernel = lab.netstat().TcpExtListenOverflows;
+  const kernel = lab.netstat();
+  const inNs = (cmd: string[]) => execFileSync('nsenter', ['-t', String(lab.pid), '-n', ...cmd], { encoding: 'utf8' });
+  const sysctl = (name: string) => Number(inNs(['cat', `/proc/sys/net/${name}`]).trim());
+  const synRecv = inNs(['ss', '-tnH', 'state', 'syn-recv']).trim().split('\n').filter(Boolean).length;
+  const skDrops = lab.listeners[0].skDrops;
+  const held = heldBy(p.pid!);
   const r = await scrape(port);
+  const scrapedAt = Date.now();
   t.is(r.status, 200);
   t.regex(r.type, /^text\/plain; version=0\.0\.4/);
-  const sample = (name: string, extra = '') =>
-    Number(new RegExp(`^${name}\\{netns="${lab.netns}",netns_cookie="\\d+",address="127\\.0\\.0\\.1",port="9000",comm="acceptq-lab"(?:,service="[^"]*")?${extra}\\} (\\d+)$`, 'm').exec(r.body)?.[1]);
-  t.is(sample('acceptq_listen_overflows_total', ',path="syn"') + sample('acceptq_listen_overflows_total', ',path="ack"'), kernel);
-  t.is(sample('acceptq_accept_queue_length'), 3);
-  t.is(sample('acceptq_accept_queue_limit'), 2);
-  t.regex(r.body, new RegExp(`^acceptq_namespace_listen_overflows_total\\{netns="${lab.netns}",netns_cookie="\\d+"\\} ${kernel}$`, 'm'));
-  t.regex(r.body, /^# TYPE acceptq_listen_overflows_total counter$/m);
-  t.regex(r.body, /^# HELP acceptq_accept_queue_length /m);
-  t.log(`scrape: ${kernel} overflows, as the kernel counted`);
+  const body = r.body;
+  const l = `netns="${lab.netns}",netns_cookie="\\d+",address="127\\.0\\.0\\.1",port="9000",comm="acceptq-lab"(?:,service="[^"]*")?`;
+  const ns = `netns="${lab.netns}",netns_cookie="\\d+"`;
+  t.true(skDrops > 0 && skDrops === kernel.TcpExtListenOverflows, `the lab overflowed (sk_drops ${skDrops}, kernel ${kernel.TcpExtListenOverflows})`);
+
+  // the truth for each family: [labels, value]; NaN where a bound is checked below instead
+  const probe = Object.keys(SET_PREFIX).find((set) => held.links.some((k) => k.prog.startsWith(SET_PREFIX[set])));
+  const truth: Record<string, Array<[string, number]>> = {
+    acceptq_listen_overflows_total: [[`${l},path="syn"`, skDrops], [`${l},path="ack"`, 0]], // every SYN the socket dropped; none on the ACK path
+    acceptq_syn_queue_drops_total: [[l, kernel.TcpExtTCPReqQFullDrop]],
+    acceptq_syncookies_sent_total: [[l, kernel.TcpExtSyncookiesSent]],
+    acceptq_accept_queue_length: [[l, 3]], // backlog + 1
+    acceptq_accept_queue_limit: [[l, 2]],
+    acceptq_accept_queue_peak: [[l, 3]], // the queue held still since the connects
+    acceptq_syn_queue_length: [[l, synRecv]],
+    acceptq_listener_sockets: [[l, 1]],
+    acceptq_listener_estimate: [[l, 0]], // the namespace's only listener: nothing to split
+    acceptq_arrivals_total: [[l, 3]], // the 3 admitted
+    acceptq_accepts_total: [[l, 0]],
+    acceptq_accept_wait_seconds: [[l, NaN]], // nothing accepted: checked below
+    acceptq_oldest_wait_seconds: [[l, NaN]], // bounded below
+    acceptq_listen_backlog_requested: [[l, 2]],
+    acceptq_namespace_listen_overflows_total: [[ns, kernel.TcpExtListenOverflows]],
+    acceptq_namespace_listen_drops_total: [[ns, skDrops]],
+    acceptq_namespace_unattributed_overflows: [[ns, 0]],
+    acceptq_namespace_unattributed_syn_queue_drops: [[ns, 0]],
+    acceptq_namespace_unattributed_syncookies: [[ns, 0]],
+    acceptq_namespace_unmatched_total: [[ns, 0]],
+    acceptq_namespace_estimate: [[ns, 0]],
+    acceptq_namespace_somaxconn: [[ns, sysctl('core/somaxconn')]],
+    acceptq_namespace_tcp_max_syn_backlog: [[ns, sysctl('ipv4/tcp_max_syn_backlog')]],
+    acceptq_namespace_tcp_syncookies: [[ns, sysctl('ipv4/tcp_syncookies')]],
+    acceptq_namespace_tcp_abort_on_overflow: [[ns, sysctl('ipv4/tcp_abort_on_overflow')]],
+    acceptq_lost_events_total: [['', 0]],
+    acceptq_probe_info: [[`probe="${probe}"`, 1]], // the set whose programs the kernel lists as attached
+  };
+  // every family the exporter defines is emitted here, and checked
+  const families = emitted(renderMetrics(snapshotOf(0, [])));
+  t.deepEqual(emitted(body), families, 'every family the exporter defines, once');
+  t.deepEqual(families.filter((f) => !(f in truth)), [], 'each family has its truth here');
+  for (const [family, samples] of Object.entries(truth)) {
+    for (const [labels, want] of samples) {
+      if (Number.isNaN(want)) continue;
+      t.is(value(body, family, labels), want, `${family}{${labels}}`);
+    }
+  }
+  // the wait histogram: no accept(), so no wait in any bucket
+  const buckets = [...body.matchAll(new RegExp(`^acceptq_accept_wait_seconds_bucket\\{${l},le="[^"]+"\\} (\\S+)$`, 'gm'))];
+  t.true(buckets.length > 0, 'the histogram has buckets');
+  t.deepEqual(buckets.filter((b) => b[1] !== '0'), [], 'every bucket 0');
+  t.is(value(body, 'acceptq_accept_wait_seconds_count', l), 0);
+  t.is(value(body, 'acceptq_accept_wait_seconds_sum', l), 0);
+  // the oldest connection has waited since the lab connected: at least its 3.3 s before reporting, at most since the lab started
+  const oldest = value(body, 'acceptq_oldest_wait_seconds', l) ?? NaN;
+  t.true(oldest >= 3 && oldest <= (scrapedAt - labStarted) / 1000, `oldest wait ${oldest} s: from 3 s to ${(scrapedAt - labStarted) / 1000} s`);
+  t.log(`scrape: ${families.length} families; ${skDrops} overflows, as the kernel counted; probe ${probe}; oldest wait ${oldest} s`);
 });
 
 test('the default bind is loopback; label values are escaped', (t) => {
@@ -50,6 +117,5 @@ test('the default bind is loopback; label values are escaped', (t) => {
   t.deepEqual(parseExportOptions(['--listen', '[::1]:9100']), { host: '::1', port: 9100, probe: 'auto', keepRoot: false });
   t.throws(() => parseExportOptions(['--listen', 'nope']));
   const body = renderMetrics(snapshotOf(0, [listenerRow({ id: 'x', address: '1.2.3.4', pid: 1, comm: 'a"b\\c\nd', maxBacklog: 1 })]));
-
   t.true(body.includes('comm="a\\"b\\\\c\\nd"'));
 });

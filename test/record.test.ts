@@ -9,6 +9,7 @@ import { AcceptqJson } from '../harness/acceptq';
 import { checkScenario } from './support/scenario';
 import { CLI } from '../harness/paths';
 import { Tmux } from '../harness/tmux';
+import { asNobody, asNobodyShell } from '../harness/unprivileged';
 import { parseRecording, RecordingError, FORMAT_VERSION } from '../src/record/recording';
 import { EVENT_FIELDS, fieldList, LISTENER_FIELDS, NAMESPACE_FIELDS } from '../src/model/fields';
 import { parseOptions, UsageError } from '../src/cli';
@@ -16,14 +17,15 @@ import { parseOptions, UsageError } from '../src/cli';
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'acceptq-rec-'));
 fs.chmodSync(dir, 0o755);
 const file = path.join(dir, 'run.ndjson');
-const AS_NOBODY = ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', '--inh-caps=-all', '--bounding-set=-all'];
 let kernelCount = 0;
 let labNetns = 0;
 
 test.after.always(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-const replay = (args: string[]) =>
-  spawnSync(AS_NOBODY[0], [...AS_NOBODY.slice(1), process.execPath, CLI, ...args], { encoding: 'utf8', timeout: 30000 });
+const replay = (args: string[]) => {
+  const argv = asNobody([process.execPath, CLI, ...args]);
+  return spawnSync(argv[0], argv.slice(1), { encoding: 'utf8', timeout: 30000 });
+};
 
 test.serial('record a live run with an overflowing listener', async (t) => {
   const aq = AcceptqJson.start(['--record', file]);
@@ -53,7 +55,7 @@ test.serial('replayed as an unprivileged user: the same records', (t) => {
 });
 
 test.serial('replayed into the dashboard, unprivileged: pause and speed', async (t) => {
-  const tm = Tmux.start(`acceptq-replay-${process.pid}`, `${AS_NOBODY.join(' ')} ${process.execPath} ${CLI} --replay ${file}; echo EXIT=$?; sleep 30`, 120, 40, { LANG: 'C.UTF-8' });
+  const tm = Tmux.start(`acceptq-replay-${process.pid}`, `${asNobodyShell([process.execPath, CLI, '--replay', file])}; echo EXIT=$?; sleep 30`, 120, 40, { LANG: 'C.UTF-8' });
   t.teardown(() => tm.kill());
   await tm.waitFor((s) => s.includes('replay x1') && s.includes('127.0.0.1:9000'));
   tm.keys('+');
@@ -288,21 +290,112 @@ test.serial('fuzz: 3,000 mangled recordings never crash the parser', (t) => {
   t.true(accepted > 0 && refused > 0, 'both outcomes occur');
 });
 
-test('fuzz: 5,000 random command lines are parsed or refused with a usage error', (t) => {
+/** Flags the README's table documents that take a value, and their rules (the test's own reading of it). */
+const VALUE_RULES: Record<string, (v: string) => boolean> = {
+  interval: (v) => /^\d+(\.\d+)?$/.test(v) && Number(v) > 0 && Number(v) <= 3600, // seconds, at most an hour
+  duration: (v) => /^\d+(\.\d+)?$/.test(v) && Number(v) > 0 && Number(v) <= 365 * 86400, // seconds, at most a year
+  port: (v) => /^\d+$/.test(v) && Number(v) >= 1 && Number(v) <= 65535,
+  pid: (v) => /^\d+$/.test(v) && Number(v) >= 1 && Number(v) <= 2 ** 31,
+  netns: (v) => /^\d+$/.test(v) && Number(v) >= 1 && Number(v) < 2 ** 32, // an inode number
+  probe: (v) => ['auto', 'tracepoint', 'fentry', 'kprobe'].includes(v),
+  'events-per-sec': (v) => /^\d+$/.test(v) && Number(v) <= 100000,
+  'max-listeners': (v) => /^\d+$/.test(v) && Number(v) >= 64 && Number(v) <= 1048576,
+  debug: (v) => v !== '',
+  record: (v) => v !== '',
+  replay: (v) => v !== '',
+};
+const SWITCHES = ['json', 'once', 'no-color', 'keep-root', 'help', 'version'];
+
+/**
+ * What a command line should give, worked out from the documented flags alone:
+ * the flags' values, or the words any refusal must name (one of them).
+ */
+function expected(argv: string[]): { values: Record<string, string | true> } | { culprits: string[] } {
+  const values: Record<string, string | true> = {};
+  for (let i = 0; i < argv.length; i++) {
+    const w = argv[i];
+    if (w === '--') {
+      if (i + 1 < argv.length) return { culprits: [argv[i + 1]] }; // no positional arguments
+      break;
+    }
+    if (w === '-h' || w === '-V') {
+      values[w === '-h' ? 'help' : 'version'] = true;
+      continue;
+    }
+    if (!w.startsWith('-') || w === '-') return { culprits: [w] };
+    const eq = w.indexOf('=');
+    const name = w.startsWith('--') ? w.slice(2, eq < 0 ? undefined : eq) : w.slice(1);
+    if (!w.startsWith('--') || (!(name in VALUE_RULES) && !SWITCHES.includes(name))) return { culprits: [w] };
+    if (SWITCHES.includes(name)) {
+      if (eq >= 0) return { culprits: [`--${name}`] };
+      values[name] = true;
+    } else if (eq >= 0) values[name] = w.slice(eq + 1);
+    else if (i + 1 >= argv.length || argv[i + 1].startsWith('-')) return { culprits: [`--${name}`] }; // missing or ambiguous
+    else values[name] = argv[++i];
+  }
+  if (values.help || values.version) return { values };
+  const culprits: string[] = [];
+  if (values.once && values.json) culprits.push('--once');
+  if (values.record !== undefined && values.replay !== undefined) culprits.push('--record');
+  for (const [name, ok] of Object.entries(VALUE_RULES)) if (values[name] !== undefined && !ok(values[name] as string)) culprits.push(`--${name}`);
+  return culprits.length ? { culprits } : { values };
+}
+
+test('fuzz: 5,000 random command lines: the valid ones parsed to their values, every invalid one refused naming its fault', (t) => {
   const rand = rng(7);
-  const words = ['--json', '--once', '--interval', '--duration', '--port', '--pid', '--netns', '--probe', '--events-per-sec', '--debug', '--record', '--replay', '--no-color', '-h', '-V', '0', '1', '-1', '0.5', '1e9', 'x', '', 'auto', 'fentry', '65536', '--', '--port=80', '-x', '\u001b'];
+  const words = ['--json', '--once', '--interval', '--duration', '--port', '--pid', '--netns', '--probe', '--events-per-sec', '--max-listeners',
+    '--debug', '--record', '--replay', '--no-color', '-h', '-V', '0', '1', '-1', '0.5', '1e9', '64', 'x', '', 'auto', 'fentry', '65536',
+    '4294967296', '--', '--port=80', '--port=0', '-x', '\u001b'];
   let ok = 0;
-  let usage = 0;
+  const refusedLines: string[][] = [];
   for (let i = 0; i < 5000; i++) {
     const argv = Array.from({ length: Math.floor(rand() * 6) }, () => words[Math.floor(rand() * words.length)]);
+    const want = expected(argv);
+    let got: ReturnType<typeof parseOptions> | undefined;
+    let error: unknown;
     try {
-      parseOptions(argv);
-      ok++;
+      got = parseOptions(argv);
     } catch (e) {
-      if (!(e instanceof UsageError)) t.fail(`${JSON.stringify(argv)}: ${(e as Error).stack}`);
-      usage++;
+      error = e;
     }
+    const line = JSON.stringify(argv);
+    if ('culprits' in want) {
+      refusedLines.push(argv);
+      if (!(error instanceof UsageError)) {
+        t.fail(`${line}: should be refused (${want.culprits.join(' or ')}), got ${error ? (error as Error).stack : JSON.stringify(got)}`);
+        continue;
+      }
+      if (!want.culprits.some((c) => error.message.includes(c))) t.fail(`${line}: the refusal "${error.message}" names none of ${want.culprits.join(', ')}`);
+      continue;
+    }
+    if (error) {
+      t.fail(`${line}: valid, but refused: ${(error as Error).message}`);
+      continue;
+    }
+    ok++;
+    const v = want.values;
+    if (v.help || v.version) {
+      if (got !== (v.help ? 'help' : 'version')) t.fail(`${line}: ${JSON.stringify(got)}`);
+      continue;
+    }
+    const o = got as Exclude<typeof got, 'help' | 'version' | undefined>;
+    const num = (k: string) => (v[k] === undefined ? undefined : Number(v[k]));
+    const wantOpts = {
+      mode: v.once ? 'once' : v.json ? 'json' : 'dashboard', interval: num('interval') ?? 1, duration: num('duration'),
+      filter: { port: num('port'), pid: num('pid'), netns: num('netns') }, probe: v.probe ?? 'auto',
+      eventsPerSec: num('events-per-sec') ?? 50, maxListeners: num('max-listeners'), debug: v.debug, record: v.record, replay: v.replay,
+      keepRoot: !!v['keep-root'],
+    };
+    const { color: _color, ...gotOpts } = o;
+    if (JSON.stringify(gotOpts) !== JSON.stringify(wantOpts)) t.fail(`${line}: parsed ${JSON.stringify(gotOpts)}, documented ${JSON.stringify(wantOpts)}`);
   }
-  t.log(`${ok} parsed, ${usage} refused with a usage error`);
-  t.true(ok > 0 && usage > 0);
+  t.log(`${ok} parsed as documented, ${refusedLines.length} refused naming their fault`);
+  t.true(ok > 500 && refusedLines.length > 500, 'both outcomes are exercised');
+  // through the real program: a usage error is one message, the usage, exit 2, nothing on stdout (no BPF is loaded before)
+  for (const argv of refusedLines.slice(0, 25)) {
+    const r = spawnSync(process.execPath, [CLI, ...argv], { encoding: 'utf8', timeout: 30000 });
+    t.is(r.status, 2, `${JSON.stringify(argv)}: ${r.stderr}`);
+    t.is(r.stdout, '', JSON.stringify(argv));
+    t.regex(r.stderr, /^acceptq: [^\n]+(\n[^\n]+)*?\nusage: acceptq \[options\]\n/, JSON.stringify(argv));
+  }
 });

@@ -5,9 +5,10 @@ import { AcceptqJson } from '../harness/acceptq';
 import { checkScenario } from './support/scenario';
 
 let aq: AcceptqJson;
-/** The SYN-path scenario, once it has stopped: when, where, and the kernel's count. */
-let synClosed: { at: number; netns: number; kernel: number } | undefined;
-let ackNetns = 0;
+/** The SYN-path scenario, once it has stopped: when, where, the kernel's count, and the clients that found the queue full. */
+let synClosed: { from: number; at: number; netns: number; kernel: number; refusedClients: number } | undefined;
+/** The final-ACK scenario: when and where (a namespace's inode number is reused once it is gone). */
+let ackRan: { from: number; to: number; netns: number } | undefined;
 
 test.before(async () => {
   aq = AcceptqJson.start();
@@ -19,25 +20,28 @@ test.after.always(async () => {
 });
 
 test.serial('SYN path: a listener that never accepts', async (t) => {
-  const { rows, lab, kernel } = await checkScenario(t, aq, 'syn');
-  t.true(rows[0].overflowsSyn > 0);
+  const from = Date.now();
+  const { lab, kernel, report } = await checkScenario(t, aq, 'syn');
   await lab.stop();
-  synClosed = { at: Date.now(), netns: lab.netns, kernel: kernel.TcpExtListenOverflows };
+  // the queue admits backlog + 1 (2 + 1); every later client's SYNs found it full
+  const refusedClients = report.connects - (lab.listeners[0].backlog + 1);
+  synClosed = { from, at: Date.now(), netns: lab.netns, kernel: kernel.TcpExtListenOverflows, refusedClients };
 });
 
 test.serial('final-ACK path, deterministic: 5 ACKs find the queue full', async (t) => {
-  const { rows, kernel, lab } = await checkScenario(t, aq, 'ack');
-  ackNetns = lab.netns;
-  t.is(kernel.TcpExtListenOverflows, 5);
-  t.is(rows[0].overflowsAck, 5);
+  const from = Date.now();
+  const { rows, record, lab } = await checkScenario(t, aq, 'ack');
+  ackRan = { from, to: Date.now(), netns: lab.netns };
+  t.is(rows[0].overflowsAck, 5, 'the 5 ACKs staged');
   t.is(rows[0].overflowsSyn, 0);
+  t.is(record.namespaces.find((n) => n.netns === lab.netns)?.listenOverflows, 5, 'the namespace: the 5 staged');
 });
 
 test.serial('final-ACK path with SYN cookies', async (t) => {
-  const { rows, kernel } = await checkScenario(t, aq, 'ack-cookie');
-  t.is(rows[0].overflowsAck, kernel.TcpExtListenOverflows);
+  const { rows, kernel, report } = await checkScenario(t, aq, 'ack-cookie');
+  t.is(rows[0].overflowsAck, 5, 'the 5 ACKs staged');
   t.is(rows[0].cookies, kernel.TcpExtSyncookiesSent, 'cookies = kernel SyncookiesSent');
-  t.true(rows[0].cookies > 0);
+  t.is(rows[0].cookies, report.connects + report.rawSyns, 'one cookie per SYN the lab sent (tcp_syncookies=2)');
 });
 
 test.serial('IPv6', async (t) => {
@@ -62,22 +66,33 @@ test.serial('IPv4 connections to a dual-stack [::] listener', async (t) => {
 });
 
 test.serial('a listener that keeps up shows zero', async (t) => {
-  const { rows, kernel } = await checkScenario(t, aq, 'idle');
-  t.is(kernel.TcpExtListenOverflows, 0);
+  const { rows, report } = await checkScenario(t, aq, 'idle');
   t.is(rows[0].overflows, 0);
+  // it took every connection the lab made (5 rounds of 10), all since acceptq started
+  t.is(rows[0].arrivals, report.connects, 'arrivals = the connects staged');
+  t.is(rows[0].accepts, report.connects, 'accepts = the connects staged');
 });
 
 test.serial('detail events name the remote end and the path', async (t) => {
   // events of the scenarios above arrived in earlier records
-  t.truthy(synClosed && ackNetns, 'the syn and ack scenarios ran');
+  if (!synClosed || !ackRan) return t.fail('the syn and ack scenarios did not run');
   const events = aq.records.flatMap((r) => r.events);
-  const syn = events.filter((e) => e.netns === synClosed?.netns && e.port === 9000 && e.path === 'syn');
-  t.true(syn.length > 0, 'SYN-path events for the syn scenario');
-  t.true(syn.every((e) => e.remoteAddress === '127.0.0.1' && e.remotePort > 0), 'each from the lab\'s client');
-  const ack = events.filter((e) => e.netns === ackNetns && e.port === 9100 && e.path === 'ack');
-  t.is(ack.length, 5, 'one event per ACK-path overflow');
-  t.true(ack.every((e) => e.remoteAddress === '127.0.0.2' && e.remotePort > 0), 'each from the lab\'s client');
+  const during = (from: number, to: number, netns: number) =>
+    events.filter((e) => e.netns === netns && Date.parse(e.time) >= from && Date.parse(e.time) <= to);
+  t.is(aq.records.reduce((n, r) => n + r.suppressedEvents, 0), 0, 'none held back by --events-per-sec');
   t.is(aq.records[aq.records.length - 1].lostEvents, 0);
+  // the syn scenario: one event per overflow the kernel counted in its namespace, each a SYN to the full 127.0.0.1:9000
+  const inSyn = during(synClosed.from, synClosed.at, synClosed.netns);
+  t.is(inSyn.length, synClosed.kernel, 'one event per overflow of the namespace');
+  t.deepEqual(inSyn.filter((e) => !(e.address === '127.0.0.1' && e.port === 9000 && e.path === 'syn')), [], 'each a SYN to 127.0.0.1:9000');
+  t.deepEqual(inSyn.filter((e) => !(e.backlog === 3 && e.maxBacklog === 2)), [], 'each when its queue was full: 3 of backlog 2');
+  t.true(inSyn.every((e) => e.remoteAddress === '127.0.0.1'), 'each from the lab\'s clients');
+  t.is(new Set(inSyn.map((e) => e.remotePort)).size, synClosed.refusedClients, 'from every client the full queue refused, and no other');
+  // the ack scenario: the 5 raw handshakes the lab completed into a full queue, from 127.0.0.2:40000-40004
+  const inAck = during(ackRan.from, ackRan.to, ackRan.netns);
+  t.deepEqual(inAck.filter((e) => !(e.address === '127.0.0.1' && e.port === 9100 && e.path === 'ack')), [], 'each a final ACK to 127.0.0.1:9100');
+  t.deepEqual(inAck.map((e) => `${e.remoteAddress}:${e.remotePort}`).sort(), [0, 1, 2, 3, 4].map((i) => `127.0.0.2:${40000 + i}`), 'one per staged handshake');
+  t.deepEqual(inAck.filter((e) => !(e.backlog === 9 && e.maxBacklog === 8)), [], 'each when its queue was full: 9 of backlog 8');
 });
 
 test.serial('a closed listener keeps its row and its counts for at least 60 s', async (t) => {

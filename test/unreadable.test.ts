@@ -43,9 +43,9 @@ test.serial('an unreadable sysctl is null, not 0', async (t) => {
   const cleanup = new Cleanup();
   t.teardown(() => cleanup.run());
   // acceptq in a mount namespace of its own where /proc/sys is masked by an empty tmpfs (as hardened containers mask /proc paths)
-  const aq = AcceptqJson.start([], [
-    'unshare', '-m', '--propagation', 'private', 'sh', '-c', 'mount -t tmpfs -o ro,size=4k none /proc/sys && exec "$@"', 'sh',
-  ]);
+  const aq = AcceptqJson.start([], {
+    wrap: ['unshare', '-m', '--propagation', 'private', 'sh', '-c', 'mount -t tmpfs -o ro,size=4k none /proc/sys && exec "$@"', 'sh'],
+  });
   cleanup.add(() => void aq.stop());
   await aq.waitFor(() => true, 20000);
   const ns = Netns.create(cleanup, aq);

@@ -110,7 +110,6 @@ for (const delay of [50, 200]) {
       maxW >= delay && maxW <= Math.max(delay * 1.1, report.labWaitMaxMs! + 2),
       `waitMaxMs ${fmt(maxW, 2)} from ${delay} to the lab's longest wait (${fmt(report.labWaitMaxMs, 2)}) + 2 ms`,
     );
-    t.true(run.every((x) => x.row.waitMaxMs === null || x.row.waitMaxMs >= x.row.waitMinMs), 'max >= min in every record');
     t.is(waitsOver(h), n, 'one wait timed per accept() (waitCount over the records)');
     // the oldest waiting connection
     const bound = delay + last.interval * 1000;

@@ -4,7 +4,6 @@
 
 /* ---- servers that accept while they overflow ---- */
 
-volatile long total_connects, total_raw_syns;
 volatile int accepting = 1;
 
 static long now_ms(void)

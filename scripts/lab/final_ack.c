@@ -14,6 +14,8 @@ void send_raw(int raw, uint32_t src, uint32_t dst, uint16_t sport, uint16_t dpor
 	pkt.ip.check = csum(&pkt.ip, sizeof(pkt.ip), 0);
 	if (sendto(raw, &pkt, sizeof(pkt), 0, (void *)&to, sizeof(to)) < 0)
 		die("sendto raw");
+	if ((flags & (TH_SYN | TH_ACK)) == TH_SYN)
+		__atomic_add_fetch(&total_raw_syns, 1, __ATOMIC_RELAXED);
 }
 
 /* Wait for the SYN-ACK to 127.0.0.2:sport; returns the server's ISN. */

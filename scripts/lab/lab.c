@@ -72,6 +72,8 @@ int nls;
 int clients[MAX_CLIENTS];
 int nclients;
 volatile sig_atomic_t stop;
+/* what the report says was sent: every scenario's client connects and raw SYNs */
+volatile long total_connects, total_raw_syns;
 
 void msleep(int ms)
 {
@@ -131,6 +133,7 @@ void connect_many(int family, const char *addr, int port, int n)
 		if (connect(fd, (void *)&ss, len) < 0 && errno != EINPROGRESS)
 			die("connect");
 		clients[nclients++] = fd;
+		total_connects++;
 	}
 }
 

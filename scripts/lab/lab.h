@@ -51,6 +51,7 @@ extern int nls;
 extern int clients[MAX_CLIENTS];
 extern int nclients;
 extern volatile sig_atomic_t stop;
+extern volatile long total_connects, total_raw_syns;
 
 #define PROG "acceptq-lab"
 #include "netlab.h"
@@ -95,7 +96,6 @@ void scenario_two(void);
 void scenario_cookie_flood(void);
 void scenario_nocookie_flood(void);
 extern volatile int accepting;
-extern volatile long total_connects, total_raw_syns;
 
 /* why.c: why it overflows; report() adds top-level fields to the report */
 void report(const char *fmt, ...);

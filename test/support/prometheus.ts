@@ -4,6 +4,7 @@
  * export started plain or under the unit's restrictions, and Debian's
  * prometheus binary with a scrape config of its own.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
@@ -16,7 +17,6 @@ export const UNIT = path.join(ROOT, 'deploy', 'acceptq-export.service');
 export const RULES = path.join(ROOT, 'deploy', 'acceptq.rules.yml');
 export const DASHBOARD = path.join(ROOT, 'docs', 'grafana-dashboard.json');
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** A loopback port nobody listens on now (the kernel picks it). */
 export function freePort(): Promise<number> {
@@ -143,9 +143,13 @@ mknod -m 666 /dev/random c 1 8; mknod -m 666 /dev/urandom c 1 9; mknod -m 666 /d
 mkdir /dev/shm; mount -t tmpfs -o mode=1777,nosuid,nodev tmpfs /dev/shm
 ln -s /proc/self/fd /dev/fd
 # the unit runs acceptq from /usr/local; this test runs the repository's, so
-# a repository under a directory hidden above stays reachable where it is
+# a repository under a directory hidden above stays reachable where it is.
+# Its parent may be hidden too (a clone deeper in /tmp, or in ~/src): the mount to
+# open is the one of its nearest ancestor still there.
 if [ ! -e "$root/package.json" ]; then
-  m=$(findmnt -n -o TARGET --target "$(dirname "$root")" | tail -1)
+  up=$(dirname "$root")
+  while [ ! -d "$up" ]; do up=$(dirname "$up"); done
+  m=$(findmnt -n -o TARGET --target "$up" | tail -1)
   ro=$(findmnt -n -o OPTIONS --target "$m" | tail -1 | cut -d, -f1)
   [ "$ro" != ro ] || { mount -o remount,rw "$m"; chmod 711 "$m"; }
   mkdir -p "$root"
@@ -155,6 +159,15 @@ fi
 exec 3<&-
 exec setpriv --no-new-privs --inh-caps "$caps" --ambient-caps "$caps" --bounding-set "$caps" -- "$@"
 `;
+
+/**
+ * cmd in the sandbox above with only these capabilities, the repository at
+ * root kept reachable where it is (the tests pass ROOT; the sandbox's own test
+ * passes trees it made elsewhere).
+ */
+export function spawnSandboxed(caps: string[], root: string, cmd: string[]): ChildProcess {
+  return spawn('unshare', ['-m', '--propagation', 'slave', '--', 'sh', '-c', SANDBOX, 'sandbox', setprivCaps(caps), root, ...cmd]);
+}
 
 /** A running (or failed) acceptq export. */
 export class Exporter {
@@ -174,9 +187,7 @@ export class Exporter {
    */
   static start(port: number, caps?: string[]): Exporter {
     const cmd = [process.execPath, CLI, 'export', '--listen', `127.0.0.1:${port}`];
-    const proc = caps
-      ? spawn('unshare', ['-m', '--propagation', 'slave', '--', 'sh', '-c', SANDBOX, 'sandbox', setprivCaps(caps), ROOT, ...cmd])
-      : spawn(cmd[0], cmd.slice(1));
+    const proc = caps ? spawnSandboxed(caps, ROOT, cmd) : spawn(cmd[0], cmd.slice(1));
     proc.stdout!.resume();
     return new Exporter(proc, port);
   }
