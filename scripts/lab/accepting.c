@@ -55,10 +55,7 @@ void *paced_accept(void *arg)
 		realtime_thread();
 
 	while (accepting && !stop) {
-		struct pollfd p = { l->fd, POLLIN, 0 };
-		if (poll(&p, 1, 20) <= 0)
-			continue;
-		int c = accept4(l->fd, NULL, NULL, SOCK_NONBLOCK);
+		int c = accept_within(l->fd, 20);
 		if (c < 0)
 			continue;
 		close(c);

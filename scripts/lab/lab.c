@@ -186,10 +186,39 @@ static void *accept_loop(void *arg)
 	return NULL;
 }
 
+/* A connection accepted within timeout_ms (non-blocking), or -1. */
+int accept_within(int fd, int timeout_ms)
+{
+	struct pollfd p = { fd, POLLIN, 0 };
+
+	if (poll(&p, 1, timeout_ms) <= 0)
+		return -1;
+	return accept4(fd, NULL, NULL, SOCK_NONBLOCK);
+}
+
 static void on_signal(int sig)
 {
 	(void)sig;
 	stop = 1;
+}
+
+/* The scenarios that take no argument, by name. */
+static const struct {
+	const char *name;
+	void (*run)(void);
+} plain_scenarios[] = {
+	{ "reuseport-mixed", scenario_reuseport_mixed }, { "nobind", scenario_nobind }, { "two", scenario_two },
+	{ "cookie-flood", scenario_cookie_flood }, { "nocookie-flood", scenario_nocookie_flood },
+	{ "somaxconn", scenario_somaxconn }, { "keepup", scenario_keepup },
+	{ "synflood-accepting", scenario_synflood_accepting }, { "abandon", scenario_abandon },
+};
+
+static void (*plain_scenario(const char *name))(void)
+{
+	for (size_t i = 0; i < sizeof(plain_scenarios) / sizeof(plain_scenarios[0]); i++)
+		if (!strcmp(plain_scenarios[i].name, name))
+			return plain_scenarios[i].run;
+	return NULL;
 }
 
 static void usage(void)
@@ -207,6 +236,7 @@ int main(int argc, char **argv)
 	const char *sc;
 	int hold = 30;
 	pthread_t th;
+	void (*plain)(void);
 
 	const char *pos[3] = { NULL, NULL, NULL };
 
@@ -256,26 +286,10 @@ int main(int argc, char **argv)
 		scenario_flood(atoi(pos[1]));
 	} else if (!strcmp(sc, "pace") && (!pos[1] || (atoi(pos[1]) > 0 && atoi(pos[1]) <= 1000))) {
 		scenario_pace(pos[1] ? atoi(pos[1]) : 5);
-	} else if (!strcmp(sc, "reuseport-mixed") && !pos[1]) {
-		scenario_reuseport_mixed();
-	} else if (!strcmp(sc, "nobind") && !pos[1]) {
-		scenario_nobind();
-	} else if (!strcmp(sc, "two") && !pos[1]) {
-		scenario_two();
-	} else if (!strcmp(sc, "cookie-flood") && !pos[1]) {
-		scenario_cookie_flood();
-	} else if (!strcmp(sc, "nocookie-flood") && !pos[1]) {
-		scenario_nocookie_flood();
+	} else if ((plain = plain_scenario(sc)) && !pos[1]) {
+		plain();
 	} else if (!strcmp(sc, "delay") && pos[1] && atoi(pos[1]) > 0 && atoi(pos[1]) <= 1000 && !pos[2]) {
 		scenario_delay(atoi(pos[1]));
-	} else if (!strcmp(sc, "somaxconn") && !pos[1]) {
-		scenario_somaxconn();
-	} else if (!strcmp(sc, "keepup") && !pos[1]) {
-		scenario_keepup();
-	} else if (!strcmp(sc, "synflood-accepting") && !pos[1]) {
-		scenario_synflood_accepting();
-	} else if (!strcmp(sc, "abandon") && !pos[1]) {
-		scenario_abandon();
 	} else if (!strcmp(sc, "idle")) {
 		add_listener(4, "127.0.0.1", 9500, 64, false, false);
 		pthread_create(&th, NULL, accept_loop, &ls[0].fd);

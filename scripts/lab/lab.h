@@ -64,6 +64,7 @@ int add_listener(int family, const char *addr, int port, int backlog, bool reuse
 void connect_many(int family, const char *addr, int port, int n);
 void queue_of(int fd, unsigned *depth, unsigned *limit);
 void await_full(int fd);
+int accept_within(int fd, int timeout_ms);
 
 /* final_ack.c */
 void send_raw(int raw, uint32_t src, uint32_t dst, uint16_t sport, uint16_t dport,

@@ -20,6 +20,8 @@ export const reads = {
     while (end < at + n && b[end] !== 0) end++;
     return b.toString('utf8', at, end);
   },
+  /** A __u32 the library could not read (ACQ_UNKNOWN) is null. */
+  orNull: (v: number): number | null => (v === 0xffffffff ? null : v),
   u32s: (b: Buffer, at: number, n: number): number[] => {
     const out = new Array<number>(n);
     for (let i = 0; i < n; i++) out[i] = b.readUInt32LE(at + 4 * i);
@@ -50,6 +52,8 @@ export function compileDecoder<T>(fields: readonly AbiField[], struct: any): (b:
     return f.offset;
   };
   const props: string[] = [];
+  // a nested object's fields (js `group.name`), written as one property at its first field's place
+  const groups = new Map<string, string[]>();
   for (const f of fields) {
     if (f.bits) {
       for (const [name, bit] of Object.entries(f.bits)) props.push(`${name}: (b.readUInt32LE(base + ${off(f.c)}) & ${bit}) !== 0`);
@@ -58,9 +62,21 @@ export function compileDecoder<T>(fields: readonly AbiField[], struct: any): (b:
     if (!f.js) continue;
     let v = f.as === 'netnsId' ? `r.netnsId(b, base + ${off(f.c)})` : readExpr(f.type, off(f.c));
     if (f.as === 'family') v = `(${v} === 6 ? 6 : 4)`;
+    if (f.as === 'bool') v = `${v} !== 0`;
+    if (f.as === 'orNull') v = `r.orNull(${v})`;
     if (f.knownBy) v = `(b.readUInt32LE(base + ${off(f.knownBy)}) ? ${v} : null)`;
-    props.push(`${f.js}: ${v}`);
+    const [group, name] = f.js.includes('.') ? f.js.split('.') : [null, f.js];
+    if (!group) {
+      props.push(`${name}: ${v}`);
+      continue;
+    }
+    if (!groups.has(group)) {
+      groups.set(group, []);
+      props.push(group);
+    }
+    groups.get(group)!.push(`${name}: ${v}`);
   }
+  const body = props.map((p) => (groups.has(p) ? `${p}: { ${groups.get(p)!.join(', ')} }` : p));
   // eslint-disable-next-line @typescript-eslint/no-implied-eval
-  return new Function('r', `return function decode(b, base) {\n  return {\n    ${props.join(',\n    ')}\n  };\n};`)(reads);
+  return new Function('r', `return function decode(b, base) {\n  return {\n    ${body.join(',\n    ')}\n  };\n};`)(reads);
 }

@@ -9,8 +9,8 @@ import fs from 'node:fs';
 import ffi from '@2060.io/ffi-napi';
 import ref from '@2060.io/ref-napi';
 import { compileDecoder, reads } from './decode';
-import { ABI_VERSION, Event, LayoutEntry, Listener, LISTENER_ABI, Lkey, Netns, OpenOpts, Stats, STATS_ABI, UNKNOWN_U32 } from './structs';
-import type { RawEvent, RawListener, RawNetns, RawNetnsStart, RawSnapshot, RawStats } from '../model/raw';
+import { ABI_VERSION, Event, LayoutEntry, Listener, LISTENER_ABI, Lkey, Netns, NETNS_ABI, OpenOpts, Stats, STATS_ABI } from './structs';
+import type { RawEvent, RawListener, RawNetns, RawSnapshot, RawStats } from '../model/raw';
 import type { EventPath } from '../model/types';
 
 export type { RawEvent, RawListener, RawNetns, RawSnapshot, RawStats } from '../model/raw';
@@ -282,13 +282,12 @@ export class Helper {
   }
 }
 
-// The listener and the stats: compiled from their tables. The namespace and
-// the event (nested structs, paired start_ fields) are decoded by hand, at the
-// mirrors' offsets: ref-struct-di's per-field getters cost ~5 us each.
-const NETNS_AT = offsets(Netns);
+// The listener, the namespace and the stats: compiled from their tables. The
+// event (a nested key struct) is decoded by hand, at the mirrors' offsets:
+// ref-struct-di's per-field getters cost ~5 us each.
 const EVENT_AT = offsets(Event);
 const KEY_AT = offsets(Lkey);
-const { u64, netnsId, bytes } = reads;
+const { netnsId, bytes } = reads;
 
 function offsets(type: any): Record<string, number> {
   const out: Record<string, number> = {};
@@ -299,41 +298,7 @@ function offsets(type: any): Record<string, number> {
 const decodeListener = compileDecoder<RawListener>(LISTENER_ABI, Listener);
 const decodeStats = compileDecoder<RawStats>(STATS_ABI, Stats);
 
-// A namespace's counts, each also as it was when acceptq started (start_<field>).
-const NS_COUNTS: Array<[keyof RawNetnsStart, string]> = [
-  ['listenOverflows', 'listen_overflows'], ['listenDrops', 'listen_drops'], ['syncookiesSent', 'syncookies_sent'],
-  ['reqQFullDrop', 'reqqfull_drop'], ['attributed', 'attributed'], ['attributedSynDrops', 'attributed_syn_drops'],
-  ['attributedCookies', 'attributed_cookies'], ['unmatched', 'unmatched'],
-];
-
-/** A sysctl as read in its namespace; null when it could not be read (ACQ_UNKNOWN). */
-function sysctl(b: Buffer, at: number): number | null {
-  const v = b.readUInt32LE(at);
-  return v === UNKNOWN_U32 ? null : v;
-}
-
-function decodeNetns(b: Buffer, base: number): RawNetns {
-  const at = (f: string) => base + NETNS_AT[f];
-  const counts = {} as RawNetnsStart;
-  const start = {} as RawNetnsStart;
-  for (const [k, f] of NS_COUNTS) {
-    counts[k] = u64(b, at(f));
-    start[k] = u64(b, at(`start_${f}`));
-  }
-  return {
-    netns: b.readUInt32LE(at('netns')),
-    pid: b.readUInt32LE(at('pid')),
-    cookie: netnsId(b, at('cookie')),
-    ...counts,
-    start,
-    gone: b.readUInt32LE(at('gone')) !== 0,
-    estimate: b.readUInt32LE(at('estimate')) !== 0,
-    somaxconn: sysctl(b, at('somaxconn')),
-    maxSynBacklog: sysctl(b, at('max_syn_backlog')),
-    syncookies: sysctl(b, at('syncookies')),
-    abortOnOverflow: sysctl(b, at('abort_on_overflow')),
-  };
-}
+const decodeNetns = compileDecoder<RawNetns>(NETNS_ABI, Netns);
 
 function decodeEvent(b: Buffer, base: number): RawEvent {
   const at = (f: string) => base + EVENT_AT[f];

@@ -7,7 +7,7 @@
  */
 import ref from '@2060.io/ref-napi';
 import StructDi from 'ref-struct-di';
-import { WAIT_BUCKETS, type RawListener, type RawStats } from '../model/raw';
+import { WAIT_BUCKETS, type RawListener, type RawNetns, type RawStats } from '../model/raw';
 
 const Struct = StructDi(ref);
 
@@ -46,10 +46,16 @@ export interface AbiField {
   /** Its name in the C struct. */
   c: string;
   type: CType;
-  /** Its name in the raw record (src/model/raw.ts); none: not decoded, or read by another field. */
+  /**
+   * Its name in the raw record (src/model/raw.ts), `group.name` for a field
+   * of a nested object; none: not decoded, or read by another field.
+   */
   js?: string;
-  /** Not the number it holds: a namespace id (src/model/netns.ts), or a family (4 or 6). */
-  as?: 'netnsId' | 'family';
+  /**
+   * Not the number it holds: a namespace id (src/model/netns.ts), a family
+   * (4 or 6), a boolean (non-zero), or null for ACQ_UNKNOWN (orNull).
+   */
+  as?: 'netnsId' | 'family' | 'bool' | 'orNull';
   /** A flags word: one boolean of the raw record per bit, by name. */
   bits?: Readonly<Record<string, number>>;
   /** null unless this (__u32) field of the same struct is non-zero. */
@@ -69,8 +75,9 @@ function abiStruct(fields: readonly AbiField[]): any {
   return Struct(Object.fromEntries(fields.map((f) => [f.c, type(f.type)])));
 }
 
-/** The raw record's names a table decodes into. */
-type DecodedKeys<E> = E extends { js: infer K extends string } ? K : E extends { bits: infer B } ? keyof B & string : never;
+/** The raw record's names a table decodes into (a nested object's by its own name). */
+type TopName<K extends string> = K extends `${infer Group}.${string}` ? Group : K;
+type DecodedKeys<E> = E extends { js: infer K extends string } ? TopName<K> : E extends { bits: infer B } ? keyof B & string : never;
 /**
  * true when a table decodes every field of the raw record R and no other:
  * a table that misses one, or names one R lacks, does not compile.
@@ -82,9 +89,6 @@ export const ABI_VERSION = 5;
 
 /** ACQ_CGROUP_LEN: acq_listener.cgroup, NUL included. */
 export const CGROUP_LEN = 256;
-
-/** A __u32 the library could not read (ACQ_UNKNOWN: the sysctls of acq_netns). */
-export const UNKNOWN_U32 = 0xffffffff;
 
 /** acq_listener.flags: the row's split of its namespace's counts is an estimate (ACQ_ROW_ESTIMATE). */
 export const ROW_ESTIMATE = 1;
@@ -146,34 +150,38 @@ export const LISTENER_ABI = [
 export const Listener = abiStruct(LISTENER_ABI);
 const LISTENER_DECODES_RAW: Decodes<typeof LISTENER_ABI, RawListener> = true;
 
-export const Netns = Struct({
-  netns: ref.types.uint32,
-  pid: ref.types.uint32,
-  cookie: ref.types.uint64,
-  listen_overflows: ref.types.uint64,
-  listen_drops: ref.types.uint64,
-  syncookies_sent: ref.types.uint64,
-  reqqfull_drop: ref.types.uint64,
-  reqqfull_cookies: ref.types.uint64,
-  attributed: ref.types.uint64,
-  attributed_syn_drops: ref.types.uint64,
-  attributed_cookies: ref.types.uint64,
-  unmatched: ref.types.uint64,
-  start_attributed: ref.types.uint64,
-  start_listen_overflows: ref.types.uint64,
-  start_listen_drops: ref.types.uint64,
-  start_syncookies_sent: ref.types.uint64,
-  start_reqqfull_drop: ref.types.uint64,
-  start_attributed_syn_drops: ref.types.uint64,
-  start_attributed_cookies: ref.types.uint64,
-  start_unmatched: ref.types.uint64,
-  gone: ref.types.uint32,
-  estimate: ref.types.uint32,
-  somaxconn: ref.types.uint32,
-  max_syn_backlog: ref.types.uint32,
-  syncookies: ref.types.uint32,
-  abort_on_overflow: ref.types.uint32,
-});
+/** acq_netns, as LISTENER_ABI; `start.x`: the field x of the raw record's zero point (start). */
+export const NETNS_ABI = [
+  { c: 'netns', type: 'u32', js: 'netns' },
+  { c: 'pid', type: 'u32', js: 'pid' },
+  { c: 'cookie', type: 'u64', js: 'cookie', as: 'netnsId' },
+  { c: 'listen_overflows', type: 'u64', js: 'listenOverflows' },
+  { c: 'listen_drops', type: 'u64', js: 'listenDrops' },
+  { c: 'syncookies_sent', type: 'u64', js: 'syncookiesSent' },
+  { c: 'reqqfull_drop', type: 'u64', js: 'reqQFullDrop' },
+  { c: 'reqqfull_cookies', type: 'u64' }, // not shown: SyncookiesSent counts those cookies too
+  { c: 'attributed', type: 'u64', js: 'attributed' },
+  { c: 'attributed_syn_drops', type: 'u64', js: 'attributedSynDrops' },
+  { c: 'attributed_cookies', type: 'u64', js: 'attributedCookies' },
+  { c: 'unmatched', type: 'u64', js: 'unmatched' },
+  { c: 'start_attributed', type: 'u64', js: 'start.attributed' },
+  { c: 'start_listen_overflows', type: 'u64', js: 'start.listenOverflows' },
+  { c: 'start_listen_drops', type: 'u64', js: 'start.listenDrops' },
+  { c: 'start_syncookies_sent', type: 'u64', js: 'start.syncookiesSent' },
+  { c: 'start_reqqfull_drop', type: 'u64', js: 'start.reqQFullDrop' },
+  { c: 'start_attributed_syn_drops', type: 'u64', js: 'start.attributedSynDrops' },
+  { c: 'start_attributed_cookies', type: 'u64', js: 'start.attributedCookies' },
+  { c: 'start_unmatched', type: 'u64', js: 'start.unmatched' },
+  { c: 'gone', type: 'u32', js: 'gone', as: 'bool' },
+  { c: 'estimate', type: 'u32', js: 'estimate', as: 'bool' },
+  // the sysctls: ACQ_UNKNOWN (could not be read) is null
+  { c: 'somaxconn', type: 'u32', js: 'somaxconn', as: 'orNull' },
+  { c: 'max_syn_backlog', type: 'u32', js: 'maxSynBacklog', as: 'orNull' },
+  { c: 'syncookies', type: 'u32', js: 'syncookies', as: 'orNull' },
+  { c: 'abort_on_overflow', type: 'u32', js: 'abortOnOverflow', as: 'orNull' },
+] as const satisfies readonly AbiField[];
+export const Netns = abiStruct(NETNS_ABI);
+const NETNS_DECODES_RAW: Decodes<typeof NETNS_ABI, RawNetns> = true;
 
 /** acq_stats, as LISTENER_ABI. */
 export const STATS_ABI = [
