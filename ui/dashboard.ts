@@ -57,16 +57,8 @@ export function layoutFor(w: number, h: number): LayoutMode {
   return w < 80 || h < 24 ? 'compact' : 'full';
 }
 
-export async function runDashboard(o: DashboardOptions, stream: SnapshotStream, onExit: (fn: () => void) => void): Promise<void> {
-  const ascii = !utf8Locale();
-  const state = new DashboardState();
-  const intervalS = stream.live ? o.interval : stream.meta.intervalS;
-  let ended = false;
-  let overlay: 'none' | 'detail' | 'help' = 'none';
-  let filterDraft: string | null = null;
-
-  // blessed reads the terminal's own terminfo entry (see ./terminal), and nothing it prints while reading it
-  // reaches the terminal
+/** The terminal, with blessed reading its own terminfo entry (see ./terminal) and printing nothing while it does. */
+function openScreen(ascii: boolean): blessed.Widgets.Screen {
   installTerminfoReader();
   const screen = quietly(() => blessed.screen({
     smartCSR: true,
@@ -79,38 +71,58 @@ export async function runDashboard(o: DashboardOptions, stream: SnapshotStream, 
     terminal: terminalName(),
   }));
   if (ascii) nonUtf8LineDrawing(screen.tput as unknown as LineDrawingCaps);
-  let destroyed = false;
-  const destroy = () => {
-    if (destroyed) return;
-    destroyed = true;
-    screen.destroy();
-  };
-  onExit(destroy);
+  return screen;
+}
 
-  const ctx: PanelContext = {
-    screen, state, ascii, color: o.color,
-    source: { live: stream.live, meta: stream.meta, intervalS, configuredS: o.interval },
-    fixedFilter: describeFilter(o.filter), startedMs: Date.now(),
-    // dropping now: in the last frame, or within 2 s (a slower interval: two frames)
-    nowMs: Math.max(NOW_MS, 2 * intervalS * 1000),
-    filterDraft: () => filterDraft,
-  };
-  const header = new HeaderPanel(ctx);
-  const gauges = new GaugesPanel(ctx);
-  const spark = new SparklinesPanel(ctx);
-  const table = new TablePanel(ctx);
-  const footer = new FooterPanel(ctx);
-  const small = blessed.box({ parent: screen, top: 0, left: 0, width: '100%', height: '100%', hidden: true, tags: false });
-  const detail = new DetailPanel(ctx, 2);
-  const help = new HelpPanel(ctx, 2);
-  const log = new FrameLog(state);
-  const layout = () => layoutFor(screen.width as number, screen.height as number);
+/** The panels on one screen, what is shown over them, and what a key or a click does to them. */
+class Dashboard {
+  readonly state = new DashboardState();
+  readonly log = new FrameLog(this.state);
+  overlay: 'none' | 'detail' | 'help' = 'none';
+  /** The filter being typed; null when not typing. */
+  filterDraft: string | null = null;
+  /** A recording played to its end. */
+  ended = false;
+  destroyed = false;
+  readonly header: HeaderPanel;
+  readonly gauges: GaugesPanel;
+  readonly spark: SparklinesPanel;
+  readonly table: TablePanel;
+  readonly footer: FooterPanel;
+  readonly detail: DetailPanel;
+  readonly help: HelpPanel;
+  private readonly small: blessed.Widgets.BoxElement;
+
+  constructor(readonly screen: blessed.Widgets.Screen, o: DashboardOptions, stream: SnapshotStream, ascii: boolean) {
+    const intervalS = stream.live ? o.interval : stream.meta.intervalS;
+    const ctx: PanelContext = {
+      screen, state: this.state, ascii, color: o.color,
+      source: { live: stream.live, meta: stream.meta, intervalS, configuredS: o.interval },
+      fixedFilter: describeFilter(o.filter), startedMs: Date.now(),
+      // dropping now: in the last frame, or within 2 s (a slower interval: two frames)
+      nowMs: Math.max(NOW_MS, 2 * intervalS * 1000),
+      filterDraft: () => this.filterDraft,
+    };
+    this.header = new HeaderPanel(ctx);
+    this.gauges = new GaugesPanel(ctx);
+    this.spark = new SparklinesPanel(ctx);
+    this.table = new TablePanel(ctx);
+    this.footer = new FooterPanel(ctx);
+    this.small = blessed.box({ parent: screen, top: 0, left: 0, width: '100%', height: '100%', hidden: true, tags: false });
+    this.detail = new DetailPanel(ctx, 2);
+    this.help = new HelpPanel(ctx, 2);
+  }
+
+  layout(): LayoutMode {
+    return layoutFor(this.screen.width as number, this.screen.height as number);
+  }
 
   /** Every panel to its place for the terminal's size (the header grows with a notice). */
-  function placePanels(mode: LayoutMode): void {
-    const w = screen.width as number;
-    const h = screen.height as number;
-    small.hidden = mode !== 'small';
+  private place(mode: LayoutMode): void {
+    const w = this.screen.width as number;
+    const h = this.screen.height as number;
+    const { header, gauges, spark, table, footer } = this;
+    this.small.hidden = mode !== 'small';
     for (const el of [header.el, table.el, footer.el]) el.hidden = mode === 'small';
     gauges.el.hidden = spark.el.hidden = mode !== 'full';
     if (mode === 'small') return;
@@ -125,72 +137,106 @@ export async function runDashboard(o: DashboardOptions, stream: SnapshotStream, 
       top += panelH;
     }
     Object.assign(table.el, { top, left: 0, width: w, height: h - 1 - top });
-    detail.place(headH, w, h - 1 - headH);
-    Object.assign(help.el, { top: headH, left: 0, width: w, height: h - 1 - headH });
+    this.detail.place(headH, w, h - 1 - headH);
+    Object.assign(this.help.el, { top: headH, left: 0, width: w, height: h - 1 - headH });
   }
 
-  function draw(): void {
-    if (destroyed) return;
-    const mode = layout();
-    placePanels(mode);
+  draw(): void {
+    if (this.destroyed) return;
+    const { log } = this;
+    const mode = this.layout();
+    this.place(mode);
     if (mode === 'small') {
-      small.setContent(`acceptq: terminal too small (${screen.width}x${screen.height}); needs at least ${MIN_W}x${MIN_H}. q quits.`);
+      this.small.setContent(`acceptq: terminal too small (${this.screen.width}x${this.screen.height}); needs at least ${MIN_W}x${MIN_H}. q quits.`);
     } else {
-      log.timed('header', () => header.draw(mode, ended));
+      log.timed('header', () => this.header.draw(mode, this.ended));
       if (mode === 'full') {
-        log.timed('gauges', () => gauges.draw());
-        log.timed('spark', () => spark.draw());
+        log.timed('gauges', () => this.gauges.draw());
+        log.timed('spark', () => this.spark.draw());
       }
-      log.timed('table', () => table.draw());
-      footer.draw();
+      log.timed('table', () => this.table.draw());
+      this.footer.draw();
     }
-    if (overlay === 'detail' && !log.timed('detail', () => detail.draw())) overlay = 'none';
-    if (overlay !== 'detail' || mode === 'small') detail.hide();
-    else detail.el.hidden = false;
-    help.el.hidden = overlay !== 'help' || mode === 'small';
-    log.render(() => screen.render());
+    if (this.overlay === 'detail' && !log.timed('detail', () => this.detail.draw())) this.overlay = 'none';
+    if (this.overlay !== 'detail' || mode === 'small') this.detail.hide();
+    else this.detail.el.hidden = false;
+    this.help.el.hidden = this.overlay !== 'help' || mode === 'small';
+    log.render(() => this.screen.render());
   }
 
-  const keyMode = (): KeyMode => (filterDraft !== null ? 'filter' : overlay === 'none' ? 'table' : overlay);
-  const setFilter = (draft: string | null, applied: string) => {
-    filterDraft = draft;
-    state.setFilter(applied);
-  };
+  /** What keys mean now. */
+  keyMode(): KeyMode {
+    return this.filterDraft !== null ? 'filter' : this.overlay === 'none' ? 'table' : this.overlay;
+  }
 
-  /** An action's effect on the state; 'quit' ends the dashboard, false: nothing to draw. */
-  function apply(a: Action): 'quit' | boolean {
+  /** Clicks and the wheel reach the table (no overlay, not typing, not too small). */
+  onTable(): boolean {
+    return this.overlay === 'none' && this.filterDraft === null && this.layout() !== 'small';
+  }
+
+  private setFilter(draft: string | null, applied: string): void {
+    this.filterDraft = draft;
+    this.state.setFilter(applied);
+  }
+
+  /** An action's effect; 'quit' ends the dashboard, false: nothing to draw. */
+  apply(a: Action): 'quit' | boolean {
+    const { state } = this;
+    const draft = this.filterDraft ?? '';
     switch (a.kind) {
       case 'quit': return 'quit';
       case 'clearFilterOrQuit':
         if (!state.filter) return 'quit';
-        setFilter(null, '');
+        this.setFilter(null, '');
         break;
       case 'move': state.move(a.by); break;
       case 'moveTo': state.moveTo(a.to); break;
       case 'sort': state.cycleSort(a.step); break;
       case 'reverse': state.toggleReverse(); break;
-      case 'filterStart': filterDraft = state.filter; break;
-      case 'filterKeep': filterDraft = null; break;
-      case 'filterClear': setFilter(null, ''); break;
-      case 'filterType': setFilter(filterDraft + a.text, filterDraft + a.text); break;
-      case 'filterBackspace': setFilter(filterDraft!.slice(0, -1), filterDraft!.slice(0, -1)); break;
+      case 'filterStart': this.filterDraft = state.filter; break;
+      case 'filterKeep': this.filterDraft = null; break;
+      case 'filterClear': this.setFilter(null, ''); break;
+      case 'filterType': this.setFilter(draft + a.text, draft + a.text); break;
+      case 'filterBackspace': this.setFilter(draft.slice(0, -1), draft.slice(0, -1)); break;
       case 'detail': {
         // the person has looked at it, so its notice goes
         const r = state.selected();
         if (!r) return false;
-        detail.id = r.id;
-        overlay = 'detail';
+        this.detail.id = r.id;
+        this.overlay = 'detail';
         state.dismissNotice(r.id);
         break;
       }
-      case 'closeOverlay': overlay = 'none'; break;
+      case 'closeOverlay': this.overlay = 'none'; break;
       case 'dismissNotice': { const n = state.notice(); if (n) state.dismissNotice(n.row.id); break; }
       case 'pause': state.paused = !state.paused; break;
       case 'speed': state.changeSpeed(a.step); break;
-      case 'help': overlay = 'help'; break;
+      case 'help': this.overlay = 'help'; break;
     }
     return true;
   }
+
+  /** A click on the table: a column header sorts by it (again: reversed), a row is selected. */
+  click(x: number, y: number): boolean {
+    const hit = this.table.hit(x, y);
+    if (hit.column?.sort) this.state.sortBy(hit.column.sort);
+    else if (hit.row) this.state.select(hit.row.id);
+    else return false;
+    return true;
+  }
+}
+
+export async function runDashboard(o: DashboardOptions, stream: SnapshotStream, onExit: (fn: () => void) => void): Promise<void> {
+  const ascii = !utf8Locale();
+  const screen = openScreen(ascii);
+  const d = new Dashboard(screen, o, stream, ascii);
+  const { state, log } = d;
+  const destroy = () => {
+    if (d.destroyed) return;
+    d.destroyed = true;
+    screen.destroy();
+  };
+  onExit(destroy);
 
   return new Promise<void>((resolve, reject) => {
     let timer: NodeJS.Timeout | undefined;
@@ -204,20 +250,20 @@ export async function runDashboard(o: DashboardOptions, stream: SnapshotStream, 
       log.start(cause, key);
       const r = fn();
       if (r === 'quit') return finish();
-      if (r) draw();
+      if (r) d.draw();
     };
 
     const tick = () => {
       try {
         log.start('tick');
-        if (!state.paused && !ended) {
+        if (!state.paused && !d.ended) {
           let s: ReturnType<SnapshotStream['next']> = null;
           log.ingest(() => { s = stream.next(); }, () => {
-            if (s === null) ended = true;
+            if (s === null) d.ended = true;
             else state.ingest(o.filter ? filterSnapshot(s, o.filter) : s);
           });
         }
-        draw();
+        d.draw();
       } catch (e) {
         finish(e);
         return;
@@ -229,33 +275,22 @@ export async function runDashboard(o: DashboardOptions, stream: SnapshotStream, 
     screen.on('resize', () => frame('resize', () => true));
     screen.on('keypress', (ch: string | undefined, key: { full?: string; name?: string }) => {
       const name = key?.full ?? key?.name ?? ch ?? '';
-      const mode = keyMode();
+      const mode = d.keyMode();
       const a = keyAction(mode, name, ch);
       // a key that does nothing still redraws under an overlay or while typing (as it always has)
-      frame('key', () => (a ? apply(a) : mode !== 'table'), name);
+      frame('key', () => (a ? d.apply(a) : mode !== 'table'), name);
     });
-
-    // the mouse: a click on a row selects it, on a column header sorts by it
-    // (again: reversed), the wheel moves the selection; not under an overlay.
-    // On the press, not the release: blessed reads one mouse report per read.
-    const onTable = () => overlay === 'none' && filterDraft === null && layout() !== 'small';
-    table.el.on('mousedown', (data: { x: number; y: number; button?: string }) => {
-      if (data.button !== 'left' || !onTable()) return;
-      frame('mouse', () => {
-        const hit = table.hit(data.x, data.y);
-        if (hit.column?.sort) state.sortBy(hit.column.sort);
-        else if (hit.row) state.select(hit.row.id);
-        else return false;
-        return true;
-      });
+    // the mouse, not under an overlay; on the press, not the release (blessed reads one mouse report per read)
+    d.table.el.on('mousedown', (data: { x: number; y: number; button?: string }) => {
+      if (data.button === 'left' && d.onTable()) frame('mouse', () => d.click(data.x, data.y));
     });
     const wheel = (dir: 1 | -1) => () => {
-      if (onTable()) frame('mouse', () => apply({ kind: 'move', by: dir * WHEEL_ROWS }));
+      if (d.onTable()) frame('mouse', () => d.apply({ kind: 'move', by: dir * WHEEL_ROWS }));
     };
-    table.el.on('wheeldown', wheel(1));
-    table.el.on('wheelup', wheel(-1));
+    d.table.el.on('wheeldown', wheel(1));
+    d.table.el.on('wheelup', wheel(-1));
     // the overlays take the clicks over what they cover; a click closes the help
-    help.el.on('mousedown', () => frame('mouse', () => apply({ kind: 'closeOverlay' })));
+    d.help.el.on('mousedown', () => frame('mouse', () => d.apply({ kind: 'closeOverlay' })));
 
     if (o.duration !== undefined) setTimeout(() => finish(), o.duration * 1000);
     tick();

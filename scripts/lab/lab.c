@@ -9,7 +9,8 @@
  * in final_ack.c, scale.c, accepting.c and why.c (lab.h: what they share).
  *
  * Scenarios:
- *   syn         SYN path: listen(2), never accept, 20 connects
+ *   syn         SYN path: listen(2), never accept, 20 connects (3 fill the
+ *               queue, then 17 find it full)
  *   ack         final-ACK path, deterministic: raw SYNs, then fill, then ACKs
  *   ack-cookie  the same with net.ipv4.tcp_syncookies=2 (cookie ACK path)
  *   v6          SYN path on [::1]
@@ -171,6 +172,23 @@ void await_full(int fd)
 	exit(1);
 }
 
+/*
+ * n connects to the last listener added, which never accepts: first as many
+ * as its queue admits (backlog + 1), and once they are all in it, the rest,
+ * whose SYNs (and their retries) then find it full. Connected all at once,
+ * a slow machine (a kernel under emulation) lets some SYNs in before the
+ * queue fills, and their final ACKs overflow on the other path.
+ */
+static void syn_path_overflow(int family, const char *addr, int port, int n)
+{
+	struct listener *l = &ls[nls - 1];
+
+	connect_many(family, addr, port, l->backlog + 1);
+	await_full(l->fd);
+	connect_many(family, addr, port, n - (l->backlog + 1));
+	msleep(3000);
+}
+
 static void *accept_loop(void *arg)
 {
 	int fd = *(int *)arg;
@@ -252,8 +270,7 @@ int main(int argc, char **argv)
 
 	if (!strcmp(sc, "syn")) {
 		add_listener(4, "127.0.0.1", 9000, 2, false, true);
-		connect_many(4, "127.0.0.1", 9000, 20);
-		msleep(3000);
+		syn_path_overflow(4, "127.0.0.1", 9000, 20);
 	} else if (!strcmp(sc, "ack")) {
 		scenario_ack(false);
 	} else if (!strcmp(sc, "ack-cookie")) {
@@ -261,8 +278,7 @@ int main(int argc, char **argv)
 	} else if (!strcmp(sc, "v6")) {
 		msleep(200); /* ::1 appears shortly after lo comes up */
 		add_listener(6, "::1", 9200, 2, false, true);
-		connect_many(6, "::1", 9200, 20);
-		msleep(3000);
+		syn_path_overflow(6, "::1", 9200, 20);
 	} else if (!strcmp(sc, "reuseport")) {
 		for (int i = 0; i < 3; i++)
 			add_listener(4, "127.0.0.1", 9300, 2, true, true);
