@@ -91,10 +91,10 @@ function integer(name: string, v: string | undefined, min: number, max: number):
 /** --netns: an inode number or a cookie, kept as its decimal text (a cookie can pass 2^53). */
 function netnsArg(v: string | undefined): string | undefined {
   if (v === undefined) return undefined;
-  if (!/^[1-9]\d{0,19}$/.test(v) || BigInt(v) > 2n ** 64n - 1n) {
+  if (!/^\d+$/.test(v) || BigInt(v) < 1n || BigInt(v) > 2n ** 64n - 1n) {
     throw new UsageError(`--netns wants a namespace's inode number or cookie (a whole number from 1 to 2^64 - 1), not '${v}'`);
   }
-  return v;
+  return BigInt(v).toString();
 }
 
 export function parseOptions(argv: string[]): Options | 'help' | 'version' {

@@ -296,7 +296,7 @@ const VALUE_RULES: Record<string, (v: string) => boolean> = {
   duration: (v) => /^\d+(\.\d+)?$/.test(v) && Number(v) > 0 && Number(v) <= 365 * 86400, // seconds, at most a year
   port: (v) => /^\d+$/.test(v) && Number(v) >= 1 && Number(v) <= 65535,
   pid: (v) => /^\d+$/.test(v) && Number(v) >= 1 && Number(v) <= 2 ** 31,
-  netns: (v) => /^\d+$/.test(v) && Number(v) >= 1 && Number(v) < 2 ** 32, // an inode number
+  netns: (v) => /^\d+$/.test(v) && BigInt(v) >= 1n && BigInt(v) <= 2n ** 64n - 1n, // an inode number or a cookie
   probe: (v) => ['auto', 'tracepoint', 'fentry', 'kprobe'].includes(v),
   'events-per-sec': (v) => /^\d+$/.test(v) && Number(v) <= 100000,
   'max-listeners': (v) => /^\d+$/.test(v) && Number(v) >= 64 && Number(v) <= 1048576,
@@ -382,7 +382,8 @@ test('fuzz: 5,000 random command lines: the valid ones parsed to their values, e
     const num = (k: string) => (v[k] === undefined ? undefined : Number(v[k]));
     const wantOpts = {
       mode: v.once ? 'once' : v.json ? 'json' : 'dashboard', interval: num('interval') ?? 1, duration: num('duration'),
-      filter: { port: num('port'), pid: num('pid'), netns: num('netns') }, probe: v.probe ?? 'auto',
+      // --netns as the decimal text of its number (a cookie can pass 2^53)
+      filter: { port: num('port'), pid: num('pid'), netns: v.netns === undefined ? undefined : BigInt(v.netns).toString() }, probe: v.probe ?? 'auto',
       eventsPerSec: num('events-per-sec') ?? 50, maxListeners: num('max-listeners'), debug: v.debug, record: v.record, replay: v.replay,
       keepRoot: !!v['keep-root'],
     };
