@@ -2,6 +2,7 @@
 import test from 'ava';
 import { execFileSync, spawn } from 'node:child_process';
 import http from 'node:http';
+import os from 'node:os';
 import { startLab } from '../harness/lab';
 import { awaitAttached, heldBy } from '../harness/links';
 import { CLI } from '../harness/paths';
@@ -74,6 +75,9 @@ test.serial('scraped during the SYN-path scenario: every family, each against wh
     acceptq_accept_wait_seconds: [[l, NaN]], // nothing accepted: checked below
     acceptq_oldest_wait_seconds: [[l, NaN]], // bounded below
     acceptq_listen_backlog_requested: [[l, 2]],
+    acceptq_listener_open: [[l, 1]],
+    acceptq_listener_pid: [[l, lab.pid]],
+    acceptq_listener_last_overflow_timestamp_seconds: [[l, NaN]], // bounded below
     acceptq_namespace_listen_overflows_total: [[ns, kernel.TcpExtListenOverflows]],
     acceptq_namespace_listen_drops_total: [[ns, skDrops]],
     acceptq_namespace_unattributed_overflows: [[ns, 0]],
@@ -87,6 +91,7 @@ test.serial('scraped during the SYN-path scenario: every family, each against wh
     acceptq_namespace_tcp_abort_on_overflow: [[ns, sysctl('ipv4/tcp_abort_on_overflow')]],
     acceptq_lost_events_total: [['', 0]],
     acceptq_probe_info: [[`probe="${probe}"`, 1]], // the set whose programs the kernel lists as attached
+    acceptq_host_info: [[`hostname="${os.hostname()}",kernel="${os.release()}"`, 1]],
   };
   // every family the exporter defines is emitted here, and checked
   const families = emitted(renderMetrics(snapshotOf(0, [])));
@@ -107,6 +112,8 @@ test.serial('scraped during the SYN-path scenario: every family, each against wh
   // the oldest connection has waited since the lab connected: at least its 3.3 s before reporting, at most since the lab started
   const oldest = value(body, 'acceptq_oldest_wait_seconds', l) ?? NaN;
   t.true(oldest >= 3 && oldest <= (scrapedAt - labStarted) / 1000, `oldest wait ${oldest} s: from 3 s to ${(scrapedAt - labStarted) / 1000} s`);
+  const last = value(body, 'acceptq_listener_last_overflow_timestamp_seconds', l) ?? NaN;
+  t.true(last * 1000 >= labStarted - 1000 && last * 1000 <= scrapedAt, `last overflow at ${last}: during the lab`);
   t.log(`scrape: ${families.length} families; ${skDrops} overflows, as the kernel counted; probe ${probe}; oldest wait ${oldest} s`);
 });
 

@@ -13,6 +13,7 @@
  * series, told apart by netns_cookie. Closed listeners age out with the
  * model's retention, which bounds the label sets.
  */
+import os from 'node:os';
 import { netnsCookieText } from '../model/netns';
 import { WAIT_BUCKETS } from '../model/raw';
 import type { ListenerRow, NamespaceRow, Snapshot } from '../model/types';
@@ -70,11 +71,18 @@ export class WaitTotals {
   }
 }
 
+/** What acceptq_host_info says of the host (acceptq fleet shows it beside the instance). */
+export interface HostInfo {
+  hostname: string;
+  kernel: string;
+}
+const THIS_HOST: HostInfo = { hostname: os.hostname(), kernel: os.release() };
+
 /** le of bucket i: its upper bound, 2^(i+1) µs, in seconds (a wait of exactly that falls in the next bucket). */
 const le = (i: number) => String(2 ** (i + 1) / 1e6);
 
 /** Metrics of a snapshot; waits: the totals fed every snapshot so far (by default: this one alone). */
-export function renderMetrics(s: Snapshot, waits: WaitTotals = new WaitTotals().add(s)): string {
+export function renderMetrics(s: Snapshot, waits: WaitTotals = new WaitTotals().add(s), host: HostInfo = THIS_HOST): string {
   const f = {
     overflows: new Family('acceptq_listen_overflows_total', 'counter', 'Accept-queue overflows of the listener since acceptq started, by the path that dropped them (syn or ack).'),
     synDrops: new Family('acceptq_syn_queue_drops_total', 'counter', 'SYNs dropped because the SYN queue was full and SYN cookies were off.'),
@@ -101,14 +109,19 @@ export function renderMetrics(s: Snapshot, waits: WaitTotals = new WaitTotals().
     maxSynBacklog: new Family('acceptq_namespace_tcp_max_syn_backlog', 'gauge', "The namespace's net.ipv4.tcp_max_syn_backlog."),
     syncookies: new Family('acceptq_namespace_tcp_syncookies', 'gauge', "The namespace's net.ipv4.tcp_syncookies (0 off, 1 when the SYN queue is full, 2 always)."),
     abortOnOverflow: new Family('acceptq_namespace_tcp_abort_on_overflow', 'gauge', "The namespace's net.ipv4.tcp_abort_on_overflow (1: a full accept queue answers with a reset)."),
+    open: new Family('acceptq_listener_open', 'gauge', 'Whether the listener is open (1) or closed and kept until it ages out (0).'),
+    pid: new Family('acceptq_listener_pid', 'gauge', 'The process that owns the listener now (0: unknown).'),
+    lastOverflow: new Family('acceptq_listener_last_overflow_timestamp_seconds', 'gauge', "When the listener last overflowed, Unix seconds (no sample: not since acceptq started)."),
     lost: new Family('acceptq_lost_events_total', 'counter', 'Detail events lost to a full ring buffer (counts do not travel with events: none is lost with them).'),
     info: new Family('acceptq_probe_info', 'gauge', 'The probe set in use.'),
+    host: new Family('acceptq_host_info', 'gauge', 'The host acceptq runs on: its host name and kernel release.'),
   };
   // the families with one sample a row, straight from a figure of it
   const perListener: Array<[Family, (l: ListenerRow) => number]> = [
     [f.synDrops, (l) => l.synDrops], [f.cookies, (l) => l.cookies], [f.backlog, (l) => l.backlog], [f.limit, (l) => l.maxBacklog],
     [f.peak, (l) => l.peakBacklog], [f.synq, (l) => l.synBacklog], [f.sockets, (l) => l.sockets], [f.estimate, (l) => (l.estimate ? 1 : 0)],
     [f.arrivals, (l) => l.arrivals], [f.accepts, (l) => l.accepts], [f.oldest, (l) => (l.oldestWaitMs ?? 0) / 1000],
+    [f.open, (l) => (l.closed ? 0 : 1)], [f.pid, (l) => l.pid],
   ];
   const perNamespace: Array<[Family, (n: NamespaceRow) => number]> = [
     [f.nsOverflows, (n) => n.listenOverflows], [f.nsDrops, (n) => n.listenDrops], [f.unattributed, (n) => n.unattributed],
@@ -136,6 +149,7 @@ export function renderMetrics(s: Snapshot, waits: WaitTotals = new WaitTotals().
       f.wait.add(base, w.count, '_count');
     }
     if (l.requestedBacklog !== null) f.requested.add(base, l.requestedBacklog);
+    if (l.lastOverflowMs !== null) f.lastOverflow.add(base, l.lastOverflowMs / 1000);
   }
   for (const n of s.namespaces) {
     const ns: Labels = { netns: n.netns, netns_cookie: netnsCookieText(n.cookie) };
@@ -147,5 +161,6 @@ export function renderMetrics(s: Snapshot, waits: WaitTotals = new WaitTotals().
   }
   f.lost.add({}, s.lostEvents);
   f.info.add({ probe: s.probe }, 1);
+  f.host.add({ hostname: host.hostname, kernel: host.kernel }, 1);
   return Object.values(f).map((x) => x.text()).join('');
 }
