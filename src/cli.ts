@@ -20,10 +20,13 @@ import { writeAll } from './output/write';
 import { privilegeProblem } from './privileges';
 import { parseRunOptions, RUN_USAGE, runUnderWatch, type RunOptions } from './cmd/run';
 import { parseExportOptions, EXPORT_USAGE, serveMetrics, type ExportOptions } from './cmd/export';
+import { FLEET_SOURCE_ARGS, FLEET_USAGE, fleetSourceOptions, openFleet, type FleetSourceOptions } from './cmd/fleet';
+import type { FleetStream } from './fleet/stream';
 
 export const USAGE = `usage: acceptq [options]
        acceptq run [--json] [--fail-on-overflow] -- CMD [ARGS...]
        acceptq export [--listen ADDR:PORT]      (Prometheus /metrics, loopback by default)
+       acceptq fleet (--prometheus URL | --targets HOST:PORT,...)   (many hosts' export)
   (no mode)             full-screen dashboard
   --once                print a table of listeners after one interval and exit
   --json                print one JSON object per interval (NDJSON)
@@ -229,25 +232,31 @@ async function runJson(o: Options, stream: SnapshotStream): Promise<void> {
     return;
   }
   const start = Date.now();
-  write(stream.next()!); // first record as soon as the probes are attached
+  const take = async () => {
+    await stream.prepare?.();
+    write(stream.next()!);
+  };
+  await take(); // first record as soon as the probes are attached
   for (;;) {
     const next = start + Math.ceil((Date.now() - start + 1) / (o.interval * 1000)) * o.interval * 1000;
     if (o.duration !== undefined && next - start > o.duration * 1000) {
       await sleep(Math.max(0, start + o.duration * 1000 - Date.now()));
-      write(stream.next()!);
+      await take();
       return;
     }
-    await sleep(next - Date.now());
-    write(stream.next()!);
+    await sleep(Math.max(0, next - Date.now()));
+    await take();
   }
 }
 
 async function runOnce(o: Options, stream: SnapshotStream): Promise<void> {
   let prev: Snapshot | null = null;
+  await stream.prepare?.();
   let last = stream.next();
   if (stream.live) {
     await sleep(o.interval * 1000);
     prev = last;
+    await stream.prepare?.();
     last = stream.next();
   } else {
     for (let s = stream.next(); s; s = stream.next()) [prev, last] = [last, s];
@@ -325,9 +334,62 @@ async function exportMain(argv: string[]): Promise<void> {
   await new Promise(() => undefined); // until a signal
 }
 
+/** The fleet's own flags, and its source's. */
+function parseFleetArgs(argv: string[]): Options & { source: FleetSourceOptions } {
+  const { values: v } = parseArgs({
+    args: argv, strict: true, allowPositionals: false,
+    options: {
+      ...FLEET_SOURCE_ARGS, once: { type: 'boolean' }, json: { type: 'boolean' }, interval: { type: 'string' }, duration: { type: 'string' },
+      port: { type: 'string' }, 'no-color': { type: 'boolean' },
+    },
+  });
+  if (v.once && v.json) throw new UsageError('--once and --json cannot be used together');
+  return {
+    mode: v.once ? 'once' : v.json ? 'json' : 'dashboard',
+    interval: positiveNumber('interval', v.interval, 3600) ?? 1,
+    duration: positiveNumber('duration', v.duration, 365 * 86400),
+    filter: { port: integer('port', v.port, 1, 65535) },
+    probe: 'auto', eventsPerSec: 0,
+    color: !v['no-color'] && !process.env.NO_COLOR,
+    source: fleetSourceOptions(v),
+  };
+}
+
+async function fleetMain(argv: string[]): Promise<void> {
+  const o = subcommandOptions(argv, parseFleetArgs, FLEET_USAGE);
+  process.on('uncaughtException', (e) => exitNow(1, failure(e)));
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => exitNow(e.code === 'EPIPE' ? 0 : 1));
+  if (o.mode === 'dashboard') await checkTerminal();
+  let stream: FleetStream;
+  try {
+    stream = openFleet(o.source, o.interval);
+  } catch (e) {
+    exitNow(1, `acceptq fleet: ${(e as Error).message}`);
+  }
+  onExit(() => stream.source.http.close());
+  await runView(o, stream);
+  exitNow(0);
+}
+
+/** Before anything is attached or drawn, the dashboard's terminal is checked: a bad one is left as it was. */
+async function checkTerminal(): Promise<void> {
+  if (!process.stdout.isTTY) exitNow(2, 'acceptq: the dashboard needs a terminal; use --once or --json for output to a pipe or file');
+  const { terminalName, terminalProblem } = await import('../ui/terminal');
+  const problem = terminalProblem(terminalName());
+  if (problem) exitNow(2, problem);
+}
+
+/** The view the options ask for, over a stream (live, a replay or a fleet). */
+async function runView(o: Options, stream: SnapshotStream): Promise<void> {
+  if (o.mode === 'json') await runJson(o, stream);
+  else if (o.mode === 'once') await runOnce(o, stream);
+  else await (await import('../ui/dashboard')).runDashboard(o, stream, onExit);
+}
+
 export async function main(argv: string[]): Promise<void> {
   if (argv[0] === 'run') return runMain(argv.slice(1));
   if (argv[0] === 'export') return exportMain(argv.slice(1));
+  if (argv[0] === 'fleet') return fleetMain(argv.slice(1));
   let o: Options;
   try {
     const r = parseOptions(argv);
@@ -348,15 +410,7 @@ export async function main(argv: string[]): Promise<void> {
   process.on('uncaughtException', (e) => exitNow(1, failure(e)));
   process.stdout.on('error', (e: NodeJS.ErrnoException) => exitNow(e.code === 'EPIPE' ? 0 : 1));
 
-  if (o.mode === 'dashboard' && !process.stdout.isTTY) {
-    exitNow(2, 'acceptq: the dashboard needs a terminal; use --once or --json for output to a pipe or file');
-  }
-  if (o.mode === 'dashboard') {
-    // before anything is attached or drawn: the terminal is left as it was
-    const { terminalName, terminalProblem } = await import('../ui/terminal');
-    const problem = terminalProblem(terminalName());
-    if (problem) exitNow(2, problem);
-  }
+  if (o.mode === 'dashboard') await checkTerminal();
   let stream: SnapshotStream;
   if (o.replay) {
     stream = openReplay(o.replay); // a file only: no root, no BPF
@@ -373,11 +427,9 @@ export async function main(argv: string[]): Promise<void> {
       stream = new RecordingTee(stream, writer);
     }
   }
-  const runDashboard = o.mode === 'dashboard' ? (await import('../ui/dashboard')).runDashboard : null;
+  if (o.mode === 'dashboard') await import('../ui/dashboard'); // loaded while privileged: the files may be root's alone
   if (stream.live) dropPrivileges(o.keepRoot);
-  if (o.mode === 'json') await runJson(o, stream);
-  else if (o.mode === 'once') await runOnce(o, stream);
-  else await runDashboard!(o, stream, onExit);
+  await runView(o, stream);
   exitNow(0);
 }
 

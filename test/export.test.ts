@@ -80,6 +80,8 @@ test.serial('scraped during the SYN-path scenario: every family, each against wh
     acceptq_listener_last_overflow_timestamp_seconds: [[l, NaN]], // bounded below
     acceptq_namespace_listen_overflows_total: [[ns, kernel.TcpExtListenOverflows]],
     acceptq_namespace_listen_drops_total: [[ns, skDrops]],
+    acceptq_namespace_syn_queue_drops_total: [[ns, kernel.TcpExtTCPReqQFullDrop]],
+    acceptq_namespace_syncookies_sent_total: [[ns, kernel.TcpExtSyncookiesSent]],
     acceptq_namespace_unattributed_overflows: [[ns, 0]],
     acceptq_namespace_unattributed_syn_queue_drops: [[ns, 0]],
     acceptq_namespace_unattributed_syncookies: [[ns, 0]],

@@ -215,7 +215,7 @@ test('collector: every gap either way, unmatched, estimates, and a namespace wit
 
 test('reconcile: gaps of +3 and -3 in two namespaces do not cancel', (t) => {
   const ns = (unattributed: number, estimate = false) => ({
-    netns: 1, cookie: 1, pid: 0, listenOverflows: 0, listenDrops: 0, syncookiesSent: 0, reqQFullDrops: 0, unattributed,
+    host: '', netns: 1, cookie: 1, pid: 0, listenOverflows: 0, listenDrops: 0, syncookiesSent: 0, reqQFullDrops: 0, unattributed,
     unattributedSynDrops: 0, unattributedCookies: 0, unmatched: 0, estimate, overflowRate: 0, gone: false,
     somaxconn: 4096, maxSynBacklog: 512, syncookies: 1, abortOnOverflow: 0,
   });

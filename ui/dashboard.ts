@@ -253,8 +253,11 @@ export async function runDashboard(o: DashboardOptions, stream: SnapshotStream, 
       if (r) d.draw();
     };
 
-    const tick = () => {
+    const tick = async () => {
       try {
+        // a fleet's scrapes: keys and the mouse are answered while they are under way
+        if (!state.paused && !d.ended && stream.prepare) await stream.prepare();
+        if (d.destroyed) return;
         log.start('tick');
         if (!state.paused && !d.ended) {
           let s: ReturnType<SnapshotStream['next']> = null;
@@ -269,7 +272,7 @@ export async function runDashboard(o: DashboardOptions, stream: SnapshotStream, 
         return;
       }
       const period = stream.live ? o.interval * 1000 : (stream.meta.intervalS * 1000) / state.speed;
-      timer = setTimeout(tick, period);
+      timer = setTimeout(() => void tick(), period);
     };
 
     screen.on('resize', () => frame('resize', () => true));
@@ -293,6 +296,6 @@ export async function runDashboard(o: DashboardOptions, stream: SnapshotStream, 
     d.help.el.on('mousedown', () => frame('mouse', () => d.apply({ kind: 'closeOverlay' })));
 
     if (o.duration !== undefined) setTimeout(() => finish(), o.duration * 1000);
-    tick();
+    void tick();
   });
 }

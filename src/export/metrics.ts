@@ -95,6 +95,8 @@ export function renderMetrics(s: Snapshot, waits: WaitTotals = new WaitTotals().
     estimate: new Family('acceptq_listener_estimate', 'gauge', "1 if the listener's counts are an estimate: several listeners of its namespace had drops or cookies where the kernel's count can go to the wrong one of them (the namespace total is exact); sticky."),
     nsOverflows: new Family('acceptq_namespace_listen_overflows_total', 'counter', "The kernel's TcpExtListenOverflows of the namespace since acceptq started."),
     nsDrops: new Family('acceptq_namespace_listen_drops_total', 'counter', "The kernel's TcpExtListenDrops of the namespace since acceptq started."),
+    nsSynDrops: new Family('acceptq_namespace_syn_queue_drops_total', 'counter', "The kernel's TcpExtTCPReqQFullDrop of the namespace since acceptq started."),
+    nsCookies: new Family('acceptq_namespace_syncookies_sent_total', 'counter', "The kernel's TcpExtSyncookiesSent of the namespace since acceptq started."),
     unattributed: new Family('acceptq_namespace_unattributed_overflows', 'gauge', "The namespace's TcpExtListenOverflows minus the overflows acceptq credited to its listeners; negative if it credited more."),
     unattributedSynDrops: new Family('acceptq_namespace_unattributed_syn_queue_drops', 'gauge', "The namespace's TcpExtTCPReqQFullDrop minus the SYN-queue drops acceptq credited to its listeners; negative if it credited more."),
     unattributedCookies: new Family('acceptq_namespace_unattributed_syncookies', 'gauge', "The namespace's TcpExtSyncookiesSent minus the cookies acceptq credited to its listeners; negative if it credited more."),
@@ -124,7 +126,8 @@ export function renderMetrics(s: Snapshot, waits: WaitTotals = new WaitTotals().
     [f.open, (l) => (l.closed ? 0 : 1)], [f.pid, (l) => l.pid],
   ];
   const perNamespace: Array<[Family, (n: NamespaceRow) => number]> = [
-    [f.nsOverflows, (n) => n.listenOverflows], [f.nsDrops, (n) => n.listenDrops], [f.unattributed, (n) => n.unattributed],
+    [f.nsOverflows, (n) => n.listenOverflows], [f.nsDrops, (n) => n.listenDrops],
+    [f.nsSynDrops, (n) => n.reqQFullDrops], [f.nsCookies, (n) => n.syncookiesSent], [f.unattributed, (n) => n.unattributed],
     [f.unattributedSynDrops, (n) => n.unattributedSynDrops], [f.unattributedCookies, (n) => n.unattributedCookies],
     [f.unmatched, (n) => n.unmatched], [f.nsEstimate, (n) => (n.estimate ? 1 : 0)],
   ];

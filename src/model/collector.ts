@@ -95,6 +95,8 @@ export class Collector implements SnapshotStream {
       const row: ListenerRow = {
         ...copyAsIs(r),
         id,
+        host: '',
+        hostDown: false,
         address,
         service: serviceName(r.cgroup),
         overflows,
@@ -160,6 +162,7 @@ function namespaceRow(n: RawNetns, prevOverflows: number, elapsed: number): Name
   const reqQFullDrops = n.reqQFullDrop - base.reqQFullDrop;
   const syncookiesSent = n.syncookiesSent - base.syncookiesSent;
   return {
+    host: '',
     netns: n.netns,
     cookie: n.cookie,
     pid: n.pid,

@@ -5,7 +5,7 @@
  * (src/record/recording.ts) are driven by these tables; the compiler checks
  * that every table names every field of its interface and no other.
  */
-import type { DetailEvent, ListenerRow, NamespaceRow } from './types';
+import type { DetailEvent, HostRow, ListenerRow, NamespaceRow } from './types';
 
 export type FieldKind =
   | 'number' // a finite number
@@ -50,6 +50,8 @@ const internal = (kind: FieldKind, more: Partial<FieldSpec> = {}): FieldSpec => 
 
 export const LISTENER_FIELDS: FieldTable<ListenerRow> = {
   id: internal('text', { max: 512 }),
+  host: { kind: 'text', max: 256, since: 5 },
+  hostDown: internal('boolean', { since: 5 }),
   netns: u32,
   netnsCookie: { kind: 'netnsId', json: 'netnsCookie' },
   family: { kind: 'family' },
@@ -94,6 +96,7 @@ export const LISTENER_FIELDS: FieldTable<ListenerRow> = {
 };
 
 export const NAMESPACE_FIELDS: FieldTable<NamespaceRow> = {
+  host: { kind: 'text', max: 256, since: 5 },
   netns: u32,
   cookie: { kind: 'netnsId', json: 'netnsCookie' },
   pid: pid,
@@ -128,6 +131,22 @@ export const EVENT_FIELDS: FieldTable<DetailEvent> = {
   maxBacklog: num,
   synBacklog: num,
 };
+
+export const HOST_FIELDS: FieldTable<HostRow> = {
+  host: { kind: 'text', max: 256 },
+  up: bool,
+  lastSeenMs: { kind: 'time', json: 'lastSeen', nullable: true },
+  error: { kind: 'text', max: 512, nullable: true },
+  hostname: { kind: 'text', max: 256, nullable: true },
+  kernel: { kind: 'text', max: 256, nullable: true },
+  probe: { kind: 'text', max: 64, nullable: true },
+  overflowRate: { kind: 'rate' },
+  gap: num,
+  lostEvents: num,
+};
+
+/** Listener fields a fleet's exporters do not give (its rows leave them out of JSON). */
+export const NOT_IN_FLEET: ReadonlyArray<keyof ListenerRow> = ['uid', 'inode', 'cgroup'];
 
 /** A table's entries, in order, for loops that run once per row. */
 export function fieldList<T>(table: FieldTable<T>): Array<[keyof T & string, FieldSpec]> {

@@ -40,3 +40,11 @@ export function netnsIdFromRecording(id: number, inode: number): number {
 export function matchesNetns(want: string, inode: number, id: number): boolean {
   return want === String(inode) || want === netnsCookieText(id);
 }
+
+/** The model's id from its exact decimal text (a metrics label, JSON); 0 for text that is none. */
+export function netnsIdFromText(text: string): number {
+  if (!/^\d{1,20}$/.test(text)) return 0;
+  const v = BigInt(text);
+  if (v >= 1n << 64n) return 0;
+  return v & BIT63 ? -Number(v & 0xffffffffn) : Number(v);
+}

@@ -18,8 +18,12 @@ export const EVENT_PATHS: readonly EventPath[] = ['syn', 'ack', 'syn-drop', 'coo
 
 /** A listener row: the raw record's fields carried as they are (ROW_AS_IS), and what the model works out. */
 export interface ListenerRow extends RawAsIs {
-  /** Stable identity: netnsCookie|family|address|port. */
+  /** Stable identity: netnsCookie|family|address|port, after host| in a fleet. */
   id: string;
+  /** The fleet's host the row is from (its Prometheus instance or target); '' on a local run. */
+  host: string;
+  /** Its host did not answer the last scrape: the figures are the last it gave (a fleet only). */
+  hostDown: boolean;
   address: string;
   /**
    * The service its cgroup names (src/model/service.ts): `nginx.service`,
@@ -59,6 +63,8 @@ export interface ListenerRow extends RawAsIs {
 }
 
 export interface NamespaceRow {
+  /** As ListenerRow.host. */
+  host: string;
   netns: number;
   /** Its id, as ListenerRow.netnsCookie. */
   cookie: number;
@@ -124,6 +130,30 @@ export interface Snapshot extends Pick<RawStats, 'lostEvents' | 'suppressedEvent
   /** Totals over all listeners and namespaces, per second, this interval. */
   attributedRate: number;
   kernelRate: number;
+  /** A fleet's hosts, every one of them, up or down (a local run: none). */
+  hosts?: HostRow[];
+  /** Where a fleet's figures came from (a local run: none). */
+  source?: 'prometheus' | 'targets';
+}
+
+/** A host of a fleet: whether it answered, and what it said of itself. */
+export interface HostRow {
+  /** Its Prometheus instance label, or the target as given. */
+  host: string;
+  up: boolean;
+  /** Unix ms of its last answered scrape; null: never. */
+  lastSeenMs: number | null;
+  /** Why it is down; null when up. */
+  error: string | null;
+  /** From acceptq_host_info and acceptq_probe_info; null until it answered. */
+  hostname: string | null;
+  kernel: string | null;
+  probe: string | null;
+  /** Its listeners' overflows per second over the last interval. */
+  overflowRate: number;
+  /** The size of its namespaces' gaps between the kernel and what was credited (0: exact). */
+  gap: number;
+  lostEvents: number;
 }
 
 /** Where a run's snapshots come from: the kernel (live) or a recording. */
@@ -137,6 +167,11 @@ export interface StreamMeta {
 export interface SnapshotStream {
   readonly live: boolean;
   readonly meta: StreamMeta;
+  /**
+   * Fetch what the next snapshot is built from, if that takes I/O (a
+   * fleet's scrapes); next() then builds it without waiting.
+   */
+  prepare?(): Promise<void>;
   /** The next snapshot (live: read the kernel now); null at the end of a recording. */
   next(): Snapshot | null;
 }

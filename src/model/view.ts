@@ -84,7 +84,7 @@ export interface RowFilter {
   pid?: number;
   /** A namespace's inode number (every namespace that had it) or its cookie (that one), in decimal: src/model/netns.ts. */
   netns?: string;
-  /** Free text: matched against address, port, comm, pid and namespace. */
+  /** Free text: matched against address, port, comm, pid, namespace, service and host. */
   text?: string;
 }
 
@@ -94,7 +94,7 @@ export function matches(r: ListenerRow, f: RowFilter): boolean {
   if (f.netns !== undefined && !matchesNetns(f.netns, r.netns, r.netnsCookie)) return false;
   if (f.text) {
     const t = f.text.toLowerCase();
-    const hay = `${r.address}:${r.port} ${r.comm} ${r.pid} ${r.netns} ${r.service}`.toLowerCase();
+    const hay = `${r.address}:${r.port} ${r.comm} ${r.pid} ${r.netns} ${r.service} ${r.host}`.toLowerCase();
     if (!hay.includes(t)) return false;
   }
   return true;
@@ -105,10 +105,10 @@ export function filterSnapshot(s: Snapshot, f: RowFilter): Snapshot {
   if (f.port === undefined && f.pid === undefined && f.netns === undefined && !f.text) return s;
   const listeners = s.listeners.filter((r) => matches(r, f));
   const ids = new Set(listeners.map((r) => r.id));
-  // by cookie: a namespace that reused an inode is another one
-  const nss = new Set(listeners.map((r) => r.netnsCookie));
+  // by cookie: a namespace that reused an inode is another one (and by host: each host's cookies count from 1)
+  const nss = new Set(listeners.map((r) => `${r.host}|${r.netnsCookie}`));
   const want = f.netns;
-  const namespaces = s.namespaces.filter((n) => nss.has(n.cookie) || (want !== undefined && matchesNetns(want, n.netns, n.cookie)));
+  const namespaces = s.namespaces.filter((n) => nss.has(`${n.host}|${n.cookie}`) || (want !== undefined && matchesNetns(want, n.netns, n.cookie)));
   return { ...s, listeners, namespaces, events: s.events.filter((e) => ids.has(e.listenerId)), ...rateTotals(listeners, namespaces) };
 }
 

@@ -3,7 +3,7 @@
  * docs/json.md). Rows are written field by field from the model's tables
  * (src/model/fields.ts), so a field added there appears here.
  */
-import { EVENT_FIELDS, fieldList, LISTENER_FIELDS, NAMESPACE_FIELDS, type FieldSpec, type FieldTable } from '../model/fields';
+import { EVENT_FIELDS, fieldList, HOST_FIELDS, LISTENER_FIELDS, NAMESPACE_FIELDS, NOT_IN_FLEET, type FieldSpec, type FieldTable } from '../model/fields';
 import { diagnoseSnapshot } from '../model/diagnosis';
 import { netnsCookieText } from '../model/netns';
 import { sanitize } from '../model/sanitize';
@@ -18,7 +18,7 @@ const CONVERT: Partial<Record<FieldSpec['kind'], Convert>> = {
   rate: round,
   ms: (v: number | null) => (v === null ? null : round(v)),
   time: iso,
-  text: sanitize,
+  text: (v: string | null) => (v === null ? null : sanitize(v)),
   netnsId: netnsCookieText,
 };
 
@@ -41,6 +41,11 @@ function writer<T>(table: FieldTable<T>): (row: T) => Record<string, unknown> {
 const listenerJson = writer(LISTENER_FIELDS);
 const namespaceJson = writer(NAMESPACE_FIELDS);
 const eventJson = writer(EVENT_FIELDS);
+const hostJson = writer(HOST_FIELDS);
+const fleetListenerJson = (() => {
+  const left = new Set<string>(NOT_IN_FLEET);
+  return writer(Object.fromEntries(Object.entries(LISTENER_FIELDS).filter(([k]) => !left.has(k))) as typeof LISTENER_FIELDS);
+})();
 
 /**
  * One record. Each listener also gets its `diagnosis` (null if none), which
@@ -52,6 +57,7 @@ export function jsonRecord(s: Snapshot, intervalS: number, prev: Snapshot | null
     time: new Date(s.timeMs).toISOString(),
     interval: intervalS,
     probe: s.probe,
+    ...(s.source ? { source: s.source } : {}),
     ...(s.notice ? { notice: s.notice } : {}),
     lostEvents: s.lostEvents,
     suppressedEvents: s.suppressedEvents,
@@ -59,9 +65,10 @@ export function jsonRecord(s: Snapshot, intervalS: number, prev: Snapshot | null
     lostArrivals: s.lostArrivals,
     lostWaits: s.lostWaits,
     lostListens: s.lostListens,
+    ...(s.hosts ? { hosts: s.hosts.map(hostJson) } : {}),
     namespaces: s.namespaces.map(namespaceJson),
     listeners: s.listeners.map((r) => {
-      const o = listenerJson(r);
+      const o = (s.hosts ? fleetListenerJson : listenerJson)(r);
       o.diagnosis = diagnoses.get(r.id) ?? null;
       return o;
     }),

@@ -9,11 +9,20 @@ import { diagnoseSnapshot } from '../model/diagnosis';
 import { sanitize } from '../model/sanitize';
 import { lossNotes } from '../model/losses';
 import { diagnosisNote, duration, ESTIMATE_NOTE, figure, gapText, sortRows, sysctlText } from '../model/view';
-import type { ListenerRow, Snapshot } from '../model/types';
+import type { HostRow, ListenerRow, Snapshot } from '../model/types';
+import { withDownHosts } from '../fleet/stream';
 
 const HEAD = ['NETNS', 'LISTEN', 'PID', 'COMM', 'SOCK', 'QUEUE', 'PEAK', 'SYNQ', 'OVERFLOWS', 'SYN', 'ACK', 'OVF/S', 'SYNDROP', 'COOKIES',
   'ARR/S', 'ACC/S', 'WAITP99', 'OLDEST'];
-const LEFT = new Set(['LISTEN', 'COMM', 'STATE', 'SERVICE']);
+const LEFT = new Set(['HOST', 'LISTEN', 'COMM', 'STATE', 'SERVICE']);
+
+/** "host 10.0.0.2:9877 (web-1, 6.1.0-28-amd64): up, gap 0" or "... down, last seen 12 s ago: connection refused". */
+export function hostLine(h: HostRow, now: number): string {
+  const about = [h.hostname, h.kernel].filter(Boolean).map((x) => sanitize(x!)).join(', ');
+  const seen = h.lastSeenMs === null ? 'never seen' : `last seen ${Math.max(0, Math.round((now - h.lastSeenMs) / 1000))} s ago (${new Date(h.lastSeenMs).toISOString()})`;
+  return `host ${sanitize(h.host)}${about ? ` (${about})` : ''}: ` +
+    (h.up ? `up, ${h.overflowRate.toFixed(1)} overflows/s${h.gap ? `, kernel vs attributed gap ${h.gap}` : ''}` : `down, ${seen}: ${sanitize(h.error ?? '')}`);
+}
 
 /** listen() asked for more than it got: net.core.somaxconn cut it. */
 const cut = (l: ListenerRow) => l.requestedBacklog !== null && l.requestedBacklog > l.maxBacklog;
@@ -35,14 +44,16 @@ function pad(cells: string[][]): string {
  * their places), only when some listener's cgroup names one.
  */
 export function renderTable(s: Snapshot, prev: Snapshot | null = null): string {
-  const sorted = sortRows(s.listeners);
+  const fleet = !!s.hosts;
+  const sorted = sortRows(withDownHosts(s));
   const withReq = sorted.some(cut);
   const withService = sorted.some((l) => l.service);
   const rows = sorted.map((l) => {
     const est = (v: number | string) => figure(v, l.estimate);
     return [
+      ...(fleet ? [sanitize(l.host)] : []),
       String(l.netns),
-      endpoint(l.family, l.address, l.port),
+      l.port ? endpoint(l.family, l.address, l.port) : '-',
       l.pid ? String(l.pid) : '-',
       sanitize(l.comm) || '-',
       String(l.sockets),
@@ -60,11 +71,11 @@ export function renderTable(s: Snapshot, prev: Snapshot | null = null): string {
       duration(l.waitP99Ms),
       duration(l.oldestWaitMs),
       ...(withReq ? [cut(l) ? String(l.requestedBacklog) : '-'] : []),
-      l.closed ? 'closed' : 'open',
+      l.hostDown ? 'host down' : l.closed ? 'closed' : 'open',
       ...(withService ? [sanitize(l.service) || '-'] : []),
     ];
   });
-  const lines = [pad([[...HEAD, ...(withReq ? ['REQ'] : []), 'STATE', ...(withService ? ['SERVICE'] : [])], ...rows])];
+  const lines = [pad([[...(fleet ? ['HOST'] : []), ...HEAD, ...(withReq ? ['REQ'] : []), 'STATE', ...(withService ? ['SERVICE'] : [])], ...rows])];
   if (s.listeners.some((l) => l.estimate)) lines.push(ESTIMATE_NOTE);
   const diagnoses = diagnoseSnapshot(s, prev);
   for (const l of sorted) {
@@ -73,10 +84,11 @@ export function renderTable(s: Snapshot, prev: Snapshot | null = null): string {
   }
   for (const n of s.namespaces) {
     lines.push(
-      `netns ${n.netns}: kernel ListenOverflows ${n.listenOverflows}, ListenDrops ${n.listenDrops}, ` +
+      `${fleet ? `${sanitize(n.host)} ` : ''}netns ${n.netns}: kernel ListenOverflows ${n.listenOverflows}, ListenDrops ${n.listenDrops}, ` +
         `TCPReqQFullDrop ${n.reqQFullDrops}, SyncookiesSent ${n.syncookiesSent}; ${gapText(n)}${sysctlText(n)}`,
     );
   }
+  for (const h of s.hosts ?? []) lines.push(hostLine(h, s.timeMs));
   lines.push(`probe ${s.probe}, lost events ${s.lostEvents}`);
   if (s.notice) lines.push(`notice: ${s.notice}`);
   if (s.mapFull) lines.push(`warning: ${s.mapFull} sockets, rows or namespaces could not be tracked (kernel maps full; --max-listeners, --max-namespaces raise the limits)`);

@@ -23,6 +23,9 @@
  * an older recording's events take the id from their listenerId, and its
  * pre-5.14 ids (rounded doubles) are put right from the inode beside them.
  *
+ * Format 5 added listeners[].host and hostDown and namespaces[].host (a
+ * fleet's; an older recording, a local run, replays them as '' and false).
+ *
  * A recording is read as a stream, a line at a time, twice: once to check
  * every line before anything is shown, then to play it (memory stays that of
  * one snapshot, however long the file; src/record/lines.ts).
@@ -36,7 +39,7 @@ import { sanitize } from '../model/sanitize';
 import { EVENT_PATHS, type DetailEvent, type ListenerRow, type NamespaceRow, type Snapshot, type SnapshotStream, type StreamMeta } from '../model/types';
 import { LineReader, LineTooLong, type Line } from './lines';
 
-export const FORMAT_VERSION = 4;
+export const FORMAT_VERSION = 5;
 /** The largest recording replayed; the writer starts a new part before it (src/record/writer.ts). */
 export const MAX_BYTES = 1024 * 1024 * 1024;
 const MAX_ROWS = 1_000_000;

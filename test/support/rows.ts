@@ -8,7 +8,7 @@ import type { ListenerRow, Snapshot } from '../../src/model/types';
 export function listenerRow(over: Partial<ListenerRow> = {}): ListenerRow {
   const port = over.port ?? 80;
   return {
-    id: `1|4|127.0.0.1|${port}`, netns: 1, netnsCookie: 1, family: 4, address: '127.0.0.1', port, pid: 10, comm: 'srv', uid: 0,
+    id: `1|4|127.0.0.1|${port}`, host: '', hostDown: false, netns: 1, netnsCookie: 1, family: 4, address: '127.0.0.1', port, pid: 10, comm: 'srv', uid: 0,
     cgroupId: 0, inode: 0, cgroup: '', service: '',
     sockets: 1, backlog: 0, maxBacklog: 8, peakBacklog: 0, synBacklog: 0, overflows: 0, overflowsSyn: 0, overflowsAck: 0, synDrops: 0,
     cookies: 0, overflowRate: 0, firstOverflowMs: null, lastOverflowMs: null, closed: false, closedMs: null, estimate: false,

@@ -1,0 +1,145 @@
+/**
+ * What a fleet reads of each host: the exporter's metric families
+ * (src/export/metrics.ts), listed once here as the figures they carry, and
+ * gathered per host from samples, however they came (a scrape of the
+ * exporter, or Prometheus's answer to a query).
+ */
+import type { Sample } from './exposition';
+
+/** A listener's figures, each from one family (and a path, for the overflows). */
+export const LISTENER_METRICS = {
+  overflowsSyn: { metric: 'acceptq_listen_overflows_total', path: 'syn' },
+  overflowsAck: { metric: 'acceptq_listen_overflows_total', path: 'ack' },
+  synDrops: { metric: 'acceptq_syn_queue_drops_total' },
+  cookies: { metric: 'acceptq_syncookies_sent_total' },
+  backlog: { metric: 'acceptq_accept_queue_length' },
+  maxBacklog: { metric: 'acceptq_accept_queue_limit' },
+  peakBacklog: { metric: 'acceptq_accept_queue_peak' },
+  synBacklog: { metric: 'acceptq_syn_queue_length' },
+  sockets: { metric: 'acceptq_listener_sockets' },
+  estimate: { metric: 'acceptq_listener_estimate' },
+  arrivals: { metric: 'acceptq_arrivals_total' },
+  accepts: { metric: 'acceptq_accepts_total' },
+  oldestWaitS: { metric: 'acceptq_oldest_wait_seconds' },
+  // absent when unknown: 0 is a value of its own
+  requestedBacklog: { metric: 'acceptq_listen_backlog_requested', present: true },
+  pid: { metric: 'acceptq_listener_pid' },
+  lastOverflowS: { metric: 'acceptq_listener_last_overflow_timestamp_seconds', present: true },
+  waitCount: { metric: 'acceptq_accept_wait_seconds_count' },
+  waitSumS: { metric: 'acceptq_accept_wait_seconds_sum' },
+} as const satisfies Record<string, { metric: string; path?: string; present?: boolean }>;
+
+export type ListenerFigure = keyof typeof LISTENER_METRICS;
+
+/** The family every listener has a sample of, whatever its figures: it names the listener (its labels) and says whether it is open. */
+export const LISTENER_IDENTITY = 'acceptq_listener_open';
+
+/** A namespace's figures. */
+export const NAMESPACE_METRICS = {
+  listenOverflows: 'acceptq_namespace_listen_overflows_total',
+  listenDrops: 'acceptq_namespace_listen_drops_total',
+  reqQFullDrops: 'acceptq_namespace_syn_queue_drops_total',
+  syncookiesSent: 'acceptq_namespace_syncookies_sent_total',
+  unattributed: 'acceptq_namespace_unattributed_overflows',
+  unattributedSynDrops: 'acceptq_namespace_unattributed_syn_queue_drops',
+  unattributedCookies: 'acceptq_namespace_unattributed_syncookies',
+  unmatched: 'acceptq_namespace_unmatched_total',
+  estimate: 'acceptq_namespace_estimate',
+  somaxconn: 'acceptq_namespace_somaxconn',
+  maxSynBacklog: 'acceptq_namespace_tcp_max_syn_backlog',
+  syncookies: 'acceptq_namespace_tcp_syncookies',
+  abortOnOverflow: 'acceptq_namespace_tcp_abort_on_overflow',
+} as const;
+
+export type NamespaceFigure = keyof typeof NAMESPACE_METRICS;
+
+/** The families of a host as a whole. */
+export const HOST_METRICS = { probe: 'acceptq_probe_info', host: 'acceptq_host_info', lostEvents: 'acceptq_lost_events_total' } as const;
+
+/** A listener of a host as read: its labels, open or not, and the figures that had a sample. */
+export interface ListenerRead {
+  netns: string;
+  netnsCookie: string;
+  address: string;
+  port: number;
+  comm: string;
+  service: string;
+  open: boolean;
+  figures: Partial<Record<ListenerFigure, number>>;
+}
+
+export interface NamespaceRead {
+  netns: string;
+  netnsCookie: string;
+  figures: Partial<Record<NamespaceFigure, number>>;
+}
+
+/** One host's read: what it said of itself, its listeners and namespaces. */
+export interface HostRead {
+  hostname: string | null;
+  kernel: string | null;
+  probe: string | null;
+  lostEvents: number;
+  listeners: Map<string, ListenerRead>;
+  namespaces: Map<string, NamespaceRead>;
+}
+
+/** Within a host: a listener's key (its namespace's id, address, port). */
+export const listenerKey = (l: Record<string, string>) => `${l.netns_cookie}|${l.address}|${l.port}`;
+
+// family -> the listener figures it carries, by path ('' when it has none)
+const BY_METRIC = new Map<string, Map<string, ListenerFigure>>();
+for (const [figure, m] of Object.entries(LISTENER_METRICS) as Array<[ListenerFigure, { metric: string; path?: string }]>) {
+  if (!BY_METRIC.has(m.metric)) BY_METRIC.set(m.metric, new Map());
+  BY_METRIC.get(m.metric)!.set(m.path ?? '', figure);
+}
+const NAMESPACE_BY_METRIC = new Map(Object.entries(NAMESPACE_METRICS).map(([k, v]) => [v as string, k as NamespaceFigure]));
+
+export function emptyHostRead(): HostRead {
+  return { hostname: null, kernel: null, probe: null, lostEvents: 0, listeners: new Map(), namespaces: new Map() };
+}
+
+/** A listener's entry, made from the labels of its first sample. */
+function listenerOf(h: HostRead, l: Record<string, string>): ListenerRead {
+  const key = listenerKey(l);
+  let r = h.listeners.get(key);
+  if (!r) {
+    r = { netns: l.netns ?? '0', netnsCookie: l.netns_cookie ?? '0', address: l.address ?? '', port: Number(l.port) || 0, comm: l.comm ?? '', service: l.service ?? '', open: true, figures: {} };
+    h.listeners.set(key, r);
+  }
+  return r;
+}
+
+/** Take one sample of a host (full labels, as the exporter wrote them) into its read. */
+export function addSample(h: HostRead, s: Sample): void {
+  const figures = BY_METRIC.get(s.name);
+  if (figures) {
+    const f = figures.get(s.labels.path ?? '');
+    if (f) listenerOf(h, s.labels).figures[f] = s.value;
+    return;
+  }
+  if (s.name === LISTENER_IDENTITY) {
+    listenerOf(h, s.labels).open = s.value !== 0;
+    return;
+  }
+  const nf = NAMESPACE_BY_METRIC.get(s.name);
+  if (nf) {
+    const key = s.labels.netns_cookie ?? '0';
+    let n = h.namespaces.get(key);
+    if (!n) h.namespaces.set(key, (n = { netns: s.labels.netns ?? '0', netnsCookie: key, figures: {} }));
+    n.figures[nf] = s.value;
+    return;
+  }
+  if (s.name === HOST_METRICS.probe) h.probe = s.labels.probe ?? null;
+  else if (s.name === HOST_METRICS.host) {
+    h.hostname = s.labels.hostname ?? null;
+    h.kernel = s.labels.kernel ?? null;
+  } else if (s.name === HOST_METRICS.lostEvents) h.lostEvents = s.value;
+}
+
+/** A whole exposition of one host (what --targets scrapes). */
+export function hostReadOf(samples: Sample[]): HostRead {
+  const h = emptyHostRead();
+  for (const s of samples) addSample(h, s);
+  return h;
+}

@@ -1,0 +1,229 @@
+/**
+ * A fleet as a SnapshotStream: each tick, prepare() polls the source (the
+ * I/O), next() builds the model's snapshot from it, so every view of a
+ * local run (dashboard, --once, --json, run) shows a fleet unchanged.
+ *
+ * A row is a host's listener; its counts are the host exporter's, as last
+ * scraped (exact as the exporter's are), its rates the moves between two
+ * scrapes over the time between them. A host that stops answering stays, down,
+ * with its last figures and when it was last seen; a host the source no
+ * longer names (a target removed from Prometheus) ages out like a closed
+ * listener.
+ */
+import { netnsIdFromText } from '../model/netns';
+import { rateTotals } from '../model/view';
+import type { HostRow, ListenerRow, NamespaceRow, Snapshot, SnapshotStream, StreamMeta } from '../model/types';
+import type { HostRead, ListenerRead, NamespaceRead } from './figures';
+import type { FleetSource, HostPoll, Poll } from './sources';
+
+/** How long a host the source no longer names, and a closed listener, stay shown (as the exporter keeps a closed one). */
+export const RETAIN_MS = 120_000;
+
+/** A row's cumulative figures at a scrape, for the next interval's rates. */
+interface Counters {
+  overflows: number;
+  arrivals: number;
+  accepts: number;
+  waitCount: number;
+  waitSumS: number;
+}
+
+interface HostState {
+  row: HostRow;
+  /** When the figures shown were scraped; 0: never. */
+  scrapedMs: number;
+  listeners: ListenerRow[];
+  counters: Map<string, Counters>;
+  namespaces: NamespaceRow[];
+  nsOverflows: Map<string, number>;
+  /** When the source stopped naming it; null while it does. */
+  goneMs: number | null;
+}
+
+const family = (address: string) => (address.includes(':') ? 6 : 4);
+
+export class FleetStream implements SnapshotStream {
+  readonly live = true;
+  readonly meta: StreamMeta;
+  private readonly hosts = new Map<string, HostState>();
+  private poll: Poll = { hosts: [], notice: '' };
+  private prevTime = 0;
+  private askedLastSeen = new Set<string>();
+
+  constructor(readonly source: FleetSource, intervalS: number, private readonly now: () => number = Date.now) {
+    this.meta = { host: source.name, kernel: '', probe: 'fleet', intervalS };
+  }
+
+  async prepare(): Promise<void> {
+    this.poll = await this.source.poll();
+    // a host down since before we looked: when it was last seen, once, from the source's memory
+    const unknown = this.poll.hosts.filter((h) => !h.up && !this.hosts.get(h.host)?.row.lastSeenMs && !this.askedLastSeen.has(h.host)).map((h) => h.host);
+    if (unknown.length && this.source.lastSeen) {
+      unknown.forEach((h) => this.askedLastSeen.add(h));
+      try {
+        for (const [host, ms] of await this.source.lastSeen(unknown)) this.stateOf(host).row.lastSeenMs = ms;
+      } catch {
+        // unknown it stays; the poll's notice says if the source is failing
+      }
+    }
+  }
+
+  next(): Snapshot {
+    const t = this.now();
+    const elapsed = this.prevTime ? Math.max((t - this.prevTime) / 1000, 1e-3) : 0;
+    this.prevTime = t;
+    const named = new Set<string>();
+    for (const p of this.poll.hosts) {
+      named.add(p.host);
+      const h = this.stateOf(p.host);
+      h.goneMs = null;
+      if (p.up && p.read) this.take(h, p, p.read);
+      else this.down(h, p);
+    }
+    // a source that failed as a whole names nobody this tick: the hosts keep their state
+    if (!this.poll.notice) {
+      for (const [host, h] of this.hosts) {
+        if (named.has(host)) continue;
+        h.goneMs ??= t;
+        this.down(h, { host, up: false, scrapedMs: t, error: 'no longer named by the source', read: null });
+        if (t - h.goneMs > RETAIN_MS) this.hosts.delete(host);
+      }
+    }
+    const listeners: ListenerRow[] = [];
+    const namespaces: NamespaceRow[] = [];
+    const hosts: HostRow[] = [];
+    const probes = new Set<string>();
+    let lostEvents = 0;
+    for (const h of [...this.hosts.values()].sort((a, b) => a.row.host.localeCompare(b.row.host))) {
+      h.listeners = h.listeners.filter((r) => !r.closed || t - (r.closedMs ?? t) <= RETAIN_MS);
+      listeners.push(...h.listeners);
+      namespaces.push(...h.namespaces);
+      h.row.overflowRate = h.row.up ? h.listeners.reduce((s, r) => s + r.overflowRate, 0) : 0;
+      h.row.gap = h.namespaces.reduce((s, n) => s + Math.abs(n.unattributed) + Math.abs(n.unattributedSynDrops) + Math.abs(n.unattributedCookies), 0);
+      hosts.push({ ...h.row });
+      if (h.row.probe) probes.add(h.row.probe);
+      lostEvents += h.row.lostEvents;
+    }
+    return {
+      timeMs: t, elapsed, probe: [...probes].sort().join(',') || 'none', notice: this.poll.notice,
+      lostEvents, suppressedEvents: 0, mapFull: 0, lostArrivals: 0, lostWaits: 0, lostListens: 0,
+      snapshotMs: 0, listeners, namespaces, events: [], hosts, source: this.source.kind,
+      ...rateTotals(listeners, namespaces),
+    };
+  }
+
+  private stateOf(host: string): HostState {
+    let h = this.hosts.get(host);
+    if (!h) {
+      h = {
+        row: { host, up: false, lastSeenMs: null, error: null, hostname: null, kernel: null, probe: null, overflowRate: 0, gap: 0, lostEvents: 0 },
+        scrapedMs: 0, listeners: [], counters: new Map(), namespaces: [], nsOverflows: new Map(), goneMs: null,
+      };
+      this.hosts.set(host, h);
+    }
+    return h;
+  }
+
+  /** A host that answered: its rows from its read, rates against its previous scrape. */
+  private take(h: HostState, p: HostPoll, read: HostRead): void {
+    const dt = h.scrapedMs ? (p.scrapedMs - h.scrapedMs) / 1000 : 0;
+    // the same scrape again (Prometheus has not scraped since): the rates stand
+    const fresh = dt > 0;
+    const prevRows = new Map(h.listeners.map((r) => [r.id, r]));
+    const counters = new Map<string, Counters>();
+    const rows: ListenerRow[] = [];
+    for (const l of read.listeners.values()) {
+      const row = listenerRow(p.host, l);
+      const c: Counters = { overflows: row.overflows, arrivals: row.arrivals, accepts: row.accepts, waitCount: l.figures.waitCount ?? 0, waitSumS: l.figures.waitSumS ?? 0 };
+      counters.set(row.id, c);
+      const was = h.counters.get(row.id);
+      const prev = prevRows.get(row.id);
+      if (fresh && was) {
+        row.overflowRate = Math.max(c.overflows - was.overflows, 0) / dt;
+        row.arrivalRate = Math.max(c.arrivals - was.arrivals, 0) / dt;
+        row.acceptRate = Math.max(c.accepts - was.accepts, 0) / dt;
+        row.waitCount = Math.max(c.waitCount - was.waitCount, 0);
+        row.waitMeanMs = row.waitCount ? (Math.max(c.waitSumS - was.waitSumS, 0) / row.waitCount) * 1000 : null;
+      } else if (prev) {
+        for (const k of ['overflowRate', 'arrivalRate', 'acceptRate', 'waitCount', 'waitMeanMs'] as const) (row as any)[k] = prev[k];
+      }
+      if (row.closed) row.closedMs = prev?.closedMs ?? p.scrapedMs;
+      rows.push(row);
+    }
+    const nsOverflows = new Map<string, number>();
+    h.namespaces = [...read.namespaces.values()].map((n) => {
+      const row = namespaceRow(p.host, n);
+      nsOverflows.set(n.netnsCookie, row.listenOverflows);
+      const was = h.nsOverflows.get(n.netnsCookie);
+      const prev = h.namespaces.find((x) => x.cookie === row.cookie);
+      row.overflowRate = fresh && was !== undefined ? Math.max(row.listenOverflows - was, 0) / dt : prev?.overflowRate ?? 0;
+      return row;
+    });
+    if (fresh || !h.scrapedMs) {
+      h.counters = counters;
+      h.nsOverflows = nsOverflows;
+      h.scrapedMs = p.scrapedMs;
+    }
+    h.listeners = rows;
+    Object.assign(h.row, { up: true, lastSeenMs: p.scrapedMs, error: null, hostname: read.hostname, kernel: read.kernel, probe: read.probe, lostEvents: read.lostEvents });
+  }
+
+  /** A host that did not answer: its last rows, marked, their rates 0. */
+  private down(h: HostState, p: HostPoll): void {
+    h.row.up = false;
+    h.row.error = p.error;
+    h.listeners = h.listeners.map((r) => ({ ...r, hostDown: true, overflowRate: 0, arrivalRate: 0, acceptRate: 0, waitCount: 0, waitMeanMs: null }));
+    h.namespaces = h.namespaces.map((n) => ({ ...n, overflowRate: 0 }));
+  }
+}
+
+/** A listener's row from a host's read; rates 0 until a second scrape. */
+export function listenerRow(host: string, l: ListenerRead): ListenerRow {
+  const f = l.figures;
+  const netnsCookie = netnsIdFromText(l.netnsCookie);
+  const fam = family(l.address);
+  const overflowsSyn = f.overflowsSyn ?? 0;
+  const overflowsAck = f.overflowsAck ?? 0;
+  return {
+    id: `${host}|${netnsCookie}|${fam}|${l.address}|${l.port}`, host, hostDown: false,
+    netns: Number(l.netns) || 0, netnsCookie, family: fam, address: l.address, port: l.port,
+    pid: f.pid ?? 0, comm: l.comm, uid: 0, cgroupId: 0, inode: 0, cgroup: '', service: l.service,
+    sockets: f.sockets ?? 0, backlog: f.backlog ?? 0, maxBacklog: f.maxBacklog ?? 0, requestedBacklog: f.requestedBacklog ?? null,
+    peakBacklog: f.peakBacklog ?? 0, synBacklog: f.synBacklog ?? 0,
+    overflows: overflowsSyn + overflowsAck, overflowsSyn, overflowsAck, synDrops: f.synDrops ?? 0, cookies: f.cookies ?? 0,
+    estimate: (f.estimate ?? 0) !== 0, arrivals: f.arrivals ?? 0, accepts: f.accepts ?? 0,
+    overflowRate: 0, arrivalRate: 0, acceptRate: 0,
+    oldestWaitMs: f.oldestWaitS ? f.oldestWaitS * 1000 : null,
+    // the exporter gives the waits' count and sum, not their spread
+    waitCount: 0, waitMeanMs: null, waitMinMs: null, waitMaxMs: null, waitP50Ms: null, waitP99Ms: null, waitHist: [],
+    // when it first overflowed is not exported; when it last did is
+    firstOverflowMs: null, lastOverflowMs: f.lastOverflowS ? Math.round(f.lastOverflowS * 1000) : null,
+    closed: !l.open, closedMs: null,
+  };
+}
+
+function namespaceRow(host: string, n: NamespaceRead): NamespaceRow {
+  const f = n.figures;
+  return {
+    host, netns: Number(n.netns) || 0, cookie: netnsIdFromText(n.netnsCookie), pid: 0,
+    listenOverflows: f.listenOverflows ?? 0, listenDrops: f.listenDrops ?? 0, syncookiesSent: f.syncookiesSent ?? 0, reqQFullDrops: f.reqQFullDrops ?? 0,
+    unattributed: f.unattributed ?? 0, unattributedSynDrops: f.unattributedSynDrops ?? 0, unattributedCookies: f.unattributedCookies ?? 0,
+    unmatched: f.unmatched ?? 0, estimate: (f.estimate ?? 0) !== 0, overflowRate: 0, gone: false,
+    somaxconn: f.somaxconn ?? null, maxSynBacklog: f.maxSynBacklog ?? null, syncookies: f.syncookies ?? null, abortOnOverflow: f.abortOnOverflow ?? null,
+  };
+}
+
+/**
+ * The rows a table shows: a snapshot's, and one for each down host that has
+ * none (it is never dropped silently), figures all 0 and marked down.
+ */
+export function withDownHosts(s: Snapshot): ListenerRow[] {
+  const down = s.hosts?.filter((h) => !h.up);
+  if (!down?.length) return s.listeners;
+  const shown = new Set(s.listeners.map((r) => r.host));
+  const extra = down.filter((h) => !shown.has(h.host)).map((h): ListenerRow => ({
+    ...listenerRow(h.host, { netns: '0', netnsCookie: '0', address: '', port: 0, comm: '', service: '', open: true, figures: {} }),
+    id: `${h.host}|down`, hostDown: true,
+  }));
+  return extra.length ? [...s.listeners, ...extra] : s.listeners;
+}
