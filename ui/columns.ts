@@ -4,7 +4,8 @@
  * Counts of a row whose split is an estimate carry a '~', and so does the
  * wait p99 (estimated from a histogram). A row's second character says what
  * it is doing, without colour too: '!' dropping now, '*' dropped within the
- * last minute, 'x' closed.
+ * last minute, 'x' closed, '?' its host (of a fleet) did not answer: the
+ * figures are its last.
  */
 import { endpoint } from '../src/model/address';
 import { sanitize } from '../src/model/sanitize';
@@ -19,6 +20,8 @@ export interface Column {
   priority: number;
   align: 'left' | 'right';
   sort?: SortKey;
+  /** Shown only for a fleet (its rows come from many hosts). */
+  fleet?: boolean;
   text(r: ListenerRow, now: number): string;
 }
 
@@ -26,7 +29,9 @@ export interface Column {
 
 // Widths leave room for the title's sort mark (v or ^).
 export const COLUMNS: Column[] = [
-  { title: 'LISTEN', width: 24, priority: 10, align: 'left', sort: 'address', text: (r) => endpoint(r.family, r.address, r.port) },
+  { title: 'HOST', width: 21, priority: 10, align: 'left', sort: 'host', fleet: true, text: (r) => sanitize(r.host) },
+  // a down host with no listener known has a row of its own
+  { title: 'LISTEN', width: 24, priority: 10, align: 'left', sort: 'address', text: (r) => (r.port ? endpoint(r.family, r.address, r.port) : 'host down') },
   { title: 'NETNS', width: 10, priority: 4, align: 'right', sort: 'netns', text: (r) => String(r.netns) },
   { title: 'PID/COMM', width: 20, priority: 8, align: 'left', sort: 'comm', text: (r) => (r.pid ? `${r.pid}/${sanitize(r.comm)}` : '-') },
   // on a wide terminal: 80 and 120 columns keep their layout (the detail view always names it)
@@ -51,23 +56,25 @@ export const RECENT_MS = 60_000;
 /** Dropped within this long (or in the last frame): dropping now ('!'). */
 export const NOW_MS = 2_000;
 
-export type Activity = 'closed' | 'now' | 'recent' | 'idle';
+export type Activity = 'down' | 'closed' | 'now' | 'recent' | 'idle';
 
 /** What a row is doing at time now (the snapshot's time): closed, dropping now, dropped recently or neither. */
 export function activity(r: ListenerRow, now: number, nowMs = NOW_MS): Activity {
+  if (r.hostDown) return 'down';
   if (r.closed) return 'closed';
   const since = r.lastOverflowMs === null ? Infinity : now - r.lastOverflowMs;
   if (r.overflowRate > 0 || since < nowMs) return 'now';
   return since < RECENT_MS ? 'recent' : 'idle';
 }
 
-export const MARKS: Record<Activity, string> = { closed: 'x', now: '!', recent: '*', idle: ' ' };
+export const MARKS: Record<Activity, string> = { down: '?', closed: 'x', now: '!', recent: '*', idle: ' ' };
 
-/** The columns that fit in width, in their display order. */
-export function fitColumns(width: number): Column[] {
+/** The columns that fit in width, in their display order; HOST only for a fleet. */
+export function fitColumns(width: number, fleet = false): Column[] {
   const chosen = new Set<Column>();
   let used = 2; // selection marker
   for (const c of [...COLUMNS].sort((a, b) => b.priority - a.priority)) {
+    if (c.fleet && !fleet) continue;
     if (used + c.width + 1 <= width) {
       chosen.add(c);
       used += c.width + 1;

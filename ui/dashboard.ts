@@ -9,7 +9,7 @@
  */
 import blessed from 'blessed';
 import { filterSnapshot, type RowFilter } from '../src/model/view';
-import type { SnapshotStream } from '../src/model/types';
+import type { ListenerRow, SnapshotStream } from '../src/model/types';
 import { NOW_MS } from './columns';
 import { FrameLog, type FrameCause } from './frame-log';
 import { keyAction, WHEEL_ROWS, type Action, type KeyMode } from './keys';
@@ -22,7 +22,7 @@ import type { PanelContext } from './panels/paint';
 import { SparklinesPanel } from './panels/sparklines';
 import { TablePanel } from './panels/table';
 import { installTerminfoReader, nonUtf8LineDrawing, quietly, terminalName, type LineDrawingCaps } from './terminal';
-import { DashboardState } from './viewmodel';
+import { DashboardState, HISTORY } from './viewmodel';
 
 const MIN_W = 60;
 const MIN_H = 12;
@@ -93,7 +93,10 @@ class Dashboard {
   readonly help: HelpPanel;
   private readonly small: blessed.Widgets.BoxElement;
 
-  constructor(readonly screen: blessed.Widgets.Screen, o: DashboardOptions, stream: SnapshotStream, ascii: boolean) {
+  /** Histories asked of the stream (by listener id, '' the total): once each. */
+  private readonly backfilled = new Set<string>();
+
+  constructor(readonly screen: blessed.Widgets.Screen, o: DashboardOptions, private readonly stream: SnapshotStream, ascii: boolean) {
     const intervalS = stream.live ? o.interval : stream.meta.intervalS;
     const ctx: PanelContext = {
       screen, state: this.state, ascii, color: o.color,
@@ -204,6 +207,7 @@ class Dashboard {
         if (!r) return false;
         this.detail.id = r.id;
         this.overlay = 'detail';
+        this.backfill(r);
         state.dismissNotice(r.id);
         break;
       }
@@ -214,6 +218,22 @@ class Dashboard {
       case 'help': this.overlay = 'help'; break;
     }
     return true;
+  }
+
+  /**
+   * A listener's history (null: the total's) from before the dashboard
+   * started, where the stream keeps it (a fleet through Prometheus): asked
+   * once, drawn when it comes; none if the source fails to give it.
+   */
+  backfill(r: ListenerRow | null): void {
+    const key = r?.id ?? '';
+    if (!this.stream.history || this.backfilled.has(key)) return;
+    this.backfilled.add(key);
+    this.stream.history(r, HISTORY).then((past) => {
+      if (!past || this.destroyed) return;
+      this.state.seedHistory(r?.id ?? null, past);
+      this.draw();
+    }, () => undefined);
   }
 
   /** A click on the table: a column header sorts by it (again: reversed), a row is selected. */
@@ -296,6 +316,7 @@ export async function runDashboard(o: DashboardOptions, stream: SnapshotStream, 
     d.help.el.on('mousedown', () => frame('mouse', () => d.apply({ kind: 'closeOverlay' })));
 
     if (o.duration !== undefined) setTimeout(() => finish(), o.duration * 1000);
+    d.backfill(null);
     void tick();
   });
 }

@@ -9,6 +9,7 @@ import { Ring } from '../src/model/ring';
 import { compareRows, fill, matches, perSecond, resortRows, SORT_KEYS, type SortKey } from '../src/model/view';
 import { bucketBounds } from '../src/model/wait';
 import type { DetailEvent, ListenerRow, Snapshot } from '../src/model/types';
+import { withDownHosts } from '../src/fleet/stream';
 
 /** Points of history kept per listener: 3 minutes at a 1 s interval. */
 export const HISTORY = 180;
@@ -82,7 +83,7 @@ export class DashboardState {
   previous: Snapshot | null = null;
   /** Of latest's open listeners; null when none has a connection waiting or a timed accept. */
   worstWait: WorstWait | null = null;
-  readonly total = new Ring(HISTORY);
+  total = new Ring(HISTORY);
   /**
    * overflows/s per listener, from the first frame it was above zero (before:
    * zeros, never stored; the sparklines pad on the left).
@@ -107,8 +108,9 @@ export class DashboardState {
   /** Listeners that started overflowing, by id, oldest first, until dismissed or looked at. */
   private readonly notices = new Map<string, Notice>();
 
-  /** Take in one tick's snapshot. */
-  ingest(s: Snapshot): void {
+  /** Take in one tick's snapshot (a fleet's down hosts with no rows get one each). */
+  ingest(snapshot: Snapshot): void {
+    const s = snapshot.hosts ? { ...snapshot, listeners: withDownHosts(snapshot) } : snapshot;
     this.previous = this.latest;
     this.latest = s;
     this.total.push(s.attributedRate);
@@ -236,6 +238,20 @@ export class DashboardState {
 
   selected(): ListenerRow | null {
     return this.rows().find((r) => r.id === this.selectedId) ?? null;
+  }
+
+  /**
+   * History from before the dashboard started (a fleet's Prometheus keeps
+   * it): past, oldest first up to now, goes before the frames already seen
+   * live. id null: the total.
+   */
+  seedHistory(id: string | null, past: number[]): void {
+    const live = (id === null ? this.total : this.history.get(id))?.values() ?? [];
+    const ring = new Ring(HISTORY);
+    for (const v of [...past.slice(0, Math.max(0, past.length - live.length)), ...live].slice(-HISTORY)) ring.push(v);
+    if (id === null) this.total = ring;
+    else this.history.set(id, ring);
+    this.filteredTotal = null;
   }
 
   historyOf(id: string): Ring | undefined {

@@ -11,6 +11,14 @@ import { addSample, emptyHostRead, hostReadOf, LISTENER_IDENTITY, LISTENER_METRI
 import { parseExposition } from './exposition';
 import { HttpClient, HttpError } from './http';
 
+/** A listener's series: its host and labels. */
+export interface SeriesOf {
+  host: string;
+  netnsCookie: string;
+  address: string;
+  port: number;
+}
+
 /** One host in a poll: up (and its read) or down (and why). */
 export interface HostPoll {
   host: string;
@@ -33,8 +41,8 @@ export interface FleetSource {
   readonly name: string;
   readonly http: HttpClient;
   poll(): Promise<Poll>;
-  /** A listener's overflows/s over the last `points` intervals, oldest first (Prometheus only). */
-  history?(host: string, l: { netnsCookie: string; address: string; port: number } | null, points: number, stepS: number): Promise<number[]>;
+  /** A listener's overflows/s (null: the fleet's) at the last `points` steps, oldest first (Prometheus only). */
+  history?(l: SeriesOf | null, points: number, stepS: number): Promise<number[]>;
   /** When each of these hosts last answered a scrape, as far back as the source remembers (Prometheus only). */
   lastSeen?(hosts: string[]): Promise<Map<string, number>>;
 }
@@ -126,10 +134,10 @@ export class PrometheusSource implements FleetSource {
     return { hosts, notice: '' };
   }
 
-  async history(host: string, l: { netnsCookie: string; address: string; port: number } | null, points: number, stepS: number): Promise<number[]> {
-    const sel = [this.selector, `instance=${quote(host)}`, ...(l ? [`netns_cookie=${quote(l.netnsCookie)}`, `address=${quote(l.address)}`, `port="${l.port}"`] : [])];
-    const q = `sum(irate(${LISTENER_METRICS.overflowsSyn.metric}{${sel.filter(Boolean).join(',')}}[1m]))`;
-    return this.range(host ? q : `sum(irate(${LISTENER_METRICS.overflowsSyn.metric}${this.selector ? `{${this.selector}}` : ''}[1m]))`, points, stepS);
+  async history(l: SeriesOf | null, points: number, stepS: number): Promise<number[]> {
+    const sel = [this.selector, ...(l ? [`instance=${quote(l.host)}`, `netns_cookie=${quote(l.netnsCookie)}`, `address=${quote(l.address)}`, `port="${l.port}"`] : [])];
+    // both paths' overflows, the rate between the last two scrapes at each step
+    return this.range(`sum(irate(${LISTENER_METRICS.overflowsSyn.metric}{${sel.filter(Boolean).join(',')}}[1m]))`, points, stepS);
   }
 
   /** One series over the last `points` steps, oldest first; a step without a value is 0. */

@@ -10,7 +10,7 @@
  * longer names (a target removed from Prometheus) ages out like a closed
  * listener.
  */
-import { netnsIdFromText } from '../model/netns';
+import { netnsCookieText, netnsIdFromText } from '../model/netns';
 import { rateTotals } from '../model/view';
 import type { HostRow, ListenerRow, NamespaceRow, Snapshot, SnapshotStream, StreamMeta } from '../model/types';
 import type { HostRead, ListenerRead, NamespaceRead } from './figures';
@@ -110,6 +110,13 @@ export class FleetStream implements SnapshotStream {
       snapshotMs: 0, listeners, namespaces, events: [], hosts, source: this.source.kind,
       ...rateTotals(listeners, namespaces),
     };
+  }
+
+  /** A listener's overflows/s (null: the fleet's) before the stream started, where the source remembers them. */
+  async history(r: ListenerRow | null, points: number): Promise<number[] | null> {
+    if (!this.source.history) return null;
+    const of = r ? { host: r.host, netnsCookie: netnsCookieText(r.netnsCookie), address: r.address, port: r.port } : null;
+    return this.source.history(of, points, this.meta.intervalS);
   }
 
   private stateOf(host: string): HostState {

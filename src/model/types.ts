@@ -174,4 +174,10 @@ export interface SnapshotStream {
   prepare?(): Promise<void>;
   /** The next snapshot (live: read the kernel now); null at the end of a recording. */
   next(): Snapshot | null;
+  /**
+   * A listener's overflows/s (null: every listener's) over the `points`
+   * intervals before now, where the source keeps history (a fleet through
+   * Prometheus); null where it does not.
+   */
+  history?(row: ListenerRow | null, points: number): Promise<number[] | null>;
 }

@@ -127,11 +127,11 @@ export function rateTotals(listeners: ListenerRow[], namespaces: NamespaceRow[])
  */
 export type SortKey =
   | 'rate' | 'overflows' | 'wait' | 'oldest' | 'accepts' | 'arrivals' | 'fill' | 'backlog' | 'peak' | 'synq' | 'last'
-  | 'address' | 'port' | 'pid' | 'comm' | 'netns';
+  | 'address' | 'port' | 'pid' | 'comm' | 'netns' | 'host';
 
 /** Every key, in the order the dashboard's `<`, `>` and `s` go through them. */
 export const SORT_KEYS: SortKey[] = [
-  'rate', 'overflows', 'wait', 'oldest', 'accepts', 'arrivals', 'fill', 'backlog', 'peak', 'synq', 'last', 'address', 'port', 'pid', 'comm', 'netns',
+  'rate', 'overflows', 'wait', 'oldest', 'accepts', 'arrivals', 'fill', 'backlog', 'peak', 'synq', 'last', 'address', 'port', 'pid', 'comm', 'netns', 'host',
 ];
 
 /** Accept-queue fill: depth over what the kernel admits (backlog + 1 per socket). */
@@ -158,6 +158,7 @@ function primary(r: ListenerRow, k: SortKey): number | string {
     case 'pid': return r.pid;
     case 'comm': return r.comm;
     case 'netns': return r.netns;
+    case 'host': return r.host;
     case 'last': return r.lastOverflowMs ?? 0;
   }
 }

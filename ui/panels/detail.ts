@@ -57,15 +57,27 @@ class DetailText {
   title(): string {
     const r = this.r;
     const owner = r.pid ? `pid ${r.pid} ${sanitize(r.comm)}` : 'owner unknown';
-    return tag(this.ctx, 'bold', this.line(`${endpoint(r.family, r.address, r.port)}  netns ${r.netns} cookie ${netnsCookieText(r.netnsCookie)}  ${owner}` +
-      `${r.service ? `  service ${sanitize(r.service)}` : ''}  uid ${r.uid}  ${r.closed ? 'closed' : 'open'}`));
+    // a fleet's row: its host first; the exporters do not give the owner's uid
+    const host = this.r.host ? this.hostText() : '';
+    return tag(this.ctx, 'bold', this.line(`${host}${endpoint(r.family, r.address, r.port)}  netns ${r.netns} cookie ${netnsCookieText(r.netnsCookie)}  ${owner}` +
+      `${r.service ? `  service ${sanitize(r.service)}` : ''}${r.host ? '' : `  uid ${r.uid}`}  ${r.hostDown ? 'host down' : r.closed ? 'closed' : 'open'}`));
+  }
+
+  /** "host web-1:9877 (web-1, 6.1.0) " or "host web-1:9877 (down, last seen 00:00:12 ago) ". */
+  private hostText(): string {
+    const h = this.ctx.state.latest?.hosts?.find((x) => x.host === this.r.host);
+    const about = !h ? '' : h.up ? [h.hostname, h.kernel].filter(Boolean).map((x) => sanitize(x!)).join(', ')
+      : `down, last seen ${ago(h.lastSeenMs, this.ctx.state.latest?.timeMs ?? Date.now())} ago`;
+    return `host ${sanitize(this.r.host)}${about ? ` (${about})` : ''}  `;
   }
 
   diagnosis(max: number): string[] {
     const { r, d } = this;
     if (d) return [...this.wrapped(`diagnosis: ${d.verdict}`, max).map(this.yellow), ...this.wrapped(`  basis: ${d.basis}`, max)];
     if (r.closed) return [this.line('diagnosis: none (closed)')];
-    if (!r.waitHist?.length) return [this.line('diagnosis: none (no accept-queue traffic figures: a format-1 recording)')];
+    if (!r.waitHist?.length) {
+      return [this.line(r.host ? "diagnosis: none (a fleet's exporters give no wait histogram)" : 'diagnosis: none (no accept-queue traffic figures: a format-1 recording)')];
+    }
     // the model finds nothing to explain when nothing drops now; a full queue (just taken from) drops the next one
     const full = r.backlog > 0 && r.backlog >= r.maxBacklog;
     return this.wrapped(full ? 'diagnosis: nothing dropped in the last interval, but its queue is full: the next connection overflows'
@@ -120,7 +132,9 @@ class DetailText {
   waits(max: number): string[] {
     const r = this.r;
     const approx = (ms: number | null | undefined) => (ms == null ? '-' : figure(duration(ms), true));
-    const text = !r.waitHist?.length
+    const text = r.host
+      ? (r.waitCount > 0 ? `wait, last interval (${r.waitCount} timed): mean ${duration(r.waitMeanMs)} (the exporter gives no spread)` : 'wait, last interval: no accept() timed')
+      : !r.waitHist?.length
       ? 'wait: not recorded (a format-1 recording)'
       : r.waitCount > 0
         ? `wait, last interval (${r.waitCount} timed): p50 ${approx(r.waitP50Ms)}  p99 ${approx(r.waitP99Ms)}  ` +
@@ -195,7 +209,7 @@ export class DetailPanel {
     const W = Math.max(20, (this.el.width as number) - 2);
     const H = Math.max(1, (this.el.height as number) - 2);
     const now = state.latest?.timeMs ?? Date.now();
-    const ns = state.latest?.namespaces.find((n) => n.cookie === r.netnsCookie);
+    const ns = state.latest?.namespaces.find((n) => n.cookie === r.netnsCookie && n.host === r.host);
     const text = new DetailText(this.ctx, r, ns, this.diagnosisOf(r, ns), W);
     let lines: string[] = [];
     let sparkAt = -1;

@@ -54,9 +54,14 @@ export class HeaderPanel {
       state.filter ? seg(`filter: ${state.filter}`, 9) : null,
     ];
     const counts = s ? seg(`listeners ${s.listeners.length}  lost events ${s.lostEvents}`, 7) : null;
+    const hosts = s?.hosts;
+    const down = hosts?.filter((h) => !h.up).length ?? 0;
     const line1: Array<Seg | null> = [
-      seg('acceptq', 10, 'bold'), ...flags, seg(m.host, 3), seg(m.kernel, 2), seg(`probe ${s?.probe ?? m.probe}`, 4),
-      seg(`every ${source.configuredS}s`, 5), seg(`up ${hms(Date.now() - this.ctx.startedMs)}`, 6), counts,
+      seg(hosts ? 'acceptq fleet' : 'acceptq', 10, 'bold'), ...flags, seg(m.host, 3),
+      ...(hosts
+        ? [seg(`hosts ${hosts.length - down} up`, 10), down ? seg(`${down} down`, 10, 'red-fg') : null]
+        : [seg(m.kernel, 2)]),
+      seg(`probe ${s?.probe ?? m.probe}`, 4), seg(`every ${source.configuredS}s`, 5), seg(`up ${hms(Date.now() - this.ctx.startedMs)}`, 6), counts,
     ];
     if (!s) {
       this.el.setContent(fitLine(this.ctx, line1, width));
@@ -70,8 +75,8 @@ export class HeaderPanel {
         8, w.ms >= SLOW_WAIT_MS ? 'yellow-fg' : undefined)
       : seg('worst wait -', 8);
     const line2: Array<Seg | null> = [
-      seg(`kernel ListenOverflows ${perSecond(s.kernelRate)}/s`, 10), seg(`attributed ${perSecond(s.attributedRate)}/s`, 10),
-      r.gap ? seg(`unattributed ${r.gap} (${r.namespaces} netns)`, 10, 'red-fg') : seg('unattributed 0', 10),
+      seg(`${hosts ? 'fleet' : 'kernel'} ListenOverflows ${perSecond(s.kernelRate)}/s`, 10), seg(`attributed ${perSecond(s.attributedRate)}/s`, 10),
+      ...(hosts ? this.fleetGaps(s.timeMs) : [r.gap ? seg(`unattributed ${r.gap} (${r.namespaces} netns)`, 10, 'red-fg') : seg('unattributed 0', 10)]),
       r.estimate ? seg('estimate', 9, 'yellow-fg') : null,
       worst,
       // the compact layout has no first line: the counts go here
@@ -90,12 +95,27 @@ export class HeaderPanel {
     this.el.setContent([mode === 'full' ? fitLine(this.ctx, line1, width) : '', fitLine(this.ctx, line2, width), notice ?? ''].filter(Boolean).join('\n'));
   }
 
+  /**
+   * A fleet's gaps, host by host where one is not 0 ("gap web-1:9877 3"),
+   * and its down hosts with when each was last seen.
+   */
+  private fleetGaps(now: number): Seg[] {
+    const hosts = this.ctx.state.latest?.hosts ?? [];
+    const gaps = hosts.filter((h) => h.gap);
+    const out = gaps.length ? gaps.map((h) => seg(`gap ${sanitize(h.host)} ${h.gap}`, 10, 'red-fg')) : [seg('gap 0', 10)];
+    for (const h of hosts.filter((x) => !x.up)) {
+      const seen = h.lastSeenMs === null ? 'never seen' : `seen ${hms(Math.max(0, now - h.lastSeenMs))} ago`;
+      out.push(seg(`down ${sanitize(h.host)} (${seen})`, 9, 'red-fg'));
+    }
+    return out;
+  }
+
   /** The notice line: a listener that started dropping, until the person looks. */
   private noticeLine(width: number): string | null {
     const n = this.ctx.state.notice();
     if (!n) return null;
     const r = n.row;
-    const who = `${endpoint(r.family, r.address, r.port)}${r.pid ? ` ${sanitize(r.comm)}` : ''}`;
+    const who = `${r.host ? `${sanitize(r.host)} ` : ''}${endpoint(r.family, r.address, r.port)}${r.pid ? ` ${sanitize(r.comm)}` : ''}`;
     const what = r.overflowRate > 0
       ? `dropping ${figure(perSecond(r.overflowRate), r.estimate)}/s since ${clock(r.firstOverflowMs ?? n.notice.seenMs)}`
       : `dropped ${figure(r.overflows, r.estimate)} since ${clock(r.firstOverflowMs ?? n.notice.seenMs)}, last ${clock(r.lastOverflowMs ?? n.notice.seenMs)}`;

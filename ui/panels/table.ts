@@ -23,6 +23,11 @@ export class TablePanel {
     this.el = blessed.box({ parent: ctx.screen, label: ' listeners ', border, tags: true, wrap: false, style: panelStyle(ctx) });
   }
 
+  /** Rows from many hosts: the HOST column shows. */
+  private fleet(): boolean {
+    return !!this.ctx.state.latest?.hosts;
+  }
+
   /** Rows that fit under the column header. */
   private visible(): number {
     return Math.max(1, (this.el.height as number) - 2 - 1);
@@ -33,7 +38,7 @@ export class TablePanel {
     // the snapshot's time: what the rows say is as of then (a replay, a pause)
     const now = state.latest?.timeMs ?? Date.now();
     const visible = this.visible();
-    const cols = fitColumns((this.el.width as number) - 2);
+    const cols = fitColumns((this.el.width as number) - 2, this.fleet());
     const rows = state.rows();
     const idx = rows.findIndex((r) => r.id === state.selectedId);
     if (idx >= 0) {
@@ -49,7 +54,7 @@ export class TablePanel {
       let line = esc(rowLine(cols, r, r.id === state.selectedId, now, nowMs));
       if (act === 'now') line = t('red-fg', t('bold', line));
       else if (act === 'recent') line = t('yellow-fg', line);
-      else if (act === 'closed') line = t('gray-fg', line);
+      else if (act === 'closed' || act === 'down') line = t('gray-fg', line);
       if (r.id === state.selectedId) line = t('inverse', line);
       lines.push(line);
     }
@@ -65,7 +70,7 @@ export class TablePanel {
     const col = x - (this.el.aleft as number) - b;
     const inner = (this.el.width as number) - 2 * b;
     if (line < 0 || col < 0 || col >= inner) return {};
-    if (line === 0) return { column: columnAt(fitColumns(inner), col) };
+    if (line === 0) return { column: columnAt(fitColumns(inner, this.fleet()), col) };
     if (line > this.visible()) return {};
     return { row: this.ctx.state.rows()[this.scroll + line - 1] };
   }
