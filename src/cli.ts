@@ -310,6 +310,16 @@ function subcommandOptions<T extends { probe: string }>(argv: string[], parse: (
 
 async function runMain(argv: string[]): Promise<void> {
   const ro = subcommandOptions(argv, parseRunOptions, RUN_USAGE);
+  if (ro.fleet) {
+    let fleet: FleetStream;
+    try {
+      fleet = openFleet(ro.fleet, ro.interval);
+    } catch (e) {
+      exitNow(1, `acceptq run: ${(e as Error).message}`);
+    }
+    onExit(() => fleet.source.http.close());
+    exitNow(await runUnderWatch(ro, fleet, () => undefined, (t) => fleet.settle(t)));
+  }
   const o: Options = { mode: 'json', interval: ro.interval, filter: {}, probe: ro.probe as ProbeSet, eventsPerSec: 0, color: false };
   const collector = new Collector(openHelper(o), ro.interval);
   // the command keeps the privileges it was started with; acceptq drops its own

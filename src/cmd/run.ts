@@ -5,23 +5,31 @@
  * --fail-on-overflow when anything overflowed).
  */
 import { spawn } from 'node:child_process';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { endpoint } from '../model/address';
 import { sanitize } from '../model/sanitize';
 import { RunSummary, type ListenerSummary, type NamespaceSummary } from '../model/summary';
 import { diagnosisNote, duration, ESTIMATE_NOTE, figure, gapText } from '../model/view';
 import { writeAll } from '../output/write';
-import type { Collector } from '../model/collector';
+import { hostLine } from '../output/table';
+import type { HostRow, Snapshot, SnapshotStream } from '../model/types';
+import { FLEET_SOURCE_ARGS, FLEET_SOURCE_USAGE, fleetSourceOptions, type FleetSourceOptions } from './fleet';
 
 export const OVERFLOW_EXIT = 3;
 
 export const RUN_USAGE = `usage: acceptq run [--json] [--fail-on-overflow] [--interval S] [--probe SET] [--keep-root] [-h|--help] -- CMD [ARGS...]
-  runs CMD with acceptq attached, then prints every listener that saw queue
-  pressure during the run; exits with CMD's status, or ${OVERFLOW_EXIT} with
-  --fail-on-overflow when any listener overflowed
-`;
+       acceptq run --fleet (--prometheus URL | --targets HOST:PORT,...) [options] -- CMD [ARGS...]
+  runs CMD with acceptq attached (or, with --fleet, watching many hosts'
+  acceptq export), then prints every listener that saw queue pressure during
+  the run; exits with CMD's status, or ${OVERFLOW_EXIT} with --fail-on-overflow
+  when any listener overflowed
+  --fleet                 watch a fleet instead of this host (no root needed):
+${FLEET_SOURCE_USAGE}`;
 
 export interface RunOptions {
+  /** Watch a fleet (its source) instead of this host. */
+  fleet?: FleetSourceOptions;
   json: boolean;
   failOnOverflow: boolean;
   interval: number;
@@ -44,13 +52,20 @@ export function parseRunOptions(argv: string[]): RunOptions {
       interval: { type: 'string' },
       probe: { type: 'string' },
       'keep-root': { type: 'boolean' },
+      fleet: { type: 'boolean' },
+      ...FLEET_SOURCE_ARGS,
     },
   });
+  const { fleet, json: _j, 'fail-on-overflow': _f, interval: _i, probe: _p, 'keep-root': _k, ...source } = values;
+  const sourceGiven = Object.values(source).some((v) => v !== undefined);
+  if (sourceGiven && !fleet) throw new Error('--prometheus, --targets and their options go with --fleet');
+  if (fleet && (values.probe !== undefined || values['keep-root'])) throw new Error('--probe and --keep-root are for this host, not --fleet');
   const interval = values.interval === undefined ? 0.5 : Number(values.interval);
   if (!(interval > 0 && interval <= 60) || (values.interval !== undefined && !/^\d+(\.\d+)?$/.test(values.interval))) {
     throw new Error(`--interval wants seconds > 0 and <= 60, not '${values.interval}'`);
   }
   return {
+    fleet: fleet ? fleetSourceOptions(source) : undefined,
     json: !!values.json,
     failOnOverflow: !!values['fail-on-overflow'],
     interval,
@@ -63,16 +78,19 @@ export function parseRunOptions(argv: string[]): RunOptions {
 const time = (ms: number | null) => (ms ? new Date(ms).toISOString().slice(11, 23) : '-');
 
 /**
- * The summary table; '~' marks estimated figures; a note per listener with
- * a diagnosis; then every namespace whose gaps moved during the run.
+ * The summary table (a fleet's: a HOST column first); '~' marks estimated
+ * figures; a note per listener with a diagnosis; then every namespace whose
+ * gaps moved during the run, and a fleet's hosts that were down.
  */
-export function renderSummary(rows: ListenerSummary[], head: string, namespaces: NamespaceSummary[] = []): string {
-  const H = ['LISTEN', 'NETNS', 'PID/COMM', 'OVERFLOWS', 'SYN', 'ACK', 'SYNDROP', 'COOKIES', 'PEAK/CAP', 'WORST/S',
+export function renderSummary(rows: ListenerSummary[], head: string, namespaces: NamespaceSummary[] = [], hosts: string[] = []): string {
+  const fleet = rows.some((r) => r.host) || hosts.length > 0;
+  const H = [...(fleet ? ['HOST'] : []), 'LISTEN', 'NETNS', 'PID/COMM', 'OVERFLOWS', 'SYN', 'ACK', 'SYNDROP', 'COOKIES', 'PEAK/CAP', 'WORST/S',
     'ARRIVED', 'ACCEPTED', 'MAXWAIT', 'FIRST', 'LAST', 'STATE'];
-  const left = new Set(['LISTEN', 'NETNS', 'PID/COMM', 'STATE']);
+  const left = new Set(['HOST', 'LISTEN', 'NETNS', 'PID/COMM', 'STATE']);
   const cells = rows.map((r) => {
     const est = (v: number | string) => figure(v, r.estimate);
     return [
+      ...(fleet ? [sanitize(r.host)] : []),
       endpoint(r.family, r.address, r.port), String(r.netns), r.pid ? `${r.pid}/${sanitize(r.comm)}` : '-',
       est(r.overflows), est(r.overflowsSyn), est(r.overflowsAck), est(r.synDrops), est(r.cookies),
       `${r.peakBacklog}/${r.capacity || '-'}`, est(r.worstRate.toFixed(1)), String(r.arrivals), String(r.accepts),
@@ -86,14 +104,48 @@ export function renderSummary(rows: ListenerSummary[], head: string, namespaces:
     ...(rows.length ? [fmt(H), ...cells.map(fmt)] : []),
     ...(rows.some((r) => r.estimate) ? [ESTIMATE_NOTE] : []),
     ...rows.flatMap((r) => (r.diagnosis ? [diagnosisNote(r, r.diagnosis)] : [])),
-    ...namespaces.map((n) => `netns ${n.netns} during the run: ${gapText(n)}`),
+    ...namespaces.map((n) => `${n.host ? `${sanitize(n.host)} ` : ''}netns ${n.netns} during the run: ${gapText(n)}`),
+    ...hosts,
   ].join('\n') + '\n';
 }
 
-/** Run the command under watch; resolves with the exit status to use. */
-export async function runUnderWatch(o: RunOptions, collector: Collector, afterSpawn: () => void): Promise<number> {
+/** A fleet's hosts over a run: each that was down at some tick, as last seen. */
+class HostWatch {
+  private down = new Map<string, HostRow>();
+  private last: HostRow[] = [];
+
+  add(s: Snapshot): void {
+    this.last = s.hosts ?? [];
+    for (const h of this.last) if (!h.up) this.down.set(h.host, h);
+  }
+
+  /** A line per host that was down during the run: its state at the end. */
+  lines(now: number): string[] {
+    return this.last.filter((h) => this.down.has(h.host)).map((h) => (h.up ? `${hostLine(this.down.get(h.host)!, now)} (during the run; up at its end)` : hostLine(h, now)));
+  }
+
+  json(): Array<{ host: string; up: boolean; lastSeen: string | null; error: string | null }> {
+    return this.last.filter((h) => this.down.has(h.host)).map((h) => ({
+      host: h.host, up: h.up, lastSeen: h.lastSeenMs ? new Date(h.lastSeenMs).toISOString() : null, error: (h.up ? this.down.get(h.host)! : h).error,
+    }));
+  }
+}
+
+/**
+ * Run the command under watch; resolves with the exit status to use.
+ * settle: after the command, wait until the figures are from after it ended
+ * (a fleet's: until every host that answers was scraped since).
+ */
+export async function runUnderWatch(o: RunOptions, stream: SnapshotStream, afterSpawn: () => void, settle?: (afterMs: number) => Promise<void>): Promise<number> {
   const summary = new RunSummary();
-  summary.add(collector.tick());
+  const hosts = new HostWatch();
+  const take = async () => {
+    await stream.prepare?.();
+    const s = stream.next()!;
+    summary.add(s);
+    hosts.add(s);
+  };
+  await take();
   const started = Date.now();
   const child = spawn(o.command[0], o.command.slice(1), { stdio: 'inherit' });
   afterSpawn();
@@ -103,7 +155,13 @@ export async function runUnderWatch(o: RunOptions, collector: Collector, afterSp
     process.removeAllListeners(sig);
     process.on(sig, forward(sig));
   }
-  const timer = setInterval(() => summary.add(collector.tick()), o.interval * 1000);
+  let running = true;
+  const watching = (async () => {
+    while (running) {
+      await sleep(o.interval * 1000);
+      if (running) await take();
+    }
+  })();
   const status = await new Promise<number>((resolve) => {
     child.on('error', (e) => {
       process.stderr.write(`acceptq run: cannot run ${o.command[0]}: ${e.message}\n`);
@@ -111,17 +169,21 @@ export async function runUnderWatch(o: RunOptions, collector: Collector, afterSp
     });
     child.on('exit', (code, signal) => resolve(code ?? 128 + (signal ? (require('node:os').constants.signals[signal] ?? 0) : 0)));
   });
-  clearInterval(timer);
-  summary.add(collector.tick());
-  const seconds = (Date.now() - started) / 1000;
+  const ended = Date.now();
+  running = false;
+  await watching;
+  if (settle) await settle(ended);
+  await take();
+  const seconds = (ended - started) / 1000;
   const rows = summary.pressured();
   const namespaces = summary.gaps();
   if (o.json) {
-    writeAll(JSON.stringify({ command: o.command, status, seconds, listeners: rows, namespaces }) + '\n', () => undefined);
+    const down = o.fleet ? { hostsDown: hosts.json() } : {};
+    writeAll(JSON.stringify({ command: o.command, status, seconds, listeners: rows, namespaces, ...down }) + '\n', () => undefined);
   } else {
     const head = `acceptq run: ${o.command.join(' ')} exited with status ${status} after ${seconds.toFixed(1)} s; ` +
       `${rows.length} listener${rows.length === 1 ? '' : 's'} saw queue pressure`;
-    writeAll(renderSummary(rows, head, namespaces), () => undefined);
+    writeAll(renderSummary(rows, head, namespaces, hosts.lines(Date.now())), () => undefined);
   }
   return o.failOnOverflow && summary.anyOverflow() ? OVERFLOW_EXIT : status;
 }

@@ -10,6 +10,7 @@
  * longer names (a target removed from Prometheus) ages out like a closed
  * listener.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { netnsCookieText, netnsIdFromText } from '../model/netns';
 import { rateTotals } from '../model/view';
 import type { HostRow, ListenerRow, NamespaceRow, Snapshot, SnapshotStream, StreamMeta } from '../model/types';
@@ -110,6 +111,21 @@ export class FleetStream implements SnapshotStream {
       snapshotMs: 0, listeners, namespaces, events: [], hosts, source: this.source.kind,
       ...rateTotals(listeners, namespaces),
     };
+  }
+
+  /**
+   * Poll until every host that answers was scraped at least 250 ms after
+   * afterMs (an exporter serves what it read within the last 250 ms), or
+   * timeoutMs passed: a run's last figures are from after its command.
+   */
+  async settle(afterMs: number, timeoutMs = 15_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    await sleep(300);
+    for (;;) {
+      await this.prepare();
+      if (!this.poll.hosts.some((h) => h.up && h.scrapedMs < afterMs + 250) || Date.now() > deadline) return;
+      await sleep(250);
+    }
   }
 
   /** A listener's overflows/s (null: the fleet's) before the stream started, where the source remembers them. */

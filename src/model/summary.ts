@@ -15,7 +15,7 @@ import type { ListenerRow, NamespaceRow, Snapshot } from './types';
 /** Identity and counts as the rows have them; the counts are what happened during the run. */
 type RowPart = Pick<
   ListenerRow,
-  'netns' | 'family' | 'address' | 'port' | 'pid' | 'comm' | 'overflows' | 'overflowsSyn' | 'overflowsAck' | 'synDrops' | 'cookies'
+  'host' | 'netns' | 'family' | 'address' | 'port' | 'pid' | 'comm' | 'overflows' | 'overflowsSyn' | 'overflowsAck' | 'synDrops' | 'cookies'
   | 'estimate' | 'firstOverflowMs' | 'lastOverflowMs' | 'closed' | 'arrivals' | 'accepts'
 >;
 
@@ -34,16 +34,21 @@ export interface ListenerSummary extends RowPart {
 
 /** A namespace's gaps over the run (see NamespaceRow); estimate: at any point during it. */
 export interface NamespaceSummary extends Gaps {
+  /** A fleet's host ('' on a local run). */
+  host: string;
   netns: number;
 }
+
+/** A namespace's key in a run: its id, within its host (each host's ids count from 1). */
+const nsKey = (host: string, cookie: number) => `${host}|${cookie}`;
 
 const GAP_FIELDS = ['unattributed', 'unattributedSynDrops', 'unattributedCookies', 'unmatched'] as const;
 
 export class RunSummary {
   private rows = new Map<string, ListenerSummary>();
   private base = new Map<string, ListenerRow>();
-  private nsBase = new Map<number, NamespaceRow>();
-  private ns = new Map<number, NamespaceSummary>();
+  private nsBase = new Map<string, NamespaceRow>();
+  private ns = new Map<string, NamespaceSummary>();
   // the score of the interval each listener's diagnosis comes from
   private worstScore = new Map<string, number>();
   private prev: Snapshot | null = null;
@@ -52,7 +57,7 @@ export class RunSummary {
   /** Listeners that existed before the run count only what happened during it. */
   add(s: Snapshot): void {
     const before = new Map(this.prev?.listeners.map((r) => [r.id, r]));
-    const namespaces = new Map(s.namespaces.map((n) => [n.cookie, n]));
+    const namespaces = new Map(s.namespaces.map((n) => [nsKey(n.host, n.cookie), n]));
     for (const r of s.listeners) {
       if (this.first) this.base.set(r.id, r);
       const b = this.base.get(r.id);
@@ -63,7 +68,7 @@ export class RunSummary {
       let diagnosis = prev?.diagnosis ?? null;
       if (!this.first) {
         const syn = synRates(r, before.get(r.id), s.elapsed);
-        const d = diagnose(r, namespaces.get(r.netnsCookie), syn);
+        const d = diagnose(r, namespaces.get(nsKey(r.host, r.netnsCookie)), syn);
         const score = r.overflowRate + syn.synDropRate + syn.cookieRate;
         if (d && (!diagnosis || score > (this.worstScore.get(r.id) ?? 0))) {
           diagnosis = d;
@@ -72,6 +77,7 @@ export class RunSummary {
       }
       const wait = this.first ? null : Math.max(r.waitMaxMs ?? 0, r.oldestWaitMs ?? 0);
       const sum: ListenerSummary = {
+        host: r.host,
         netns: r.netns,
         family: r.family,
         address: r.address,
@@ -95,10 +101,11 @@ export class RunSummary {
       this.rows.set(r.id, sum);
     }
     for (const n of s.namespaces) {
-      if (this.first) this.nsBase.set(n.cookie, n);
-      const b = this.nsBase.get(n.cookie);
+      const key = nsKey(n.host, n.cookie);
+      if (this.first) this.nsBase.set(key, n);
+      const b = this.nsBase.get(key);
       const gaps = Object.fromEntries(GAP_FIELDS.map((k) => [k, n[k] - (b?.[k] ?? 0)])) as Record<(typeof GAP_FIELDS)[number], number>;
-      this.ns.set(n.cookie, { netns: n.netns, ...gaps, estimate: n.estimate || !!this.ns.get(n.cookie)?.estimate });
+      this.ns.set(key, { host: n.host, netns: n.netns, ...gaps, estimate: n.estimate || !!this.ns.get(key)?.estimate });
     }
     this.first = false;
     this.prev = s;
