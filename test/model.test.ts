@@ -307,7 +307,7 @@ test('run summary: estimates are sticky and marked, namespace gaps during the ru
   const rows = s.pressured();
   t.true(rows.find((r) => r.port === 80)!.estimate, 'once an estimate, always');
   t.false(rows.find((r) => r.port === 443)!.estimate);
-  t.deepEqual(s.gaps(), [{ netns: 4026531840, unattributed: -3, unattributedSynDrops: 0, unattributedCookies: 0, unmatched: 0, estimate: true }]);
+  t.deepEqual(s.gaps(), [{ host: '', netns: 4026531840, unattributed: -3, unattributedSynDrops: 0, unattributedCookies: 0, unmatched: 0, estimate: true }]);
   const out = renderSummary(rows, 'head', s.gaps());
   t.regex(out, /127\.0\.0\.1:80 .* ~10 +~10 +~0 /);
   t.regex(out, /^~ estimate:/m);
