@@ -115,6 +115,49 @@ test.serial('bad values for acceptq export: refused before anything is loaded or
   t.deepEqual(orphanLinks(before), [], 'no BPF link left behind');
 });
 
+test('bad values for acceptq fleet and run --fleet: refused naming the flag, exit 2 (an unreadable credential: exit 1), nothing run', (t) => {
+  const ran = path.join(dir, 'fleet-ran');
+  const cases: Array<[string[], RegExp]> = [
+    [[], /^acceptq: acceptq fleet wants one of --prometheus URL or --targets HOST:PORT,\.\.\.$/m],
+    [['--prometheus', 'http://p:9090', '--targets', 'a:1'], /^acceptq: acceptq fleet wants one of/m],
+    [['--prometheus', 'p:9090'], /^acceptq: --prometheus wants an http or https URL, not 'p:9090'$/m],
+    [['--prometheus', 'not a url'], /^acceptq: --prometheus wants a URL/m],
+    [['--targets', 'a:1', '--selector', 'job="x"'], /^acceptq: --selector goes with --prometheus$/m],
+    [['--prometheus', 'http://p:9090', '--selector', '{job="x"}'], /^acceptq: --selector wants label matchers without braces/m],
+    [['--targets', 'nohost'], /^acceptq: --targets wants HOST:PORT or http\(s\):\/\/HOST:PORT, not 'nohost'$/m],
+    [['--targets', 'a:1,a:1'], /^acceptq: --targets names a target twice$/m],
+    [['--targets', 'ftp://a:1'], /^acceptq: --targets wants HOST:PORT/m],
+    [['--targets', 'a:1', '--cert-file', 'x'], /^acceptq: --cert-file and --key-file go together$/m],
+    [['--targets', 'a:1', '--basic-auth-password-file', 'x'], /^acceptq: --basic-auth-password-file goes with --basic-auth-user$/m],
+    [['--targets', 'a:1', '--basic-auth-user', 'u', '--bearer-token-file', 'x'], /cannot be used together$/m],
+    [['--targets', 'a:1', '--timeout', '0'], /^acceptq: --timeout wants seconds > 0/m],
+    [['--targets', 'a:1', '--interval', 'x'], /^acceptq: --interval wants a number/m],
+    [['--targets', 'a:1', '--once', '--json'], /^acceptq: --once and --json cannot be used together$/m],
+    [['--targets', 'a:1', '--probe', 'fentry'], /^acceptq: Unknown option '--probe'/m],
+  ];
+  for (const [args, re] of cases) {
+    const what = args.join(' ') || '(nothing)';
+    const r = cli(['fleet', ...args]);
+    t.is(r.status, 2, what);
+    t.regex(r.stderr, re, what);
+    t.regex(r.stderr, /^usage: acceptq fleet/m, `${what}: with fleet's usage`);
+  }
+  const runCases: Array<[string[], RegExp]> = [
+    [['--targets', 'a:1'], /^acceptq: --prometheus, --targets and their options go with --fleet$/m],
+    [['--fleet'], /^acceptq: acceptq fleet wants one of/m],
+    [['--fleet', '--targets', 'a:1', '--probe', 'kprobe'], /^acceptq: --probe and --keep-root are for this host, not --fleet$/m],
+  ];
+  for (const [args, re] of runCases) {
+    const r = cli(['run', ...args, '--', 'touch', ran]);
+    t.is(r.status, 2, args.join(' '));
+    t.regex(r.stderr, re, args.join(' '));
+  }
+  t.false(fs.existsSync(ran), 'the command was not run');
+  const missing = cli(['fleet', '--targets', '127.0.0.1:9', '--ca-file', path.join(dir, 'no-ca.pem'), '--once']);
+  t.is(missing.status, 1);
+  t.regex(missing.stderr, /^acceptq fleet: cannot read the CA file .*no-ca\.pem: ENOENT$/m);
+});
+
 test('every command and subcommand takes --help: its usage on stdout, exit 0, nothing run', (t) => {
   const ran = path.join(dir, 'help-ran');
   const cases: Array<[string[], RegExp]> = [
@@ -126,6 +169,9 @@ test('every command and subcommand takes --help: its usage on stdout, exit 0, no
     [['export', '--help'], /^usage: acceptq export /],
     [['export', '-h'], /^usage: acceptq export /],
     [['export', '--listen', '127.0.0.1:9', '--help'], /^usage: acceptq export /],
+    [['fleet', '--help'], /^usage: acceptq fleet /],
+    [['fleet', '--targets', 'bad', '-h'], /^usage: acceptq fleet /],
+    [['run', '--fleet', '--help', '--', 'touch', ran], /^usage: acceptq run /],
   ];
   for (const [args, re] of cases) {
     const r = cli(args);
