@@ -91,13 +91,19 @@ export async function startLab(scenario: string, holdS = 120, reportMs = 90000):
   return (await startLabReporting(scenario, holdS, reportMs)).lab;
 }
 
-/** startLab, keeping the whole report line the lab printed too. */
+/**
+ * startLab, keeping the whole report line the lab printed too. within: what
+ * runs the lab, in a namespace of its own by default (`ip netns exec NAME`
+ * runs it in a namespace made before; it must exec the lab, so that the
+ * report's pid is the lab's).
+ */
 export async function startLabReporting<R extends { pid: number; netns: number; listeners: LabListener[] }>(
   scenario: string,
   holdS = 120,
   reportMs = 90000,
+  within: string[] = ['unshare', '-n'],
 ): Promise<{ lab: LabRun; report: R }> {
-  const proc = spawn('unshare', ['-n', LAB, ...scenario.split(' '), '--hold', String(holdS)], {
+  const proc = spawn(within[0], [...within.slice(1), LAB, ...scenario.split(' '), '--hold', String(holdS)], {
     stdio: ['pipe', 'pipe', 'pipe'],
   });
   let stderr = '';

@@ -26,7 +26,7 @@ import { alive, sleepSync } from './proc';
 
 /** The system's tools first: npm puts an unrelated `nft` (and more) on PATH. */
 const SYSTEM_PATH = '/usr/sbin:/usr/bin:/sbin:/bin';
-const ENV = { ...process.env, PATH: `${SYSTEM_PATH}:${process.env.PATH ?? ''}` };
+export const ENV = { ...process.env, PATH: `${SYSTEM_PATH}:${process.env.PATH ?? ''}` };
 
 
 export type Counters = Record<string, number>;
@@ -136,15 +136,16 @@ export class Netns {
    * it reported before belonged to a namespace that died (other tests on
    * the machine make them too), and is held while another is made.
    */
-  static create(cleanup: Cleanup, aq: AcceptqJson): Netns {
+  static create(cleanup: Cleanup, aq?: AcceptqJson, prefix = 'acceptq-srv'): Netns {
     for (let tries = 0; ; tries++) {
-      const name = `acceptq-srv-${process.pid}-${++nsSeq}`;
+      const name = `${prefix}-${process.pid}-${++nsSeq}`;
       const createdAt = Date.now();
       execFileSync('ip', ['netns', 'add', name], { env: ENV });
       const ns = new Netns(name, fs.statSync(`/run/netns/${name}`).ino, createdAt);
       cleanup.add(() => ns.destroy());
       holdNamespace(`/run/netns/${name}`);
-      if (knownInode(aq, ns.inode, createdAt) && tries < 5) continue;
+      // without a running acceptq (one started later baselines every namespace) there is nothing to mix up
+      if (aq && knownInode(aq, ns.inode, createdAt) && tries < 5) continue;
       ns.skipped = tries;
       execFileSync('ip', ['-n', name, 'link', 'set', 'lo', 'up'], { env: ENV });
       return ns;
@@ -203,8 +204,8 @@ function tempDir(cleanup: Cleanup): string {
   return dir;
 }
 
-/** Debian's nginx in ns: 1 worker, 127.0.0.1:port with the given backlog, a tiny static answer. */
-export async function startNginx(ns: Netns, cleanup: Cleanup, port: number, backlog: number): Promise<ChildProcess> {
+/** Debian's nginx in ns: 1 worker, address:port (loopback by default) with the given backlog, a tiny static answer. */
+export async function startNginx(ns: Netns, cleanup: Cleanup, port: number, backlog: number, address = '127.0.0.1'): Promise<ChildProcess> {
   const dir = tempDir(cleanup);
   const conf = path.join(dir, 'nginx.conf');
   fs.writeFileSync(
@@ -224,7 +225,7 @@ http {
   scgi_temp_path ${dir}/scgi;
   keepalive_timeout 0;
   server {
-    listen 127.0.0.1:${port} backlog=${backlog};
+    listen ${address}:${port} backlog=${backlog};
     location / { return 200 "ok\\n"; }
   }
 }
@@ -248,7 +249,7 @@ http {
   } catch {
     // none
   }
-  throw new Error(`nginx did not listen on 127.0.0.1:${port}: ${stderr} ${log}`.trim());
+  throw new Error(`nginx did not listen on ${address}:${port}: ${stderr} ${log}`.trim());
 }
 
 export interface ToolRun {
@@ -259,9 +260,14 @@ export interface ToolRun {
 }
 
 /** Run a command inside ns; killed after timeoutMs whatever it does. */
-export async function runIn(ns: Netns, cleanup: Cleanup, cmd: string[], timeoutMs: number): Promise<ToolRun> {
+export function runIn(ns: Netns, cleanup: Cleanup, cmd: string[], timeoutMs: number): Promise<ToolRun> {
+  return runTool(cleanup, ['ip', 'netns', 'exec', ns.name, ...cmd], timeoutMs);
+}
+
+/** Run a command where the caller is (a load generator in the root namespace); killed after timeoutMs whatever it does. */
+export async function runTool(cleanup: Cleanup, cmd: string[], timeoutMs: number): Promise<ToolRun> {
   const t0 = Date.now();
-  const proc = spawn('ip', ['netns', 'exec', ns.name, ...cmd], { env: ENV, stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawn(cmd[0], cmd.slice(1), { env: ENV, stdio: ['ignore', 'pipe', 'pipe'] });
   cleanup.add(() => proc.pid && proc.exitCode === null && killPid(proc.pid, 1000));
   let stdout = '';
   let stderr = '';

@@ -30,9 +30,9 @@ export function freePort(): Promise<number> {
   });
 }
 
-export function httpGet(port: number, urlPath: string): Promise<{ status: number; body: string }> {
+export function httpGet(port: number, urlPath: string, host = '127.0.0.1'): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
-    const req = http.get({ host: '127.0.0.1', port, path: urlPath, timeout: 10000 }, (res) => {
+    const req = http.get({ host, port, path: urlPath, timeout: 10000 }, (res) => {
       let body = '';
       res.on('data', (d) => (body += d));
       res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
@@ -174,7 +174,8 @@ export class Exporter {
   stderr = '';
   readonly exited: Promise<number | null>;
 
-  constructor(readonly proc: ChildProcess, readonly port: number) {
+  /** host: the address it listens on (a simulated host's, in a namespace of its own, for one) */
+  constructor(readonly proc: ChildProcess, readonly port: number, readonly host = '127.0.0.1') {
     proc.stderr!.on('data', (d) => (this.stderr += d));
     this.exited = new Promise((r) => proc.once('exit', (code) => r(code)));
   }
@@ -195,7 +196,7 @@ export class Exporter {
   /** Resolves once it serves; rejects if it exits first or takes over timeoutMs. */
   async serving(timeoutMs = 30000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
-    while (!this.stderr.includes(`serving http://127.0.0.1:${this.port}/metrics`)) {
+    while (!this.stderr.includes(`serving http://${this.host}:${this.port}/metrics`)) {
       if (this.gone) throw new Error(`acceptq export exited (${this.proc.exitCode}): ${this.stderr}`);
       if (Date.now() > deadline) throw new Error(`acceptq export: not serving within ${timeoutMs / 1000} s: ${this.stderr}`);
       await sleep(100);
@@ -208,13 +209,13 @@ export class Exporter {
   }
 
   scrape(): Promise<string> {
-    return httpGet(this.port, '/metrics').then((r) => {
+    return httpGet(this.port, '/metrics', this.host).then((r) => {
       if (r.status !== 200) throw new Error(`/metrics: HTTP ${r.status}: ${r.body}`);
       return r.body;
     });
   }
 
-  private get gone(): boolean {
+  get gone(): boolean {
     return this.proc.exitCode !== null || this.proc.signalCode !== null;
   }
 
@@ -231,6 +232,14 @@ export interface PromResult {
   value: [number, string];
 }
 
+/** A scrape target as Prometheus's /api/v1/targets reports it. */
+export interface PromTarget {
+  labels: Record<string, string>;
+  health: 'up' | 'down' | 'unknown';
+  lastScrape: string;
+  lastError: string;
+}
+
 /** Debian's prometheus, on a loopback port, with its storage in a temp dir. */
 export class Prometheus {
   log = '';
@@ -240,15 +249,19 @@ export class Prometheus {
     proc.stderr!.on('data', (d) => (this.log += d));
   }
 
-  /** Scrapes the target every second and evaluates rules (if any) every second. */
-  static async start(target: number, ruleFiles: string[] = []): Promise<Prometheus> {
+  /**
+   * Scrapes the targets (job "acceptq") every second and evaluates rules (if
+   * any) every second. target: a loopback port, or HOST:PORT targets.
+   */
+  static async start(target: number | string[], ruleFiles: string[] = []): Promise<Prometheus> {
+    const targets = typeof target === 'number' ? [`127.0.0.1:${target}`] : target;
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'acceptq-prometheus-'));
     const config = path.join(dir, 'prometheus.yml');
     // JSON is YAML
     fs.writeFileSync(config, JSON.stringify({
       global: { scrape_interval: '1s', scrape_timeout: '1s', evaluation_interval: '1s' },
       rule_files: ruleFiles,
-      scrape_configs: [{ job_name: 'acceptq', static_configs: [{ targets: [`127.0.0.1:${target}`] }] }],
+      scrape_configs: [{ job_name: 'acceptq', static_configs: [{ targets }] }],
     }));
     const port = await freePort();
     const proc = spawn('prometheus', [`--config.file=${config}`, `--storage.tsdb.path=${path.join(dir, 'data')}`,
@@ -280,6 +293,11 @@ export class Prometheus {
   async query(expr: string, time?: number): Promise<PromResult[]> {
     const d = await this.api<{ resultType: string; result: any }>('query', time === undefined ? { query: expr } : { query: expr, time });
     return d.resultType === 'vector' ? d.result : [{ metric: {}, value: d.result }];
+  }
+
+  /** The active scrape targets. */
+  async targets(): Promise<PromTarget[]> {
+    return (await this.api<{ activeTargets: PromTarget[] }>('targets', { state: 'active' })).activeTargets;
   }
 
   /** Polls pred every 250 ms until it holds; bounded by timeoutMs. */
