@@ -183,10 +183,10 @@ export class Exporter {
    * acceptq export on 127.0.0.1:port, run by root as it is, or (caps given)
    * under the unit's restrictions: only those capabilities (bounding,
    * inheritable and ambient sets, as systemd sets them), no new privileges,
-   * and the file-system directives in EMULATED.
+   * and the file-system directives in EMULATED. args: more of export's flags.
    */
-  static start(port: number, caps?: string[]): Exporter {
-    const cmd = [process.execPath, CLI, 'export', '--listen', `127.0.0.1:${port}`];
+  static start(port: number, caps?: string[], args: string[] = []): Exporter {
+    const cmd = [process.execPath, CLI, 'export', '--listen', `127.0.0.1:${port}`, ...args];
     const proc = caps ? spawnSandboxed(caps, ROOT, cmd) : spawn(cmd[0], cmd.slice(1));
     proc.stdout!.resume();
     return new Exporter(proc, port);
@@ -195,7 +195,7 @@ export class Exporter {
   /** Resolves once it serves; rejects if it exits first or takes over timeoutMs. */
   async serving(timeoutMs = 30000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
-    while (!this.stderr.includes(`serving http://127.0.0.1:${this.port}/metrics`)) {
+    while (!new RegExp(`serving https?://127\\.0\\.0\\.1:${this.port}/metrics`).test(this.stderr)) {
       if (this.gone) throw new Error(`acceptq export exited (${this.proc.exitCode}): ${this.stderr}`);
       if (Date.now() > deadline) throw new Error(`acceptq export: not serving within ${timeoutMs / 1000} s: ${this.stderr}`);
       await sleep(100);
@@ -240,15 +240,19 @@ export class Prometheus {
     proc.stderr!.on('data', (d) => (this.log += d));
   }
 
-  /** Scrapes the target every second and evaluates rules (if any) every second. */
-  static async start(target: number, ruleFiles: string[] = []): Promise<Prometheus> {
+  /**
+   * Scrapes the target every second and evaluates rules (if any) every
+   * second; jobs: scrape configs of its own instead (scheme, tls_config,
+   * basic_auth...), each scraping every second too.
+   */
+  static async start(target: number, ruleFiles: string[] = [], jobs?: Array<Record<string, unknown>>): Promise<Prometheus> {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'acceptq-prometheus-'));
     const config = path.join(dir, 'prometheus.yml');
     // JSON is YAML
     fs.writeFileSync(config, JSON.stringify({
       global: { scrape_interval: '1s', scrape_timeout: '1s', evaluation_interval: '1s' },
       rule_files: ruleFiles,
-      scrape_configs: [{ job_name: 'acceptq', static_configs: [{ targets: [`127.0.0.1:${target}`] }] }],
+      scrape_configs: jobs ?? [{ job_name: 'acceptq', static_configs: [{ targets: [`127.0.0.1:${target}`] }] }],
     }));
     const port = await freePort();
     const proc = spawn('prometheus', [`--config.file=${config}`, `--storage.tsdb.path=${path.join(dir, 'data')}`,
