@@ -13,6 +13,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CLI } from '../harness/paths';
+import { BasicAuth } from '../src/export/basic-auth';
+import { peer, RefusalLog } from '../src/export/refusals';
 import { Exporter, freePort, Prometheus } from './support/prometheus';
 
 const USER = 'scraper';
@@ -173,7 +175,9 @@ test.serial('RequireAndVerifyClientCert: a certificate of the client CA passes; 
   const other = await get(e.port, { tls: true, ca, auth, cert: read('other-client.crt'), key: read('other-client.key') });
   t.is(other.status, undefined, `another CA's certificate: no answer (${other.error})`);
   t.truthy(other.error);
-  t.truthy(await refusal(e, other.localPort, /^client certificate not verified against client_ca_file \([A-Z_]+\)$/), `logged: ${e.stderr}`);
+  const line = await refusal(e, other.localPort, /^client certificate not verified against client_ca_file \([A-Z_]+\)$/);
+  t.truthy(line, `logged: ${e.stderr}`);
+  t.log(line);
 
   const none = await get(e.port, { tls: true, ca, auth });
   t.is(none.status, undefined, `no certificate: no answer (${none.error})`);
@@ -313,4 +317,52 @@ test.serial('--netns ID and --pid PID: one exporter serves only that namespace (
   t.regex(b, new RegExp(`^acceptq_listener_pid\\{[^}]*port="${ports[1]}"[^}]*\\} ${pids[1]}$`, 'm'));
   t.deepEqual(series(b, 'acceptq_namespace_listen_overflows_total').map((l) => l.netns), [String(inodes[1])]);
   t.not(series(b, 'acceptq_namespace_listen_overflows_total')[0].netns_cookie, cookieA);
+});
+
+test('the refusal log: at most 10 lines a second, then how many were left out; a line per refusal, whatever the reason holds', (t) => {
+  const lines: string[] = [];
+  let now = 5000;
+  const log = new RefusalLog((l) => lines.push(l), () => now);
+  for (let i = 0; i < 25; i++) log.refused(`127.0.0.1:${1000 + i}`, 'wrong password for user "x"');
+  t.is(lines.length, 10);
+  t.is(lines[0], 'acceptq export: refused 127.0.0.1:1000: wrong password for user "x"\n');
+  now += 1000; // the next second: first the count of the last one's left out
+  log.refused('[::1]:7', 'no\ncredentials');
+  t.deepEqual(lines.slice(10), ['acceptq export: 15 more refused not logged (at most 10 a second)\n', 'acceptq export: refused [::1]:7: no credentials\n']);
+  log.report();
+  t.is(lines.length, 12, 'nothing more to say');
+  t.is(peer('::ffff:10.0.0.1', 80), '[::ffff:10.0.0.1]:80');
+});
+
+test('basic auth: one bcrypt for a password that passed, then none; a failure is kept 10 s, not for ever', async (t) => {
+  let now = 0;
+  const auth = new BasicAuth(new Map([[USER, HASH.replace(/^\$2y\$/, '$2b$')]]), () => now);
+  const header = (user: string, pw: string) => `Basic ${Buffer.from(`${user}:${pw}`).toString('base64')}`;
+  const timed = async (h: string | undefined) => {
+    const start = process.hrtime.bigint();
+    const r = await auth.check(h);
+    return { r, ms: Number(process.hrtime.bigint() - start) / 1e6 };
+  };
+  const first = await timed(header(USER, PASSWORD));
+  t.deepEqual(first.r, { ok: true, user: USER });
+  const cached = await timed(header(USER, PASSWORD));
+  t.deepEqual(cached.r, { ok: true, user: USER });
+  t.true(cached.ms < first.ms / 5, `cached ${cached.ms} ms against ${first.ms} ms for the bcrypt`);
+  const wrong = await timed(header(USER, WRONG));
+  t.deepEqual(wrong.r, { ok: false, reason: `wrong password for user "${USER}"` });
+  now += 5000;
+  const wrongKept = await timed(header(USER, WRONG));
+  t.deepEqual(wrongKept.r, wrong.r);
+  t.true(wrongKept.ms < wrong.ms / 5, `kept: ${wrongKept.ms} ms against ${wrong.ms} ms`);
+  now += 6000;
+  const wrongAgain = await timed(header(USER, WRONG));
+  t.deepEqual(wrongAgain.r, wrong.r);
+  t.true(wrongAgain.ms > wrongKept.ms * 5, `after 10 s checked again: ${wrongAgain.ms} ms`);
+  const unknown = await timed(header('mallory', PASSWORD));
+  t.deepEqual(unknown.r, { ok: false, reason: 'unknown user "mallory"' });
+  t.true(unknown.ms > cached.ms * 5, 'an unknown user costs a bcrypt too');
+  t.deepEqual(await auth.check(undefined), { ok: false, reason: 'no credentials' });
+  t.deepEqual(await auth.check('Bearer abc'), { ok: false, reason: 'not basic auth credentials' });
+  t.deepEqual(await auth.check(`Basic ${Buffer.from('nocolon').toString('base64')}`), { ok: false, reason: 'malformed basic auth credentials (no colon)' });
+  t.deepEqual(await auth.check(header(USER, `${PASSWORD}x`)), { ok: false, reason: `wrong password for user "${USER}"` });
 });
