@@ -21,7 +21,7 @@ import { privilegeProblem } from './privileges';
 import { parseRunOptions, RUN_USAGE, runUnderWatch, type RunOptions } from './cmd/run';
 import { FILTER_FLAGS, integer, positiveNumber, rowFilter, UsageError } from './args';
 import { parseExportOptions, EXPORT_USAGE, metricsUrl, OPEN, serveMetrics, type ExportOptions } from './cmd/export';
-import { loadWebConfig, WebConfigError, type WebConfig } from './export/web-config';
+import type { WebConfig } from './export/web-config';
 
 export const USAGE = `usage: acceptq [options]
        acceptq run [--json] [--fail-on-overflow] -- CMD [ARGS...]
@@ -281,6 +281,7 @@ async function runMain(argv: string[]): Promise<void> {
 async function exportMain(argv: string[]): Promise<void> {
   const eo = subcommandOptions(argv, parseExportOptions, EXPORT_USAGE);
   let web: WebConfig = OPEN;
+  const { loadWebConfig, WebConfigError } = await import('./export/web-config'); // YAML: only export reads any
   try {
     // before anything is loaded: a bad file is a line and exit 1, nothing attached or bound
     if (eo.webConfigFile !== undefined) web = loadWebConfig(eo.webConfigFile);
