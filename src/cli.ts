@@ -19,13 +19,15 @@ import { renderTable } from './output/table';
 import { writeAll } from './output/write';
 import { privilegeProblem } from './privileges';
 import { parseRunOptions, RUN_USAGE, runUnderWatch, type RunOptions } from './cmd/run';
-import { parseExportOptions, EXPORT_USAGE, serveMetrics, type ExportOptions } from './cmd/export';
+import { FILTER_FLAGS, integer, positiveNumber, rowFilter, UsageError } from './args';
+import { parseExportOptions, EXPORT_USAGE, metricsUrl, OPEN, serveMetrics, type ExportOptions } from './cmd/export';
+import type { WebConfig } from './export/web-config';
 import { FLEET_SOURCE_ARGS, FLEET_USAGE, fleetSourceOptions, openFleet, type FleetSourceOptions } from './cmd/fleet';
 import type { FleetStream } from './fleet/stream';
 
 export const USAGE = `usage: acceptq [options]
        acceptq run [--json] [--fail-on-overflow] -- CMD [ARGS...]
-       acceptq export [--listen ADDR:PORT]      (Prometheus /metrics, loopback by default)
+       acceptq export [--listen ADDR:PORT] [OPTIONS]   (Prometheus /metrics; acceptq export --help)
        acceptq fleet (--prometheus URL | --targets HOST:PORT,...)   (many hosts' export)
   (no mode)             full-screen dashboard
   --once                print a table of listeners after one interval and exit
@@ -53,7 +55,7 @@ export const USAGE = `usage: acceptq [options]
   -V, --version         version
 `;
 
-export class UsageError extends Error {}
+export { UsageError };
 
 export interface Options {
   mode: 'dashboard' | 'once' | 'json';
@@ -74,32 +76,6 @@ export interface Options {
   keepRoot?: boolean;
 }
 
-function positiveNumber(name: string, v: string | undefined, max: number): number | undefined {
-  if (v === undefined) return undefined;
-  const n = Number(v);
-  if (!/^\d+(\.\d+)?$/.test(v) || !(n > 0) || n > max) {
-    throw new UsageError(`--${name} wants a number of seconds > 0 and <= ${max}, not '${v}'`);
-  }
-  return n;
-}
-
-function integer(name: string, v: string | undefined, min: number, max: number): number | undefined {
-  if (v === undefined) return undefined;
-  if (!/^\d+$/.test(v) || Number(v) < min || Number(v) > max) {
-    throw new UsageError(`--${name} wants a whole number from ${min} to ${max}, not '${v}'`);
-  }
-  return Number(v);
-}
-
-/** --netns: an inode number or a cookie, kept as its decimal text (a cookie can pass 2^53). */
-function netnsArg(v: string | undefined): string | undefined {
-  if (v === undefined) return undefined;
-  if (!/^\d+$/.test(v) || BigInt(v) < 1n || BigInt(v) > 2n ** 64n - 1n) {
-    throw new UsageError(`--netns wants a namespace's inode number or cookie (a whole number from 1 to 2^64 - 1), not '${v}'`);
-  }
-  return BigInt(v).toString();
-}
-
 export function parseOptions(argv: string[]): Options | 'help' | 'version' {
   let parsed;
   try {
@@ -112,9 +88,7 @@ export function parseOptions(argv: string[]): Options | 'help' | 'version' {
         json: { type: 'boolean' },
         interval: { type: 'string' },
         duration: { type: 'string' },
-        port: { type: 'string' },
-        pid: { type: 'string' },
-        netns: { type: 'string' },
+        ...FILTER_FLAGS,
         probe: { type: 'string' },
         'events-per-sec': { type: 'string' },
         'max-listeners': { type: 'string' },
@@ -145,11 +119,7 @@ export function parseOptions(argv: string[]): Options | 'help' | 'version' {
     mode: v.once ? 'once' : v.json ? 'json' : 'dashboard',
     interval: positiveNumber('interval', v.interval, 3600) ?? 1,
     duration: positiveNumber('duration', v.duration, 365 * 86400),
-    filter: {
-      port: integer('port', v.port, 1, 65535),
-      pid: integer('pid', v.pid, 1, 2 ** 31),
-      netns: netnsArg(v.netns),
-    },
+    filter: rowFilter(v),
     probe,
     eventsPerSec: integer('events-per-sec', v['events-per-sec'], 0, 100000) ?? 50,
     maxListeners: integer('max-listeners', v['max-listeners'], 64, 1048576),
@@ -329,18 +299,28 @@ async function runMain(argv: string[]): Promise<void> {
 
 async function exportMain(argv: string[]): Promise<void> {
   const eo = subcommandOptions(argv, parseExportOptions, EXPORT_USAGE);
+  let web: WebConfig = OPEN;
+  const { loadWebConfig, WebConfigError } = await import('./export/web-config'); // YAML: only export reads any
+  try {
+    // before anything is loaded: a bad file is a line and exit 1, nothing attached or bound
+    if (eo.webConfigFile !== undefined) web = loadWebConfig(eo.webConfigFile);
+  } catch (e) {
+    if (e instanceof WebConfigError) exitNow(1, `acceptq: ${e.message}`);
+    throw e;
+  }
   const o: Options = { mode: 'json', interval: 1, filter: {}, probe: eo.probe as ProbeSet, eventsPerSec: 0, color: false };
   const collector = new Collector(openHelper(o), 1);
   const first = collector.tick();
   let server;
   try {
-    server = await serveMetrics(eo, collector, first);
+    server = await serveMetrics(eo, collector, first, web);
   } catch (e) {
     exitNow(1, `acceptq: cannot listen on ${eo.host}:${eo.port}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }
   onExit(() => server.close());
   dropPrivileges(eo.keepRoot); // after bind: a port below 1024 needed root
-  process.stderr.write(`acceptq: serving http://${eo.host.includes(':') ? `[${eo.host}]` : eo.host}:${eo.port}/metrics\n`);
+  const guards = [web.tls && `TLS${web.tls.clientAuth !== 'NoClientCert' ? `, ${web.tls.clientAuth}` : ''}`, web.users.size && 'basic auth'].filter(Boolean);
+  process.stderr.write(`acceptq: serving ${metricsUrl(eo, web)}${guards.length ? ` (${guards.join(', ')})` : ''}\n`);
   await new Promise(() => undefined); // until a signal
 }
 

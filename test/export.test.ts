@@ -122,8 +122,9 @@ test.serial('scraped during the SYN-path scenario: every family, each against wh
 test('the default bind is loopback; label values are escaped', (t) => {
   const { parseExportOptions, DEFAULT_LISTEN } = require('../src/cmd/export');
   t.is(DEFAULT_LISTEN.split(':')[0], '127.0.0.1');
-  t.deepEqual(parseExportOptions([]), { host: '127.0.0.1', port: 9877, probe: 'auto', keepRoot: false });
-  t.deepEqual(parseExportOptions(['--listen', '[::1]:9100']), { host: '::1', port: 9100, probe: 'auto', keepRoot: false });
+  const none = { port: undefined, pid: undefined, netns: undefined };
+  t.deepEqual(parseExportOptions([]), { host: '127.0.0.1', port: 9877, probe: 'auto', keepRoot: false, filter: none });
+  t.deepEqual(parseExportOptions(['--listen', '[::1]:9100']), { host: '::1', port: 9100, probe: 'auto', keepRoot: false, filter: none });
   t.throws(() => parseExportOptions(['--listen', 'nope']));
   const body = renderMetrics(snapshotOf(0, [listenerRow({ id: 'x', address: '1.2.3.4', pid: 1, comm: 'a"b\\c\nd', maxBacklog: 1 })]));
   t.true(body.includes('comm="a\\"b\\\\c\\nd"'));

@@ -51,7 +51,7 @@ test('systemd-analyze verify accepts the unit, and refuses broken copies of it',
   const [bin, cmd, ...args] = exec[0].split(/\s+/);
   t.is(bin, INSTALLED);
   t.is(cmd, 'export');
-  t.deepEqual(parseExportOptions(args), { host: '127.0.0.1', port: 9877, probe: 'auto', keepRoot: false });
+  t.deepEqual(parseExportOptions(args), { host: '127.0.0.1', port: 9877, probe: 'auto', keepRoot: false, filter: { port: undefined, pid: undefined, netns: undefined } });
   const good = verify(unitText);
   t.true(good.ok, good.output);
   const broken: Record<string, string> = {

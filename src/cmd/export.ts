@@ -1,17 +1,36 @@
 /**
  * acceptq export: serves /metrics for Prometheus. Each scrape reads the
  * kernel afresh (at most one read per 250 ms, however many scrapers).
- * Binds loopback unless told otherwise.
+ * Binds loopback unless told otherwise. With --web.config.file, TLS, client
+ * certificates and basic auth as Prometheus exporters take them
+ * (src/export/web-config.ts); every refusal is logged (src/export/refusals.ts).
+ * --port, --pid and --netns narrow what it serves as they narrow the main
+ * command's views, so one exporter can stand for one container.
  */
 import http from 'node:http';
+import https from 'node:https';
+import type { TLSSocket } from 'node:tls';
 import { parseArgs } from 'node:util';
+import { FILTER_FLAGS, rowFilter } from '../args';
 import type { Collector } from '../model/collector';
 import type { Snapshot } from '../model/types';
+import { filterSnapshot, type RowFilter } from '../model/view';
+import { BasicAuth } from '../export/basic-auth';
 import { renderMetrics, WaitTotals } from '../export/metrics';
+import { peer, RefusalLog } from '../export/refusals';
+import { clientCertProblem, handshakeReason, tlsOptions } from '../export/tls';
+import type { WebConfig } from '../export/web-config';
 
 export const DEFAULT_LISTEN = '127.0.0.1:9877';
-export const EXPORT_USAGE = `usage: acceptq export [--listen ADDR:PORT] [--probe SET] [--keep-root] [-h|--help]
+export const EXPORT_USAGE = `usage: acceptq export [--listen ADDR:PORT] [--web.config.file FILE] [--port PORT] [--pid PID]
+                      [--netns ID] [--probe SET] [--keep-root] [-h|--help]
   serves Prometheus metrics on http://ADDR:PORT/metrics (default ${DEFAULT_LISTEN})
+  --web.config.file FILE  TLS (https), client certificates and basic auth, in the
+                          Prometheus exporter web config format; checked at start
+  --port PORT             only listeners on this port
+  --pid PID               only listeners owned by this process
+  --netns ID              only listeners and namespace figures of this network
+                          namespace: its inode number or its cookie
 `;
 
 export interface ExportOptions {
@@ -19,14 +38,39 @@ export interface ExportOptions {
   port: number;
   probe: string;
   keepRoot: boolean;
+  /** Listeners served (and namespaces: see filterSnapshot); empty: all. */
+  filter: RowFilter;
+  webConfigFile?: string;
 }
 
 export function parseExportOptions(argv: string[]): ExportOptions {
-  const { values } = parseArgs({ args: argv, strict: true, allowPositionals: false, options: { listen: { type: 'string' }, probe: { type: 'string' }, 'keep-root': { type: 'boolean' } } });
+  const { values } = parseArgs({
+    args: argv,
+    strict: true,
+    allowPositionals: false,
+    options: { listen: { type: 'string' }, probe: { type: 'string' }, 'keep-root': { type: 'boolean' }, 'web.config.file': { type: 'string' }, ...FILTER_FLAGS },
+  });
   const listen = values.listen ?? DEFAULT_LISTEN;
   const m = /^(\[[0-9a-fA-F:.]+\]|[0-9.]+|[A-Za-z0-9.-]+):(\d{1,5})$/.exec(listen);
   if (!m || Number(m[2]) < 1 || Number(m[2]) > 65535) throw new Error(`--listen wants ADDR:PORT, e.g. ${DEFAULT_LISTEN}, not '${listen}'`);
-  return { host: m[1].replace(/^\[|\]$/g, ''), port: Number(m[2]), probe: values.probe ?? 'auto', keepRoot: !!values['keep-root'] };
+  const web = values['web.config.file'];
+  if (web === '') throw new Error('--web.config.file wants a file name');
+  return {
+    host: m[1].replace(/^\[|\]$/g, ''),
+    port: Number(m[2]),
+    probe: values.probe ?? 'auto',
+    keepRoot: !!values['keep-root'],
+    filter: rowFilter(values),
+    ...(web !== undefined ? { webConfigFile: web } : {}),
+  };
+}
+
+/** No web config: plain HTTP, no auth, no extra headers. */
+export const OPEN: WebConfig = { users: new Map(), headers: {} };
+
+/** http://HOST:PORT/metrics, or https://, as the exporter serves it. */
+export function metricsUrl(o: ExportOptions, web: WebConfig): string {
+  return `${web.tls ? 'https' : 'http'}://${o.host.includes(':') ? `[${o.host}]` : o.host}:${o.port}/metrics`;
 }
 
 /**
@@ -34,27 +78,64 @@ export function parseExportOptions(argv: string[]): ExportOptions {
  * first: a snapshot the collector took before, if any (every snapshot goes
  * into the wait histogram's totals).
  */
-export function serveMetrics(o: ExportOptions, collector: Collector, first?: Snapshot): Promise<http.Server> {
+export function serveMetrics(o: ExportOptions, collector: Collector, first?: Snapshot, web: WebConfig = OPEN, log = new RefusalLog()): Promise<http.Server> {
   let last: Snapshot | null = null;
   let lastAt = 0;
   const waits = new WaitTotals();
   if (first) waits.add(first);
-  const server = http.createServer((req, res) => {
-    if (req.method !== 'GET' || (req.url !== '/metrics' && req.url !== '/')) {
-      res.writeHead(404, { 'content-type': 'text/plain' }).end('acceptq: see /metrics\n');
-      return;
-    }
+  const auth = new BasicAuth(web.users);
+  const metrics = (res: http.ServerResponse) => {
     try {
       if (!last || Date.now() - lastAt > 250) {
         last = collector.tick();
         lastAt = Date.now();
         waits.add(last);
       }
-      res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' }).end(renderMetrics(last, waits));
+      res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' }).end(renderMetrics(filterSnapshot(last, o.filter), waits));
     } catch (e) {
       res.writeHead(500, { 'content-type': 'text/plain' }).end(`acceptq: ${(e as Error).message}\n`);
     }
-  });
+  };
+  const handler = async (req: http.IncomingMessage, res: http.ServerResponse) => {
+    for (const [k, v] of Object.entries(web.headers)) res.setHeader(k, v);
+    const who = peer(req.socket.remoteAddress, req.socket.remotePort);
+    // refused at the handshake already; checked again so no request can pass by another way
+    const cert = web.tls && clientCertProblem(req.socket as TLSSocket, web.tls.clientAuth);
+    if (cert) {
+      log.refused(who, cert);
+      req.socket.destroy();
+      return;
+    }
+    if (auth.enabled) {
+      const r = await auth.check(req.headers.authorization);
+      if (!r.ok) {
+        log.refused(who, r.reason);
+        res.writeHead(401, { 'content-type': 'text/plain', 'www-authenticate': 'Basic' }).end('Unauthorized\n');
+        return;
+      }
+    }
+    if (req.method !== 'GET' || (req.url !== '/metrics' && req.url !== '/')) {
+      res.writeHead(404, { 'content-type': 'text/plain' }).end('acceptq: see /metrics\n');
+      return;
+    }
+    metrics(res);
+  };
+  const server = web.tls ? https.createServer(tlsOptions(web.tls), handler) : http.createServer(handler);
+  if (web.tls) {
+    const type = web.tls.clientAuth;
+    // before the HTTP side sees the connection: a refused one never gets to send a request
+    server.prependListener('secureConnection', (s: TLSSocket) => {
+      const problem = clientCertProblem(s, type);
+      if (!problem) return;
+      log.refused(peer(s.remoteAddress, s.remotePort), problem);
+      s.destroy();
+    });
+    server.on('tlsClientError', (e: NodeJS.ErrnoException, s: TLSSocket) => {
+      // after a reset the TLS socket has lost its peer's address; the TCP socket under it kept it
+      const raw = (s as TLSSocket & { _parent?: { remoteAddress?: string; remotePort?: number } })._parent;
+      log.refused(peer(s.remoteAddress ?? raw?.remoteAddress, s.remotePort ?? raw?.remotePort), handshakeReason(e));
+    });
+  }
   return new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen(o.port, o.host, () => resolve(server));

@@ -184,10 +184,10 @@ export class Exporter {
    * acceptq export on 127.0.0.1:port, run by root as it is, or (caps given)
    * under the unit's restrictions: only those capabilities (bounding,
    * inheritable and ambient sets, as systemd sets them), no new privileges,
-   * and the file-system directives in EMULATED.
+   * and the file-system directives in EMULATED. args: more of export's flags.
    */
-  static start(port: number, caps?: string[]): Exporter {
-    const cmd = [process.execPath, CLI, 'export', '--listen', `127.0.0.1:${port}`];
+  static start(port: number, caps?: string[], args: string[] = []): Exporter {
+    const cmd = [process.execPath, CLI, 'export', '--listen', `127.0.0.1:${port}`, ...args];
     const proc = caps ? spawnSandboxed(caps, ROOT, cmd) : spawn(cmd[0], cmd.slice(1));
     proc.stdout!.resume();
     return new Exporter(proc, port);
@@ -196,7 +196,7 @@ export class Exporter {
   /** Resolves once it serves; rejects if it exits first or takes over timeoutMs. */
   async serving(timeoutMs = 30000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
-    while (!this.stderr.includes(`serving http://${this.host}:${this.port}/metrics`)) {
+    while (!new RegExp(`serving https?://${this.host.replace(/\./g, '\\.')}:${this.port}/metrics`).test(this.stderr)) {
       if (this.gone) throw new Error(`acceptq export exited (${this.proc.exitCode}): ${this.stderr}`);
       if (Date.now() > deadline) throw new Error(`acceptq export: not serving within ${timeoutMs / 1000} s: ${this.stderr}`);
       await sleep(100);
@@ -251,9 +251,11 @@ export class Prometheus {
 
   /**
    * Scrapes the targets (job "acceptq") every second and evaluates rules (if
-   * any) every second. target: a loopback port, or HOST:PORT targets.
+   * any) every second. target: a loopback port, or HOST:PORT targets; jobs:
+   * scrape configs of its own instead (scheme, tls_config, basic_auth...),
+   * each scraping every second too.
    */
-  static async start(target: number | string[], ruleFiles: string[] = []): Promise<Prometheus> {
+  static async start(target: number | string[], ruleFiles: string[] = [], jobs?: Array<Record<string, unknown>>): Promise<Prometheus> {
     const targets = typeof target === 'number' ? [`127.0.0.1:${target}`] : target;
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'acceptq-prometheus-'));
     const config = path.join(dir, 'prometheus.yml');
@@ -261,7 +263,7 @@ export class Prometheus {
     fs.writeFileSync(config, JSON.stringify({
       global: { scrape_interval: '1s', scrape_timeout: '1s', evaluation_interval: '1s' },
       rule_files: ruleFiles,
-      scrape_configs: [{ job_name: 'acceptq', static_configs: [{ targets }] }],
+      scrape_configs: jobs ?? [{ job_name: 'acceptq', static_configs: [{ targets }] }],
     }));
     const port = await freePort();
     const proc = spawn('prometheus', [`--config.file=${config}`, `--storage.tsdb.path=${path.join(dir, 'data')}`,
