@@ -15,6 +15,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { CLI } from '../harness/paths';
 import { BasicAuth } from '../src/export/basic-auth';
 import { peer, RefusalLog } from '../src/export/refusals';
+import { bcryptHash, Certs } from './support/certs';
 import { Exporter, freePort, Prometheus } from './support/prometheus';
 
 const USER = 'scraper';
@@ -27,33 +28,17 @@ const file = (name: string) => path.join(dir, name);
 const read = (name: string) => fs.readFileSync(file(name));
 test.after.always(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-const openssl = (...args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
-
-/** A CA: NAME.key, NAME.crt. */
-function makeCa(name: string): void {
-  openssl('req', '-x509', '-new', '-nodes', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-keyout', `${name}.key`,
-    '-out', `${name}.crt`, '-days', '2', '-subj', `/CN=acceptq test ${name}`);
-}
-
-/** NAME.key, NAME.crt signed by CA, with these X.509v3 extensions. */
-function makeCert(name: string, ca: string, ext: string): void {
-  openssl('req', '-new', '-nodes', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-keyout', `${name}.key`,
-    '-out', `${name}.csr`, '-subj', `/CN=acceptq test ${name}`);
-  fs.writeFileSync(file(`${name}.ext`), ext);
-  openssl('x509', '-req', '-in', `${name}.csr`, '-CA', `${ca}.crt`, '-CAkey', `${ca}.key`, '-CAcreateserial', '-out', `${name}.crt`,
-    '-days', '2', '-extfile', `${name}.ext`);
-}
-
 let HASH = '';
 
 test.before(() => {
-  makeCa('ca');
-  makeCert('server', 'ca', 'subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n');
-  makeCert('client', 'ca', 'extendedKeyUsage=clientAuth\n');
-  makeCa('other-ca'); // unrelated: its client certificate must not pass
-  makeCert('other-client', 'other-ca', 'extendedKeyUsage=clientAuth\n');
-  for (const f of fs.readdirSync(dir)) fs.chmodSync(file(f), 0o644);
-  HASH = execFileSync('htpasswd', ['-nbBC', '10', USER, PASSWORD], { encoding: 'utf8' }).trim().split(':').slice(1).join(':');
+  const certs = new Certs(dir);
+  certs.ca('ca');
+  certs.cert('server', 'ca', 'subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n');
+  certs.cert('client', 'ca', 'extendedKeyUsage=clientAuth\n');
+  certs.ca('other-ca'); // unrelated: its client certificate must not pass
+  certs.cert('other-client', 'other-ca', 'extendedKeyUsage=clientAuth\n');
+  certs.readable();
+  HASH = bcryptHash(USER, PASSWORD);
 });
 
 /** A web config in the temp dir; file names in it are relative to it (the exporter runs elsewhere). */

@@ -255,7 +255,7 @@ export class Prometheus {
    * scrape configs of its own instead (scheme, tls_config, basic_auth...),
    * each scraping every second too.
    */
-  static async start(target: number | string[], ruleFiles: string[] = [], jobs?: Array<Record<string, unknown>>): Promise<Prometheus> {
+  static async start(target: number | string[], ruleFiles: string[] = [], jobs?: Array<Record<string, unknown>>, args: string[] = []): Promise<Prometheus> {
     const targets = typeof target === 'number' ? [`127.0.0.1:${target}`] : target;
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'acceptq-prometheus-'));
     const config = path.join(dir, 'prometheus.yml');
@@ -267,13 +267,14 @@ export class Prometheus {
     }));
     const port = await freePort();
     const proc = spawn('prometheus', [`--config.file=${config}`, `--storage.tsdb.path=${path.join(dir, 'data')}`,
-      `--web.listen-address=127.0.0.1:${port}`, '--log.level=warn'], { stdio: ['ignore', 'pipe', 'pipe'] });
+      `--web.listen-address=127.0.0.1:${port}`, '--log.level=warn', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
     const p = new Prometheus(proc, port, dir);
     const deadline = Date.now() + 30000;
     for (;;) {
       if (proc.exitCode !== null) throw new Error(`prometheus exited (${proc.exitCode}): ${p.log}`);
       const r = await httpGet(port, '/-/ready').catch(() => null);
-      if (r?.status === 200) return p;
+      // behind a web config (TLS, basic auth) any answer to plain HTTP says it listens
+      if (r?.status === 200 || (args.length && r)) return p;
       if (Date.now() > deadline) {
         await p.stop();
         throw new Error(`prometheus not ready within 30 s: ${p.log}`);
