@@ -276,7 +276,7 @@ export async function runDashboard(o: DashboardOptions, stream: SnapshotStream, 
     const tick = async () => {
       try {
         // a fleet's scrapes: keys and the mouse are answered while they are under way
-        if (!state.paused && !d.ended && stream.prepare) await stream.prepare();
+        if (!state.paused && !d.ended && stream.prepare) await log.prepared(() => stream.prepare!(), stream.requests === undefined ? undefined : () => stream.requests!);
         if (d.destroyed) return;
         log.start('tick');
         if (!state.paused && !d.ended) {

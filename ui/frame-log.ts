@@ -17,6 +17,10 @@ interface FrameTiming {
   cause: FrameCause;
   key?: string;
   start: number;
+  /** The poll before this tick (a fleet's prepare()), not in the frame's time; undefined: none. */
+  prepareMs?: number;
+  /** HTTP requests that poll sent (a fleet's), where the stream counts them. */
+  requests?: number;
   /** stream.next(): the snapshot of every namespace, the event drain, the model. */
   nextMs: number;
   /** Taking it in (history, notices, selection), less the filtering and sorting in it. */
@@ -30,13 +34,31 @@ const round = (v: number) => Math.round(v * 1000) / 1000;
 
 export class FrameLog {
   private frame: FrameTiming | null = null;
+  /** The last poll before a tick (a fleet's), for that tick's frame: its time, and the requests it sent. */
+  private poll: { ms: number; requests?: number } | null = null;
 
   constructor(private state: DashboardState) {}
+
+  /**
+   * prepare(), timed when the log is on: a fleet's HTTP polls, which run
+   * between frames (keys are answered meanwhile), so the next tick's frame
+   * carries the time apart (prepareMs), not in its frameMs. requests(): the
+   * requests sent so far, where the stream counts them.
+   */
+  async prepared(prepare: () => Promise<void>, requests?: () => number): Promise<void> {
+    if (FRAME_LOG === null) return prepare();
+    const r0 = requests?.();
+    const t = performance.now();
+    await prepare();
+    this.poll = { ms: performance.now() - t, requests: r0 === undefined ? undefined : requests!() - r0 };
+  }
 
   /** A frame starts (timed only when the log is on). */
   start(cause: FrameCause, key?: string): void {
     if (FRAME_LOG === null) return;
-    this.frame = { cause, key, start: performance.now(), nextMs: 0, ingestMs: 0, panels: {}, renderMs: 0 };
+    const poll = cause === 'tick' ? this.poll : null;
+    if (cause === 'tick') this.poll = null;
+    this.frame = { cause, key, start: performance.now(), prepareMs: poll?.ms, requests: poll?.requests, nextMs: 0, ingestMs: 0, panels: {}, renderMs: 0 };
     this.state.timing = { sorts: 0, sortMs: 0, filterMs: 0 };
   }
 
@@ -84,7 +106,8 @@ export class FrameLog {
     setImmediate(() => {
       const end = performance.now();
       const line = {
-        at: Date.now(), cause: f.cause, key: f.key, listeners, rows, frameMs: round(end - f.start), nextMs: round(f.nextMs), ingestMs: round(f.ingestMs),
+        at: Date.now(), cause: f.cause, key: f.key, listeners, rows, frameMs: round(end - f.start),
+        prepareMs: f.prepareMs === undefined ? undefined : round(f.prepareMs), requests: f.requests, nextMs: round(f.nextMs), ingestMs: round(f.ingestMs),
         sorts: sorting.sorts, sortMs: round(sorting.sortMs), filterMs: round(sorting.filterMs),
         panels: Object.fromEntries(Object.entries(f.panels).map(([k, v]) => [k, round(v)])),
         renderMs: round(f.renderMs), writeMs: round(end - renderEnd),

@@ -37,6 +37,7 @@ import {
   STATS,
   cpuSeconds,
   installSignalCleanup,
+  measured,
   median,
   now,
   progIdsOf,
@@ -543,16 +544,6 @@ async function terminalOutput(plan: Plan) {
 }
 
 // ---- results ----
-
-/** The commit measured, and whether the tree differed from it (a figure of other code is no figure of this one). */
-function measured(): { commit: string; dirty: boolean } {
-  const git = (...args: string[]) => execFileSync('git', ['-C', ROOT, ...args], { encoding: 'utf8' }).trim();
-  try {
-    return { commit: git('rev-parse', 'HEAD'), dirty: git('status', '--porcelain', '--untracked-files=no') !== '' };
-  } catch {
-    return { commit: 'unknown', dirty: true };
-  }
-}
 
 function machine() {
   const cpus = os.cpus();

@@ -311,3 +311,13 @@ export function waitUntil(pred: () => boolean, timeoutMs: number, stepMs = 20): 
     tick();
   });
 }
+
+/** The commit measured, and whether the tree differed from it (a figure of other code is no figure of this one). */
+export function measured(): { commit: string; dirty: boolean } {
+  const git = (...args: string[]) => execFileSync('git', ['-C', ROOT, ...args], { encoding: 'utf8' }).trim();
+  try {
+    return { commit: git('rev-parse', 'HEAD'), dirty: git('status', '--porcelain', '--untracked-files=no') !== '' };
+  } catch {
+    return { commit: 'unknown', dirty: true };
+  }
+}

@@ -55,6 +55,10 @@ export class FleetStream implements SnapshotStream {
     this.meta = { host: source.name, kernel: '', probe: 'fleet', intervalS };
   }
 
+  get requests(): number {
+    return this.source.http.requests;
+  }
+
   async prepare(): Promise<void> {
     this.poll = await this.source.poll();
     // a host down since before we looked: when it was last seen, once, from the source's memory

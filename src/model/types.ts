@@ -172,6 +172,8 @@ export interface SnapshotStream {
    * fleet's scrapes); next() then builds it without waiting.
    */
   prepare?(): Promise<void>;
+  /** HTTP requests sent so far by prepare() (a fleet's), for the bench's frame log. */
+  readonly requests?: number;
   /** The next snapshot (live: read the kernel now); null at the end of a recording. */
   next(): Snapshot | null;
   /**
