@@ -274,6 +274,7 @@ export async function runDashboard(o: DashboardOptions, stream: SnapshotStream, 
     };
 
     const tick = async () => {
+      const began = Date.now();
       try {
         // a fleet's scrapes: keys and the mouse are answered while they are under way
         if (!state.paused && !d.ended && stream.prepare) await log.prepared(() => stream.prepare!(), stream.requests === undefined ? undefined : () => stream.requests!);
@@ -292,7 +293,8 @@ export async function runDashboard(o: DashboardOptions, stream: SnapshotStream, 
         return;
       }
       const period = stream.live ? o.interval * 1000 : (stream.meta.intervalS * 1000) / state.speed;
-      timer = setTimeout(() => void tick(), period);
+      // a fleet's poll is part of the interval, not added to it (one slower than the interval: the next tick at once)
+      timer = setTimeout(() => void tick(), stream.prepare ? Math.max(0, began + period - Date.now()) : period);
     };
 
     screen.on('resize', () => frame('resize', () => true));

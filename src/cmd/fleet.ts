@@ -18,7 +18,8 @@ export const FLEET_SOURCE_USAGE = `  --prometheus URL        read the hosts from
   --basic-auth-user USER  basic auth, the password read from
   --basic-auth-password-file FILE
   --bearer-token-file FILE  an Authorization: Bearer token
-  --timeout SECONDS       a request's time limit (default: the interval, at most 10)
+  --timeout SECONDS       a request's time limit (default: Prometheus 30; a target
+                          the interval, from 2 to 10): a tick waits for its poll
 `;
 
 export const FLEET_USAGE = `usage: acceptq fleet (--prometheus URL [--selector MATCHERS] | --targets HOST:PORT,...)
@@ -102,7 +103,9 @@ export function fleetSourceOptions(v: SourceValues): FleetSourceOptions {
 
 /** The source and its stream; throws HttpError when a credential file cannot be read. */
 export function openFleet(o: FleetSourceOptions, intervalS: number): FleetStream {
-  const http = new HttpClient(readAuth(o), Math.round((o.timeoutS ?? Math.min(Math.max(intervalS, 1), 10)) * 1000));
+  // a big fleet's queries can take Prometheus longer than a tick: the dashboard waits, and says its age
+  const timeoutS = o.timeoutS ?? (o.prometheus ? 30 : Math.min(Math.max(intervalS, 2), 10));
+  const http = new HttpClient(readAuth(o), Math.round(timeoutS * 1000));
   const source: FleetSource = o.prometheus ? new PrometheusSource(o.prometheus, o.selector, http) : new TargetsSource(o.targets!, http);
   return new FleetStream(source, intervalS);
 }

@@ -84,7 +84,7 @@ export interface HostRead {
   namespaces: Map<string, NamespaceRead>;
 }
 
-/** Within a host: a listener's key (its namespace's id, address, port). */
+/** Within a host: a listener's key, "netns_cookie|address|port" (the end of the key PrometheusSource's queries join). */
 export const listenerKey = (l: Record<string, string>) => `${l.netns_cookie}|${l.address}|${l.port}`;
 
 // family -> the listener figures it carries, by path ('' when it has none)

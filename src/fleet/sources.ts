@@ -2,12 +2,12 @@
  * Where a fleet's figures come from, one poll a tick:
  * - PrometheusSource: a fixed number of instant queries to the Prometheus
  *   HTTP API, however many hosts (the hosts and whether their last scrape
- *   answered, when that was, every listener's labels, and its figures: the
- *   ones that are not 0, one series a figure); range queries for history.
+ *   answered, when that was, every listener's labels, and one query a
+ *   figure, of the listeners where it is not 0); range queries for history.
  * - TargetsSource: each `acceptq export` endpoint scraped directly.
  * Both answer with the same HostPoll per host.
  */
-import { addSample, emptyHostRead, hostReadOf, LISTENER_IDENTITY, LISTENER_METRICS, listenerKey, NAMESPACE_METRICS, HOST_METRICS, type HostRead, type ListenerFigure } from './figures';
+import { addSample, emptyHostRead, hostReadOf, LISTENER_IDENTITY, LISTENER_METRICS, NAMESPACE_METRICS, HOST_METRICS, type HostRead, type ListenerFigure } from './figures';
 import { parseExposition } from './exposition';
 import { HttpClient, HttpError } from './http';
 
@@ -66,7 +66,8 @@ export class PrometheusSource implements FleetSource {
   readonly name: string;
   private readonly base: URL;
   private readonly up: string;
-  private readonly figures: string;
+  /** One query a figure: run side by side, Prometheus answers them on every core (one query joining them with `or` took 4 times as long). */
+  private readonly figures: Array<[ListenerFigure, string]>;
   private readonly rest: string;
 
   /** selector: PromQL label matchers without braces (`job="acceptq"`); '' = every job that exports acceptq's metrics. */
@@ -78,8 +79,8 @@ export class PrometheusSource implements FleetSource {
     this.up = selector ? `up${sel()}` : `up and on(job) group by (job) (last_over_time(${HOST_METRICS.probe}[1h]))`;
     // a figure a series, labelled with its name, only where it is not 0 (absent: 0); `present` ones wherever they are
     this.figures = (Object.entries(LISTENER_METRICS) as Array<[ListenerFigure, { metric: string; path?: string; present?: boolean }]>)
-      .map(([f, m]) => `label_replace(sum by (instance, netns_cookie, address, port) (${m.metric}${sel(m.path ? `path="${m.path}"` : '')} ${m.present ? '>= -Inf' : '!= 0'}), "acq_figure", "${f}", "", "")`)
-      .join(' or ');
+      // each series' labels joined into one, "instance|netns_cookie|address|port": a third less to send and parse
+      .map(([f, m]) => [f, `sum by (k) (label_join(${m.metric}${sel(m.path ? `path="${m.path}"` : '')} ${m.present ? '>= -Inf' : '!= 0'}, "k", "|", "instance", "netns_cookie", "address", "port"))`]);
     const names = [LISTENER_IDENTITY, ...Object.values(NAMESPACE_METRICS), ...Object.values(HOST_METRICS)];
     this.rest = `{__name__=~"${names.join('|')}"${selector ? `,${selector}` : ''}}`;
   }
@@ -103,9 +104,11 @@ export class PrometheusSource implements FleetSource {
   }
 
   async poll(): Promise<Poll> {
-    let up: VectorSample[], at: VectorSample[], rest: VectorSample[], figures: VectorSample[];
+    let up: VectorSample[], at: VectorSample[], rest: VectorSample[], figures: VectorSample[][];
     try {
-      [up, at, rest, figures] = await Promise.all([this.query(this.up), this.query(`timestamp(${this.up})`), this.query(this.rest), this.query(this.figures)]);
+      [up, at, rest, figures] = await Promise.all([
+        this.query(this.up), this.query(`timestamp(${this.up})`), this.query(this.rest), Promise.all(this.figures.map(([, q]) => this.query(q))),
+      ]);
     } catch (e) {
       return { hosts: [], notice: `Prometheus ${this.name}: ${(e as Error).message}; retrying` };
     }
@@ -116,11 +119,15 @@ export class PrometheusSource implements FleetSource {
       return h;
     };
     for (const s of rest) addSample(readOf(s.metric.instance ?? ''), { name: s.metric.__name__, labels: s.metric, value: Number(s.value[1]) });
-    for (const s of figures) {
-      // a figure of a listener whose identity this answer had (both queries ran at one moment, nearly)
-      const l = readOf(s.metric.instance ?? '').listeners.get(listenerKey(s.metric));
-      if (l) l.figures[s.metric.acq_figure as ListenerFigure] = Number(s.value[1]);
-    }
+    this.figures.forEach(([figure], i) => {
+      for (const s of figures[i]) {
+        // a figure of a listener whose identity this answer had (the queries ran at one moment, nearly)
+        const k = s.metric.k ?? '';
+        const cut = k.indexOf('|');
+        const l = reads.get(k.slice(0, cut))?.listeners.get(k.slice(cut + 1));
+        if (l) l.figures[figure] = Number(s.value[1]);
+      }
+    });
     const scraped = new Map(at.map((s) => [s.metric.instance ?? '', Number(s.value[1]) * 1000]));
     const hosts: HostPoll[] = up.map((s) => {
       const host = s.metric.instance ?? '';

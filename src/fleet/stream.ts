@@ -153,6 +153,7 @@ export class FleetStream implements SnapshotStream {
 
   /** A host that answered: its rows from its read, rates against its previous scrape. */
   private take(h: HostState, p: HostPoll, read: HostRead): void {
+    if (h.row.up && h.scrapedMs === p.scrapedMs) return; // the scrape shown already (Prometheus has not scraped since): its rows stand, the same objects
     const dt = h.scrapedMs ? (p.scrapedMs - h.scrapedMs) / 1000 : 0;
     // the same scrape again (Prometheus has not scraped since): the rates stand
     const fresh = dt > 0;
