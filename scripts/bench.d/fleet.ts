@@ -366,11 +366,13 @@ function targets(r: { cases: Summary[] }) {
     });
   }
   if (big && small && big !== small) {
-    const fixed = big.requestsPerTick.server === small.requestsPerTick.server && big.requestsPerTick.dashboardMin === big.requestsPerTick.dashboardMax && small.requestsPerTick.dashboardMax === big.requestsPerTick.dashboardMax;
+    // a tick's queries, and every 10th tick's (and one where a listener appeared) with the slow part: the same whatever the hosts
+    const q = (c: Summary) => `${c.requestsPerTick.dashboardMin}–${c.requestsPerTick.dashboardMax}`;
+    const fixed = big.requestsPerTick.dashboardMin === small.requestsPerTick.dashboardMin && big.requestsPerTick.dashboardMax === small.requestsPerTick.dashboardMax;
     out.push({
       name: `HTTP requests a tick towards Prometheus, ${small.hosts} hosts against ${big.hosts}`,
       target: 'the same, fixed',
-      measured: `${small.requestsPerTick.server} and ${big.requestsPerTick.server} (Prometheus's count); ${small.requestsPerTick.dashboardMax} and ${big.requestsPerTick.dashboardMax} (the dashboard's)`,
+      measured: `${q(small)} and ${q(big)} a tick (the dashboard's count; the slow part every 10th tick); ${small.requestsPerTick.server} and ${big.requestsPerTick.server} on average (Prometheus's)`,
       met: fixed,
     });
   }

@@ -7,7 +7,7 @@
  * - TargetsSource: each `acceptq export` endpoint scraped directly.
  * Both answer with the same HostPoll per host.
  */
-import { addSample, emptyHostRead, hostReadOf, LISTENER_IDENTITY, LISTENER_METRICS, NAMESPACE_METRICS, HOST_METRICS, type HostRead, type ListenerFigure } from './figures';
+import { addSample, emptyHostRead, hostReadOf, LISTENER_FIGURES, noFigures, LISTENER_IDENTITY, LISTENER_METRICS, NAMESPACE_METRICS, HOST_METRICS, type FigureSpec, type HostRead, type ListenerFigure, type ListenerRead } from './figures';
 import { parseExposition } from './exposition';
 import { HttpClient, HttpError } from './http';
 
@@ -61,28 +61,64 @@ interface MatrixSeries {
 /** A label value inside a PromQL string literal. */
 const quote = (v: string) => JSON.stringify(v);
 
+/** What a listener is, from its full labels: kept between the ticks that read them. */
+interface Identity {
+  netns: string;
+  comm: string;
+  service: string;
+}
+
+/** Every how many polls the slow part is read again (and whenever a listener appears). */
+const SLOW_EVERY = 10;
+
 export class PrometheusSource implements FleetSource {
   readonly kind = 'prometheus';
   readonly name: string;
   private readonly base: URL;
   private readonly up: string;
-  /** One query a figure: run side by side, Prometheus answers them on every core (one query joining them with `or` took 4 times as long). */
-  private readonly figures: Array<[ListenerFigure, string]>;
-  private readonly rest: string;
+  /** The hosts and their namespaces: the kernel's counters, the gaps, the sysctls, what each host says of itself (small: every tick). */
+  private readonly hostsQuery: string;
+  /** Every listener, by key, its value 1 if open: what exists this tick. */
+  private readonly listenersQuery: string;
+  /** Every listener's full labels (its namespace's inode, comm, service): the slow part. */
+  private readonly identityQuery: string;
+  /**
+   * One query a figure, each series' labels joined into one
+   * ("instance|netns_cookie|address|port"): run side by side, Prometheus
+   * answers them on every core (one query joining the figures with `or`
+   * took 4 times as long; the joined label is a third less to send and parse).
+   */
+  private readonly fast: Array<[ListenerFigure, string]>;
+  private readonly slow: Array<[ListenerFigure, string]>;
+  private readonly slowNames: ListenerFigure[];
+  private polls = 0;
+  /** Of the last slow read: each listener's identity and slow figures, by joined key. */
+  private identities = new Map<string, Identity>();
+  private slowFigures = new Map<string, Partial<Record<ListenerFigure, number>>>();
 
   /** selector: PromQL label matchers without braces (`job="acceptq"`); '' = every job that exports acceptq's metrics. */
   constructor(url: string, private readonly selector: string, readonly http: HttpClient) {
     this.base = new URL(url.endsWith('/') ? url : url + '/');
     this.name = url;
     const sel = (more = '') => `{${[selector, more].filter(Boolean).join(',')}}`;
+    const joined = (v: string) => `sum by (k) (label_join(${v}, "k", "|", "instance", "netns_cookie", "address", "port"))`;
     // a job is acceptq's if it exported acceptq's metrics within the hour (its hosts may all be down now)
     this.up = selector ? `up${sel()}` : `up and on(job) group by (job) (last_over_time(${HOST_METRICS.probe}[1h]))`;
-    // a figure a series, labelled with its name, only where it is not 0 (absent: 0); `present` ones wherever they are
-    this.figures = (Object.entries(LISTENER_METRICS) as Array<[ListenerFigure, { metric: string; path?: string; present?: boolean }]>)
-      // each series' labels joined into one, "instance|netns_cookie|address|port": a third less to send and parse
-      .map(([f, m]) => [f, `sum by (k) (label_join(${m.metric}${sel(m.path ? `path="${m.path}"` : '')} ${m.present ? '>= -Inf' : '!= 0'}, "k", "|", "instance", "netns_cookie", "address", "port"))`]);
-    const names = [LISTENER_IDENTITY, ...Object.values(NAMESPACE_METRICS), ...Object.values(HOST_METRICS)];
-    this.rest = `{__name__=~"${names.join('|')}"${selector ? `,${selector}` : ''}}`;
+    const names = [...Object.values(NAMESPACE_METRICS), ...Object.values(HOST_METRICS)];
+    this.hostsQuery = `{__name__=~"${names.join('|')}"${selector ? `,${selector}` : ''}}`;
+    this.listenersQuery = joined(`${LISTENER_IDENTITY}${sel()}`);
+    this.identityQuery = `${LISTENER_IDENTITY}${sel()}`;
+    // a figure only where it is not 0 (absent: 0); a `present` one wherever it is
+    const query = ([f, m]: [ListenerFigure, FigureSpec]): [ListenerFigure, string] =>
+      [f, joined(`${m.metric}${sel(m.path ? `path="${m.path}"` : '')} ${m.present ? '>= -Inf' : '!= 0'}`)];
+    this.fast = LISTENER_FIGURES.filter(([, m]) => !m.slow).map(query);
+    this.slow = LISTENER_FIGURES.filter(([, m]) => m.slow).map(query);
+    this.slowNames = this.slow.map(([f]) => f);
+  }
+
+  /** Instant queries a poll makes: every tick's, and the slow part's (every 10th tick, and when a listener appears). */
+  get queriesPerPoll(): { every: number; slow: number } {
+    return { every: 4 + this.fast.length, slow: 1 + this.slow.length };
   }
 
   private async api<T>(path: string, params: Record<string, string>): Promise<T> {
@@ -103,12 +139,41 @@ export class PrometheusSource implements FleetSource {
     return this.api<VectorSample[]>('api/v1/query', { query: q });
   }
 
+  private figureQueries(qs: Array<[ListenerFigure, string]>): Promise<Array<[ListenerFigure, VectorSample[]]>> {
+    return Promise.all(qs.map(async ([f, q]): Promise<[ListenerFigure, VectorSample[]]> => [f, await this.query(q)]));
+  }
+
+  /** Read the slow part again: every listener's identity and slow figures. */
+  private async readSlow(): Promise<void> {
+    const [ids, figures] = await Promise.all([this.query(this.identityQuery), this.figureQueries(this.slow)]);
+    const identities = new Map<string, Identity>();
+    for (const s of ids) {
+      const m = s.metric;
+      identities.set(`${m.instance ?? ''}|${m.netns_cookie}|${m.address}|${m.port}`, { netns: m.netns ?? '0', comm: m.comm ?? '', service: m.service ?? '' });
+    }
+    const slowFigures = new Map<string, Partial<Record<ListenerFigure, number>>>();
+    for (const [f, samples] of figures) {
+      for (const s of samples) {
+        const k = s.metric.k ?? '';
+        let v = slowFigures.get(k);
+        if (!v) slowFigures.set(k, (v = {}));
+        v[f] = Number(s.value[1]);
+      }
+    }
+    this.identities = identities;
+    this.slowFigures = slowFigures;
+  }
+
   async poll(): Promise<Poll> {
-    let up: VectorSample[], at: VectorSample[], rest: VectorSample[], figures: VectorSample[][];
+    let up: VectorSample[], at: VectorSample[], hostSamples: VectorSample[], listeners: VectorSample[], figures: Array<[ListenerFigure, VectorSample[]]>;
     try {
-      [up, at, rest, figures] = await Promise.all([
-        this.query(this.up), this.query(`timestamp(${this.up})`), this.query(this.rest), Promise.all(this.figures.map(([, q]) => this.query(q))),
+      const slowDue = this.polls++ % SLOW_EVERY === 0;
+      [up, at, hostSamples, listeners, figures] = await Promise.all([
+        this.query(this.up), this.query(`timestamp(${this.up})`), this.query(this.hostsQuery), this.query(this.listenersQuery),
+        this.figureQueries(this.fast), slowDue ? this.readSlow() : undefined,
       ]);
+      // a listener new since the slow part was read: read it again now (its process, namespace, backlog)
+      if (!slowDue && listeners.some((s) => !this.identities.has(s.metric.k ?? ''))) await this.readSlow();
     } catch (e) {
       return { hosts: [], notice: `Prometheus ${this.name}: ${(e as Error).message}; retrying` };
     }
@@ -118,16 +183,28 @@ export class PrometheusSource implements FleetSource {
       if (!h) reads.set(instance, (h = emptyHostRead()));
       return h;
     };
-    for (const s of rest) addSample(readOf(s.metric.instance ?? ''), { name: s.metric.__name__, labels: s.metric, value: Number(s.value[1]) });
-    this.figures.forEach(([figure], i) => {
-      for (const s of figures[i]) {
-        // a figure of a listener whose identity this answer had (the queries ran at one moment, nearly)
-        const k = s.metric.k ?? '';
-        const cut = k.indexOf('|');
-        const l = reads.get(k.slice(0, cut))?.listeners.get(k.slice(cut + 1));
+    for (const s of hostSamples) addSample(readOf(s.metric.instance ?? ''), { name: s.metric.__name__, labels: s.metric, value: Number(s.value[1]) });
+    // the listeners that exist now, with their identity and slow figures as last read
+    const byKey = new Map<string, ListenerRead>();
+    for (const s of listeners) {
+      const k = s.metric.k ?? '';
+      const [instance, netnsCookie, address, port] = k.split('|');
+      const id = this.identities.get(k);
+      const l: ListenerRead = {
+        netns: id?.netns ?? '0', netnsCookie, address, port: Number(port) || 0, comm: id?.comm ?? '', service: id?.service ?? '',
+        open: Number(s.value[1]) !== 0, figures: noFigures(),
+      };
+      const slow = this.slowFigures.get(k);
+      if (slow) for (const f of this.slowNames) l.figures[f] = slow[f];
+      byKey.set(k, l);
+      readOf(instance).listeners.set(k.slice(k.indexOf('|') + 1), l);
+    }
+    for (const [figure, samples] of figures) {
+      for (const s of samples) {
+        const l = byKey.get(s.metric.k ?? '');
         if (l) l.figures[figure] = Number(s.value[1]);
       }
-    });
+    }
     const scraped = new Map(at.map((s) => [s.metric.instance ?? '', Number(s.value[1]) * 1000]));
     const hosts: HostPoll[] = up.map((s) => {
       const host = s.metric.instance ?? '';

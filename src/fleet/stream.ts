@@ -12,6 +12,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { netnsCookieText, netnsIdFromText } from '../model/netns';
+import { fieldList, LISTENER_FIELDS } from '../model/fields';
 import { rateTotals } from '../model/view';
 import type { HostRow, ListenerRow, NamespaceRow, Snapshot, SnapshotStream, StreamMeta } from '../model/types';
 import type { HostRead, ListenerRead, NamespaceRead } from './figures';
@@ -20,21 +21,25 @@ import type { FleetSource, HostPoll, Poll } from './sources';
 /** How long a host the source no longer names, and a closed listener, stay shown (as the exporter keeps a closed one). */
 export const RETAIN_MS = 120_000;
 
-/** A row's cumulative figures at a scrape, for the next interval's rates. */
-interface Counters {
-  overflows: number;
-  arrivals: number;
-  accepts: number;
+/** A row as last built, with the cumulative wait figures the next interval's are worked out from. */
+interface Kept {
+  row: ListenerRow;
   waitCount: number;
   waitSumS: number;
 }
+
+/** Two rows alike in every field (a fleet's waitHist is always empty): written out once from the model's field table. */
+// eslint-disable-next-line @typescript-eslint/no-implied-eval
+const sameRow = new Function('a', 'b', `return ${fieldList(LISTENER_FIELDS).filter(([k]) => k !== 'waitHist').map(([k]) => `a.${k} === b.${k}`).join(' && ')};`) as
+  (a: ListenerRow, b: ListenerRow) => boolean;
 
 interface HostState {
   row: HostRow;
   /** When the figures shown were scraped; 0: never. */
   scrapedMs: number;
   listeners: ListenerRow[];
-  counters: Map<string, Counters>;
+  /** Its listeners as last answered, by key. */
+  byKey: Map<string, Kept>;
   namespaces: NamespaceRow[];
   nsOverflows: Map<string, number>;
   /** When the source stopped naming it; null while it does. */
@@ -144,7 +149,7 @@ export class FleetStream implements SnapshotStream {
     if (!h) {
       h = {
         row: { host, up: false, lastSeenMs: null, error: null, hostname: null, kernel: null, probe: null, overflowRate: 0, gap: 0, lostEvents: 0 },
-        scrapedMs: 0, listeners: [], counters: new Map(), namespaces: [], nsOverflows: new Map(), goneMs: null,
+        scrapedMs: 0, listeners: [], byKey: new Map(), namespaces: [], nsOverflows: new Map(), goneMs: null,
       };
       this.hosts.set(host, h);
     }
@@ -153,45 +158,40 @@ export class FleetStream implements SnapshotStream {
 
   /** A host that answered: its rows from its read, rates against its previous scrape. */
   private take(h: HostState, p: HostPoll, read: HostRead): void {
-    if (h.row.up && h.scrapedMs === p.scrapedMs) return; // the scrape shown already (Prometheus has not scraped since): its rows stand, the same objects
-    const dt = h.scrapedMs ? (p.scrapedMs - h.scrapedMs) / 1000 : 0;
-    // the same scrape again (Prometheus has not scraped since): the rates stand
-    const fresh = dt > 0;
-    const prevRows = new Map(h.listeners.map((r) => [r.id, r]));
-    const counters = new Map<string, Counters>();
+    // the scrape shown already (Prometheus has not scraped since): its rows stand, the same objects
+    if (h.row.up && h.scrapedMs === p.scrapedMs) return;
+    const dt = h.scrapedMs && p.scrapedMs > h.scrapedMs ? (p.scrapedMs - h.scrapedMs) / 1000 : 0;
+    const byKey = new Map<string, Kept>();
     const rows: ListenerRow[] = [];
-    for (const l of read.listeners.values()) {
-      const row = listenerRow(p.host, l);
-      const c: Counters = { overflows: row.overflows, arrivals: row.arrivals, accepts: row.accepts, waitCount: l.figures.waitCount ?? 0, waitSumS: l.figures.waitSumS ?? 0 };
-      counters.set(row.id, c);
-      const was = h.counters.get(row.id);
-      const prev = prevRows.get(row.id);
-      if (fresh && was) {
-        row.overflowRate = Math.max(c.overflows - was.overflows, 0) / dt;
-        row.arrivalRate = Math.max(c.arrivals - was.arrivals, 0) / dt;
-        row.acceptRate = Math.max(c.accepts - was.accepts, 0) / dt;
-        row.waitCount = Math.max(c.waitCount - was.waitCount, 0);
-        row.waitMeanMs = row.waitCount ? (Math.max(c.waitSumS - was.waitSumS, 0) / row.waitCount) * 1000 : null;
-      } else if (prev) {
-        for (const k of ['overflowRate', 'arrivalRate', 'acceptRate', 'waitCount', 'waitMeanMs'] as const) (row as any)[k] = prev[k];
+    for (const [key, l] of read.listeners) {
+      const was = h.byKey.get(key);
+      const row = listenerRow(p.host, l, was?.row);
+      const waitCount = l.figures.waitCount ?? 0;
+      const waitSumS = l.figures.waitSumS ?? 0;
+      if (was && dt > 0) {
+        row.overflowRate = Math.max(row.overflows - was.row.overflows, 0) / dt;
+        row.arrivalRate = Math.max(row.arrivals - was.row.arrivals, 0) / dt;
+        row.acceptRate = Math.max(row.accepts - was.row.accepts, 0) / dt;
+        row.waitCount = Math.max(waitCount - was.waitCount, 0);
+        row.waitMeanMs = row.waitCount ? (Math.max(waitSumS - was.waitSumS, 0) / row.waitCount) * 1000 : null;
       }
-      if (row.closed) row.closedMs = prev?.closedMs ?? p.scrapedMs;
-      rows.push(row);
+      if (row.closed) row.closedMs = was?.row.closedMs ?? p.scrapedMs;
+      // a row that did not move is the previous object: the sort keeps its place for nothing
+      const kept = was && sameRow(was.row, row) ? was.row : row;
+      byKey.set(key, { row: kept, waitCount, waitSumS });
+      rows.push(kept);
     }
     const nsOverflows = new Map<string, number>();
     h.namespaces = [...read.namespaces.values()].map((n) => {
       const row = namespaceRow(p.host, n);
       nsOverflows.set(n.netnsCookie, row.listenOverflows);
       const was = h.nsOverflows.get(n.netnsCookie);
-      const prev = h.namespaces.find((x) => x.cookie === row.cookie);
-      row.overflowRate = fresh && was !== undefined ? Math.max(row.listenOverflows - was, 0) / dt : prev?.overflowRate ?? 0;
+      row.overflowRate = dt > 0 && was !== undefined ? Math.max(row.listenOverflows - was, 0) / dt : 0;
       return row;
     });
-    if (fresh || !h.scrapedMs) {
-      h.counters = counters;
-      h.nsOverflows = nsOverflows;
-      h.scrapedMs = p.scrapedMs;
-    }
+    h.byKey = byKey;
+    h.nsOverflows = nsOverflows;
+    h.scrapedMs = p.scrapedMs;
     h.listeners = rows;
     Object.assign(h.row, { up: true, lastSeenMs: p.scrapedMs, error: null, hostname: read.hostname, kernel: read.kernel, probe: read.probe, lostEvents: read.lostEvents });
   }
@@ -205,15 +205,15 @@ export class FleetStream implements SnapshotStream {
   }
 }
 
-/** A listener's row from a host's read; rates 0 until a second scrape. */
-export function listenerRow(host: string, l: ListenerRead): ListenerRow {
+/** A listener's row from a host's read; rates 0 until a second scrape. was: its row of the scrape before (its id is the same). */
+export function listenerRow(host: string, l: ListenerRead, was?: ListenerRow): ListenerRow {
   const f = l.figures;
-  const netnsCookie = netnsIdFromText(l.netnsCookie);
+  const netnsCookie = was ? was.netnsCookie : netnsIdFromText(l.netnsCookie);
   const fam = family(l.address);
   const overflowsSyn = f.overflowsSyn ?? 0;
   const overflowsAck = f.overflowsAck ?? 0;
   return {
-    id: `${host}|${netnsCookie}|${fam}|${l.address}|${l.port}`, host, hostDown: false,
+    id: was ? was.id : `${host}|${netnsCookie}|${fam}|${l.address}|${l.port}`, host, hostDown: false,
     netns: Number(l.netns) || 0, netnsCookie, family: fam, address: l.address, port: l.port,
     pid: f.pid ?? 0, comm: l.comm, uid: 0, cgroupId: 0, inode: 0, cgroup: '', service: l.service,
     sockets: f.sockets ?? 0, backlog: f.backlog ?? 0, maxBacklog: f.maxBacklog ?? 0, requestedBacklog: f.requestedBacklog ?? null,
