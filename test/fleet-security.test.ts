@@ -13,6 +13,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CLI } from '../harness/paths';
+import { Tmux } from '../harness/tmux';
 import { bcryptHash, Certs } from './support/certs';
 import { Exporter, freePort, Prometheus } from './support/prometheus';
 
@@ -177,4 +178,24 @@ test.serial('--prometheus behind its own TLS and basic auth, scraping the TLS ex
   const badToken = fleetJson(['--prometheus', `http://127.0.0.1:${proxy}`, '--bearer-token-file', file('wrong-token')]);
   t.regex(badToken.rec.notice ?? '', /HTTP 401/);
   t.deepEqual(badToken.rec.listeners, []);
+});
+
+test.serial('Prometheus unreachable: the dashboard says so in its header and retries; SIGHUP (an ssh session dropping) ends it, the terminal restored', async (t) => {
+  const port = await freePort(); // nobody listens there
+  const tm = Tmux.start(`acceptq-fleet-hup-${process.pid}`, `${process.execPath} ${CLI} fleet --prometheus http://127.0.0.1:${port} --interval 0.5; echo EXIT=$?; sleep 60`, 200, 30, {
+    LANG: 'C.UTF-8', TERM: 'xterm-256color',
+  });
+  t.teardown(() => tm.kill());
+  const screen = await tm.waitFor((s) => /notice: Prometheus http:\/\/127\.0\.0\.1:\d+: connection refused; retrying/.test(s), 20000);
+  t.regex(screen, /acceptq fleet/);
+  t.is(tm.display('#{alternate_on}'), '1', 'the dashboard is on the alternate screen');
+  // still retrying a few ticks later (the notice stays, the program runs)
+  await sleep(1500);
+  t.regex(tm.capture(), /connection refused; retrying/);
+  process.kill(tm.programPid(), 'SIGHUP');
+  const after = await tm.waitFor((s) => s.includes('EXIT='), 10000);
+  t.regex(after, /EXIT=0/);
+  t.is(tm.display('#{alternate_on}'), '0', 'back on the normal screen');
+  t.is(tm.display('#{cursor_flag}'), '1', 'the cursor shown again');
+  t.notRegex(after, /acceptq fleet/, 'nothing of the dashboard left on the screen');
 });

@@ -302,8 +302,10 @@ export class DashboardState {
 
   /** Next (+1) or previous (-1) sort column. */
   cycleSort(dir: 1 | -1): void {
-    const i = SORT_KEYS.indexOf(this.sortKey);
-    this.sortKey = SORT_KEYS[(i + dir + SORT_KEYS.length) % SORT_KEYS.length];
+    // by host only where rows have one (a fleet)
+    const keys = this.latest?.hosts ? SORT_KEYS : SORT_KEYS.filter((k) => k !== 'host');
+    const i = keys.indexOf(this.sortKey);
+    this.sortKey = keys[(i + dir + keys.length) % keys.length];
     this.keepSelection();
   }
 
