@@ -37,7 +37,7 @@ import {
   STATS,
   cpuSeconds,
   installSignalCleanup,
-  measured,
+  machine,
   median,
   now,
   progIdsOf,
@@ -545,17 +545,9 @@ async function terminalOutput(plan: Plan) {
 
 // ---- results ----
 
-function machine() {
-  const cpus = os.cpus();
+function machineWithBpftrace() {
   return {
-    ...measured(),
-    date: new Date().toISOString(),
-    host: os.hostname(),
-    kernel: os.release(),
-    cpu: cpus[0]?.model ?? 'unknown',
-    cpus: cpus.length,
-    memoryGiB: round(os.totalmem() / 2 ** 30, 1),
-    node: process.version,
+    ...machine(),
     bpftrace: (() => {
       try {
         return execFileSync('bpftrace', ['--version'], { encoding: 'utf8' }).trim();
@@ -731,7 +723,7 @@ function markdown(r: Results): string {
 }
 
 async function runAll(plan: Plan) {
-  const m = machine();
+  const m = machineWithBpftrace();
   log(`${plan.quick ? 'quick' : 'full'} run on ${m.cpus} × ${m.cpu}, kernel ${m.kernel}`);
   const overheadR = await overhead(plan);
   const programs = await programCost(plan);

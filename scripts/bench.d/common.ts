@@ -321,3 +321,18 @@ export function measured(): { commit: string; dirty: boolean } {
     return { commit: 'unknown', dirty: true };
   }
 }
+
+/** The machine a run measured on, and the commit it measured (each results file is stamped with it). */
+export function machine() {
+  const cpus = os.cpus();
+  return {
+    ...measured(),
+    date: new Date().toISOString(),
+    host: os.hostname(),
+    kernel: os.release(),
+    cpu: cpus[0]?.model ?? 'unknown',
+    cpus: cpus.length,
+    memoryGiB: round(os.totalmem() / 2 ** 30, 1),
+    node: process.version,
+  };
+}

@@ -25,11 +25,11 @@
  */
 import fs from 'node:fs';
 import http from 'node:http';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { execFileSync } from 'node:child_process';
+import { freePort } from '../../harness/proc';
 import { parseExposition } from '../../src/fleet/exposition';
 import {
   CLI_COMMAND,
@@ -37,7 +37,7 @@ import {
   ROOT,
   cpuSeconds,
   installSignalCleanup,
-  measured,
+  machine,
   median,
   now,
   percentile,
@@ -80,16 +80,6 @@ function get(url: string, timeoutMs = 10000): Promise<string> {
   });
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 // ---- the fleet and its Prometheus ----
 
@@ -324,19 +314,6 @@ function summary(c: Case, ms: Measured[], listeners: number) {
 }
 type Summary = ReturnType<typeof summary>;
 
-function machine() {
-  const cpus = os.cpus();
-  return {
-    ...measured(),
-    date: new Date().toISOString(),
-    host: os.hostname(),
-    kernel: os.release(),
-    cpu: cpus[0]?.model ?? 'unknown',
-    cpus: cpus.length,
-    memoryGiB: round(os.totalmem() / 2 ** 30, 1),
-    node: process.version,
-  };
-}
 
 const fmt = (n: number) => n.toLocaleString('en-US', { maximumFractionDigits: 0 });
 const mb = (kb: number) => round(kb / 1024, 1);

@@ -8,7 +8,6 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { CLI, ROOT } from '../../harness/paths';
@@ -18,17 +17,8 @@ export const RULES = path.join(ROOT, 'deploy', 'acceptq.rules.yml');
 export const DASHBOARD = path.join(ROOT, 'docs', 'grafana-dashboard.json');
 
 
-/** A loopback port nobody listens on now (the kernel picks it). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
+import { freePort } from '../../harness/proc';
+export { freePort };
 
 export function httpGet(port: number, urlPath: string, host = '127.0.0.1'): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
