@@ -82,7 +82,7 @@ test('recorded data, two namespaces sharing an inode (one closed): kept apart in
   const only42 = filterSnapshot(s, { netns: '42' });
   t.deepEqual(only42.listeners.map((l) => l.overflows), [2]);
   t.deepEqual(only42.namespaces.map((n) => n.cookie), [42], 'the namespace that had the inode before is not in it');
-  t.true(header.includes('"format":4'));
+  t.true(header.includes('"format":5'));
   t.is(lines.length, 2);
 });
 
@@ -105,7 +105,7 @@ test('before 5.14 (id = inode | 1 << 63): exact in the model and in text, and ol
   o.namespaces[1].cookie = 2 ** 63 + 4026532501;
   o.namespaces[1].netns = 4026532501;
   t.is(o.listeners[0].netnsCookie, o.listeners[1].netnsCookie, 'the old form collides');
-  const s = parseRecording(`${header.replace('"format":4', '"format":3')}\n${JSON.stringify(o)}\n`).snapshots[0];
+  const s = parseRecording(`${header.replace('"format":5', '"format":3')}\n${JSON.stringify(o)}\n`).snapshots[0];
   const rec = jsonRecord(s, 1) as any;
   t.deepEqual(rec.listeners.map((l: any) => l.netnsCookie), [((1n << 63n) | 4026532500n).toString(), ((1n << 63n) | 4026532501n).toString()]);
   t.not(s.listeners[0].id, s.listeners[1].id);
