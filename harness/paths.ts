@@ -23,6 +23,8 @@ function launcherWords(name: string): string[] {
 
 /** The V8 flags the launchers give node (node_flags): measurements run the CLI with them too. */
 export const NODE_FLAGS: string[] = launcherWords('node_flags');
+/** The V8 flags the launchers give `acceptq fleet` (node_flags_fleet). */
+export const NODE_FLAGS_FLEET: string[] = launcherWords('node_flags_fleet');
 
 /** The environment the launchers give node (node_env: NAME=value ...): measurements run the CLI with it too. */
 export const NODE_ENV: Record<string, string> = Object.fromEntries(

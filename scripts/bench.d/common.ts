@@ -12,7 +12,7 @@ import readline from 'node:readline';
 import { fdinfoIds } from '../../harness/links';
 import { alive, sleepSync } from '../../harness/proc';
 
-import { CLI, LAB, NODE_ENV, NODE_FLAGS, ROOT } from '../../harness/paths';
+import { CLI, LAB, NODE_ENV, NODE_FLAGS, NODE_FLAGS_FLEET, ROOT } from '../../harness/paths';
 
 export { CLI, LAB, ROOT } from '../../harness/paths';
 /** How the launchers run the CLI (with their node flags): what is measured. */
@@ -21,6 +21,8 @@ export const CLI_ARGV = [...NODE_FLAGS, CLI];
 export const CLI_ENV: NodeJS.ProcessEnv = { ...process.env, ...NODE_ENV };
 /** The same as one shell command line. */
 export const CLI_COMMAND = `env ${Object.entries(NODE_ENV).map(([k, v]) => `${k}=${v}`).join(' ')} ${process.execPath} ${CLI_ARGV.join(' ')}`;
+/** `acceptq fleet` as the launchers run it (node_flags_fleet). */
+export const FLEET_CLI_COMMAND = `env ${Object.entries(NODE_ENV).map(([k, v]) => `${k}=${v}`).join(' ')} ${process.execPath} ${[...NODE_FLAGS_FLEET, CLI].join(' ')}`;
 export const LOAD = path.join(ROOT, 'build', 'acceptq-bench-load');
 export const STATS = path.join(ROOT, 'build', 'acceptq-bench-stats');
 /** The system's tools first: npm puts an unrelated `nft` on PATH. */

@@ -32,7 +32,7 @@ import { execFileSync } from 'node:child_process';
 import { freePort } from '../../harness/proc';
 import { parseExposition } from '../../src/fleet/exposition';
 import {
-  CLI_COMMAND,
+  FLEET_CLI_COMMAND,
   Lines,
   ROOT,
   cpuSeconds,
@@ -202,7 +202,7 @@ async function runCase(c: Case, fleet: Fleet, prom: Prom, listeners: number, fra
   const duration = 300 + frames * 30;
   const t0 = now();
   tmux('new-session', '-d', '-s', session, '-x', String(WIDTH), '-y', String(HEIGHT),
-    `exec env TERM=${TERM} LANG=C.UTF-8 ACCEPTQ_FRAME_LOG=${file} ${CLI_COMMAND} fleet ${source} --interval 1 --timeout ${POLL_TIMEOUT_S} --duration ${duration}`);
+    `exec env TERM=${TERM} LANG=C.UTF-8 ACCEPTQ_FRAME_LOG=${file} ${FLEET_CLI_COMMAND} fleet ${source} --interval 1 --timeout ${POLL_TIMEOUT_S} --duration ${duration}`);
   const pid = Number(tmux('display-message', '-p', '-t', session, '#{pane_pid}').trim());
   const screen = () => {
     try {
