@@ -102,8 +102,9 @@ export class PrometheusSource implements FleetSource {
     this.name = url;
     const sel = (more = '') => `{${[selector, more].filter(Boolean).join(',')}}`;
     const joined = (v: string) => `sum by (k) (label_join(${v}, "k", "|", "instance", "netns_cookie", "address", "port"))`;
-    // a job is acceptq's if it exported acceptq's metrics within the hour (its hosts may all be down now)
-    this.up = selector ? `up${sel()}` : `up and on(job) group by (job) (last_over_time(${HOST_METRICS.probe}[1h]))`;
+    // a job is acceptq's if it exported acceptq's metrics within the hour (its hosts may all be down now;
+    // max_over_time, not last_over_time: Debian 11's Prometheus, 2.24, has no last_over_time)
+    this.up = selector ? `up${sel()}` : `up and on(job) group by (job) (max_over_time(${HOST_METRICS.probe}[1h]))`;
     const names = [...Object.values(NAMESPACE_METRICS), ...Object.values(HOST_METRICS)];
     this.hostsQuery = `{__name__=~"${names.join('|')}"${selector ? `,${selector}` : ''}}`;
     this.listenersQuery = joined(`${LISTENER_IDENTITY}${sel()}`);
