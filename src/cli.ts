@@ -281,13 +281,7 @@ function subcommandOptions<T extends { probe: string }>(argv: string[], parse: (
 async function runMain(argv: string[]): Promise<void> {
   const ro = subcommandOptions(argv, parseRunOptions, RUN_USAGE);
   if (ro.fleet) {
-    let fleet: FleetStream;
-    try {
-      fleet = openFleet(ro.fleet, ro.interval);
-    } catch (e) {
-      exitNow(1, `acceptq run: ${(e as Error).message}`);
-    }
-    onExit(() => fleet.source.http.close());
+    const fleet = openFleetOrExit(ro.fleet, ro.interval, 'acceptq run');
     exitNow(await runUnderWatch(ro, fleet, () => undefined, (t) => fleet.settle(t)));
   }
   const o: Options = { mode: 'json', interval: ro.interval, filter: {}, probe: ro.probe as ProbeSet, eventsPerSec: 0, color: false };
@@ -324,6 +318,18 @@ async function exportMain(argv: string[]): Promise<void> {
   await new Promise(() => undefined); // until a signal
 }
 
+/** A fleet's stream, its connections closed on the way out; a credential file it cannot read: one line, exit 1. */
+function openFleetOrExit(o: FleetSourceOptions, intervalS: number, who: string): FleetStream {
+  let stream: FleetStream;
+  try {
+    stream = openFleet(o, intervalS);
+  } catch (e) {
+    exitNow(1, `${who}: ${(e as Error).message}`);
+  }
+  onExit(() => stream.source.http.close());
+  return stream;
+}
+
 /** The fleet's own flags, and its source's. */
 function parseFleetArgs(argv: string[]): Options & { source: FleetSourceOptions } {
   const { values: v } = parseArgs({
@@ -350,14 +356,7 @@ async function fleetMain(argv: string[]): Promise<void> {
   process.on('uncaughtException', (e) => exitNow(1, failure(e)));
   process.stdout.on('error', (e: NodeJS.ErrnoException) => exitNow(e.code === 'EPIPE' ? 0 : 1));
   if (o.mode === 'dashboard') await checkTerminal();
-  let stream: FleetStream;
-  try {
-    stream = openFleet(o.source, o.interval);
-  } catch (e) {
-    exitNow(1, `acceptq fleet: ${(e as Error).message}`);
-  }
-  onExit(() => stream.source.http.close());
-  await runView(o, stream);
+  await runView(o, openFleetOrExit(o.source, o.interval, 'acceptq fleet'));
   exitNow(0);
 }
 

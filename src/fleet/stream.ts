@@ -13,7 +13,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { netnsCookieText, netnsIdFromText } from '../model/netns';
 import { fieldList, LISTENER_FIELDS } from '../model/fields';
-import { rateTotals } from '../model/view';
+import { rateTotals, reconcile } from '../model/view';
 import type { HostRow, ListenerRow, NamespaceRow, Snapshot, SnapshotStream, StreamMeta } from '../model/types';
 import type { HostRead, ListenerRead, NamespaceRead } from './figures';
 import type { FleetSource, HostPoll, Poll } from './sources';
@@ -109,7 +109,7 @@ export class FleetStream implements SnapshotStream {
       listeners.push(...h.listeners);
       namespaces.push(...h.namespaces);
       h.row.overflowRate = h.row.up ? h.listeners.reduce((s, r) => s + r.overflowRate, 0) : 0;
-      h.row.gap = h.namespaces.reduce((s, n) => s + Math.abs(n.unattributed) + Math.abs(n.unattributedSynDrops) + Math.abs(n.unattributedCookies), 0);
+      h.row.gap = reconcile(h.namespaces).gap;
       hosts.push({ ...h.row });
       if (h.row.probe) probes.add(h.row.probe);
       lostEvents += h.row.lostEvents;
