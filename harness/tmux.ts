@@ -6,8 +6,20 @@ export class Tmux {
 
   static start(name: string, command: string, width = 120, height = 40, env: Record<string, string> = {}): Tmux {
     const envArgs = Object.entries(env).flatMap(([k, v]) => ['-e', `${k}=${v}`]);
-    execFileSync('tmux', ['new-session', '-d', '-s', name, '-x', String(width), '-y', String(height), ...envArgs, command]);
-    return new Tmux(name);
+    const args = ['new-session', '-d', '-s', name, '-x', String(width), '-y', String(height), ...envArgs, command];
+    // When the last session ends, the tmux server exits; a client that reached
+    // its socket just then is told "server exited unexpectedly" (or "lost
+    // server"). A new server is started on the next try.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        execFileSync('tmux', args, { stdio: ['ignore', 'ignore', 'pipe'] });
+        return new Tmux(name);
+      } catch (e) {
+        const said = String((e as { stderr?: Buffer }).stderr ?? '');
+        if (attempt >= 5 || !/server exited unexpectedly|lost server/.test(said)) throw e;
+        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 200 * attempt);
+      }
+    }
   }
 
   capture(): string {

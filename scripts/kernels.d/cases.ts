@@ -81,8 +81,10 @@ async function dashboard(set: ProbeSet): Promise<{ ok: boolean; detail: string }
     const pid = tm.programPid();
     const held = heldBy(pid);
     tm.keys('q');
-    for (let i = 0; i < 300 && !fs.existsSync(`${dir}/rc`); i++) await sleep(200);
-    const rc = fs.existsSync(`${dir}/rc`) ? fs.readFileSync(`${dir}/rc`, 'utf8').trim() : 'none';
+    // the shell creates rc before it writes the status: read it once the line is whole
+    const rcLine = () => (fs.existsSync(`${dir}/rc`) ? fs.readFileSync(`${dir}/rc`, 'utf8') : '');
+    for (let i = 0; i < 300 && !rcLine().endsWith('\n'); i++) await sleep(200);
+    const rc = rcLine().trim() || 'none';
     const left = await awaitGone({ links: held.links.map((l) => l.id), progs: held.progs.map((p) => p.id) }, 10000);
     const ok = rc === '0' && held.links.length > 0 && !left.links.length && !left.progs.length;
     return { ok, detail: `drew, q: exit ${rc}; ${held.links.length} links held, ${left.links.length} left after` };
