@@ -32,6 +32,7 @@ function value(body: string, name: string, labels: string): number | undefined {
 
 test.serial('scraped during the SYN-path scenario: every family, each against what was staged or the kernel', async (t) => {
   const port = 20000 + (process.pid % 20000);
+  const spawnedAt = Date.now();
   const p = spawn(process.execPath, [CLI, 'export', '--listen', `127.0.0.1:${port}`], { stdio: ['ignore', 'ignore', 'pipe'] });
   t.teardown(() => p.kill('SIGTERM'));
   let stderr = '';
@@ -94,6 +95,7 @@ test.serial('scraped during the SYN-path scenario: every family, each against wh
     acceptq_lost_events_total: [['', 0]],
     acceptq_probe_info: [[`probe="${probe}"`, 1]], // the set whose programs the kernel lists as attached
     acceptq_host_info: [[`hostname="${os.hostname()}",kernel="${os.release()}"`, 1]],
+    acceptq_start_time_seconds: [['', NaN]],
   };
   // every family the exporter defines is emitted here, and checked
   const families = emitted(renderMetrics(snapshotOf(0, [])));
@@ -116,6 +118,9 @@ test.serial('scraped during the SYN-path scenario: every family, each against wh
   t.true(oldest >= 3 && oldest <= (scrapedAt - labStarted) / 1000, `oldest wait ${oldest} s: from 3 s to ${(scrapedAt - labStarted) / 1000} s`);
   const last = value(body, 'acceptq_listener_last_overflow_timestamp_seconds', l) ?? NaN;
   t.true(last * 1000 >= labStarted - 1000 && last * 1000 <= scrapedAt, `last overflow at ${last}: during the lab`);
+  // the process's start: after the test spawned it, before it served
+  const started = (value(body, 'acceptq_start_time_seconds', '') ?? NaN) * 1000;
+  t.true(started >= spawnedAt && started <= scrapedAt, `started at ${started}: between the spawn (${spawnedAt}) and the scrape (${scrapedAt})`);
   t.log(`scrape: ${families.length} families; ${skDrops} overflows, as the kernel counted; probe ${probe}; oldest wait ${oldest} s`);
 });
 

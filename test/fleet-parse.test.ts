@@ -65,11 +65,12 @@ test('every listener and namespace figure of the real exporter reads back as the
     somaxconn: 4096, maxSynBacklog: 1024, syncookies: 1, abortOnOverflow: 0,
   };
   const snap = snapshotOf(1712345679000, [a, b], { namespaces: [ns] });
-  const text = renderMetrics(snap, new WaitTotals().add(snap), { hostname: 'box-1', kernel: '6.1.0-test' });
+  const text = renderMetrics(snap, new WaitTotals().add(snap), { hostname: 'box-1', kernel: '6.1.0-test', startedS: 1712345000.25 });
   const read = hostReadOf(parseExposition(text));
 
   t.is(read.hostname, 'box-1');
   t.is(read.kernel, '6.1.0-test');
+  t.is(read.startedS, 1712345000.25, 'acceptq_start_time_seconds');
   t.is(read.probe, 'tracepoint');
   t.is(read.listeners.size, 2);
   const want: Record<ListenerFigure, (r: typeof a) => number | null> = {

@@ -16,6 +16,7 @@ import type { FleetSource, HostPoll, Poll } from '../src/fleet/sources';
 import { jsonRecord } from '../src/output/json';
 import { renderTable } from '../src/output/table';
 import { filterSnapshot } from '../src/model/view';
+import { RunSummary } from '../src/model/summary';
 import type { NamespaceRow } from '../src/model/types';
 import { listenerRow, snapshotOf } from './support/rows';
 
@@ -37,10 +38,12 @@ const ns = (over: Partial<NamespaceRow> = {}): NamespaceRow => ({
 });
 
 /** A host's answer: what its exporter renders for a listener with these overflows (SYN path) and accepts. */
-function up(host: string, scrapedMs: number, overflows: number, accepts = 0, hostname = host.split(':')[0]): HostPoll {
+function up(host: string, scrapedMs: number, overflows: number, accepts = 0, hostname = host.split(':')[0], startedS: number | null = 500): HostPoll {
   const row = listenerRow({ overflowsSyn: overflows, overflows, accepts, arrivals: accepts, pid: 42, comm: 'nginx', port: 8080, address: '10.0.0.2' });
   const s = snapshotOf(scrapedMs, [row], { namespaces: [ns({ listenOverflows: overflows })] });
-  const read = hostReadOf(parseExposition(renderMetrics(s, undefined, { hostname, kernel: '6.1.0' })));
+  const read = hostReadOf(parseExposition(renderMetrics(s, undefined, { hostname, kernel: '6.1.0', startedS: startedS ?? 0 })));
+  // null: an exporter from before acceptq_start_time_seconds
+  if (startedS === null) read.startedS = null;
   return { host, up: true, scrapedMs, error: null, read };
 }
 const down = (host: string, scrapedMs: number, error = 'connection refused'): HostPoll => ({ host, up: false, scrapedMs, error, read: null });
@@ -125,6 +128,73 @@ test('a host never seen has a row of its own in the table; one the source stops 
   t.truthy(s2.listeners.find((r) => r.host === 'a:9877'), 'its rows stay for now');
   t.deepEqual(s4.hosts!.map((h) => h.host), ['c:9877'], 'after 120 s it is gone');
   t.deepEqual(s4.listeners, []);
+});
+
+test("a host's acceptq restarted: its counts go on from before (a new start time), rates and a run's delta stay true", async (t) => {
+  const polls: Poll[] = [
+    { hosts: [up('a:9877', 1000, 10, 100)], notice: '' },
+    { hosts: [up('a:9877', 2000, 30, 300)], notice: '' },
+    { hosts: [down('a:9877', 3000)], notice: '' },
+    // restarted: counts from 0, a new start time
+    { hosts: [up('a:9877', 4000, 4, 40, 'a', 600)], notice: '' },
+    { hosts: [up('a:9877', 5000, 9, 90, 'a', 600)], notice: '' },
+  ];
+  const snaps = await run(polls, [1000, 2000, 3000, 4000, 5000]);
+  const row = (i: number) => snaps[i].listeners.find((r) => r.host === 'a:9877')!;
+  const host = (i: number) => snaps[i].hosts!.find((h) => h.host === 'a:9877')!;
+  t.is(row(3).overflows, 34, '30 before the restart, 4 since');
+  t.is(row(3).overflowsSyn, 34);
+  t.is(row(3).accepts, 340);
+  t.is(row(3).overflowRate, 4 / 2, 'the new acceptq\'s 4 over the 2 s since the last scrape answered');
+  t.is(row(4).overflows, 39);
+  t.is(row(4).overflowRate, 5);
+  t.is(snaps[3].namespaces[0].listenOverflows, 34, "the namespace's kernel count goes on too");
+  t.is(snaps[3].namespaces[0].unattributed, 0, 'and its gap stays 0');
+  t.is(host(2).restarts, 0);
+  t.is(host(3).restarts, 1);
+  t.is(host(3).restartedMs, 4000);
+  t.is(host(3).startedMs, 600_000);
+  t.regex(renderTable(snaps[4]), /acceptq restarted 1 time/);
+  // a run across the restart: what happened during it, not a negative delta
+  const summary = new RunSummary();
+  for (const s of snaps) summary.add(s);
+  t.is(summary.pressured()[0].overflows, 29, '39 - 10');
+  t.is(summary.pressured()[0].accepts, 290);
+});
+
+test('a restart whose new counts already passed the old ones is told by its start time; without one, by a counter that fell', async (t) => {
+  const passed = await run([
+    { hosts: [up('a:9877', 1000, 3)], notice: '' },
+    { hosts: [up('a:9877', 2000, 50, 0, 'a', 600)], notice: '' },
+  ], [1000, 2000]);
+  t.is(passed[1].listeners[0].overflows, 53, '3 before, 50 since');
+  t.is(passed[1].hosts![0].restarts, 1);
+  const old = await run([
+    { hosts: [up('a:9877', 1000, 30, 0, 'a', null)], notice: '' },
+    { hosts: [up('a:9877', 2000, 30, 0, 'a', null)], notice: '' },
+    { hosts: [up('a:9877', 3000, 2, 0, 'a', null)], notice: '' },
+    { hosts: [up('a:9877', 4000, 7, 0, 'a', null)], notice: '' },
+  ], [1000, 2000, 3000, 4000]);
+  t.is(old[1].hosts![0].restarts, 0, 'counts that hold still are no restart');
+  t.is(old[2].listeners[0].overflows, 32);
+  t.is(old[3].listeners[0].overflows, 37);
+  t.is(old[3].listeners[0].overflowRate, 5);
+  t.is(old[3].hosts![0].restarts, 1, 'one restart, not one a tick');
+  t.is(old[3].hosts![0].startedMs, null);
+});
+
+test('a poll torn by a restart (some queries saw the old acceptq, some the new) is not shown: the last figures stand', async (t) => {
+  const torn = up('a:9877', 2000, 60, 0, 'a', 600);
+  torn.torn = true;
+  const [, s2, s3] = await run([
+    { hosts: [up('a:9877', 1000, 30)], notice: '' },
+    { hosts: [torn], notice: '' },
+    { hosts: [up('a:9877', 3000, 5, 0, 'a', 600)], notice: '' },
+  ], [1000, 2000, 3000]);
+  t.is(s2.listeners[0].overflows, 30);
+  t.is(s2.hosts![0].restarts, 0);
+  t.is(s3.listeners[0].overflows, 35);
+  t.is(s3.hosts![0].restarts, 1);
 });
 
 test('a failing source is a notice; the hosts keep their state', async (t) => {

@@ -9,12 +9,15 @@
 // Prometheus), the rest `acceptq fleet` and `acceptq run --fleet`.
 import test, { type ExecutionContext } from 'ava';
 import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import readline from 'node:readline';
 import { CLI } from '../harness/paths';
 import { Cleanup, cleanupAll, type Counters } from '../harness/servers';
 import { NGINX_PORT, SimulatedFleet, type FleetHost } from '../harness/fleet';
 import { Tmux } from '../harness/tmux';
-import { sample } from './support/prometheus';
+import { Prometheus, sample } from './support/prometheus';
 
 const HOSTS = 5;
 /** Rounds of staging and checking where timing could race. */
@@ -398,4 +401,95 @@ test.serial('run --fleet -- a bounded load: the summary names host and listener,
   t.true(names(h, text.stdout), `the summary names the host:\n${text.stdout}`);
   const quiet = await cli(['run', '--fleet', '--fail-on-overflow', '--targets', fleet.targets, '--', 'sh', '-c', 'sleep 1; exit 4'], 60000);
   t.is(quiet.code, 4, `nothing overflowed during the run: the command's status: ${quiet.stderr}`);
+});
+
+/**
+ * A host's exporter restarted while `run --fleet` watches (its counters
+ * start again from 0): the summary's overflows for it are still the kernel's
+ * delta over the whole run, load before the restart and after it (no load
+ * while it is down: what happens then is in no exporter's count). Through
+ * --targets and through Prometheus (where the restart is told by
+ * acceptq_start_time_seconds beside each counter's query).
+ */
+test.serial('run --fleet across an exporter restart: counts go on, = the kernel\'s delta over the run (targets and Prometheus)', async (t) => {
+  t.timeout(240000);
+  const h = fleet.hosts.find((x) => scenarioOf(x) === 'wrk')!;
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'acceptq-fleet-restart-'));
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  for (const source of ['targets', 'prometheus'] as const) {
+    const started = path.join(dir, `${source}.started`);
+    const end = path.join(dir, `${source}.end`);
+    t.true((await fleet.settle()).stable, 'every host held still before the run');
+    const before = new Map(fleet.hosts.map((x) => [x, x.netstat().TcpExtListenOverflows]));
+    // the command: says it started, then waits (bounded) for the test to end it
+    const running = cli(['run', '--fleet', '--json', ...sourceArgs(source), '--', 'sh', '-c',
+      `touch ${started}; for i in $(seq 1200); do [ -e ${end} ] && exit 0; sleep 0.1; done; exit 1`], 180000);
+    for (let i = 0; i < 300 && !fs.existsSync(started); i++) await new Promise((r) => setTimeout(r, 100));
+    t.true(fs.existsSync(started), 'the command started');
+    /** Load on h, the orphans aborted, the counters still, and the fleet's polls since (Prometheus: a scrape after). */
+    const load = async () => {
+      const round = new Cleanup();
+      try {
+        await h.wrk(round);
+      } finally {
+        round.run();
+      }
+      h.abortOrphans();
+      const settled = await fleet.settle([h]);
+      t.true(settled.stable, `${h.hostname}'s counters held still after the load`);
+      if (source === 'prometheus') await fleet.scrapedAfter(settled.at, [h]);
+      await new Promise((r) => setTimeout(r, 1500)); // the run polls every 0.5 s
+    };
+    await load();
+    const first = h.netstat().TcpExtListenOverflows - before.get(h)!;
+    await h.killExporter();
+    await new Promise((r) => setTimeout(r, 1500));
+    await h.startExporter(fleet.exporterNetns);
+    if (source === 'prometheus') await fleet.upInPrometheus([h]);
+    await load();
+    fs.writeFileSync(end, '');
+    const r = await running;
+    t.is(r.code, 0, `run exits with the command's status: ${r.stderr}`);
+    const sum = r.records.at(-1);
+    const kernel = h.netstat().TcpExtListenOverflows - before.get(h)!;
+    t.true(first > 0 && kernel > first, `${h.hostname}: the kernel counted overflows before the restart (${first}) and after (${kernel - first})`);
+    const rows = (sum?.listeners ?? []).filter((l: any) => l.host === h.target && Number(l.netns) === h.inode);
+    t.is(sumOf(rows, 'overflows'), kernel, `${source}: ${h.hostname}'s overflows over the run = the kernel's delta, across the restart`);
+    for (const x of fleet.hosts.filter((y) => y !== h)) {
+      const other = (sum?.listeners ?? []).filter((l: any) => l.host === x.target);
+      t.is(sumOf(other, 'overflows'), x.netstat().TcpExtListenOverflows - before.get(x)!, `${source}: ${x.hostname} unmoved`);
+    }
+    const downs = (sum?.hostsDown ?? []).map((d: any) => d.host);
+    t.deepEqual(downs, [h.target], `${source}: the restarted host was down during the run`);
+    const entry = (sum?.hostsDown ?? [])[0];
+    t.is(entry?.up, true, `${source}: up at the end of the run`);
+    t.is(entry?.restarts, 1, `${source}: one restart seen`);
+    t.true(Date.parse(entry?.started) >= h.startedAt - 10000 && Date.parse(entry?.started) <= h.startedAt, `${source}: started (${entry?.started}) is the new exporter's`);
+    t.log(`${source}: ${h.hostname} kernel +${first} before the restart, +${kernel - first} after; summary ${sumOf(rows, 'overflows')}`);
+  }
+});
+
+/**
+ * Two jobs of one Prometheus scraping the same exporters (a migration, a
+ * second scrape config): through the default job selection (every job that
+ * exports acceptq's metrics), each host is one host, up, its figures its
+ * namespace's kernel counts, not twice them.
+ */
+test.serial('fleet through a Prometheus whose two jobs scrape the same exporters: each host once, its figures not doubled', async (t) => {
+  t.timeout(120000);
+  const targets = fleet.hosts.map((h) => h.target);
+  const twice = await Prometheus.start(targets, [], ['acceptq', 'acceptq-again'].map((job) => ({ job_name: job, static_configs: [{ targets }] })));
+  t.teardown(() => twice.stop());
+  const deltas = await stageAndSettle(t, true);
+  const settledAt = Date.now();
+  await twice.until('both jobs scraped every host after the counters held still', async () => {
+    const ts = await twice.targets();
+    return ts.length === 2 * HOSTS && ts.every((x) => x.health === 'up' && Date.parse(x.lastScrape) > settledAt) ? ts : undefined;
+  }, 30000);
+  const r = await cli(['fleet', '--prometheus', `http://127.0.0.1:${twice.port}`, '--json', '--duration', '3'], 30000);
+  t.is(r.code, 0, `fleet --json exits 0: ${r.stderr}`);
+  const last = r.records.at(-1);
+  if (!last) return t.fail('no record');
+  t.deepEqual(last.hosts.map((h: any) => h.host).sort(), [...targets].sort(), 'each host once');
+  t.log(`two jobs: ${checkRecord(t, last, 'prometheus', deltas).join('; ')}`);
 });

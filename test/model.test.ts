@@ -22,7 +22,7 @@ import { RecordingWriter } from '../src/record/writer';
 import { serviceName } from '../src/model/service';
 import { fitColumns } from '../ui/columns';
 import { privilegeProblem } from '../src/privileges';
-import { parseOptions, UsageError } from '../src/cli';
+import { parseOptions, UsageError } from '../src/options';
 import { ROOT } from '../harness/paths';
 import { RAW_STATS, rawListener, rawNetns, v4 } from './support/raw';
 

@@ -28,6 +28,9 @@ import { parseArgs } from 'node:util';
 import { renderMetrics, WaitTotals } from '../../src/export/metrics';
 import type { ListenerRow, NamespaceRow, Snapshot } from '../../src/model/types';
 
+/** Every simulated host's acceptq started with this process. */
+const STARTED_S = Math.floor(performance.timeOrigin) / 1000;
+
 /** Every address of the fleet's hosts: 127.0.1.i (a /24 of loopback: at most 254 hosts). */
 const hostAddress = (i: number) => `127.0.1.${i + 1}`;
 const MAX_HOSTS = 254;
@@ -87,7 +90,7 @@ class Host {
 
   /** Its exposition as of now (an exporter serves what it read last: the background pass keeps it within a second). */
   render(nowMs: number): void {
-    this.text = renderMetrics(this.snapshot(nowMs), this.buckets ? this.waits : NO_WAITS, { hostname: `bench-host-${this.i + 1}`, kernel: os.release() });
+    this.text = renderMetrics(this.snapshot(nowMs), this.buckets ? this.waits : NO_WAITS, { hostname: `bench-host-${this.i + 1}`, kernel: os.release(), startedS: STARTED_S });
     this.renderedStep = Math.floor(nowMs / 1000);
   }
 

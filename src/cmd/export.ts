@@ -12,7 +12,12 @@ import https from 'node:https';
 import type { TLSSocket } from 'node:tls';
 import { parseArgs } from 'node:util';
 import { FILTER_FLAGS, rowFilter } from '../args';
-import type { Collector } from '../model/collector';
+import { Collector } from '../model/collector';
+import { exitNow, onExit } from '../exit';
+import { dropPrivileges, openHelper } from '../local';
+import type { ProbeSet } from '../native/helper';
+import type { Options } from '../options';
+import { subcommandOptions } from './subcommand';
 import type { Snapshot } from '../model/types';
 import { filterSnapshot, type RowFilter } from '../model/view';
 import { BasicAuth } from '../export/basic-auth';
@@ -140,4 +145,32 @@ export function serveMetrics(o: ExportOptions, collector: Collector, first?: Sna
     server.once('error', reject);
     server.listen(o.port, o.host, () => resolve(server));
   });
+}
+
+/** acceptq export: its options and web config checked, then /metrics served until a signal. */
+export async function exportMain(argv: string[]): Promise<void> {
+  const eo = subcommandOptions(argv, parseExportOptions, EXPORT_USAGE);
+  let web: WebConfig = OPEN;
+  const { loadWebConfig, WebConfigError } = await import('../export/web-config'); // YAML: only export reads any
+  try {
+    // before anything is loaded: a bad file is a line and exit 1, nothing attached or bound
+    if (eo.webConfigFile !== undefined) web = loadWebConfig(eo.webConfigFile);
+  } catch (e) {
+    if (e instanceof WebConfigError) exitNow(1, `acceptq: ${e.message}`);
+    throw e;
+  }
+  const o: Options = { mode: 'json', interval: 1, filter: {}, probe: eo.probe as ProbeSet, eventsPerSec: 0, color: false };
+  const collector = new Collector(openHelper(o), 1);
+  const first = collector.tick();
+  let server;
+  try {
+    server = await serveMetrics(eo, collector, first, web);
+  } catch (e) {
+    exitNow(1, `acceptq: cannot listen on ${eo.host}:${eo.port}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+  onExit(() => server.close());
+  dropPrivileges(eo.keepRoot); // after bind: a port below 1024 needed root
+  const guards = [web.tls && `TLS${web.tls.clientAuth !== 'NoClientCert' ? `, ${web.tls.clientAuth}` : ''}`, web.users.size && 'basic auth'].filter(Boolean);
+  process.stderr.write(`acceptq: serving ${metricsUrl(eo, web)}${guards.length ? ` (${guards.join(', ')})` : ''}\n`);
+  await new Promise(() => undefined); // until a signal
 }

@@ -6,6 +6,12 @@
 import { HttpClient, readAuth } from '../fleet/http';
 import { PrometheusSource, TargetsSource, targetUrl, type FleetSource } from '../fleet/sources';
 import { FleetStream } from '../fleet/stream';
+import { parseArgs } from 'node:util';
+import { integer, positiveNumber, UsageError } from '../args';
+import { exitNow, exitOnFailure, onExit } from '../exit';
+import type { Options } from '../options';
+import { checkTerminal, runView } from '../views';
+import { subcommandOptions } from './subcommand';
 
 export const FLEET_SOURCE_USAGE = `  --prometheus URL        read the hosts from Prometheus (its HTTP API: a fixed
                           number of queries a tick, however many hosts)
@@ -108,4 +114,46 @@ export function openFleet(o: FleetSourceOptions, intervalS: number): FleetStream
   const http = new HttpClient(readAuth(o), Math.round(timeoutS * 1000));
   const source: FleetSource = o.prometheus ? new PrometheusSource(o.prometheus, o.selector, http) : new TargetsSource(o.targets!, http);
   return new FleetStream(source, intervalS);
+}
+
+/** A fleet's stream, its connections closed on the way out; a credential file it cannot read: one line, exit 1. */
+export function openFleetOrExit(o: FleetSourceOptions, intervalS: number, who: string): FleetStream {
+  let stream: FleetStream;
+  try {
+    stream = openFleet(o, intervalS);
+  } catch (e) {
+    exitNow(1, `${who}: ${(e as Error).message}`);
+  }
+  onExit(() => stream.source.http.close());
+  return stream;
+}
+
+/** The fleet's own flags, and its source's. */
+function parseFleetArgs(argv: string[]): Options & { source: FleetSourceOptions } {
+  const { values: v } = parseArgs({
+    args: argv, strict: true, allowPositionals: false,
+    options: {
+      ...FLEET_SOURCE_ARGS, once: { type: 'boolean' }, json: { type: 'boolean' }, interval: { type: 'string' }, duration: { type: 'string' },
+      port: { type: 'string' }, 'no-color': { type: 'boolean' },
+    },
+  });
+  if (v.once && v.json) throw new UsageError('--once and --json cannot be used together');
+  return {
+    mode: v.once ? 'once' : v.json ? 'json' : 'dashboard',
+    interval: positiveNumber('interval', v.interval, 3600) ?? 1,
+    duration: positiveNumber('duration', v.duration, 365 * 86400),
+    filter: { port: integer('port', v.port, 1, 65535) },
+    probe: 'auto', eventsPerSec: 0,
+    color: !v['no-color'] && !process.env.NO_COLOR,
+    source: fleetSourceOptions(v),
+  };
+}
+
+/** acceptq fleet: the views over a fleet's stream. */
+export async function fleetMain(argv: string[]): Promise<void> {
+  const o = subcommandOptions(argv, parseFleetArgs, FLEET_USAGE);
+  exitOnFailure();
+  if (o.mode === 'dashboard') await checkTerminal();
+  await runView(o, openFleetOrExit(o.source, o.interval, 'acceptq fleet'));
+  exitNow(0);
 }

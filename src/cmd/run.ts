@@ -11,10 +11,17 @@ import { endpoint } from '../model/address';
 import { sanitize } from '../model/sanitize';
 import { RunSummary, type ListenerSummary, type NamespaceSummary } from '../model/summary';
 import { diagnosisNote, duration, ESTIMATE_NOTE, figure, gapText } from '../model/view';
+import { hostRecord } from '../output/json';
 import { writeAll } from '../output/write';
 import { hostLine } from '../output/table';
 import type { HostRow, Snapshot, SnapshotStream } from '../model/types';
-import { FLEET_SOURCE_ARGS, FLEET_SOURCE_USAGE, fleetSourceOptions, type FleetSourceOptions } from './fleet';
+import { FLEET_SOURCE_ARGS, FLEET_SOURCE_USAGE, fleetSourceOptions, openFleetOrExit, type FleetSourceOptions } from './fleet';
+import { exitNow } from '../exit';
+import { dropPrivileges, openHelper } from '../local';
+import { Collector } from '../model/collector';
+import type { ProbeSet } from '../native/helper';
+import type { Options } from '../options';
+import { subcommandOptions } from './subcommand';
 
 export const OVERFLOW_EXIT = 3;
 
@@ -124,10 +131,9 @@ class HostWatch {
     return this.last.filter((h) => this.down.has(h.host)).map((h) => (h.up ? `${hostLine(this.down.get(h.host)!, now)} (during the run; up at its end)` : hostLine(h, now)));
   }
 
-  json(): Array<{ host: string; up: boolean; lastSeen: string | null; error: string | null }> {
-    return this.last.filter((h) => this.down.has(h.host)).map((h) => ({
-      host: h.host, up: h.up, lastSeen: h.lastSeenMs ? new Date(h.lastSeenMs).toISOString() : null, error: (h.up ? this.down.get(h.host)! : h).error,
-    }));
+  /** Each host that was down, as hosts[] has it at the end, with the error it was down with. */
+  json(): Array<Record<string, unknown>> {
+    return this.last.filter((h) => this.down.has(h.host)).map((h) => hostRecord(h.up ? { ...h, error: this.down.get(h.host)!.error } : h));
   }
 }
 
@@ -186,4 +192,18 @@ export async function runUnderWatch(o: RunOptions, stream: SnapshotStream, after
     writeAll(renderSummary(rows, head, namespaces, hosts.lines(Date.now())), () => undefined);
   }
   return o.failOnOverflow && summary.anyOverflow() ? OVERFLOW_EXIT : status;
+}
+
+/** acceptq run: its options, then the command under watch (this host's, or a fleet's); exits with its status. */
+export async function runMain(argv: string[]): Promise<void> {
+  const ro = subcommandOptions(argv, parseRunOptions, RUN_USAGE);
+  if (ro.fleet) {
+    const fleet = openFleetOrExit(ro.fleet, ro.interval, 'acceptq run');
+    exitNow(await runUnderWatch(ro, fleet, () => undefined, (t) => fleet.settle(t)));
+  }
+  const o: Options = { mode: 'json', interval: ro.interval, filter: {}, probe: ro.probe as ProbeSet, eventsPerSec: 0, color: false };
+  const collector = new Collector(openHelper(o), ro.interval);
+  // the command keeps the privileges it was started with; acceptq drops its own
+  const status = await runUnderWatch(ro, collector, () => dropPrivileges(ro.keepRoot));
+  exitNow(status);
 }

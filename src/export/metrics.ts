@@ -75,8 +75,10 @@ export class WaitTotals {
 export interface HostInfo {
   hostname: string;
   kernel: string;
+  /** When this acceptq started, Unix s: its counters count from then (a new value is a restart). */
+  startedS: number;
 }
-const THIS_HOST: HostInfo = { hostname: os.hostname(), kernel: os.release() };
+const THIS_HOST: HostInfo = { hostname: os.hostname(), kernel: os.release(), startedS: Math.floor(performance.timeOrigin) / 1000 };
 
 /** le of bucket i: its upper bound, 2^(i+1) µs, in seconds (a wait of exactly that falls in the next bucket). */
 const le = (i: number) => String(2 ** (i + 1) / 1e6);
@@ -117,6 +119,7 @@ export function renderMetrics(s: Snapshot, waits: WaitTotals = new WaitTotals().
     lost: new Family('acceptq_lost_events_total', 'counter', 'Detail events lost to a full ring buffer (counts do not travel with events: none is lost with them).'),
     info: new Family('acceptq_probe_info', 'gauge', 'The probe set in use.'),
     host: new Family('acceptq_host_info', 'gauge', 'The host acceptq runs on: its host name and kernel release.'),
+    started: new Family('acceptq_start_time_seconds', 'gauge', 'When this acceptq started, Unix seconds: its counters count from about then, so a new value is a restart and every counter here starts again from 0.'),
   };
   // the families with one sample a row, straight from a figure of it
   const perListener: Array<[Family, (l: ListenerRow) => number]> = [
@@ -165,5 +168,6 @@ export function renderMetrics(s: Snapshot, waits: WaitTotals = new WaitTotals().
   f.lost.add({}, s.lostEvents);
   f.info.add({ probe: s.probe }, 1);
   f.host.add({ hostname: host.hostname, kernel: host.kernel }, 1);
+  f.started.add({}, host.startedS);
   return Object.values(f).map((x) => x.text()).join('');
 }

@@ -8,10 +8,10 @@ import type { Sample } from './exposition';
 
 /** A listener's figures, each from one family (and a path, for the overflows). */
 export const LISTENER_METRICS = {
-  overflowsSyn: { metric: 'acceptq_listen_overflows_total', path: 'syn' },
-  overflowsAck: { metric: 'acceptq_listen_overflows_total', path: 'ack' },
-  synDrops: { metric: 'acceptq_syn_queue_drops_total' },
-  cookies: { metric: 'acceptq_syncookies_sent_total' },
+  overflowsSyn: { metric: 'acceptq_listen_overflows_total', path: 'syn', counter: true },
+  overflowsAck: { metric: 'acceptq_listen_overflows_total', path: 'ack', counter: true },
+  synDrops: { metric: 'acceptq_syn_queue_drops_total', counter: true },
+  cookies: { metric: 'acceptq_syncookies_sent_total', counter: true },
   backlog: { metric: 'acceptq_accept_queue_length' },
   // slow: seldom changes (read through Prometheus every 10th tick, and when a listener appears)
   maxBacklog: { metric: 'acceptq_accept_queue_limit', slow: true },
@@ -19,15 +19,15 @@ export const LISTENER_METRICS = {
   synBacklog: { metric: 'acceptq_syn_queue_length' },
   sockets: { metric: 'acceptq_listener_sockets', slow: true },
   estimate: { metric: 'acceptq_listener_estimate' },
-  arrivals: { metric: 'acceptq_arrivals_total' },
-  accepts: { metric: 'acceptq_accepts_total' },
+  arrivals: { metric: 'acceptq_arrivals_total', counter: true },
+  accepts: { metric: 'acceptq_accepts_total', counter: true },
   oldestWaitS: { metric: 'acceptq_oldest_wait_seconds' },
   // absent when unknown: 0 is a value of its own
   requestedBacklog: { metric: 'acceptq_listen_backlog_requested', present: true, slow: true },
   pid: { metric: 'acceptq_listener_pid', slow: true },
   lastOverflowS: { metric: 'acceptq_listener_last_overflow_timestamp_seconds', present: true },
-  waitCount: { metric: 'acceptq_accept_wait_seconds_count' },
-  waitSumS: { metric: 'acceptq_accept_wait_seconds_sum' },
+  waitCount: { metric: 'acceptq_accept_wait_seconds_count', counter: true },
+  waitSumS: { metric: 'acceptq_accept_wait_seconds_sum', counter: true },
 } as const satisfies Record<string, FigureSpec>;
 
 export interface FigureSpec {
@@ -38,10 +38,15 @@ export interface FigureSpec {
   present?: boolean;
   /** It seldom changes: PrometheusSource reads it every 10th tick, and when a listener appears. */
   slow?: boolean;
+  /** It counts from 0 when the host's acceptq starts (a restart sets it back). */
+  counter?: boolean;
 }
 
 /** Every listener figure with its spec. */
 export const LISTENER_FIGURES = Object.entries(LISTENER_METRICS) as Array<[ListenerFigure, FigureSpec]>;
+
+/** The listener figures that count from the host's acceptq's start. */
+export const LISTENER_COUNTERS = LISTENER_FIGURES.filter(([, m]) => m.counter).map(([f]) => f);
 
 /**
  * A listener's figures, none known yet: every key there from the start, in
@@ -75,8 +80,15 @@ export const NAMESPACE_METRICS = {
 
 export type NamespaceFigure = keyof typeof NAMESPACE_METRICS;
 
+/** The namespace figures that count from the host's acceptq's start: counters, that never go down while it runs... */
+export const NAMESPACE_COUNTERS: NamespaceFigure[] = ['listenOverflows', 'listenDrops', 'reqQFullDrops', 'syncookiesSent', 'unmatched'];
+/** ...and the gaps, differences of such counts (they go either way). */
+export const NAMESPACE_GAPS: NamespaceFigure[] = ['unattributed', 'unattributedSynDrops', 'unattributedCookies'];
+
 /** The families of a host as a whole. */
-export const HOST_METRICS = { probe: 'acceptq_probe_info', host: 'acceptq_host_info', lostEvents: 'acceptq_lost_events_total' } as const;
+export const HOST_METRICS = {
+  probe: 'acceptq_probe_info', host: 'acceptq_host_info', lostEvents: 'acceptq_lost_events_total', startTime: 'acceptq_start_time_seconds',
+} as const;
 
 /** A listener of a host as read: its labels, open or not, and the figures that had a sample. */
 export interface ListenerRead {
@@ -102,6 +114,8 @@ export interface HostRead {
   kernel: string | null;
   probe: string | null;
   lostEvents: number;
+  /** When its acceptq started (Unix s, acceptq_start_time_seconds); null: not given (an older exporter). */
+  startedS: number | null;
   listeners: Map<string, ListenerRead>;
   namespaces: Map<string, NamespaceRead>;
 }
@@ -118,7 +132,7 @@ for (const [figure, m] of LISTENER_FIGURES) {
 const NAMESPACE_BY_METRIC = new Map(Object.entries(NAMESPACE_METRICS).map(([k, v]) => [v as string, k as NamespaceFigure]));
 
 export function emptyHostRead(): HostRead {
-  return { hostname: null, kernel: null, probe: null, lostEvents: 0, listeners: new Map(), namespaces: new Map() };
+  return { hostname: null, kernel: null, probe: null, lostEvents: 0, startedS: null, listeners: new Map(), namespaces: new Map() };
 }
 
 /** A listener's entry, made from the labels of its first sample. */
@@ -157,6 +171,7 @@ export function addSample(h: HostRead, s: Sample): void {
     h.hostname = s.labels.hostname ?? null;
     h.kernel = s.labels.kernel ?? null;
   } else if (s.name === HOST_METRICS.lostEvents) h.lostEvents = s.value;
+  else if (s.name === HOST_METRICS.startTime) h.startedS = s.value;
 }
 
 /** A whole exposition of one host (what --targets scrapes). */

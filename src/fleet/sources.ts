@@ -27,6 +27,12 @@ export interface HostPoll {
   scrapedMs: number;
   error: string | null;
   read: HostRead | null;
+  /**
+   * Its figures came from two runs of its acceptq (it restarted between the
+   * queries of one poll, so some saw the old one, some the new): not to be
+   * shown; the next poll's are whole.
+   */
+  torn?: boolean;
 }
 
 export interface Poll {
@@ -75,7 +81,9 @@ export class PrometheusSource implements FleetSource {
   readonly kind = 'prometheus';
   readonly name: string;
   private readonly base: URL;
+  /** Each host's up (1 if any job's last scrape of it answered), and when its last scrape was. */
   private readonly up: string;
+  private readonly scrapedAt: string;
   /** The hosts and their namespaces: the kernel's counters, the gaps, the sysctls, what each host says of itself (small: every tick). */
   private readonly hostsQuery: string;
   /** Every listener, by key, its value 1 if open: what exists this tick. */
@@ -101,17 +109,25 @@ export class PrometheusSource implements FleetSource {
     this.base = new URL(url.endsWith('/') ? url : url + '/');
     this.name = url;
     const sel = (more = '') => `{${[selector, more].filter(Boolean).join(',')}}`;
-    const joined = (v: string) => `sum by (k) (label_join(${v}, "k", "|", "instance", "netns_cookie", "address", "port"))`;
+    // max, not sum: one series a key in a job; the same exporter scraped by two jobs is one host, counted once
+    const joined = (v: string) => `max by (k) (label_join(${v}, "k", "|", "instance", "netns_cookie", "address", "port"))`;
     // a job is acceptq's if it exported acceptq's metrics within the hour (its hosts may all be down now;
     // max_over_time, not last_over_time: Debian 11's Prometheus, 2.24, has no last_over_time)
-    this.up = selector ? `up${sel()}` : `up and on(job) group by (job) (max_over_time(${HOST_METRICS.probe}[1h]))`;
+    const up = selector ? `up${sel()}` : `up and on(job) group by (job) (max_over_time(${HOST_METRICS.probe}[1h]))`;
+    this.up = `max by (instance) (${up})`;
+    this.scrapedAt = `max by (instance) (timestamp(${up}))`;
     const names = [...Object.values(NAMESPACE_METRICS), ...Object.values(HOST_METRICS)];
     this.hostsQuery = `{__name__=~"${names.join('|')}"${selector ? `,${selector}` : ''}}`;
     this.listenersQuery = joined(`${LISTENER_IDENTITY}${sel()}`);
     this.identityQuery = `${LISTENER_IDENTITY}${sel()}`;
-    // a figure only where it is not 0 (absent: 0); a `present` one wherever it is
-    const query = ([f, m]: [ListenerFigure, FigureSpec]): [ListenerFigure, string] =>
-      [f, joined(`${m.metric}${sel(m.path ? `path="${m.path}"` : '')} ${m.present ? '>= -Inf' : '!= 0'}`)];
+    // a figure only where it is not 0 (absent: 0); a `present` one wherever it is; a counter's with
+    // each host's start time beside it (keys "instance|min", "instance|max": two jobs may each have
+    // scraped another run of it), which tells a restart between two queries or two jobs' scrapes
+    const started = (agg: 'min' | 'max') => `${agg} by (k) (label_replace(${HOST_METRICS.startTime}${sel()}, "k", "$1|${agg}", "instance", "(.*)"))`;
+    const query = ([f, m]: [ListenerFigure, FigureSpec]): [ListenerFigure, string] => {
+      const q = joined(`${m.metric}${sel(m.path ? `path="${m.path}"` : '')} ${m.present ? '>= -Inf' : '!= 0'}`);
+      return [f, m.counter ? `${q} or ${started('min')} or ${started('max')}` : q];
+    };
     this.fast = LISTENER_FIGURES.filter(([, m]) => !m.slow).map(query);
     this.slow = LISTENER_FIGURES.filter(([, m]) => m.slow).map(query);
     this.slowNames = this.slow.map(([f]) => f);
@@ -170,7 +186,7 @@ export class PrometheusSource implements FleetSource {
     try {
       const slowDue = this.polls++ % SLOW_EVERY === 0;
       [up, at, hostSamples, listeners, figures] = await Promise.all([
-        this.query(this.up), this.query(`timestamp(${this.up})`), this.query(this.hostsQuery), this.query(this.listenersQuery),
+        this.query(this.up), this.query(this.scrapedAt), this.query(this.hostsQuery), this.query(this.listenersQuery),
         this.figureQueries(this.fast), slowDue ? this.readSlow() : undefined,
       ]);
       // a listener new since the slow part was read: read it again now (its process, namespace, backlog)
@@ -200,10 +216,16 @@ export class PrometheusSource implements FleetSource {
       byKey.set(k, l);
       readOf(instance).listeners.set(k.slice(k.indexOf('|') + 1), l);
     }
+    // each host's start times as its queries saw them: more than one, and the poll tore a restart
+    const starts = new Map<string, Set<number>>();
+    const startSeen = (instance: string, v: number) => (starts.get(instance) ?? starts.set(instance, new Set()).get(instance)!).add(v);
+    for (const s of hostSamples) if (s.metric.__name__ === HOST_METRICS.startTime) startSeen(s.metric.instance ?? '', Number(s.value[1]));
     for (const [figure, samples] of figures) {
       for (const s of samples) {
-        const l = byKey.get(s.metric.k ?? '');
+        const k = s.metric.k ?? '';
+        const l = byKey.get(k);
         if (l) l.figures[figure] = Number(s.value[1]);
+        else if (k.endsWith('|min') || k.endsWith('|max')) startSeen(k.slice(0, -4), Number(s.value[1]));
       }
     }
     const scraped = new Map(at.map((s) => [s.metric.instance ?? '', Number(s.value[1]) * 1000]));
@@ -214,6 +236,7 @@ export class PrometheusSource implements FleetSource {
         host, up: isUp, scrapedMs: scraped.get(host) ?? Date.now(),
         error: isUp ? null : `Prometheus's last scrape of it failed (up == 0)`,
         read: isUp ? reads.get(host) ?? emptyHostRead() : null,
+        torn: (starts.get(host)?.size ?? 0) > 1,
       };
     });
     return { hosts, notice: '' };
@@ -221,8 +244,9 @@ export class PrometheusSource implements FleetSource {
 
   async history(l: SeriesOf | null, points: number, stepS: number): Promise<number[]> {
     const sel = [this.selector, ...(l ? [`instance=${quote(l.host)}`, `netns_cookie=${quote(l.netnsCookie)}`, `address=${quote(l.address)}`, `port="${l.port}"`] : [])];
-    // both paths' overflows, the rate between the last two scrapes at each step
-    return this.range(`sum(irate(${LISTENER_METRICS.overflowsSyn.metric}{${sel.filter(Boolean).join(',')}}[1m]))`, points, stepS);
+    // both paths' overflows, the rate between the last two scrapes at each step (a series scraped by two jobs, once)
+    const rates = `irate(${LISTENER_METRICS.overflowsSyn.metric}{${sel.filter(Boolean).join(',')}}[1m])`;
+    return this.range(`sum(max by (instance, netns_cookie, address, port, path) (${rates}))`, points, stepS);
   }
 
   /** One series over the last `points` steps, oldest first; a step without a value is 0. */

@@ -15,6 +15,7 @@ import { netnsCookieText, netnsIdFromText } from '../model/netns';
 import { fieldList, LISTENER_FIELDS } from '../model/fields';
 import { rateTotals, reconcile } from '../model/view';
 import type { HostRow, ListenerRow, NamespaceRow, Snapshot, SnapshotStream, StreamMeta } from '../model/types';
+import { CounterCarry } from './carry';
 import type { HostRead, ListenerRead, NamespaceRead } from './figures';
 import type { FleetSource, HostPoll, Poll } from './sources';
 
@@ -44,6 +45,8 @@ interface HostState {
   nsOverflows: Map<string, number>;
   /** When the source stopped naming it; null while it does. */
   goneMs: number | null;
+  /** Its counts across restarts of its acceptq. */
+  carry: CounterCarry;
 }
 
 const family = (address: string) => (address.includes(':') ? 6 : 4);
@@ -148,8 +151,11 @@ export class FleetStream implements SnapshotStream {
     let h = this.hosts.get(host);
     if (!h) {
       h = {
-        row: { host, up: false, lastSeenMs: null, error: null, hostname: null, kernel: null, probe: null, overflowRate: 0, gap: 0, lostEvents: 0 },
-        scrapedMs: 0, listeners: [], byKey: new Map(), namespaces: [], nsOverflows: new Map(), goneMs: null,
+        row: {
+          host, up: false, lastSeenMs: null, error: null, hostname: null, kernel: null, probe: null, startedMs: null, restarts: 0, restartedMs: null,
+          overflowRate: 0, gap: 0, lostEvents: 0,
+        },
+        scrapedMs: 0, listeners: [], byKey: new Map(), namespaces: [], nsOverflows: new Map(), goneMs: null, carry: new CounterCarry(),
       };
       this.hosts.set(host, h);
     }
@@ -158,8 +164,10 @@ export class FleetStream implements SnapshotStream {
 
   /** A host that answered: its rows from its read, rates against its previous scrape. */
   private take(h: HostState, p: HostPoll, read: HostRead): void {
-    // the scrape shown already (Prometheus has not scraped since): its rows stand, the same objects
-    if (h.row.up && h.scrapedMs === p.scrapedMs) return;
+    // the scrape shown already (Prometheus has not scraped since): its rows stand, the same objects;
+    // a poll torn by a restart: the last figures stand until the next
+    if ((h.row.up && h.scrapedMs === p.scrapedMs) || p.torn) return;
+    h.carry.carry(read, p.scrapedMs);
     const dt = h.scrapedMs && p.scrapedMs > h.scrapedMs ? (p.scrapedMs - h.scrapedMs) / 1000 : 0;
     const byKey = new Map<string, Kept>();
     const rows: ListenerRow[] = [];
@@ -193,7 +201,10 @@ export class FleetStream implements SnapshotStream {
     h.nsOverflows = nsOverflows;
     h.scrapedMs = p.scrapedMs;
     h.listeners = rows;
-    Object.assign(h.row, { up: true, lastSeenMs: p.scrapedMs, error: null, hostname: read.hostname, kernel: read.kernel, probe: read.probe, lostEvents: read.lostEvents });
+    Object.assign(h.row, {
+      up: true, lastSeenMs: p.scrapedMs, error: null, hostname: read.hostname, kernel: read.kernel, probe: read.probe, lostEvents: read.lostEvents,
+      startedMs: read.startedS === null ? null : Math.round(read.startedS * 1000), restarts: h.carry.restarts, restartedMs: h.carry.restartedMs,
+    });
   }
 
   /** A host that did not answer: its last rows, marked, their rates 0. */

@@ -149,6 +149,15 @@ export interface HostRow {
   hostname: string | null;
   kernel: string | null;
   probe: string | null;
+  /** When its acceptq started (acceptq_start_time_seconds, Unix ms); null: not given. */
+  startedMs: number | null;
+  /**
+   * Restarts of its acceptq seen while watching, and when the last was seen
+   * (Unix ms; null: none). Its counts go on from before a restart; what
+   * happened while its acceptq was down is in none of them.
+   */
+  restarts: number;
+  restartedMs: number | null;
   /** Its listeners' overflows per second over the last interval. */
   overflowRate: number;
   /** The size of its namespaces' gaps between the kernel and what was credited (0: exact). */

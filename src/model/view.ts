@@ -4,8 +4,9 @@
  */
 import { endpoint } from './address';
 import { matchesNetns } from './netns';
+import { sanitize } from './sanitize';
 import type { Diagnosis } from './diagnosis';
-import type { ListenerRow, NamespaceRow, Snapshot } from './types';
+import type { HostRow, ListenerRow, NamespaceRow, Snapshot } from './types';
 
 /** A listener's figure as text, with '~' in front when its split is an estimate. */
 export function figure(v: number | string, estimate: boolean): string {
@@ -219,4 +220,16 @@ export function resortRows<T>(prevRows: readonly T[], prevSorted: readonly T[], 
   }
   while (j < fresh.length) out[o++] = fresh[j++];
   return out;
+}
+
+/**
+ * What a fleet's host says of itself, for the table's host lines and the
+ * detail view: "web-1, 6.1.0-28-amd64", and, once its acceptq restarted,
+ * that its counts went on without what happened while it was down.
+ */
+export function hostAbout(h: HostRow): string {
+  const restarts = h.restarts
+    ? `acceptq restarted ${h.restarts} time${h.restarts === 1 ? '' : 's'} (the last seen at ${new Date(h.restartedMs!).toISOString()}): counts go on from before, without what happened while it was down`
+    : '';
+  return [h.hostname, h.kernel].filter(Boolean).map((x) => sanitize(x!)).concat(restarts ? [restarts] : []).join(', ');
 }

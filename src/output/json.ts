@@ -7,7 +7,7 @@ import { EVENT_FIELDS, fieldList, HOST_FIELDS, LISTENER_FIELDS, NAMESPACE_FIELDS
 import { diagnoseSnapshot } from '../model/diagnosis';
 import { netnsCookieText } from '../model/netns';
 import { sanitize } from '../model/sanitize';
-import type { Snapshot } from '../model/types';
+import type { HostRow, Snapshot } from '../model/types';
 
 const iso = (ms: number | null): string | null => (ms ? new Date(ms).toISOString() : null);
 const round = (v: number): number => Math.round(v * 1000) / 1000;
@@ -42,6 +42,8 @@ const listenerJson = writer(LISTENER_FIELDS);
 const namespaceJson = writer(NAMESPACE_FIELDS);
 const eventJson = writer(EVENT_FIELDS);
 const hostJson = writer(HOST_FIELDS);
+/** A fleet's host as a record's hosts[] has it. */
+export const hostRecord = (h: HostRow) => hostJson(h);
 const fleetListenerJson = (() => {
   const left = new Set<string>(NOT_IN_FLEET);
   return writer(Object.fromEntries(Object.entries(LISTENER_FIELDS).filter(([k]) => !left.has(k))) as typeof LISTENER_FIELDS);

@@ -8,7 +8,7 @@ import { endpoint } from '../model/address';
 import { diagnoseSnapshot } from '../model/diagnosis';
 import { sanitize } from '../model/sanitize';
 import { lossNotes } from '../model/losses';
-import { diagnosisNote, duration, ESTIMATE_NOTE, figure, gapText, sortRows, sysctlText } from '../model/view';
+import { diagnosisNote, duration, ESTIMATE_NOTE, figure, gapText, hostAbout, sortRows, sysctlText } from '../model/view';
 import type { HostRow, ListenerRow, Snapshot } from '../model/types';
 import { withDownHosts } from '../fleet/stream';
 
@@ -18,7 +18,7 @@ const LEFT = new Set(['HOST', 'LISTEN', 'COMM', 'STATE', 'SERVICE']);
 
 /** "host 10.0.0.2:9877 (web-1, 6.1.0-28-amd64): up, gap 0" or "... down, last seen 12 s ago: connection refused". */
 export function hostLine(h: HostRow, now: number): string {
-  const about = [h.hostname, h.kernel].filter(Boolean).map((x) => sanitize(x!)).join(', ');
+  const about = hostAbout(h);
   const seen = h.lastSeenMs === null ? 'never seen' : `last seen ${Math.max(0, Math.round((now - h.lastSeenMs) / 1000))} s ago (${new Date(h.lastSeenMs).toISOString()})`;
   return `host ${sanitize(h.host)}${about ? ` (${about})` : ''}: ` +
     (h.up ? `up, ${h.overflowRate.toFixed(1)} overflows/s${h.gap ? `, kernel vs attributed gap ${h.gap}` : ''}` : `down, ${seen}: ${sanitize(h.error ?? '')}`);

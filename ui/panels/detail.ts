@@ -10,7 +10,7 @@ import { endpoint } from '../../src/model/address';
 import { diagnose, synRates, type Diagnosis } from '../../src/model/diagnosis';
 import { netnsCookieText } from '../../src/model/netns';
 import { sanitize } from '../../src/model/sanitize';
-import { duration, ESTIMATE_NOTE, figure, perSecond, sysctlText } from '../../src/model/view';
+import { duration, ESTIMATE_NOTE, figure, hostAbout, perSecond, sysctlText } from '../../src/model/view';
 import type { ListenerRow, NamespaceRow, Snapshot } from '../../src/model/types';
 import { ago, histRows, HISTORY, timeAxis, wrapText } from '../viewmodel';
 import { border, esc, panelStyle, setSeries, sparkOptions, tag, type PanelContext } from './paint';
@@ -66,7 +66,7 @@ class DetailText {
   /** "host web-1:9877 (web-1, 6.1.0) " or "host web-1:9877 (down, last seen 00:00:12 ago) ". */
   private hostText(): string {
     const h = this.ctx.state.latest?.hosts?.find((x) => x.host === this.r.host);
-    const about = !h ? '' : h.up ? [h.hostname, h.kernel].filter(Boolean).map((x) => sanitize(x!)).join(', ')
+    const about = !h ? '' : h.up ? hostAbout(h)
       : `down, last seen ${ago(h.lastSeenMs, this.ctx.state.latest?.timeMs ?? Date.now())} ago`;
     return `host ${sanitize(this.r.host)}${about ? ` (${about})` : ''}  `;
   }

@@ -1,0 +1,26 @@
+/** What every subcommand (run, export, fleet) does with its options first. */
+import { exitNow, exitOnSignals } from '../exit';
+import { PROBE_SETS, type ProbeSet } from '../native/helper';
+
+/** -h or --help among a subcommand's own options (before a `--`, after which the words are the command's). */
+export function wantsHelp(argv: string[]): boolean {
+  const own = argv.indexOf('--') < 0 ? argv : argv.slice(0, argv.indexOf('--'));
+  return own.includes('--help') || own.includes('-h');
+}
+
+/** A subcommand's options (bad ones: its usage and exit 2; --help: its usage, exit 0); from here a signal ends it cleanly. */
+export function subcommandOptions<T extends { probe: string }>(argv: string[], parse: (argv: string[]) => T, usage: string): T {
+  if (wantsHelp(argv)) {
+    process.stdout.write(usage);
+    exitNow(0);
+  }
+  let o: T;
+  try {
+    o = parse(argv);
+  } catch (e) {
+    exitNow(2, `acceptq: ${(e as Error).message}\n${usage}`);
+  }
+  if (!PROBE_SETS.includes(o.probe as ProbeSet)) exitNow(2, `acceptq: --probe wants one of ${PROBE_SETS.join(', ')}\n${usage}`);
+  exitOnSignals();
+  return o;
+}
