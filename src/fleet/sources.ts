@@ -3,7 +3,8 @@
  * - PrometheusSource: a fixed number of instant queries to the Prometheus
  *   HTTP API, however many hosts (the hosts and whether their last scrape
  *   answered, when that was, every listener's labels, and one query a
- *   figure, of the listeners where it is not 0); range queries for history.
+ *   figure, of the listeners where it is not 0; each host's start time
+ *   before and after them); range queries for history.
  * - TargetsSource: each `acceptq export` endpoint scraped directly.
  * Both answer with the same HostPoll per host.
  */
@@ -86,6 +87,14 @@ export class PrometheusSource implements FleetSource {
   private readonly scrapedAt: string;
   /** The hosts and their namespaces: the kernel's counters, the gaps, the sysctls, what each host says of itself (small: every tick). */
   private readonly hostsQuery: string;
+  /**
+   * Each host's acceptq_start_time_seconds (every job's): asked before a
+   * poll's other queries and after them. A host whose start time is not one
+   * and the same throughout restarted while they ran (or two jobs scraped
+   * two runs of it): some of its figures may be of the old run, some of
+   * the new; its poll is torn.
+   */
+  private readonly startedQuery: string;
   /** Every listener, by key, its value 1 if open: what exists this tick. */
   private readonly listenersQuery: string;
   /** Every listener's full labels (its namespace's inode, comm, service): the slow part. */
@@ -120,14 +129,10 @@ export class PrometheusSource implements FleetSource {
     this.hostsQuery = `{__name__=~"${names.join('|')}"${selector ? `,${selector}` : ''}}`;
     this.listenersQuery = joined(`${LISTENER_IDENTITY}${sel()}`);
     this.identityQuery = `${LISTENER_IDENTITY}${sel()}`;
-    // a figure only where it is not 0 (absent: 0); a `present` one wherever it is; a counter's with
-    // each host's start time beside it (keys "instance|min", "instance|max": two jobs may each have
-    // scraped another run of it), which tells a restart between two queries or two jobs' scrapes
-    const started = (agg: 'min' | 'max') => `${agg} by (k) (label_replace(${HOST_METRICS.startTime}${sel()}, "k", "$1|${agg}", "instance", "(.*)"))`;
-    const query = ([f, m]: [ListenerFigure, FigureSpec]): [ListenerFigure, string] => {
-      const q = joined(`${m.metric}${sel(m.path ? `path="${m.path}"` : '')} ${m.present ? '>= -Inf' : '!= 0'}`);
-      return [f, m.counter ? `${q} or ${started('min')} or ${started('max')}` : q];
-    };
+    this.startedQuery = `${HOST_METRICS.startTime}${sel()}`;
+    // a figure only where it is not 0 (absent: 0); a `present` one wherever it is
+    const query = ([f, m]: [ListenerFigure, FigureSpec]): [ListenerFigure, string] =>
+      [f, joined(`${m.metric}${sel(m.path ? `path="${m.path}"` : '')} ${m.present ? '>= -Inf' : '!= 0'}`)];
     this.fast = LISTENER_FIGURES.filter(([, m]) => !m.slow).map(query);
     this.slow = LISTENER_FIGURES.filter(([, m]) => m.slow).map(query);
     this.slowNames = this.slow.map(([f]) => f);
@@ -135,7 +140,7 @@ export class PrometheusSource implements FleetSource {
 
   /** Instant queries a poll makes: every tick's, and the slow part's (every 10th tick, and when a listener appears). */
   get queriesPerPoll(): { every: number; slow: number } {
-    return { every: 4 + this.fast.length, slow: 1 + this.slow.length };
+    return { every: 6 + this.fast.length, slow: 1 + this.slow.length };
   }
 
   private async api<T>(path: string, params: Record<string, string>): Promise<T> {
@@ -183,14 +188,17 @@ export class PrometheusSource implements FleetSource {
 
   async poll(): Promise<Poll> {
     let up: VectorSample[], at: VectorSample[], hostSamples: VectorSample[], listeners: VectorSample[], figures: Array<[ListenerFigure, VectorSample[]]>;
+    let opening: VectorSample[], closing: VectorSample[];
     try {
       const slowDue = this.polls++ % SLOW_EVERY === 0;
+      opening = await this.query(this.startedQuery);
       [up, at, hostSamples, listeners, figures] = await Promise.all([
         this.query(this.up), this.query(this.scrapedAt), this.query(this.hostsQuery), this.query(this.listenersQuery),
         this.figureQueries(this.fast), slowDue ? this.readSlow() : undefined,
       ]);
       // a listener new since the slow part was read: read it again now (its process, namespace, backlog)
       if (!slowDue && listeners.some((s) => !this.identities.has(s.metric.k ?? ''))) await this.readSlow();
+      closing = await this.query(this.startedQuery);
     } catch (e) {
       return { hosts: [], notice: `Prometheus ${this.name}: ${(e as Error).message}; retrying` };
     }
@@ -216,17 +224,17 @@ export class PrometheusSource implements FleetSource {
       byKey.set(k, l);
       readOf(instance).listeners.set(k.slice(k.indexOf('|') + 1), l);
     }
-    // each host's start times as its queries saw them: more than one, and the poll tore a restart
-    const starts = new Map<string, Set<number>>();
-    const startSeen = (instance: string, v: number) => (starts.get(instance) ?? starts.set(instance, new Set()).get(instance)!).add(v);
-    for (const s of hostSamples) if (s.metric.__name__ === HOST_METRICS.startTime) startSeen(s.metric.instance ?? '', Number(s.value[1]));
     for (const [figure, samples] of figures) {
       for (const s of samples) {
-        const k = s.metric.k ?? '';
-        const l = byKey.get(k);
+        const l = byKey.get(s.metric.k ?? '');
         if (l) l.figures[figure] = Number(s.value[1]);
-        else if (k.endsWith('|min') || k.endsWith('|max')) startSeen(k.slice(0, -4), Number(s.value[1]));
       }
+    }
+    // each host's start times before, during and after the poll: more than one, and the poll tore a restart
+    const starts = new Map<string, Set<number>>();
+    for (const s of [...opening, ...hostSamples.filter((x) => x.metric.__name__ === HOST_METRICS.startTime), ...closing]) {
+      const instance = s.metric.instance ?? '';
+      (starts.get(instance) ?? starts.set(instance, new Set()).get(instance)!).add(Number(s.value[1]));
     }
     const scraped = new Map(at.map((s) => [s.metric.instance ?? '', Number(s.value[1]) * 1000]));
     const hosts: HostPoll[] = up.map((s) => {
