@@ -6,7 +6,6 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
-#include <stdlib.h>
 #include <string.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -32,66 +31,43 @@ static void merge_cpu(struct acq_listener *out, bool *have_wait, const struct ac
 	*have_wait = true;
 }
 
-static void merge_row(struct acq *a, const struct acq_lkey *k, const struct acq_bounds *v, int ncpus, __u32 gen)
+struct bounds_ctx {
+	struct acq *a;
+	int ncpus;
+	__u32 gen;
+};
+
+static int merge_row(const void *key, const void *value, void *ctx)
 {
-	struct row *r = rows_find(&a->rows, k, false);
+	const struct bounds_ctx *x = ctx;
+	const struct acq_bounds *v = value;
+	struct row *r = rows_find(&x->a->rows, key, false);
 	bool have_wait = false;
 
 	if (!r)
-		return;
-	for (int c = 0; c < ncpus; c++)
-		merge_cpu(&r->out, &have_wait, &v[c], gen);
+		return 0;
+	for (int c = 0; c < x->ncpus; c++)
+		merge_cpu(&r->out, &have_wait, &v[c], x->gen);
+	return 0;
 }
 
-#define BATCH 1024
+/* rows a batch: up to 1024, and a batch's values (a copy per possible CPU) within 1 MB, kept from tick to tick */
+#define BATCH_MAX 1024
+#define BATCH_BYTES (1 << 20)
 
-/* Batched where the kernel can (5.6+), one key at a time where not, as read_counts. */
 int read_bounds(struct acq *a, __u32 gen)
 {
-	int fd = bpf_map__fd(a->skel->maps.bounds);
-	int ncpus = libbpf_num_possible_cpus();
-	struct acq_lkey *keys = NULL;
-	struct acq_bounds *vals = NULL;
-	__u32 in = 0, out = 0;
-	bool first = true;
-	int e = 0;
+	struct map_walk *w = &a->bounds_walk;
+	int e;
+	struct bounds_ctx x = { a, libbpf_num_possible_cpus(), gen };
 
-	if (ncpus <= 0)
-		return ncpus ? ncpus : -EINVAL;
+	if (x.ncpus <= 0)
+		return x.ncpus ? x.ncpus : -EINVAL;
 	/* a per-CPU value comes as one copy per possible CPU, each rounded up to 8 bytes */
 	_Static_assert(sizeof(struct acq_bounds) % 8 == 0, "per-CPU copies are 8-byte aligned");
-	keys = calloc(BATCH, sizeof(*keys));
-	vals = calloc((size_t)BATCH * ncpus, sizeof(*vals));
-	if (!keys || !vals) {
-		e = -ENOMEM;
-		goto out;
-	}
-	for (;;) {
-		__u32 n = BATCH;
-		int r = bpf_map_lookup_batch(fd, first ? NULL : &in, &out, keys, vals, &n, NULL);
-		int err = r ? -errno : 0;
-		for (__u32 i = 0; i < n; i++)
-			merge_row(a, &keys[i], &vals[(size_t)i * ncpus], ncpus, gen);
-		if (err == -ENOENT)
-			goto out; /* done */
-		if (err == -EINVAL || err == -EOPNOTSUPP || err == -524 /* ENOTSUPP */)
-			break;  /* no batch support: walk key by key */
-		if (err) {
-			e = err;
-			goto out;
-		}
-		in = out;
-		first = false;
-	}
-	struct acq_lkey k, next, *prev = NULL;
-	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
-		k = next;
-		prev = &k;
-		if (bpf_map_lookup_elem(fd, &k, vals) == 0)
-			merge_row(a, &k, vals, ncpus, gen);
-	}
-out:
-	free(keys);
-	free(vals);
-	return e;
+	__u32 value_size = (__u32)(sizeof(struct acq_bounds) * x.ncpus);
+	__u32 batch = BATCH_BYTES / value_size;
+	if ((e = map_walk_alloc(w, sizeof(struct acq_lkey), value_size, batch < 2 ? 2 : batch > BATCH_MAX ? BATCH_MAX : batch)))
+		return e;
+	return map_walk(bpf_map__fd(a->skel->maps.bounds), w, merge_row, &x);
 }

@@ -11,10 +11,16 @@
 #include "internal.h"
 #include "acceptq.skel.h"
 
-static int apply_counts(struct acq *a, const struct acq_lkey *k, const struct acq_counts *c,
-			__u64 boot_to_unix_ns)
+struct counts_ctx {
+	struct acq *a;
+	__u64 boot_to_unix_ns;
+};
+
+static int apply_counts(const void *key, const void *value, void *ctx)
 {
-	struct row *r = rows_find(&a->rows, k, true);
+	const struct counts_ctx *x = ctx;
+	const struct acq_counts *c = value;
+	struct row *r = rows_find(&x->a->rows, key, true);
 
 	if (!r)
 		return -ENOMEM;
@@ -28,8 +34,8 @@ static int apply_counts(struct acq *a, const struct acq_lkey *k, const struct ac
 	r->out.waited = c->waited;
 	r->out.wait_sum_us = c->wait_sum_us;
 	memcpy(r->out.wait_hist, c->wait_hist, sizeof(r->out.wait_hist));
-	r->out.first_overflow_ms = c->first_overflow_ns ? (c->first_overflow_ns + boot_to_unix_ns) / 1000000 : 0;
-	r->out.last_overflow_ms = c->last_overflow_ns ? (c->last_overflow_ns + boot_to_unix_ns) / 1000000 : 0;
+	r->out.first_overflow_ms = c->first_overflow_ns ? (c->first_overflow_ns + x->boot_to_unix_ns) / 1000000 : 0;
+	r->out.last_overflow_ms = c->last_overflow_ns ? (c->last_overflow_ns + x->boot_to_unix_ns) / 1000000 : 0;
 	/* a row with no socket sampled: its accepts come from these counters alone */
 	if (!r->live) {
 		r->arrivals_sampled = c->arrivals;
@@ -39,44 +45,18 @@ static int apply_counts(struct acq *a, const struct acq_lkey *k, const struct ac
 	return 0;
 }
 
+/* one syscall per 4096 rows (tick time at 10,000 listeners) */
 #define BATCH 4096
 
 int read_counts(struct acq *a)
 {
-	int fd = bpf_map__fd(a->skel->maps.counts);
-	__u64 off = now_ns(CLOCK_REALTIME) - now_ns(CLOCK_BOOTTIME);
-	static struct acq_lkey keys[BATCH];
-	static struct acq_counts vals[BATCH];
-	__u32 in = 0, out = 0;
-	bool first = true;
+	struct map_walk *w = &a->counts_walk;
 	int e;
+	struct counts_ctx x = { a, now_ns(CLOCK_REALTIME) - now_ns(CLOCK_BOOTTIME) };
 
-	/* batched: one syscall per 4096 rows (tick time at 10,000 listeners) */
-	for (;;) {
-		__u32 n = BATCH;
-		e = bpf_map_lookup_batch(fd, first ? NULL : &in, &out, keys, vals, &n, NULL);
-		int err = e ? -errno : 0;
-		for (__u32 i = 0; i < n; i++)
-			if ((e = apply_counts(a, &keys[i], &vals[i], off)))
-				return e;
-		if (err == -ENOENT)
-			return 0; /* done */
-		if (err == -EINVAL || err == -EOPNOTSUPP || err == -524 /* ENOTSUPP */)
-			break;  /* no batch support: walk key by key */
-		if (err)
-			return err;
-		in = out;
-		first = false;
-	}
-	struct acq_lkey k, next, *prev = NULL;
-	struct acq_counts c;
-	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
-		k = next;
-		prev = &k;
-		if (bpf_map_lookup_elem(fd, &k, &c) == 0 && (e = apply_counts(a, &k, &c, off)))
-			return e;
-	}
-	return 0;
+	if ((e = map_walk_alloc(w, sizeof(struct acq_lkey), sizeof(struct acq_counts), BATCH)))
+		return e;
+	return map_walk(bpf_map__fd(a->skel->maps.counts), w, apply_counts, &x);
 }
 
 /*

@@ -110,6 +110,20 @@ struct skip_history {
 
 /* ---- the handle ---- */
 
+/* mapwalk.c: every entry of a hash map; visit() sees each key and value (a
+ * per-CPU map's value: a copy per possible CPU, each rounded up to 8 bytes);
+ * a non-zero return stops the walk and is returned. keys and vals hold
+ * batch entries (batch >= 2). */
+struct map_walk {
+	void *keys, *vals;
+	__u32 key_size, value_size, batch;
+};
+typedef int (*map_visit)(const void *key, const void *value, void *ctx);
+int map_walk(int fd, struct map_walk *w, map_visit visit, void *ctx);
+/* Its batches, once (a walk that has them keeps them); -ENOMEM without memory. */
+int map_walk_alloc(struct map_walk *w, __u32 key_size, __u32 value_size, __u32 batch);
+void map_walk_free(struct map_walk *w);
+
 struct acq {
 	struct acceptq_bpf *skel;
 	struct ring_buffer *rb;
@@ -132,6 +146,8 @@ struct acq {
 	struct bpf_link *sample_iter;   /* the registry's iterator, where it samples (before 5.13) */
 	const struct acq_sample *samples_map; /* the kernel's array, mapped read-only */
 	size_t samples_map_len;        /* bytes of it mapped: grown to what the samples fill */
+	struct map_walk counts_walk;   /* the counts' and the bounds' batches, allocated at the first tick */
+	struct map_walk bounds_walk;
 	/* drain target */
 	struct acq_event *drain_out;
 	__u32 drain_max, drain_n;

@@ -156,6 +156,8 @@ void acq_close(void *h)
 	bpf_link__destroy(a->sample_iter);
 	acceptq_bpf__destroy(a->skel); /* detaches every link, closes every map */
 	rows_free(&a->rows);
+	map_walk_free(&a->counts_walk);
+	map_walk_free(&a->bounds_walk);
 	free(a->ns.v);
 	free(a->owners.v);
 	free(a);

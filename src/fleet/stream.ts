@@ -209,8 +209,11 @@ export class FleetStream implements SnapshotStream {
 
   /** A host that did not answer: its last rows, marked, their rates 0. */
   private down(h: HostState, p: HostPoll): void {
+    const already = !h.row.up && h.listeners.every((r) => r.hostDown);
     h.row.up = false;
     h.row.error = p.error;
+    // marked at the tick it went down: the same rows stand (a sort keeps their place for nothing)
+    if (already) return;
     h.listeners = h.listeners.map((r) => ({ ...r, hostDown: true, overflowRate: 0, arrivalRate: 0, acceptRate: 0, waitCount: 0, waitMeanMs: null }));
     h.namespaces = h.namespaces.map((n) => ({ ...n, overflowRate: 0 }));
   }
