@@ -21,13 +21,17 @@ all: $(OUT)/libacceptq.so $(OUT)/acceptq-lab $(OUT)/acceptq-bench-load $(OUT)/ac
 $(OUT):
 	mkdir -p $@
 
-# vmlinux.h from the running kernel's BTF (CO-RE makes the object portable).
-$(OUT)/vmlinux.h: | $(OUT)
-	$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > $@.tmp && mv $@.tmp $@
+# The kernel's types come from the vmlinux.h kept in bpf/vmlinux/ per
+# architecture (as bcc's libbpf-tools keeps them), not from the build host's
+# kernel: the object is the same wherever it is built, and CO-RE relocates it
+# to the running kernel's BTF at load time. Members and enum values that come
+# and go between kernels are read through bpf_core_*_exists() checks.
+# scripts/vmlinux regenerates a header from a kernel's BTF.
+VMLINUX_H := bpf/vmlinux/$(ARCH)/vmlinux.h
 
-$(OUT)/%.bpf.o: bpf/%.bpf.c $(BPF_HDRS) $(OUT)/vmlinux.h
+$(OUT)/%.bpf.o: bpf/%.bpf.c $(BPF_HDRS) $(VMLINUX_H) | $(OUT)
 	$(CLANG) -g -O2 -Wall -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) \
-	-I$(OUT) -Ibpf -c $< -o $@
+	-Ibpf/vmlinux/$(ARCH) -Ibpf -c $< -o $@
 
 $(OUT)/acceptq.bpf.o: $(BPF_OBJS)
 	$(BPFTOOL) gen object $@.tmp $^ && mv $@.tmp $@
