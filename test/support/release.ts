@@ -1,33 +1,38 @@
 /**
  * The release bundle as a server meets it: built by scripts/release, then
  * unpacked and run in a mount namespace where no compiler, linker, make,
- * python, bpftool or npm tool is reachable, and where the clone itself is
- * hidden (so nothing can fall back on its build/, dist/ or node_modules/).
+ * python, bpftool, npm tool or Node.js is reachable, and where the clone
+ * itself is hidden (so nothing can fall back on its build/, dist/,
+ * node_modules/ or .runtime/).
  */
 import { execFileSync, spawn, spawnSync, type ChildProcess, type SpawnSyncReturns } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { ROOT } from '../../harness/paths';
 
-/** Build the bundle into dir; returns the tarball's path. */
-export function buildBundle(dir: string): string {
-  const out = execFileSync(path.join(ROOT, 'scripts', 'release'), ['--out', dir], { encoding: 'utf8', timeout: 240000 });
-  return out.trim().split('\n').pop()!;
+/** Build the packages into dir (the first time, the Debian 11 build root too); returns their paths. */
+export function buildBundle(dir: string): { tarball: string; deb: string } {
+  const out = execFileSync(path.join(ROOT, 'scripts', 'release'), ['--out', dir], { encoding: 'utf8', timeout: 600000 });
+  const lines = out.trim().split('\n');
+  const tarball = lines.find((l) => l.endsWith('.tgz'));
+  const deb = lines.find((l) => l.endsWith('.deb'));
+  if (!tarball || !deb) throw new Error(`scripts/release named no .tgz and .deb: ${out}`);
+  return { tarball, deb };
 }
 
 const PATH_DIRS = ['/usr/local/sbin', '/usr/local/bin', '/usr/sbin', '/usr/bin', '/sbin', '/bin'];
-/** The programs the server side uses: node, the wrapper's shell tools, tar to unpack, mount to set the namespace up. */
+/** The programs the server side uses: the wrapper's shell tools, tar to unpack, mount to set the namespace up (no node: the bundle has its own). */
 const TOOLS = ['sh', 'readlink', 'dirname', 'tar', 'gzip', 'mkdir', 'ln', 'mount', 'ls', 'cat'];
 /** Build tools by name: none may be reachable in the namespace. */
 export const BUILD_TOOL = new RegExp(
   [
     String.raw`^(cc|c\+\+|gcc|g\+\+|cpp|clang|clang\+\+|llc|lld|ld|ld\.\w+|as|make|gmake|cmake)$`,
-    '^(python|python3|pkg-config|bpftool|node-gyp|npm|npx|corepack)$',
+    '^(python|python3|pkg-config|bpftool|node-gyp|npm|npx|corepack|node|nodejs)$',
     String.raw`^(clang|gcc|g\+\+|cpp|llc|python3)[-.]\d`, // versioned: clang-14, gcc-12, python3.11
     String.raw`-linux-gnu-(gcc|g\+\+|cpp|ld|as)`, // x86_64-linux-gnu-gcc-12
   ].join('|'),
 );
-const FIXED_BUILD_TOOLS = ['cc', 'c++', 'gcc', 'clang', 'ld', 'as', 'make', 'python', 'python3', 'bpftool', 'node-gyp', 'npm', 'npx'];
+const FIXED_BUILD_TOOLS = ['cc', 'c++', 'gcc', 'clang', 'ld', 'as', 'make', 'python', 'python3', 'bpftool', 'node-gyp', 'npm', 'npx', 'node'];
 
 function executable(p: string): boolean {
   try {
@@ -119,7 +124,7 @@ export class BareHost {
 
   constructor(private readonly scratch: string) {
     this.absent = buildToolNames().all;
-    this.tools = [`node=${fs.realpathSync(process.execPath)}`, ...TOOLS.map((n) => `${n}=${which(n)}`)];
+    this.tools = TOOLS.map((n) => `${n}=${which(n)}`);
     // a PATH directory that is a symlink (merged /usr: /bin -> usr/bin) is covered by its target
     this.pathDirs = PATH_DIRS.filter((d) => fs.existsSync(d) && !fs.lstatSync(d).isSymbolicLink());
   }
