@@ -1,8 +1,7 @@
 /** The main command's flags (the dashboard, --once, --json on this host): its usage and their parsing. */
-import { parseArgs } from 'node:util';
 import type { RowFilter } from './model/view';
 import { PROBE_SETS, type ProbeSet } from './native/helper';
-import { FILTER_FLAGS, integer, positiveNumber, rowFilter, UsageError } from './args';
+import { checkDashValues, FILTER_FLAGS, integer, parseFlags, positiveNumber, rowFilter, UsageError } from './args';
 
 export const USAGE = `usage: acceptq [options]
        acceptq run [--json] [--fail-on-overflow] -- CMD [ARGS...]
@@ -56,34 +55,28 @@ export interface Options {
 }
 
 export function parseOptions(argv: string[]): Options | 'help' | 'version' {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      strict: true,
-      allowPositionals: false,
-      options: {
-        once: { type: 'boolean' },
-        json: { type: 'boolean' },
-        interval: { type: 'string' },
-        duration: { type: 'string' },
-        ...FILTER_FLAGS,
-        probe: { type: 'string' },
-        'events-per-sec': { type: 'string' },
-        'max-listeners': { type: 'string' },
-        'max-namespaces': { type: 'string' },
-        debug: { type: 'string' },
-        record: { type: 'string' },
-        replay: { type: 'string' },
-        'no-color': { type: 'boolean' },
-        'keep-root': { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
-        version: { type: 'boolean', short: 'V' },
-      },
-    });
-  } catch (e) {
-    throw new UsageError((e as Error).message);
-  }
+  return checkDashValues(argv, parseMainOptions);
+}
+
+function parseMainOptions(argv: string[]): Options | 'help' | 'version' {
+  const parsed = parseFlags(argv, {
+    once: { type: 'boolean' },
+    json: { type: 'boolean' },
+    interval: { type: 'string' },
+    duration: { type: 'string' },
+    ...FILTER_FLAGS,
+    probe: { type: 'string' },
+    'events-per-sec': { type: 'string' },
+    'max-listeners': { type: 'string' },
+    'max-namespaces': { type: 'string' },
+    debug: { type: 'string' },
+    record: { type: 'string' },
+    replay: { type: 'string' },
+    'no-color': { type: 'boolean' },
+    'keep-root': { type: 'boolean' },
+    help: { type: 'boolean', short: 'h' },
+    version: { type: 'boolean', short: 'V' },
+  });
   const v = parsed.values;
   if (v.help) return 'help';
   if (v.version) return 'version';

@@ -14,11 +14,11 @@ const run = (args: string[]) => {
 };
 
 for (const bad of [['--bogus'], ['--interval', '0'], ['--interval', 'x'], ['--port', '70000'], ['--probe', 'magic'], ['--once', '--json'], ['stray'], ['--max-listeners', '10'], ['--max-listeners', '2000000']]) {
-  test(`bad arguments ${bad.join(' ')}: usage on stderr, exit 2`, (t) => {
+  test(`bad arguments ${bad.join(' ')}: one line on stderr, no usage, exit 2`, (t) => {
     const r = run(bad);
     t.is(r.status, 2);
     t.is(r.stdout, '');
-    t.regex(r.stderr, /^acceptq: .+\nusage: acceptq/);
+    t.regex(r.stderr, /^acceptq: [^\n]+\n$/);
   });
 }
 

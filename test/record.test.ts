@@ -392,11 +392,11 @@ test('fuzz: 5,000 random command lines: the valid ones parsed to their values, e
   }
   t.log(`${ok} parsed as documented, ${refusedLines.length} refused naming their fault`);
   t.true(ok > 500 && refusedLines.length > 500, 'both outcomes are exercised');
-  // through the real program: a usage error is one message, the usage, exit 2, nothing on stdout (no BPF is loaded before)
+  // through the real program: a usage error is one line, exit 2, nothing on stdout (no BPF is loaded before)
   for (const argv of refusedLines.slice(0, 25)) {
     const r = spawnSync(process.execPath, [CLI, ...argv], { encoding: 'utf8', timeout: 30000 });
     t.is(r.status, 2, `${JSON.stringify(argv)}: ${r.stderr}`);
     t.is(r.stdout, '', JSON.stringify(argv));
-    t.regex(r.stderr, /^acceptq: [^\n]+(\n[^\n]+)*?\nusage: acceptq \[options\]\n/, JSON.stringify(argv));
+    t.regex(r.stderr, /^acceptq: [^\n]+\n$/, JSON.stringify(argv));
   }
 });

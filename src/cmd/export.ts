@@ -10,8 +10,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import type { TLSSocket } from 'node:tls';
-import { parseArgs } from 'node:util';
-import { FILTER_FLAGS, rowFilter } from '../args';
+import { FILTER_FLAGS, parseFlags, rowFilter } from '../args';
 import { Collector } from '../model/collector';
 import { exitNow, onExit } from '../exit';
 import { dropPrivileges, openHelper } from '../local';
@@ -49,12 +48,7 @@ export interface ExportOptions {
 }
 
 export function parseExportOptions(argv: string[]): ExportOptions {
-  const { values } = parseArgs({
-    args: argv,
-    strict: true,
-    allowPositionals: false,
-    options: { listen: { type: 'string' }, probe: { type: 'string' }, 'keep-root': { type: 'boolean' }, 'web.config.file': { type: 'string' }, ...FILTER_FLAGS },
-  });
+  const { values } = parseFlags(argv, { listen: { type: 'string' }, probe: { type: 'string' }, 'keep-root': { type: 'boolean' }, 'web.config.file': { type: 'string' }, ...FILTER_FLAGS });
   const listen = values.listen ?? DEFAULT_LISTEN;
   const m = /^(\[[0-9a-fA-F:.]+\]|[0-9.]+|[A-Za-z0-9.-]+):(\d{1,5})$/.exec(listen);
   if (!m || Number(m[2]) < 1 || Number(m[2]) > 65535) throw new Error(`--listen wants ADDR:PORT, e.g. ${DEFAULT_LISTEN}, not '${listen}'`);
