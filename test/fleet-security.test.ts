@@ -206,7 +206,7 @@ test.serial('every host down: fleet --once and --json and run --fleet exit 1 say
   const fleet = (args: string[]) => spawnSync(process.execPath, [CLI, 'fleet', ...args], { encoding: 'utf8', timeout: 60000 });
   const once = fleet(['--targets', closed, '--once']);
   t.is(once.status, 1, once.stderr);
-  t.regex(once.stderr, new RegExp(`^acceptq fleet: the host is down \\(${closed}: .*ECONNREFUSED.*\\)\n$`));
+  t.regex(once.stderr, new RegExp(`^acceptq fleet: the host is down \\(${closed}: connection refused\\)\n$`));
   t.regex(once.stdout, new RegExp(closed), 'the table is still shown, with the host down');
   const json = fleet(['--targets', closed, '--json', '--duration', '1']);
   t.is(json.status, 1, json.stderr);
