@@ -5,7 +5,7 @@ import { checkDashValues, FILTER_FLAGS, integer, parseFlags, positiveNumber, row
 
 export const USAGE = `usage: acceptq [options]
        acceptq run [--json] [--fail-on-overflow] -- CMD [ARGS...]
-       acceptq export [--listen ADDR:PORT] [OPTIONS]   (Prometheus /metrics; acceptq export --help)
+       acceptq export [--web.listen-address ADDR:PORT] [OPTIONS]   (Prometheus /metrics; acceptq export --help)
        acceptq fleet (--prometheus URL | --targets HOST:PORT,...)   (many hosts' export)
   (no mode)             full-screen dashboard
   --once                print a table of listeners after one interval and exit
