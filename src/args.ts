@@ -5,6 +5,7 @@
  */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import type { RowFilter } from './model/view';
+import { PROBE_SETS, type ProbeSet } from './native/helper';
 
 /** A bad command line: the command says what is wrong in one line and exits 2. */
 export class UsageError extends Error {}
@@ -79,6 +80,13 @@ export function integer(name: string, v: string | undefined, min: number, max: n
     throw new UsageError(`--${name} wants a whole number from ${min} to ${max}, not '${v}'`);
   }
   return Number(v);
+}
+
+/** --probe (the main command, run and export take it): a probe set, auto when not given. */
+export function probeSet(v: string | undefined): ProbeSet {
+  const probe = (v ?? 'auto') as ProbeSet;
+  if (!PROBE_SETS.includes(probe)) throw new UsageError(`--probe wants one of ${PROBE_SETS.join(', ')}, not '${v}'`);
+  return probe;
 }
 
 /** --netns: an inode number or a cookie, kept as its decimal text (a cookie can pass 2^53). */

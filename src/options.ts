@@ -1,7 +1,7 @@
 /** The main command's flags (the dashboard, --once, --json on this host): its usage and their parsing. */
 import type { RowFilter } from './model/view';
-import { PROBE_SETS, type ProbeSet } from './native/helper';
-import { checkDashValues, FILTER_FLAGS, integer, parseFlags, positiveNumber, rowFilter, UsageError } from './args';
+import type { ProbeSet } from './native/helper';
+import { checkDashValues, FILTER_FLAGS, integer, parseFlags, positiveNumber, probeSet, rowFilter, UsageError } from './args';
 
 export const USAGE = `usage: acceptq [options]
        acceptq run [--json] [--fail-on-overflow] -- CMD [ARGS...]
@@ -81,8 +81,7 @@ function parseMainOptions(argv: string[]): Options | 'help' | 'version' {
   if (v.help) return 'help';
   if (v.version) return 'version';
   if (v.once && v.json) throw new UsageError('--once and --json cannot be used together');
-  const probe = (v.probe ?? 'auto') as ProbeSet;
-  if (!PROBE_SETS.includes(probe)) throw new UsageError(`--probe wants one of ${PROBE_SETS.join(', ')}, not '${v.probe}'`);
+  const probe = probeSet(v.probe);
   for (const f of ['debug', 'record', 'replay'] as const) {
     if (v[f] !== undefined && v[f] === '') throw new UsageError(`--${f} wants a file name`);
   }

@@ -81,10 +81,10 @@ test.serial('bad values for acceptq run: refused before the command runs, exit 2
   const before = new Set(acqLinkIds());
   const ran = path.join(dir, 'ran');
   const cases: Array<[string[], RegExp]> = [
-    [['--interval', '0'], /^acceptq: --interval wants seconds > 0 and <= 60, not '0'$/m],
-    [['--interval', '61'], /^acceptq: --interval wants seconds > 0 and <= 60, not '61'$/m],
-    [['--interval', '1e-9'], /^acceptq: --interval wants seconds/m],
-    [['--interval', '-1'], /^acceptq: --interval wants seconds > 0 and <= 60, not '-1'$/m],
+    [['--interval', '0'], /^acceptq: --interval wants a number of seconds > 0 and <= 60, not '0'$/m],
+    [['--interval', '61'], /^acceptq: --interval wants a number of seconds > 0 and <= 60, not '61'$/m],
+    [['--interval', '1e-9'], /^acceptq: --interval wants a number of seconds/m],
+    [['--interval', '-1'], /^acceptq: --interval wants a number of seconds > 0 and <= 60, not '-1'$/m],
     [['--probe', 'ebpf'], /^acceptq: --probe wants one of auto, tracepoint, fentry, kprobe, not 'ebpf'$/m],
     [['--bogus'], /^acceptq: unknown option '--bogus'/m],
     [['stray'], /^acceptq: unexpected argument 'stray'/m],
@@ -143,7 +143,7 @@ test('bad values for acceptq fleet and run --fleet: refused naming the flag, exi
     [['--targets', 'a:1', '--cert-file', 'x'], /^acceptq: --cert-file and --key-file go together$/m],
     [['--targets', 'a:1', '--basic-auth-password-file', 'x'], /^acceptq: --basic-auth-password-file goes with --basic-auth-user$/m],
     [['--targets', 'a:1', '--basic-auth-user', 'u', '--bearer-token-file', 'x'], /cannot be used together$/m],
-    [['--targets', 'a:1', '--timeout', '0'], /^acceptq: --timeout wants seconds > 0/m],
+    [['--targets', 'a:1', '--timeout', '0'], /^acceptq: --timeout wants a number of seconds > 0 and <= 300, not '0'$/m],
     [['--targets', 'a:1', '--interval', 'x'], /^acceptq: --interval wants a number/m],
     [['--targets', 'a:1', '--once', '--json'], /^acceptq: --once and --json cannot be used together$/m],
     [['--targets', 'a:1', '--probe', 'fentry'], /^acceptq: unknown option '--probe'/m],

@@ -10,7 +10,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import type { TLSSocket } from 'node:tls';
-import { FILTER_FLAGS, parseFlags, rowFilter } from '../args';
+import { FILTER_FLAGS, parseFlags, probeSet, rowFilter } from '../args';
 import { Collector } from '../model/collector';
 import { exitNow, onExit } from '../exit';
 import { dropPrivileges, openHelper } from '../local';
@@ -67,7 +67,7 @@ export function parseExportOptions(argv: string[]): ExportOptions {
   return {
     host: m[1].replace(/^\[|\]$/g, ''),
     port: Number(m[2]),
-    probe: values.probe ?? 'auto',
+    probe: probeSet(values.probe),
     keepRoot: !!values['keep-root'],
     filter: rowFilter(values),
     ...(web !== undefined ? { webConfigFile: web } : {}),

@@ -108,11 +108,7 @@ export function fleetSourceOptions(v: SourceValues): FleetSourceOptions {
   if ((v['cert-file'] === undefined) !== (v['key-file'] === undefined)) throw new Error('--cert-file and --key-file go together');
   if (v['basic-auth-user'] !== undefined && v['bearer-token-file'] !== undefined) throw new Error('--basic-auth-user and --bearer-token-file cannot be used together');
   if (v['basic-auth-password-file'] !== undefined && v['basic-auth-user'] === undefined) throw new Error('--basic-auth-password-file goes with --basic-auth-user');
-  let timeoutS: number | undefined;
-  if (v.timeout !== undefined) {
-    timeoutS = Number(v.timeout);
-    if (!/^\d+(\.\d+)?$/.test(v.timeout) || !(timeoutS > 0) || timeoutS > 300) throw new Error(`--timeout wants seconds > 0 and <= 300, not '${v.timeout}'`);
-  }
+  const timeoutS = positiveNumber('timeout', v.timeout, 300);
   return {
     prometheus: v.prometheus, selector: v.selector?.trim() ?? '', targets, caFile: v['ca-file'], certFile: v['cert-file'], keyFile: v['key-file'],
     basicUser: v['basic-auth-user'], basicPasswordFile: v['basic-auth-password-file'], bearerTokenFile: v['bearer-token-file'], timeoutS,

@@ -6,7 +6,7 @@
  */
 import { spawn } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { parseFlags } from '../args';
+import { parseFlags, positiveNumber, probeSet } from '../args';
 import { endpoint } from '../model/address';
 import { sanitize } from '../model/sanitize';
 import { RunSummary, type ListenerSummary, type NamespaceSummary } from '../model/summary';
@@ -62,16 +62,13 @@ export function parseRunOptions(argv: string[]): RunOptions {
   const sourceGiven = Object.values(source).some((v) => v !== undefined);
   if (sourceGiven && !fleet) throw new Error('--prometheus, --targets and their options go with --fleet');
   if (fleet && (values.probe !== undefined || values['keep-root'])) throw new Error('--probe and --keep-root are for this host, not --fleet');
-  const interval = values.interval === undefined ? 0.5 : Number(values.interval);
-  if (!(interval > 0 && interval <= 60) || (values.interval !== undefined && !/^\d+(\.\d+)?$/.test(values.interval))) {
-    throw new Error(`--interval wants seconds > 0 and <= 60, not '${values.interval}'`);
-  }
+  const interval = positiveNumber('interval', values.interval, 60) ?? 0.5;
   return {
     fleet: fleet ? fleetSourceOptions(source) : undefined,
     json: !!values.json,
     failOnOverflow: !!values['fail-on-overflow'],
     interval,
-    probe: values.probe ?? 'auto',
+    probe: probeSet(values.probe),
     keepRoot: !!values['keep-root'],
     command: argv.slice(dash + 1),
   };

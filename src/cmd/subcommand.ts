@@ -1,7 +1,6 @@
 /** What every subcommand (run, export, fleet) does with its options first. */
 import { checkDashValues } from '../args';
 import { exitNow, exitOnSignals, exitUsage } from '../exit';
-import { PROBE_SETS, type ProbeSet } from '../native/helper';
 
 /** -h or --help among a subcommand's own options (before a `--`, after which the words are the command's). */
 export function wantsHelp(argv: string[]): boolean {
@@ -10,7 +9,7 @@ export function wantsHelp(argv: string[]): boolean {
 }
 
 /** A subcommand's options (bad ones: a line saying so, exit 2; --help: its usage, exit 0); from here a signal ends it cleanly. */
-export function subcommandOptions<T extends { probe: string }>(argv: string[], parse: (argv: string[]) => T, usage: string): T {
+export function subcommandOptions<T>(argv: string[], parse: (argv: string[]) => T, usage: string): T {
   if (wantsHelp(argv)) {
     process.stdout.write(usage);
     exitNow(0);
@@ -21,7 +20,6 @@ export function subcommandOptions<T extends { probe: string }>(argv: string[], p
   } catch (e) {
     exitUsage((e as Error).message, argv.length ? undefined : usage);
   }
-  if (!PROBE_SETS.includes(o.probe as ProbeSet)) exitUsage(`--probe wants one of ${PROBE_SETS.join(', ')}, not '${o.probe}'`);
   exitOnSignals();
   return o;
 }
