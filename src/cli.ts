@@ -8,7 +8,7 @@
 import { exportMain } from './cmd/export';
 import { fleetMain } from './cmd/fleet';
 import { runMain } from './cmd/run';
-import { exitNow, exitOnFailure, exitOnSignals, failure, onExit } from './exit';
+import { exitNow, exitOnFailure, exitOnSignals, exitUsage, failure, onExit } from './exit';
 import { HeapTrim } from './heap';
 import { dropPrivileges, openHelper } from './local';
 import { Collector } from './model/collector';
@@ -17,6 +17,7 @@ import type { Snapshot, SnapshotStream } from './model/types';
 import { parseOptions, USAGE, UsageError, type Options } from './options';
 import { readRecording, RecordingError } from './record/recording';
 import { RecordingWriter } from './record/writer';
+import { VERSION } from './version';
 import { checkTerminal, runView } from './views';
 
 /** Passes snapshots through, writing each to a recording. */
@@ -52,22 +53,24 @@ export async function main(argv: string[]): Promise<void> {
       return;
     }
     if (r === 'version') {
-      process.stdout.write(`acceptq ${require('../../package.json').version}\n`);
+      process.stdout.write(`acceptq ${VERSION}\n`);
       return;
     }
     o = r;
   } catch (e) {
-    if (e instanceof UsageError) exitNow(2, `acceptq: ${e.message}\n${USAGE}`);
+    if (e instanceof UsageError) exitUsage(e.message);
     throw e;
   }
   exitOnSignals();
   exitOnFailure();
 
-  if (o.mode === 'dashboard') await checkTerminal();
   let stream: SnapshotStream;
   if (o.replay) {
-    stream = openReplay(o.replay); // a file only: no root, no BPF
+    // a file only: no root, no BPF; checked before the terminal, so a bad file is named whatever stdout is
+    stream = openReplay(o.replay);
+    if (o.mode === 'dashboard') await checkTerminal();
   } else {
+    if (o.mode === 'dashboard') await checkTerminal();
     stream = new HeapTrim(new Collector(openHelper(o), o.interval));
     if (o.record) {
       let writer: RecordingWriter;

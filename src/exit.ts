@@ -3,6 +3,7 @@
  * detaches the BPF links; the terminal; sockets; files) is closed once, then
  * the exit code; and what a failure says on stderr.
  */
+import { sanitize } from './model/sanitize';
 import { RecordingError } from './record/recording';
 import { RecordingWriteError } from './record/writer';
 
@@ -29,8 +30,14 @@ export function exitNow(code: number, message?: string): never {
       }
     }
   }
-  if (message) process.stderr.write(message.endsWith('\n') ? message : message + '\n');
+  // line by line without control characters: an argument or file name echoed in it cannot drive the terminal
+  if (message) process.stderr.write(message.replace(/\n$/, '').split('\n').map(sanitize).join('\n') + '\n');
   process.exit(code);
+}
+
+/** A bad command line: one line saying what is wrong, exit 2; usage: for a bare subcommand, which says nothing else. */
+export function exitUsage(message: string, usage?: string): never {
+  exitNow(2, `acceptq: ${message}${usage ? `\n${usage}` : ''}`);
 }
 
 /** From here SIGINT, SIGTERM and SIGHUP (an ssh session dropping) end the run cleanly, exit 0. */

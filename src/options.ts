@@ -1,12 +1,11 @@
 /** The main command's flags (the dashboard, --once, --json on this host): its usage and their parsing. */
-import { parseArgs } from 'node:util';
 import type { RowFilter } from './model/view';
-import { PROBE_SETS, type ProbeSet } from './native/helper';
-import { FILTER_FLAGS, integer, positiveNumber, rowFilter, UsageError } from './args';
+import type { ProbeSet } from './native/helper';
+import { checkDashValues, FILTER_FLAGS, integer, parseFlags, positiveNumber, probeSet, rowFilter, UsageError } from './args';
 
 export const USAGE = `usage: acceptq [options]
        acceptq run [--json] [--fail-on-overflow] -- CMD [ARGS...]
-       acceptq export [--listen ADDR:PORT] [OPTIONS]   (Prometheus /metrics; acceptq export --help)
+       acceptq export [--web.listen-address ADDR:PORT] [OPTIONS]   (Prometheus /metrics; acceptq export --help)
        acceptq fleet (--prometheus URL | --targets HOST:PORT,...)   (many hosts' export)
   (no mode)             full-screen dashboard
   --once                print a table of listeners after one interval and exit
@@ -56,40 +55,33 @@ export interface Options {
 }
 
 export function parseOptions(argv: string[]): Options | 'help' | 'version' {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      strict: true,
-      allowPositionals: false,
-      options: {
-        once: { type: 'boolean' },
-        json: { type: 'boolean' },
-        interval: { type: 'string' },
-        duration: { type: 'string' },
-        ...FILTER_FLAGS,
-        probe: { type: 'string' },
-        'events-per-sec': { type: 'string' },
-        'max-listeners': { type: 'string' },
-        'max-namespaces': { type: 'string' },
-        debug: { type: 'string' },
-        record: { type: 'string' },
-        replay: { type: 'string' },
-        'no-color': { type: 'boolean' },
-        'keep-root': { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
-        version: { type: 'boolean', short: 'V' },
-      },
-    });
-  } catch (e) {
-    throw new UsageError((e as Error).message);
-  }
+  return checkDashValues(argv, parseMainOptions);
+}
+
+function parseMainOptions(argv: string[]): Options | 'help' | 'version' {
+  const parsed = parseFlags(argv, {
+    once: { type: 'boolean' },
+    json: { type: 'boolean' },
+    interval: { type: 'string' },
+    duration: { type: 'string' },
+    ...FILTER_FLAGS,
+    probe: { type: 'string' },
+    'events-per-sec': { type: 'string' },
+    'max-listeners': { type: 'string' },
+    'max-namespaces': { type: 'string' },
+    debug: { type: 'string' },
+    record: { type: 'string' },
+    replay: { type: 'string' },
+    'no-color': { type: 'boolean' },
+    'keep-root': { type: 'boolean' },
+    help: { type: 'boolean', short: 'h' },
+    version: { type: 'boolean', short: 'V' },
+  });
   const v = parsed.values;
   if (v.help) return 'help';
   if (v.version) return 'version';
   if (v.once && v.json) throw new UsageError('--once and --json cannot be used together');
-  const probe = (v.probe ?? 'auto') as ProbeSet;
-  if (!PROBE_SETS.includes(probe)) throw new UsageError(`--probe wants one of ${PROBE_SETS.join(', ')}, not '${v.probe}'`);
+  const probe = probeSet(v.probe);
   for (const f of ['debug', 'record', 'replay'] as const) {
     if (v[f] !== undefined && v[f] === '') throw new UsageError(`--${f} wants a file name`);
   }

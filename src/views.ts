@@ -14,35 +14,45 @@ import { writeAll } from './output/write';
 
 const writeRecord = (text: string) => writeAll(text, () => exitNow(0));
 
+/**
+ * One record per interval, never one that covers none: the first snapshot
+ * (taken as the probes attach, or a recording's first) is only the baseline
+ * the first interval is measured from. Live, the records fall on whole
+ * intervals from the start, and `interval` says how many seconds each
+ * covers (more than --interval only if a tick was late and skipped); with
+ * --duration the run ends with the interval that reaches it (docs/json.md).
+ */
 async function runJson(o: Options, stream: SnapshotStream): Promise<void> {
-  const interval = stream.live ? o.interval : stream.meta.intervalS;
   let prev: Snapshot | null = null; // for the diagnoses' SYN-side rates
-  const write = (s: Snapshot) => {
-    writeRecord(JSON.stringify(jsonRecord(filterSnapshot(s, o.filter), interval, prev)) + '\n');
+  const see = (s: Snapshot, intervalS: number | null) => {
+    if (intervalS !== null) writeRecord(JSON.stringify(jsonRecord(filterSnapshot(s, o.filter), intervalS, prev)) + '\n');
     prev = s;
   };
   if (!stream.live) {
     // a recording: every record at once, for scripts
-    for (let s = stream.next(); s; s = stream.next()) write(s);
+    for (let s = stream.next(); s; s = stream.next()) see(s, s.elapsed > 0 ? stream.meta.intervalS : null);
     return;
   }
-  const start = Date.now();
-  const take = async () => {
+  const take = async (intervalS: number | null) => {
     await stream.prepare?.();
-    write(stream.next()!);
+    see(stream.next()!, intervalS);
   };
-  await take(); // first record as soon as the probes are attached
-  for (;;) {
-    const next = start + Math.ceil((Date.now() - start + 1) / (o.interval * 1000)) * o.interval * 1000;
-    if (o.duration !== undefined && next - start > o.duration * 1000) {
-      await sleep(Math.max(0, start + o.duration * 1000 - Date.now()));
-      await take();
-      return;
-    }
-    await sleep(Math.max(0, next - Date.now()));
-    await take();
+  const ms = o.interval * 1000;
+  await take(null); // the baseline, as soon as the probes are attached
+  const start = Date.now();
+  // tiny slack: a --duration of 0.3 at --interval 0.1 is 3 intervals, not 4
+  const last = o.duration === undefined ? Infinity : Math.max(1, Math.ceil(o.duration / o.interval - 1e-9));
+  for (let n = 0; n < last; ) {
+    // the next whole interval from the start (one missed while a tick was late is skipped, and covered by this one)
+    const k = Math.min(last, Math.max(n + 1, Math.ceil((Date.now() - start + 1) / ms)));
+    await sleep(Math.max(0, start + k * ms - Date.now()));
+    await take(round3((k - n) * o.interval));
+    n = k;
   }
 }
+
+/** Seconds to the millisecond: 3 x 0.1 is 0.3, not 0.30000000000000004. */
+const round3 = (v: number) => Math.round(v * 1000) / 1000;
 
 async function runOnce(o: Options, stream: SnapshotStream): Promise<void> {
   let prev: Snapshot | null = null;

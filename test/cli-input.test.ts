@@ -52,14 +52,25 @@ test.serial('bad values for the dashboard, --once and --json: refused with their
     [['--probe', 'ebpf'], /^acceptq: --probe wants one of auto, tracepoint, fentry, kprobe, not 'ebpf'$/m],
     [['--events-per-sec=-1'], /^acceptq: --events-per-sec wants a whole number from 0 to 100000/m],
     [['--max-listeners', '1'], /^acceptq: --max-listeners wants a whole number from 64 to 1048576, not '1'$/m],
-    [['--bogus'], /^acceptq: Unknown option '--bogus'/m],
+    [['--bogus'], /^acceptq: unknown option '--bogus' \(--help lists the options\)$/m],
+    [['--port', '-1'], /^acceptq: --port wants a whole number from 1 to 65535, not '-1'$/m],
+    [['--pid', '-3'], /^acceptq: --pid wants a whole number from 1 to \d+, not '-3'$/m],
+    [['--interval', '-0.5'], /^acceptq: --interval wants a number of seconds > 0 and <= \d+, not '-0\.5'$/m],
+    [['--debug', '-1'], /^acceptq: --debug wants a value; one that starts with '-' is written --debug=-1$/m],
+    [['--port', '--once'], /^acceptq: --port wants a value before --once$/m],
+    [['--port'], /^acceptq: --port wants a value$/m],
+    [['--once=yes'], /^acceptq: --once takes no value$/m],
+    [['stray'], /^acceptq: unexpected argument 'stray'/m],
+    [['--probe', '\u001b[2J\u001b]0;owned\u0007'], /^acceptq: --probe wants one of .*, not '\?\[2J\?\]0;owned\?'$/m],
   ];
   for (const [args, re] of cases) {
     const r = cli(['--json', '--record', file, ...args]);
-    const what = args.join(' ');
+    const what = JSON.stringify(args);
     t.is(r.status, 2, what);
     t.regex(r.stderr, re, what);
-    t.regex(r.stderr, /^usage: acceptq/m, `${what}: with the usage`);
+    t.regex(r.stderr, /^[^\n]+\n$/, `${what}: one line, no usage`);
+    // eslint-disable-next-line no-control-regex
+    t.notRegex(r.stderr, /[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/, `${what}: no control character reaches the terminal`);
     t.is(r.stdout, '', what);
     t.false(fs.existsSync(file), `${what}: no recording left behind`);
   }
@@ -70,19 +81,20 @@ test.serial('bad values for acceptq run: refused before the command runs, exit 2
   const before = new Set(acqLinkIds());
   const ran = path.join(dir, 'ran');
   const cases: Array<[string[], RegExp]> = [
-    [['--interval', '0'], /^acceptq: --interval wants seconds > 0 and <= 60, not '0'$/m],
-    [['--interval', '61'], /^acceptq: --interval wants seconds > 0 and <= 60, not '61'$/m],
-    [['--interval', '1e-9'], /^acceptq: --interval wants seconds/m],
-    [['--probe', 'ebpf'], /^acceptq: --probe wants one of auto, tracepoint, fentry, kprobe$/m],
-    [['--bogus'], /^acceptq: Unknown option '--bogus'/m],
-    [['stray'], /^acceptq: Unexpected argument 'stray'/m],
+    [['--interval', '0'], /^acceptq: --interval wants a number of seconds > 0 and <= 60, not '0'$/m],
+    [['--interval', '61'], /^acceptq: --interval wants a number of seconds > 0 and <= 60, not '61'$/m],
+    [['--interval', '1e-9'], /^acceptq: --interval wants a number of seconds/m],
+    [['--interval', '-1'], /^acceptq: --interval wants a number of seconds > 0 and <= 60, not '-1'$/m],
+    [['--probe', 'ebpf'], /^acceptq: --probe wants one of auto, tracepoint, fentry, kprobe, not 'ebpf'$/m],
+    [['--bogus'], /^acceptq: unknown option '--bogus'/m],
+    [['stray'], /^acceptq: unexpected argument 'stray'/m],
   ];
   for (const [args, re] of cases) {
     const what = args.join(' ');
     const r = cli(['run', ...args, '--', 'touch', ran]);
     t.is(r.status, 2, what);
     t.regex(r.stderr, re, what);
-    t.regex(r.stderr, /^usage: acceptq run/m, `${what}: with run's usage`);
+    t.regex(r.stderr, /^[^\n]+\n$/, `${what}: one line, no usage`);
     t.false(fs.existsSync(ran), `${what}: the command was not run`);
   }
   for (const args of [['run'], ['run', '--json'], ['run', '--json', '--']]) {
@@ -100,16 +112,17 @@ test.serial('bad values for acceptq export: refused before anything is loaded or
     [['--listen', '127.0.0.1:0'], /^acceptq: --listen wants ADDR:PORT.*not '127\.0\.0\.1:0'$/m],
     [['--listen', '127.0.0.1:70000'], /^acceptq: --listen wants ADDR:PORT.*not '127\.0\.0\.1:70000'$/m],
     [['--listen', ':9877'], /^acceptq: --listen wants ADDR:PORT/m],
-    [['--probe', 'ebpf'], /^acceptq: --probe wants one of auto, tracepoint, fentry, kprobe$/m],
-    [['--bogus'], /^acceptq: Unknown option '--bogus'/m],
-    [['stray'], /^acceptq: Unexpected argument 'stray'/m],
+    [['--port', '-1'], /^acceptq: --port wants a whole number from 1 to 65535, not '-1'$/m],
+    [['--probe', 'ebpf'], /^acceptq: --probe wants one of auto, tracepoint, fentry, kprobe, not 'ebpf'$/m],
+    [['--bogus'], /^acceptq: unknown option '--bogus'/m],
+    [['stray'], /^acceptq: unexpected argument 'stray'/m],
   ];
   for (const [args, re] of cases) {
     const what = args.join(' ');
     const r = cli(['export', ...args]);
     t.is(r.status, 2, what);
     t.regex(r.stderr, re, what);
-    t.regex(r.stderr, /^usage: acceptq export/m, `${what}: with export's usage`);
+    t.regex(r.stderr, /^[^\n]+\n$/, `${what}: one line, no usage`);
     t.notRegex(r.stderr, /serving/, what);
   }
   t.deepEqual(orphanLinks(before), [], 'no BPF link left behind');
@@ -130,17 +143,19 @@ test('bad values for acceptq fleet and run --fleet: refused naming the flag, exi
     [['--targets', 'a:1', '--cert-file', 'x'], /^acceptq: --cert-file and --key-file go together$/m],
     [['--targets', 'a:1', '--basic-auth-password-file', 'x'], /^acceptq: --basic-auth-password-file goes with --basic-auth-user$/m],
     [['--targets', 'a:1', '--basic-auth-user', 'u', '--bearer-token-file', 'x'], /cannot be used together$/m],
-    [['--targets', 'a:1', '--timeout', '0'], /^acceptq: --timeout wants seconds > 0/m],
+    [['--targets', 'a:1', '--timeout', '0'], /^acceptq: --timeout wants a number of seconds > 0 and <= 300, not '0'$/m],
     [['--targets', 'a:1', '--interval', 'x'], /^acceptq: --interval wants a number/m],
     [['--targets', 'a:1', '--once', '--json'], /^acceptq: --once and --json cannot be used together$/m],
-    [['--targets', 'a:1', '--probe', 'fentry'], /^acceptq: Unknown option '--probe'/m],
+    [['--targets', 'a:1', '--probe', 'fentry'], /^acceptq: unknown option '--probe'/m],
   ];
   for (const [args, re] of cases) {
     const what = args.join(' ') || '(nothing)';
     const r = cli(['fleet', ...args]);
     t.is(r.status, 2, what);
     t.regex(r.stderr, re, what);
-    t.regex(r.stderr, /^usage: acceptq fleet/m, `${what}: with fleet's usage`);
+    // the usage only for the bare command, which says nothing else
+    if (args.length) t.regex(r.stderr, /^[^\n]+\n$/, `${what}: one line, no usage`);
+    else t.regex(r.stderr, /^usage: acceptq fleet/m, `${what}: with fleet's usage`);
   }
   const runCases: Array<[string[], RegExp]> = [
     [['--targets', 'a:1'], /^acceptq: --prometheus, --targets and their options go with --fleet$/m],
@@ -206,7 +221,7 @@ test('a replayed recording with a number out of range or duplicate rows: refused
   recording();
   const ok = cli(['--replay', valid, '--json']);
   t.is(ok.status, 0, ok.stderr);
-  t.is(ok.stdout.trim().split('\n').length, 2, 'the unchanged recording replays');
+  t.is(ok.stdout.trim().split('\n').length, 1, 'the unchanged recording replays: a record for its second snapshot (the first is the baseline)');
 
   const cases: Array<[string, (lines: any[]) => void, RegExp]> = [
     ['port 70000', (l) => (l[2].listeners[1].port = 70000), /line 3: port is 70000, not a whole number from 0 to 65535$/],
@@ -237,5 +252,25 @@ test('a replayed recording with a number out of range or duplicate rows: refused
       t.is(r.stderr.trim().split('\n').length, 1, `${name} ${mode}: one line`);
       t.regex(r.stderr.trim(), new RegExp(`^acceptq: ${f.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: ${re.source}`), `${name} ${mode}`);
     }
+  }
+});
+
+test.serial('--replay of a missing file or of a --json capture: the file named and what is wrong with it, whatever stdout is, exit 1', (t) => {
+  const missing = path.join(dir, 'no-such-recording.ndjson');
+  // stdout is a pipe here: the dashboard could not run, but the file is the first fault
+  for (const mode of [[], ['--json'], ['--once']]) {
+    const r = cli(['--replay', missing, ...mode]);
+    t.is(r.status, 1, `${mode}: ${r.stderr}`);
+    t.regex(r.stderr, /^acceptq: .*no-such-recording\.ndjson: cannot read .*ENOENT\n$/, String(mode));
+  }
+  // what --json writes is not a recording: said so, with how to make one
+  const capture = path.join(dir, 'capture.ndjson');
+  const live = cli(['--json', '--interval', '0.2', '--duration', '0.2']);
+  t.is(live.status, 0, live.stderr);
+  fs.writeFileSync(capture, live.stdout);
+  for (const mode of [[], ['--json'], ['--once']]) {
+    const r = cli(['--replay', capture, ...mode]);
+    t.is(r.status, 1, String(mode));
+    t.is(r.stderr, `acceptq: ${capture}: a --json capture, not a recording (record one with --record FILE)\n`, String(mode));
   }
 });

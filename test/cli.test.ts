@@ -14,13 +14,30 @@ const run = (args: string[]) => {
 };
 
 for (const bad of [['--bogus'], ['--interval', '0'], ['--interval', 'x'], ['--port', '70000'], ['--probe', 'magic'], ['--once', '--json'], ['stray'], ['--max-listeners', '10'], ['--max-listeners', '2000000']]) {
-  test(`bad arguments ${bad.join(' ')}: usage on stderr, exit 2`, (t) => {
+  test(`bad arguments ${bad.join(' ')}: one line on stderr, no usage, exit 2`, (t) => {
     const r = run(bad);
     t.is(r.status, 2);
     t.is(r.stdout, '');
-    t.regex(r.stderr, /^acceptq: .+\nusage: acceptq/);
+    t.regex(r.stderr, /^acceptq: [^\n]+\n$/);
   });
 }
+
+test('--json --duration: one record per whole interval, none for the start or twice for the end', (t) => {
+  // 1.2 s of 0.5 s intervals: three records, the last ending at 1.5 s (the interval that reaches 1.2 s)
+  const r = run(['--json', '--interval', '0.5', '--duration', '1.2']);
+  t.is(r.status, 0, r.stderr);
+  const recs = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
+  t.deepEqual(recs.map((x) => x.interval), [0.5, 0.5, 0.5], r.stdout);
+  const times = recs.map((x) => Date.parse(x.time));
+  for (let i = 1; i < times.length; i++) {
+    const gap = times[i] - times[i - 1];
+    t.true(gap >= 450 && gap <= 650, `records ${i - 1} and ${i} are ${gap} ms apart, not one interval`);
+  }
+  // a duration that is a whole number of intervals: exactly that many
+  const whole = run(['--json', '--interval', '0.25', '--duration', '0.5']);
+  t.is(whole.status, 0, whole.stderr);
+  t.is(whole.stdout.trim().split('\n').length, 2, whole.stdout);
+});
 
 test('--help prints usage to stdout, exit 0', (t) => {
   const r = run(['--help']);

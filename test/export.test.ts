@@ -1,12 +1,15 @@
 // acceptq export: a real HTTP scrape during a lab scenario, every family checked.
 import test from 'ava';
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import { startLab } from '../harness/lab';
 import { awaitAttached, heldBy } from '../harness/links';
 import { CLI } from '../harness/paths';
-import { renderMetrics } from '../src/export/metrics';
+import { renderMetrics, renderProcessMetrics } from '../src/export/metrics';
+import { readProcess } from '../src/export/process';
+import { freePort } from './support/prometheus';
 import { listenerRow, snapshotOf } from './support/rows';
 
 const scrape = (port: number): Promise<{ status: number; type: string; body: string }> =>
@@ -16,6 +19,16 @@ const scrape = (port: number): Promise<{ status: number; type: string; body: str
       res.on('data', (d) => (body += d));
       res.on('end', () => resolve({ status: res.statusCode ?? 0, type: String(res.headers['content-type']), body }));
     }).on('error', reject);
+  });
+
+/** One request: its status, headers and body. */
+const request = (port: number, method: string, path: string): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string }> =>
+  new Promise((resolve, reject) => {
+    http.request({ host: '127.0.0.1', port, path, method }, (res) => {
+      let body = '';
+      res.on('data', (d) => (body += d));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
+    }).on('error', reject).end();
   });
 
 /** The library's naming of each probe set's own programs. */
@@ -33,7 +46,7 @@ function value(body: string, name: string, labels: string): number | undefined {
 test.serial('scraped during the SYN-path scenario: every family, each against what was staged or the kernel', async (t) => {
   const port = 20000 + (process.pid % 20000);
   const spawnedAt = Date.now();
-  const p = spawn(process.execPath, [CLI, 'export', '--listen', `127.0.0.1:${port}`], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const p = spawn(process.execPath, [CLI, 'export', '--web.listen-address', `127.0.0.1:${port}`], { stdio: ['ignore', 'ignore', 'pipe'] });
   t.teardown(() => p.kill('SIGTERM'));
   let stderr = '';
   p.stderr.on('data', (d) => (stderr += d));
@@ -95,12 +108,18 @@ test.serial('scraped during the SYN-path scenario: every family, each against wh
     acceptq_lost_events_total: [['', 0]],
     acceptq_probe_info: [[`probe="${probe}"`, 1]], // the set whose programs the kernel lists as attached
     acceptq_host_info: [[`hostname="${os.hostname()}",kernel="${os.release()}"`, 1]],
+    acceptq_build_info: [[`version="${require('../../package.json').version}",nodeversion="${process.version}"`, 1]],
     acceptq_start_time_seconds: [['', NaN]],
   };
-  // every family the exporter defines is emitted here, and checked
+  // every family the exporter defines is emitted here, and checked (the process_* ones below)
   const families = emitted(renderMetrics(snapshotOf(0, [])));
-  t.deepEqual(emitted(body), families, 'every family the exporter defines, once');
+  const processFamilies = emitted(renderProcessMetrics(readProcess()));
+  t.deepEqual(emitted(body), [...families, ...processFamilies], 'every family the exporter defines, once');
   t.deepEqual(families.filter((f) => !(f in truth)), [], 'each family has its truth here');
+  // the exposition as Prometheus's own linter reads it
+  const lint = spawnSync('promtool', ['check', 'metrics'], { input: body, encoding: 'utf8' });
+  t.is(lint.status, 0, `promtool check metrics: ${lint.stdout}${lint.stderr}`);
+  t.is(lint.stdout + lint.stderr, '', 'no lint problem either');
   for (const [family, samples] of Object.entries(truth)) {
     for (const [labels, want] of samples) {
       if (Number.isNaN(want)) continue;
@@ -121,6 +140,22 @@ test.serial('scraped during the SYN-path scenario: every family, each against wh
   // the process's start: after the test spawned it, before it served
   const started = (value(body, 'acceptq_start_time_seconds', '') ?? NaN) * 1000;
   t.true(started >= spawnedAt && started <= scrapedAt, `started at ${started}: between the spawn (${spawnedAt}) and the scrape (${scrapedAt})`);
+  // the process_* metrics, against what ps and prlimit say of the exporter's process
+  const [rssK, vszK] = execFileSync('ps', ['-o', 'rss=,vsz=', '-p', String(p.pid)], { encoding: 'utf8' }).trim().split(/\s+/).map(Number);
+  const near = (got: number | undefined, want: number, slack: number) => got !== undefined && Math.abs(got - want) <= want * slack;
+  const rss = value(body, 'process_resident_memory_bytes', '');
+  t.true(near(rss, rssK * 1024, 0.25), `resident ${rss}, ps ${rssK * 1024}`);
+  const vsz = value(body, 'process_virtual_memory_bytes', '');
+  t.true(near(vsz, vszK * 1024, 0.1), `virtual ${vsz}, ps ${vszK * 1024}`);
+  const processStart = (value(body, 'process_start_time_seconds', '') ?? NaN) * 1000;
+  t.true(processStart >= spawnedAt - 1000 && processStart <= scrapedAt, `process start ${processStart}: at the spawn (${spawnedAt})`);
+  const cpu = value(body, 'process_cpu_seconds_total', '') ?? NaN;
+  t.true(cpu > 0 && cpu * 1000 <= (scrapedAt - spawnedAt) * os.cpus().length, `cpu ${cpu} s`);
+  const fds = fs.readdirSync(`/proc/${p.pid}/fd`).length;
+  t.true(near(value(body, 'process_open_fds', ''), fds, 0.2), `open fds ${value(body, 'process_open_fds', '')}, /proc ${fds}`);
+  // (prlimit cannot ask a process that dropped its capabilities; the kernel's own table of its limits can be read)
+  const soft = Number(/^Max open files\s+(\d+)/m.exec(fs.readFileSync(`/proc/${p.pid}/limits`, 'utf8'))![1]);
+  t.is(value(body, 'process_max_fds', ''), soft);
   t.log(`scrape: ${families.length} families; ${skDrops} overflows, as the kernel counted; probe ${probe}; oldest wait ${oldest} s`);
 });
 
@@ -133,4 +168,36 @@ test('the default bind is loopback; label values are escaped', (t) => {
   t.throws(() => parseExportOptions(['--listen', 'nope']));
   const body = renderMetrics(snapshotOf(0, [listenerRow({ id: 'x', address: '1.2.3.4', pid: 1, comm: 'a"b\\c\nd', maxBacklog: 1 })]));
   t.true(body.includes('comm="a\\"b\\\\c\\nd"'));
+});
+
+test.serial('/metrics: GET and HEAD served; another method 405 with Allow; another path 404', async (t) => {
+  const port = await freePort();
+  const p = spawn(process.execPath, [CLI, 'export', '--listen', `127.0.0.1:${port}`], { stdio: ['ignore', 'ignore', 'pipe'] });
+  t.teardown(() => p.kill('SIGTERM'));
+  let stderr = '';
+  p.stderr.on('data', (d) => (stderr += d));
+  for (let i = 0; i < 300 && !stderr.includes('serving'); i++) await new Promise((r) => setTimeout(r, 100));
+  t.regex(stderr, new RegExp(`serving http://127\\.0\\.0\\.1:${port}/metrics`), '--listen, the older name, still serves');
+  const get = await request(port, 'GET', '/metrics');
+  t.is(get.status, 200);
+  t.regex(get.body, /^acceptq_build_info\{version="[^"]+",nodeversion="v[^"]+"\} 1$/m);
+  const head = await request(port, 'HEAD', '/metrics');
+  t.is(head.status, 200);
+  t.is(head.body, '');
+  for (const method of ['POST', 'PUT', 'DELETE']) {
+    const r = await request(port, method, '/metrics');
+    t.is(r.status, 405, method);
+    t.is(r.headers.allow, 'GET, HEAD', method);
+  }
+  t.is((await request(port, 'GET', '/nothing-here')).status, 404);
+  t.is((await request(port, 'POST', '/nothing-here')).status, 404);
+});
+
+test('--web.listen-address, and --listen as its other name', (t) => {
+  const { parseExportOptions } = require('../src/cmd/export');
+  t.like(parseExportOptions(['--web.listen-address', '0.0.0.0:9100']), { host: '0.0.0.0', port: 9100 });
+  t.like(parseExportOptions(['--listen', '0.0.0.0:9101']), { host: '0.0.0.0', port: 9101 });
+  t.throws(() => parseExportOptions(['--web.listen-address', 'nope']), { message: /^--web\.listen-address wants ADDR:PORT, e\.g\. 127\.0\.0\.1:9877, not 'nope'$/ });
+  t.throws(() => parseExportOptions(['--listen', 'nope']), { message: /^--listen wants ADDR:PORT/ });
+  t.throws(() => parseExportOptions(['--listen', '127.0.0.1:1', '--web.listen-address', '127.0.0.1:2']), { message: /same flag: give one/ });
 });

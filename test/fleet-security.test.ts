@@ -84,7 +84,8 @@ test.serial('--targets over TLS with basic auth: the right CA and password read 
   ];
   for (const [what, args, error] of refused) {
     const r = fleetJson(args);
-    t.is(r.code, 0, `${what}: the fleet runs on (${r.stderr})`);
+    t.is(r.code, 1, `${what}: the fleet runs to the end, then exits 1: its only host was down (${r.stderr})`);
+    t.regex(r.stderr, /^acceptq fleet: the host is down \(/, what);
     const h = r.rec.hosts[0];
     t.false(h.up, `${what}: down`);
     t.regex(h.error, error, `${what}: ${h.error}`);
@@ -198,4 +199,34 @@ test.serial('Prometheus unreachable: the dashboard says so in its header and ret
   t.is(tm.display('#{alternate_on}'), '0', 'back on the normal screen');
   t.is(tm.display('#{cursor_flag}'), '1', 'the cursor shown again');
   t.notRegex(after, /acceptq fleet/, 'nothing of the dashboard left on the screen');
+});
+
+test.serial('every host down: fleet --once and --json and run --fleet exit 1 saying so, the output still written; one host up: 0', async (t) => {
+  const closed = `127.0.0.1:${await freePort()}`; // nothing listens there
+  const fleet = (args: string[]) => spawnSync(process.execPath, [CLI, 'fleet', ...args], { encoding: 'utf8', timeout: 60000 });
+  const once = fleet(['--targets', closed, '--once']);
+  t.is(once.status, 1, once.stderr);
+  t.regex(once.stderr, new RegExp(`^acceptq fleet: the host is down \\(${closed}: connection refused\\)\n$`));
+  t.regex(once.stdout, new RegExp(closed), 'the table is still shown, with the host down');
+  const json = fleet(['--targets', closed, '--json', '--duration', '1']);
+  t.is(json.status, 1, json.stderr);
+  t.false(JSON.parse(json.stdout.trim().split('\n').at(-1)!).hosts[0].up);
+  const two = fleet(['--targets', `${closed},127.0.0.1:${await freePort()}`, '--once']);
+  t.is(two.status, 1, two.stderr);
+  t.regex(two.stderr, /^acceptq fleet: all 2 hosts are down \(/);
+  const run = spawnSync(process.execPath, [CLI, 'run', '--fleet', '--targets', closed, '--', 'true'], { encoding: 'utf8', timeout: 60000 });
+  t.is(run.status, 1, run.stderr);
+  t.regex(run.stderr, /^acceptq run: the host is down \(/m);
+  t.regex(run.stdout, /exited with status 0/, 'the summary is still written');
+
+  // one host answering is a fleet watched: exit 0, the down one in the output
+  const port = await freePort();
+  const e = Exporter.start(port);
+  t.teardown(() => e.stop());
+  await e.serving();
+  const some = fleet(['--targets', `${closed},127.0.0.1:${port}`, '--once']);
+  t.is(some.status, 0, some.stderr);
+  t.is(some.stderr, '');
+  const runSome = spawnSync(process.execPath, [CLI, 'run', '--fleet', '--targets', `${closed},127.0.0.1:${port}`, '--', 'true'], { encoding: 'utf8', timeout: 60000 });
+  t.is(runSome.status, 0, runSome.stderr);
 });

@@ -20,7 +20,7 @@ test('a failed drop of privileges is an error', (t) => {
 });
 
 test('--keep-root runs on as root, with a warning', (t) => {
-  const r = runWithoutSetpcap(['--json', '--duration', '1', '--keep-root']);
+  const r = runWithoutSetpcap(['--json', '--interval', '0.5', '--duration', '1', '--keep-root']);
   t.is(r.status, 0, r.stderr);
   t.regex(r.stderr, /acceptq: warning: could not drop privileges, running on as root \(--keep-root\)/);
   const records = r.stdout.trim().split('\n').map((l) => JSON.parse(l));

@@ -36,7 +36,7 @@ test.serial('record a live run with an overflowing listener', async (t) => {
   await aq.fresh();
   t.is(await aq.stop(), 0);
   const lines = fs.readFileSync(file, 'utf8').trim().split('\n');
-  t.is(lines.length, aq.records.length + 1, 'a header and one line per record');
+  t.is(lines.length, aq.records.length + 2, 'a header, the baseline, and one line per record');
   t.regex(lines[0], new RegExp(`^\\{"acceptqRecording":\\{"format":${FORMAT_VERSION},`), 'the header, in the format this acceptq writes');
 });
 
@@ -44,7 +44,7 @@ test.serial('replayed as an unprivileged user: the same records', (t) => {
   const r = replay(['--replay', file, '--json']);
   t.is(r.status, 0, r.stderr);
   const recs = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
-  t.is(recs.length, fs.readFileSync(file, 'utf8').trim().split('\n').length - 1);
+  t.is(recs.length, fs.readFileSync(file, 'utf8').trim().split('\n').length - 2, 'every snapshot but the header and the baseline');
   const last = recs[recs.length - 1];
   const row = last.listeners.find((l: any) => l.netns === labNetns && l.port === 9000);
   t.is(row.overflows, kernelCount, 'the recorded count, as the kernel had it');
@@ -392,11 +392,11 @@ test('fuzz: 5,000 random command lines: the valid ones parsed to their values, e
   }
   t.log(`${ok} parsed as documented, ${refusedLines.length} refused naming their fault`);
   t.true(ok > 500 && refusedLines.length > 500, 'both outcomes are exercised');
-  // through the real program: a usage error is one message, the usage, exit 2, nothing on stdout (no BPF is loaded before)
+  // through the real program: a usage error is one line, exit 2, nothing on stdout (no BPF is loaded before)
   for (const argv of refusedLines.slice(0, 25)) {
     const r = spawnSync(process.execPath, [CLI, ...argv], { encoding: 'utf8', timeout: 30000 });
     t.is(r.status, 2, `${JSON.stringify(argv)}: ${r.stderr}`);
     t.is(r.stdout, '', JSON.stringify(argv));
-    t.regex(r.stderr, /^acceptq: [^\n]+(\n[^\n]+)*?\nusage: acceptq \[options\]\n/, JSON.stringify(argv));
+    t.regex(r.stderr, /^acceptq: [^\n]+\n$/, JSON.stringify(argv));
   }
 });

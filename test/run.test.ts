@@ -1,6 +1,9 @@
 // acceptq run: wraps a real command, summarises what overflowed during it.
 import test from 'ava';
 import { spawn, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import readline from 'node:readline';
 import { CLI, LAB } from '../harness/paths';
 import { awaitGone, bpfFdsOf, heldBy } from '../harness/links';
@@ -67,10 +70,28 @@ test.serial('the command runs with the probes attached, holds none of them, and 
   t.deepEqual(left, { links: [], progs: [] }, 'gone once acceptq and the command are done');
 });
 
-test('run without a command: usage, exit 2', (t) => {
+test('run without a command: one line saying so, exit 2; bare, with the usage', (t) => {
   const r = run(['--json']);
   t.is(r.status, 2);
-  t.regex(r.stderr, /needs a command after --\nusage: acceptq run/);
+  t.is(r.stderr, 'acceptq: acceptq run needs a command after --\n');
+  const bare = run([]);
+  t.is(bare.status, 2);
+  t.regex(bare.stderr, /needs a command after --\nusage: acceptq run/);
+});
+
+test('run -- a command that is not there, or not runnable: one line as a shell says it, 127 or 126, no summary', (t) => {
+  const missing = run(['--', 'acceptq-no-such-command', 'x']);
+  t.is(missing.status, 127, missing.stderr);
+  t.is(missing.stderr, 'acceptq run: acceptq-no-such-command: command not found\n');
+  t.is(missing.stdout, '');
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'acceptq-run-'));
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const plain = path.join(dir, 'not-executable');
+  fs.writeFileSync(plain, 'true\n', { mode: 0o644 });
+  const refused = run(['--', plain]);
+  t.is(refused.status, 126, refused.stderr);
+  t.is(refused.stderr, `acceptq run: ${plain}: permission denied\n`);
+  t.is(refused.stdout, '');
 });
 
 test('run summary on recorded data: only what happened during the run', (t) => {

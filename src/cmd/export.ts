@@ -10,8 +10,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import type { TLSSocket } from 'node:tls';
-import { parseArgs } from 'node:util';
-import { FILTER_FLAGS, rowFilter } from '../args';
+import { FILTER_FLAGS, parseFlags, probeSet, rowFilter } from '../args';
 import { Collector } from '../model/collector';
 import { exitNow, onExit } from '../exit';
 import { dropPrivileges, openHelper } from '../local';
@@ -21,15 +20,18 @@ import { subcommandOptions } from './subcommand';
 import type { Snapshot } from '../model/types';
 import { filterSnapshot, type RowFilter } from '../model/view';
 import { BasicAuth } from '../export/basic-auth';
-import { renderMetrics, WaitTotals } from '../export/metrics';
+import { renderMetrics, renderProcessMetrics, WaitTotals } from '../export/metrics';
+import { readProcess } from '../export/process';
 import { peer, RefusalLog } from '../export/refusals';
 import { clientCertProblem, handshakeReason, tlsOptions } from '../export/tls';
 import type { WebConfig } from '../export/web-config';
 
 export const DEFAULT_LISTEN = '127.0.0.1:9877';
-export const EXPORT_USAGE = `usage: acceptq export [--listen ADDR:PORT] [--web.config.file FILE] [--port PORT] [--pid PID]
-                      [--netns ID] [--probe SET] [--keep-root] [-h|--help]
+export const EXPORT_USAGE = `usage: acceptq export [--web.listen-address ADDR:PORT] [--web.config.file FILE] [--port PORT]
+                      [--pid PID] [--netns ID] [--probe SET] [--keep-root] [-h|--help]
   serves Prometheus metrics on http://ADDR:PORT/metrics (default ${DEFAULT_LISTEN})
+  --web.listen-address ADDR:PORT   where to serve (--listen is the same flag,
+                          its older name)
   --web.config.file FILE  TLS (https), client certificates and basic auth, in the
                           Prometheus exporter web config format; checked at start
   --port PORT             only listeners on this port
@@ -49,26 +51,31 @@ export interface ExportOptions {
 }
 
 export function parseExportOptions(argv: string[]): ExportOptions {
-  const { values } = parseArgs({
-    args: argv,
-    strict: true,
-    allowPositionals: false,
-    options: { listen: { type: 'string' }, probe: { type: 'string' }, 'keep-root': { type: 'boolean' }, 'web.config.file': { type: 'string' }, ...FILTER_FLAGS },
+  const { values } = parseFlags(argv, {
+    'web.listen-address': { type: 'string' }, listen: { type: 'string' }, probe: { type: 'string' }, 'keep-root': { type: 'boolean' },
+    'web.config.file': { type: 'string' }, ...FILTER_FLAGS,
   });
-  const listen = values.listen ?? DEFAULT_LISTEN;
+  // --web.listen-address as every Prometheus exporter names it; --listen, acceptq's older name, is the same flag
+  const given = (['web.listen-address', 'listen'] as const).filter((k) => values[k] !== undefined);
+  if (given.length > 1) throw new Error('--web.listen-address and --listen are the same flag: give one');
+  const flag = given[0] ?? 'web.listen-address';
+  const listen = values[flag] ?? DEFAULT_LISTEN;
   const m = /^(\[[0-9a-fA-F:.]+\]|[0-9.]+|[A-Za-z0-9.-]+):(\d{1,5})$/.exec(listen);
-  if (!m || Number(m[2]) < 1 || Number(m[2]) > 65535) throw new Error(`--listen wants ADDR:PORT, e.g. ${DEFAULT_LISTEN}, not '${listen}'`);
+  if (!m || Number(m[2]) < 1 || Number(m[2]) > 65535) throw new Error(`--${flag} wants ADDR:PORT, e.g. ${DEFAULT_LISTEN}, not '${listen}'`);
   const web = values['web.config.file'];
   if (web === '') throw new Error('--web.config.file wants a file name');
   return {
     host: m[1].replace(/^\[|\]$/g, ''),
     port: Number(m[2]),
-    probe: values.probe ?? 'auto',
+    probe: probeSet(values.probe),
     keepRoot: !!values['keep-root'],
     filter: rowFilter(values),
     ...(web !== undefined ? { webConfigFile: web } : {}),
   };
 }
+
+/** What /metrics answers (Node sends a HEAD's headers without the body); anything else: 405 with these in Allow. */
+const METRICS_METHODS = ['GET', 'HEAD'];
 
 /** No web config: plain HTTP, no auth, no extra headers. */
 export const OPEN: WebConfig = { users: new Map(), headers: {} };
@@ -96,7 +103,8 @@ export function serveMetrics(o: ExportOptions, collector: Collector, first?: Sna
         lastAt = Date.now();
         waits.add(last);
       }
-      res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' }).end(renderMetrics(filterSnapshot(last, o.filter), waits));
+      const body = renderMetrics(filterSnapshot(last, o.filter), waits) + renderProcessMetrics(readProcess());
+      res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' }).end(body);
     } catch (e) {
       res.writeHead(500, { 'content-type': 'text/plain' }).end(`acceptq: ${(e as Error).message}\n`);
     }
@@ -119,8 +127,12 @@ export function serveMetrics(o: ExportOptions, collector: Collector, first?: Sna
         return;
       }
     }
-    if (req.method !== 'GET' || (req.url !== '/metrics' && req.url !== '/')) {
+    if (req.url !== '/metrics' && req.url !== '/') {
       res.writeHead(404, { 'content-type': 'text/plain' }).end('acceptq: see /metrics\n');
+      return;
+    }
+    if (!METRICS_METHODS.includes(req.method ?? '')) {
+      res.writeHead(405, { 'content-type': 'text/plain', allow: METRICS_METHODS.join(', ') }).end(`acceptq: /metrics takes ${METRICS_METHODS.join(' or ')}\n`);
       return;
     }
     metrics(res);

@@ -6,9 +6,9 @@
 import { HttpClient, readAuth } from '../fleet/http';
 import { PrometheusSource, TargetsSource, targetUrl, type FleetSource } from '../fleet/sources';
 import { FleetStream } from '../fleet/stream';
-import { parseArgs } from 'node:util';
-import { integer, positiveNumber, UsageError } from '../args';
+import { integer, parseFlags, positiveNumber, UsageError } from '../args';
 import { exitNow, exitOnFailure, onExit } from '../exit';
+import type { Snapshot } from '../model/types';
 import type { Options } from '../options';
 import { checkTerminal, runView } from '../views';
 import { subcommandOptions } from './subcommand';
@@ -39,6 +39,18 @@ ${FLEET_SOURCE_USAGE}  --once                  print a table after one interval 
   --no-color              no colours (NO_COLOR is honoured too)
   -h, --help              this help
 `;
+
+/** The exit status of a fleet's --once, --json and run --fleet when no host answered at the end: an error, nothing was read. */
+export const FLEET_DOWN_EXIT = 1;
+
+/** Why a fleet's last snapshot tells nothing (every host down, or the source names none); null when a host answered. */
+export function fleetDown(s: Snapshot | null): string | null {
+  const hosts = s?.hosts ?? [];
+  if (hosts.some((h) => h.up)) return null;
+  if (!hosts.length) return `no host to watch${s?.notice ? `: ${s.notice}` : ''}`;
+  const first = `${hosts[0].host}: ${hosts[0].error ?? 'down'}`;
+  return hosts.length === 1 ? `the host is down (${first})` : `all ${hosts.length} hosts are down (${first}; ...)`;
+}
 
 /** The parseArgs options of a fleet source (shared by fleet and run --fleet). */
 export const FLEET_SOURCE_ARGS = {
@@ -96,11 +108,7 @@ export function fleetSourceOptions(v: SourceValues): FleetSourceOptions {
   if ((v['cert-file'] === undefined) !== (v['key-file'] === undefined)) throw new Error('--cert-file and --key-file go together');
   if (v['basic-auth-user'] !== undefined && v['bearer-token-file'] !== undefined) throw new Error('--basic-auth-user and --bearer-token-file cannot be used together');
   if (v['basic-auth-password-file'] !== undefined && v['basic-auth-user'] === undefined) throw new Error('--basic-auth-password-file goes with --basic-auth-user');
-  let timeoutS: number | undefined;
-  if (v.timeout !== undefined) {
-    timeoutS = Number(v.timeout);
-    if (!/^\d+(\.\d+)?$/.test(v.timeout) || !(timeoutS > 0) || timeoutS > 300) throw new Error(`--timeout wants seconds > 0 and <= 300, not '${v.timeout}'`);
-  }
+  const timeoutS = positiveNumber('timeout', v.timeout, 300);
   return {
     prometheus: v.prometheus, selector: v.selector?.trim() ?? '', targets, caFile: v['ca-file'], certFile: v['cert-file'], keyFile: v['key-file'],
     basicUser: v['basic-auth-user'], basicPasswordFile: v['basic-auth-password-file'], bearerTokenFile: v['bearer-token-file'], timeoutS,
@@ -130,12 +138,9 @@ export function openFleetOrExit(o: FleetSourceOptions, intervalS: number, who: s
 
 /** The fleet's own flags, and its source's. */
 function parseFleetArgs(argv: string[]): Options & { source: FleetSourceOptions } {
-  const { values: v } = parseArgs({
-    args: argv, strict: true, allowPositionals: false,
-    options: {
-      ...FLEET_SOURCE_ARGS, once: { type: 'boolean' }, json: { type: 'boolean' }, interval: { type: 'string' }, duration: { type: 'string' },
-      port: { type: 'string' }, 'no-color': { type: 'boolean' },
-    },
+  const { values: v } = parseFlags(argv, {
+    ...FLEET_SOURCE_ARGS, once: { type: 'boolean' }, json: { type: 'boolean' }, interval: { type: 'string' }, duration: { type: 'string' },
+    port: { type: 'string' }, 'no-color': { type: 'boolean' },
   });
   if (v.once && v.json) throw new UsageError('--once and --json cannot be used together');
   return {
@@ -154,6 +159,10 @@ export async function fleetMain(argv: string[]): Promise<void> {
   const o = subcommandOptions(argv, parseFleetArgs, FLEET_USAGE);
   exitOnFailure();
   if (o.mode === 'dashboard') await checkTerminal();
-  await runView(o, openFleetOrExit(o.source, o.interval, 'acceptq fleet'));
+  const stream = openFleetOrExit(o.source, o.interval, 'acceptq fleet');
+  await runView(o, stream);
+  // output for a script: it must not pass for a quiet fleet when nothing answered
+  const down = o.mode === 'dashboard' ? null : fleetDown(stream.last);
+  if (down) exitNow(FLEET_DOWN_EXIT, `acceptq fleet: ${down}`);
   exitNow(0);
 }

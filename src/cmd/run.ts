@@ -6,7 +6,7 @@
  */
 import { spawn } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { parseArgs } from 'node:util';
+import { parseFlags, positiveNumber, probeSet } from '../args';
 import { endpoint } from '../model/address';
 import { sanitize } from '../model/sanitize';
 import { RunSummary, type ListenerSummary, type NamespaceSummary } from '../model/summary';
@@ -15,7 +15,7 @@ import { hostRecord } from '../output/json';
 import { writeAll } from '../output/write';
 import { hostLine } from '../output/table';
 import type { HostRow, Snapshot, SnapshotStream } from '../model/types';
-import { FLEET_SOURCE_ARGS, FLEET_SOURCE_USAGE, fleetSourceOptions, openFleetOrExit, type FleetSourceOptions } from './fleet';
+import { FLEET_DOWN_EXIT, FLEET_SOURCE_ARGS, FLEET_SOURCE_USAGE, fleetDown, fleetSourceOptions, openFleetOrExit, type FleetSourceOptions } from './fleet';
 import { exitNow } from '../exit';
 import { dropPrivileges, openHelper } from '../local';
 import { Collector } from '../model/collector';
@@ -49,34 +49,26 @@ export interface RunOptions {
 export function parseRunOptions(argv: string[]): RunOptions {
   const dash = argv.indexOf('--');
   if (dash < 0 || dash === argv.length - 1) throw new Error('acceptq run needs a command after --');
-  const { values } = parseArgs({
-    args: argv.slice(0, dash),
-    strict: true,
-    allowPositionals: false,
-    options: {
-      json: { type: 'boolean' },
-      'fail-on-overflow': { type: 'boolean' },
-      interval: { type: 'string' },
-      probe: { type: 'string' },
-      'keep-root': { type: 'boolean' },
-      fleet: { type: 'boolean' },
-      ...FLEET_SOURCE_ARGS,
-    },
+  const { values } = parseFlags(argv.slice(0, dash), {
+    json: { type: 'boolean' },
+    'fail-on-overflow': { type: 'boolean' },
+    interval: { type: 'string' },
+    probe: { type: 'string' },
+    'keep-root': { type: 'boolean' },
+    fleet: { type: 'boolean' },
+    ...FLEET_SOURCE_ARGS,
   });
   const { fleet, json: _j, 'fail-on-overflow': _f, interval: _i, probe: _p, 'keep-root': _k, ...source } = values;
   const sourceGiven = Object.values(source).some((v) => v !== undefined);
   if (sourceGiven && !fleet) throw new Error('--prometheus, --targets and their options go with --fleet');
   if (fleet && (values.probe !== undefined || values['keep-root'])) throw new Error('--probe and --keep-root are for this host, not --fleet');
-  const interval = values.interval === undefined ? 0.5 : Number(values.interval);
-  if (!(interval > 0 && interval <= 60) || (values.interval !== undefined && !/^\d+(\.\d+)?$/.test(values.interval))) {
-    throw new Error(`--interval wants seconds > 0 and <= 60, not '${values.interval}'`);
-  }
+  const interval = positiveNumber('interval', values.interval, 60) ?? 0.5;
   return {
     fleet: fleet ? fleetSourceOptions(source) : undefined,
     json: !!values.json,
     failOnOverflow: !!values['fail-on-overflow'],
     interval,
-    probe: values.probe ?? 'auto',
+    probe: probeSet(values.probe),
     keepRoot: !!values['keep-root'],
     command: argv.slice(dash + 1),
   };
@@ -137,6 +129,13 @@ class HostWatch {
   }
 }
 
+/** A command that could not be started, as a shell says it: 127 not found, 126 found but not runnable. */
+export function cannotRun(command: string, e: NodeJS.ErrnoException): [number, string] {
+  if (e.code === 'ENOENT') return [127, `acceptq run: ${command}: command not found`];
+  const why = e.code === 'EACCES' ? 'permission denied' : e.code ?? e.message;
+  return [126, `acceptq run: ${command}: ${why}`];
+}
+
 /**
  * Run the command under watch; resolves with the exit status to use.
  * settle: after the command, wait until the figures are from after it ended
@@ -145,9 +144,10 @@ class HostWatch {
 export async function runUnderWatch(o: RunOptions, stream: SnapshotStream, afterSpawn: () => void, settle?: (afterMs: number) => Promise<void>): Promise<number> {
   const summary = new RunSummary();
   const hosts = new HostWatch();
+  let last: Snapshot | null = null;
   const take = async () => {
     await stream.prepare?.();
-    const s = stream.next()!;
+    const s = (last = stream.next()!);
     summary.add(s);
     hosts.add(s);
   };
@@ -169,10 +169,8 @@ export async function runUnderWatch(o: RunOptions, stream: SnapshotStream, after
     }
   })();
   const status = await new Promise<number>((resolve) => {
-    child.on('error', (e) => {
-      process.stderr.write(`acceptq run: cannot run ${o.command[0]}: ${e.message}\n`);
-      resolve(127);
-    });
+    // nothing ran, so there is nothing to summarise: a line and a shell's status
+    child.on('error', (e: NodeJS.ErrnoException) => exitNow(...cannotRun(o.command[0], e)));
     child.on('exit', (code, signal) => resolve(code ?? 128 + (signal ? (require('node:os').constants.signals[signal] ?? 0) : 0)));
   });
   const ended = Date.now();
@@ -187,9 +185,15 @@ export async function runUnderWatch(o: RunOptions, stream: SnapshotStream, after
     const down = o.fleet ? { hostsDown: hosts.json() } : {};
     writeAll(JSON.stringify({ command: o.command, status, seconds, listeners: rows, namespaces, ...down }) + '\n', () => undefined);
   } else {
-    const head = `acceptq run: ${o.command.join(' ')} exited with status ${status} after ${seconds.toFixed(1)} s; ` +
+    const head = `acceptq run: ${sanitize(o.command.join(' '))} exited with status ${status} after ${seconds.toFixed(1)} s; ` +
       `${rows.length} listener${rows.length === 1 ? '' : 's'} saw queue pressure`;
     writeAll(renderSummary(rows, head, namespaces, hosts.lines(Date.now())), () => undefined);
+  }
+  // a fleet that did not answer at the end watched nothing: that must not pass for a run without pressure
+  const down = o.fleet ? fleetDown(last) : null;
+  if (down) {
+    process.stderr.write(`acceptq run: ${sanitize(down)}\n`);
+    return FLEET_DOWN_EXIT;
   }
   return o.failOnOverflow && summary.anyOverflow() ? OVERFLOW_EXIT : status;
 }

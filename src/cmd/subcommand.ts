@@ -1,6 +1,6 @@
 /** What every subcommand (run, export, fleet) does with its options first. */
-import { exitNow, exitOnSignals } from '../exit';
-import { PROBE_SETS, type ProbeSet } from '../native/helper';
+import { checkDashValues } from '../args';
+import { exitNow, exitOnSignals, exitUsage } from '../exit';
 
 /** -h or --help among a subcommand's own options (before a `--`, after which the words are the command's). */
 export function wantsHelp(argv: string[]): boolean {
@@ -8,19 +8,18 @@ export function wantsHelp(argv: string[]): boolean {
   return own.includes('--help') || own.includes('-h');
 }
 
-/** A subcommand's options (bad ones: its usage and exit 2; --help: its usage, exit 0); from here a signal ends it cleanly. */
-export function subcommandOptions<T extends { probe: string }>(argv: string[], parse: (argv: string[]) => T, usage: string): T {
+/** A subcommand's options (bad ones: a line saying so, exit 2; --help: its usage, exit 0); from here a signal ends it cleanly. */
+export function subcommandOptions<T>(argv: string[], parse: (argv: string[]) => T, usage: string): T {
   if (wantsHelp(argv)) {
     process.stdout.write(usage);
     exitNow(0);
   }
   let o: T;
   try {
-    o = parse(argv);
+    o = checkDashValues(argv, parse);
   } catch (e) {
-    exitNow(2, `acceptq: ${(e as Error).message}\n${usage}`);
+    exitUsage((e as Error).message, argv.length ? undefined : usage);
   }
-  if (!PROBE_SETS.includes(o.probe as ProbeSet)) exitNow(2, `acceptq: --probe wants one of ${PROBE_SETS.join(', ')}\n${usage}`);
   exitOnSignals();
   return o;
 }

@@ -17,6 +17,8 @@ import os from 'node:os';
 import { netnsCookieText } from '../model/netns';
 import { WAIT_BUCKETS } from '../model/raw';
 import type { ListenerRow, NamespaceRow, Snapshot } from '../model/types';
+import { VERSION } from '../version';
+import type { ProcessFigures } from './process';
 
 type Labels = Record<string, string | number>;
 
@@ -119,6 +121,7 @@ export function renderMetrics(s: Snapshot, waits: WaitTotals = new WaitTotals().
     lost: new Family('acceptq_lost_events_total', 'counter', 'Detail events lost to a full ring buffer (counts do not travel with events: none is lost with them).'),
     info: new Family('acceptq_probe_info', 'gauge', 'The probe set in use.'),
     host: new Family('acceptq_host_info', 'gauge', 'The host acceptq runs on: its host name and kernel release.'),
+    build: new Family('acceptq_build_info', 'gauge', 'Always 1: the acceptq version serving these metrics, and the Node.js version it runs on.'),
     started: new Family('acceptq_start_time_seconds', 'gauge', 'When this acceptq started, Unix seconds: its counters count from about then, so a new value is a restart and every counter here starts again from 0.'),
   };
   // the families with one sample a row, straight from a figure of it
@@ -168,6 +171,24 @@ export function renderMetrics(s: Snapshot, waits: WaitTotals = new WaitTotals().
   f.lost.add({}, s.lostEvents);
   f.info.add({ probe: s.probe }, 1);
   f.host.add({ hostname: host.hostname, kernel: host.kernel }, 1);
+  f.build.add({ version: VERSION, nodeversion: process.version }, 1);
   f.started.add({}, host.startedS);
   return Object.values(f).map((x) => x.text()).join('');
+}
+
+/** The standard process_* metrics of an exporter (names, types and units as the Go client has them). */
+export function renderProcessMetrics(p: ProcessFigures): string {
+  const families: Array<[Family, number | null]> = [
+    [new Family('process_cpu_seconds_total', 'counter', 'Total user and system CPU time spent in seconds.'), p.cpuSeconds],
+    [new Family('process_resident_memory_bytes', 'gauge', 'Resident memory size in bytes.'), p.residentBytes],
+    [new Family('process_virtual_memory_bytes', 'gauge', 'Virtual memory size in bytes.'), p.virtualBytes],
+    [new Family('process_start_time_seconds', 'gauge', 'Start time of the process since unix epoch in seconds.'), p.startTimeSeconds],
+    [new Family('process_open_fds', 'gauge', 'Number of open file descriptors.'), p.openFds],
+    [new Family('process_max_fds', 'gauge', 'Maximum number of open file descriptors.'), p.maxFds],
+  ];
+  // an unlimited soft limit has no number: no sample, as the Go client leaves it out
+  return families.map(([family, v]) => {
+    if (v !== null) family.add({}, v);
+    return family.text();
+  }).join('');
 }

@@ -58,6 +58,8 @@ export class FleetStream implements SnapshotStream {
   private poll: Poll = { hosts: [], notice: '' };
   private prevTime = 0;
   private askedLastSeen = new Set<string>();
+  /** The snapshot next() built last (null before the first). */
+  last: Snapshot | null = null;
 
   constructor(readonly source: FleetSource, intervalS: number, private readonly now: () => number = Date.now) {
     this.meta = { host: source.name, kernel: '', probe: 'fleet', intervalS };
@@ -117,12 +119,13 @@ export class FleetStream implements SnapshotStream {
       if (h.row.probe) probes.add(h.row.probe);
       lostEvents += h.row.lostEvents;
     }
-    return {
+    this.last = {
       timeMs: t, elapsed, probe: [...probes].sort().join(',') || 'none', notice: this.poll.notice,
       lostEvents, suppressedEvents: 0, mapFull: 0, lostArrivals: 0, lostWaits: 0, lostListens: 0,
       snapshotMs: 0, listeners, namespaces, events: [], hosts, source: this.source.kind,
       ...rateTotals(listeners, namespaces),
     };
+    return this.last;
   }
 
   /**

@@ -214,6 +214,13 @@ function interval(h: Obj): number {
   return v;
 }
 
+/** A line of `acceptq --json` (or `acceptq run --json`) output, which people hand to --replay for a recording. */
+function isJsonRecord(v: unknown): boolean {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return false;
+  const o = v as Record<string, unknown>;
+  return (typeof o.time === 'string' && 'interval' in o && Array.isArray(o.listeners)) || (Array.isArray(o.command) && 'status' in o);
+}
+
 export function parseHeader(text: string): RecordingHeader {
   let v: unknown;
   try {
@@ -221,6 +228,7 @@ export function parseHeader(text: string): RecordingHeader {
   } catch {
     throw new RecordingError('not an acceptq recording (the first line is not its header)', 1);
   }
+  if (isJsonRecord(v)) throw new RecordingError('a --json capture, not a recording (record one with --record FILE)', 0);
   const h = obj(obj(v, 'the header', 1).acceptqRecording, 'not an acceptq recording: the header', 1);
   const format = num(h, 'format', 1, -Number.MAX_VALUE, Number.MAX_VALUE); // its range is checked below, by name
   if (!Number.isInteger(format) || format < 1) throw new RecordingError('bad format version', 1);
