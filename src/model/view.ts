@@ -13,6 +13,9 @@ export function figure(v: number | string, estimate: boolean): string {
   return estimate ? `~${v}` : String(v);
 }
 
+/** What the namespaces' kernel counts are: counted from when acceptq started (nstat's own count is since boot, or the namespace's start). */
+export const SINCE_START = 'since acceptq started';
+
 /** What a '~' means, for the views that print one. */
 export const ESTIMATE_NOTE =
   '~ estimate: several listeners of the namespace had drops or cookies while a packet was handled in a way ' +
@@ -134,6 +137,16 @@ export type SortKey =
 export const SORT_KEYS: SortKey[] = [
   'rate', 'overflows', 'wait', 'oldest', 'accepts', 'arrivals', 'fill', 'backlog', 'peak', 'synq', 'last', 'address', 'port', 'pid', 'comm', 'netns', 'host',
 ];
+
+/**
+ * A listener's accept queue against its limit, "3/128": the limit is the
+ * listen() backlog as the kernel holds it (sk_max_ack_backlog, summed over a
+ * group's sockets), what ss shows; the kernel admits one more per socket
+ * before it drops.
+ */
+export function queueText(r: Pick<ListenerRow, 'backlog' | 'maxBacklog'>): string {
+  return `${r.backlog}/${r.maxBacklog}`;
+}
 
 /** Accept-queue fill: depth over what the kernel admits (backlog + 1 per socket). */
 export function fill(r: ListenerRow): number {

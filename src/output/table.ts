@@ -8,7 +8,7 @@ import { endpoint } from '../model/address';
 import { diagnoseSnapshot } from '../model/diagnosis';
 import { sanitize } from '../model/sanitize';
 import { lossNotes } from '../model/losses';
-import { diagnosisNote, duration, ESTIMATE_NOTE, figure, gapText, hostAbout, sortRows, sysctlText } from '../model/view';
+import { diagnosisNote, duration, ESTIMATE_NOTE, figure, gapText, hostAbout, queueText, SINCE_START, sortRows, sysctlText } from '../model/view';
 import type { HostRow, ListenerRow, Snapshot } from '../model/types';
 import { withDownHosts } from '../fleet/stream';
 
@@ -57,7 +57,7 @@ export function renderTable(s: Snapshot, prev: Snapshot | null = null): string {
       l.pid ? String(l.pid) : '-',
       sanitize(l.comm) || '-',
       String(l.sockets),
-      `${l.backlog}/${l.maxBacklog}`,
+      queueText(l),
       String(l.peakBacklog),
       String(l.synBacklog),
       est(l.overflows),
@@ -84,7 +84,7 @@ export function renderTable(s: Snapshot, prev: Snapshot | null = null): string {
   }
   for (const n of s.namespaces) {
     lines.push(
-      `${fleet ? `${sanitize(n.host)} ` : ''}netns ${n.netns}: kernel ListenOverflows ${n.listenOverflows}, ListenDrops ${n.listenDrops}, ` +
+      `${fleet ? `${sanitize(n.host)} ` : ''}netns ${n.netns}: kernel ${SINCE_START}: ListenOverflows ${n.listenOverflows}, ListenDrops ${n.listenDrops}, ` +
         `TCPReqQFullDrop ${n.reqQFullDrops}, SyncookiesSent ${n.syncookiesSent}; ${gapText(n)}${sysctlText(n)}`,
     );
   }
