@@ -560,7 +560,7 @@ test('view model: the traffic columns, their sort, the worst wait, the rate ring
   t.is(sparkRange([38, 42], 3), 'max 42.0', 'a frame before the first is a zero');
   t.is(asciiBlocks('▁▂█x'), '_.#x');
   t.deepEqual(wrapText('basis: acceptRate 5/s, arrivalRate 9/s', 20), ['basis: acceptRate', '  5/s, arrivalRate', '  9/s']);
-  t.deepEqual(wrapText('a b c d e f g h', 5, '  ', 2), ['a b c', '  d ~']);
+  t.deepEqual(wrapText('a b c d e f g h', 5, '  ', 2), ['a b c', '  d…']);
 });
 
 // A small deterministic generator: the cases below are the same every run.

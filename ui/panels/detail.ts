@@ -161,8 +161,13 @@ class DetailText {
     return [
       '',
       ...this.line(`recent detail events (${shown.length}, newest first)${shown.length ? ':' : ''}`),
-      ...shown.flatMap((e) => this.line(`  ${new Date(e.timeMs).toISOString().slice(11, 23)}  ${e.path.padEnd(8)} from ` +
-        `${endpoint(e.remoteAddress.includes(':') ? 6 : 4, e.remoteAddress, e.remotePort)}  queue ${queueText(e)} syn ${e.synBacklog}`)),
+      ...shown.flatMap((e) => {
+        const at = new Date(e.timeMs).toISOString().slice(11, 23);
+        const from = endpoint(e.remoteAddress.includes(':') ? 6 : 4, e.remoteAddress, e.remotePort);
+        const wide = `  ${at}  ${e.path.padEnd(8)} from ${from}  queue ${queueText(e)} syn ${e.synBacklog}`;
+        // a line an event, in columns where they fit, closer where not
+        return this.line(wide.length <= this.W ? wide : `  ${at} ${e.path} from ${from} queue ${queueText(e)} syn ${e.synBacklog}`);
+      }),
     ];
   }
 }
