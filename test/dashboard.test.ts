@@ -624,3 +624,30 @@ test('view model: the gauges\' fullest queues are the first k of the open rows s
     t.deepEqual(fullestQueues(rows, k).map((r) => r.id), expect, `case ${c}`);
   }
 });
+
+test('view model: the notice is about what drops now: a dropping listener before one that stopped, none once they closed or went quiet', (t) => {
+  const st = new DashboardState();
+  const a = row(9000);
+  const b = row(9300);
+  st.ingest(frame(1000, [a, b]));
+  // a drops, then stops; b starts dropping while a's notice is still there
+  st.ingest(frame(2000, [{ ...a, overflows: 175, overflowRate: 175, firstOverflowMs: 1500, lastOverflowMs: 2000 }, b]));
+  t.is(st.notice()?.row.id, a.id);
+  const aQuiet = { ...a, overflows: 175, overflowRate: 0, firstOverflowMs: 1500, lastOverflowMs: 2000 };
+  st.ingest(frame(10_000, [aQuiet, { ...b, overflows: 40, overflowRate: 40, firstOverflowMs: 9500, lastOverflowMs: 10_000 }]));
+  const n = st.notice();
+  t.is(n?.row.id, b.id, 'the one dropping now, not the one that dropped 8 s ago');
+  t.is(n?.more, 1, 'the other still counted');
+  // b stops too: the oldest notice of those that dropped within the last minute
+  st.ingest(frame(20_000, [aQuiet, { ...b, overflows: 40, overflowRate: 0, firstOverflowMs: 9500, lastOverflowMs: 10_000 }]));
+  t.is(st.notice()?.row.id, a.id, 'neither drops now: the oldest notice of the last minute');
+  // every listener closed: no notice
+  st.ingest(frame(21_000, [{ ...aQuiet, closed: true, closedMs: 20_500 }, { ...b, overflows: 40, lastOverflowMs: 10_000, closed: true, closedMs: 20_500 }]));
+  t.is(st.notice(), null, 'closed listeners: nothing drops now');
+  // quiet for more than a minute: gone too
+  const st2 = new DashboardState();
+  st2.ingest(frame(1000, [a]));
+  st2.ingest(frame(2000, [{ ...a, overflows: 5, overflowRate: 5, firstOverflowMs: 1500, lastOverflowMs: 2000 }]));
+  st2.ingest(frame(70_000, [{ ...a, overflows: 5, overflowRate: 0, firstOverflowMs: 1500, lastOverflowMs: 2000 }]));
+  t.is(st2.notice(), null, 'quiet for over a minute');
+});

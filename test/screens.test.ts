@@ -55,25 +55,37 @@ function box(screen: string, label: RegExp): { title: string; lines: string[] } 
     const m = label.exec(line);
     if (!m) continue;
     const at = [...line.slice(0, m.index)].length;
-    const left = rows[y].lastIndexOf('┌', at);
-    const right = rows[y].indexOf('┐', at);
-    if (left < 0 || right < 0) continue;
+    // the corners: Unicode, or the terminal's line drawing where the locale is not UTF-8 (l k m, lines of q)
+    let left = at - 1;
+    while (left >= 0 && /[─q ]/.test(rows[y][left]) && !/[┌l]/.test(rows[y][left])) left--;
+    let right = at + [...m[0]].length;
+    while (right < rows[y].length && !(/[┐k]/.test(rows[y][right]) && /^[┌l]?\s*$/.test(rows[y].slice(right + 1, right + 2).join('')))) right++;
+    if (left < 0 || !/[┌l]/.test(rows[y][left]) || right >= rows[y].length) continue;
     const lines: string[] = [];
-    for (let i = y + 1; i < rows.length && rows[i][left] !== '└'; i++) lines.push(rows[i].slice(left + 1, right).join(''));
+    for (let i = y + 1; i < rows.length && !/[└m]/.test(rows[i][left]); i++) lines.push(rows[i].slice(left + 1, right).join(''));
     return { title: rows[y].slice(left + 1, right).join(''), lines };
   }
   return null;
 }
 
-/** What is wrong with a text as to addresses, cut marks and '~' (an empty list: nothing). */
-function problems(text: string, where: string): string[] {
+/**
+ * What is wrong with a text as to addresses, cut marks and '~' (an empty
+ * list: nothing). ascii: the locale is not UTF-8: the cut mark is '...', and
+ * '~' is a level of the ASCII sparklines too (not checked).
+ */
+function problems(text: string, where: string, ascii = false): string[] {
   const out: string[] = [];
+  const mark = ascii ? '...' : '…';
   for (const m of text.matchAll(/(?:\d{1,3}(?:\.\d{1,3}){3}|\[[0-9a-fA-F:.]+\]):\d+/g)) {
     // a whole address is a known one; a shortened host part is marked, and its port is whole
-    if (!KNOWN.has(m[0]) && !text.slice(0, m.index).endsWith('…')) out.push(`${where}: "${m[0]}" is no address of the recording (cut?)`);
+    if (!KNOWN.has(m[0]) && !text.slice(0, m.index).endsWith(mark)) out.push(`${where}: "${m[0]}" is no address of the recording (cut?)`);
   }
-  for (const m of text.matchAll(/…\]?:(\d+)/g)) if (!PORTS.has(m[1])) out.push(`${where}: a shortened address with port ${m[1]}, not a port of the recording`);
-  if (/:\d+…/.test(text)) out.push(`${where}: a port cut`);
+  for (const m of text.matchAll(ascii ? /\.\.\.\]?:(\d+)/g : /…\]?:(\d+)/g)) if (!PORTS.has(m[1])) out.push(`${where}: a shortened address with port ${m[1]}, not a port of the recording`);
+  if (ascii ? /:\d+\.\.\./.test(text) : /:\d+…/.test(text)) out.push(`${where}: a port cut`);
+  if (ascii) {
+    if (text.includes('…')) out.push(`${where}: '…' in a locale that is not UTF-8`);
+    return out;
+  }
   for (const l of text.split('\n')) {
     // '~' marks an estimate: before a figure, and in the help's note of what it means
     if (/~(?!\d)/.test(l.replace('~ marks an estimate', ''))) out.push(`${where}: a '~' not before a figure: "${l.trim()}"`);
@@ -203,6 +215,23 @@ for (const [W, H] of SIZES) {
     t.deepEqual(all, []);
   });
 }
+
+test('a locale that is not UTF-8 (80x24): the cut mark is ..., addresses whole, the footer keeps quit and help', async (t) => {
+  t.timeout(60000);
+  const tm = Tmux.start(`acceptq-screens-ascii-${process.pid}`, `${process.execPath} ${CLI} --replay ${FIXTURE}; sleep 60`, 80, 24,
+    { LANG: 'C', LC_ALL: 'C', NO_COLOR: '1', TERM: 'xterm-256color' });
+  t.teardown(() => tm.kill());
+  await tm.waitFor((s) => /listeners \d+\/\d+/.test(s));
+  await settle(5000);
+  const screen = tm.capture();
+  t.deepEqual(problems(screen, 'main', true), []);
+  t.regex(screen, /\.\.\./, 'something is cut at 80 columns (the namespace of 127.0.0.1:9000), with ...');
+  t.regex(screen.split('\n').filter((l) => l.trim()).pop()!, /^ q quit {2}.*\? help\s*$/);
+  tm.keys('Enter');
+  await tm.waitFor((s) => /listener detail/.test(s));
+  const detail = await readOverlay(tm, /listener detail/);
+  t.deepEqual(detail.screens.flatMap((s, i) => problems(s, `detail page ${i + 1}`, true)), []);
+});
 
 test('the cut helpers: the mark where cut, whole words, an address\'s port never cut, the namespace\'s last digits', (t) => {
   t.is(cut('abcdef', 6), 'abcdef');
