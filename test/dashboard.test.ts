@@ -165,8 +165,8 @@ test.serial('overflowing and idle listeners: follow the worst, marks, notice, sp
 
   // x dismisses the notice
   tm.keys('x');
-  screen = await tm.waitFor((s) => !s.includes('! new:'));
-  t.false(screen.includes('x dismiss'));
+  // (the footer's line may be drawn a moment after the header's)
+  screen = await tm.waitFor((s) => !s.includes('! new:') && !s.includes('x dismiss'));
 
   // the mouse: a click on the idle row selects it, and from then on the selection stays
   // there while another listener starts dropping (and gets a notice)
@@ -421,7 +421,7 @@ test.serial('NO_COLOR and a non-UTF-8 locale: no colour, plain ASCII, the marks 
   tm.keys('Enter');
   const detail = await tm.waitFor((s) => s.includes('listener detail') && /arrivals\/s max/.test(s));
   t.notRegex(detail, /[▁▂▃▄▅▆▇█░µ≥]/, 'no Unicode there either');
-  t.regex(detail, /overflows\/s max \d+(\.\d)?:[^\n]*\n[|x]_*[.\-~=+*#]/, 'the drops drawn in ASCII');
+  t.regex(detail, /overflows\/s max \d+(\.\d)?:[^\n]*\n[|x]_*[.\-:=+*#]/, 'the drops drawn in ASCII');
   t.regex(detail, /-\d+s +-\d+s +now/);
   tm.keys('Escape');
   await tm.waitFor((s) => !s.includes('listener detail'));
@@ -477,7 +477,7 @@ test('view model: the selection follows the worst listener until moved; notices;
   t.is(columnAt(cols, 2)?.title, 'LISTEN');
 
   // sparklines end at the right; the axis says how far back the left end is
-  t.is(sparkline([0, 4, 8], 5, true, true), '  _~#', 'blank: no frame yet; _ zero');
+  t.is(sparkline([0, 4, 8], 5, true, true), '  _:#', 'blank: no frame yet; _ zero');
   t.is(sparkline([0, 1, 100], 3, false, true), '▁▂█', 'a small value still shows');
   t.is(span(45), '45s');
   t.is(span(180), '3m');

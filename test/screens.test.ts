@@ -70,8 +70,7 @@ function box(screen: string, label: RegExp): { title: string; lines: string[] } 
 
 /**
  * What is wrong with a text as to addresses, cut marks and '~' (an empty
- * list: nothing). ascii: the locale is not UTF-8: the cut mark is '...', and
- * '~' is a level of the ASCII sparklines too (not checked).
+ * list: nothing). ascii: the locale is not UTF-8: the cut mark is '...'.
  */
 function problems(text: string, where: string, ascii = false): string[] {
   const out: string[] = [];
@@ -82,10 +81,7 @@ function problems(text: string, where: string, ascii = false): string[] {
   }
   for (const m of text.matchAll(ascii ? /\.\.\.\]?:(\d+)/g : /…\]?:(\d+)/g)) if (!PORTS.has(m[1])) out.push(`${where}: a shortened address with port ${m[1]}, not a port of the recording`);
   if (ascii ? /:\d+\.\.\./.test(text) : /:\d+…/.test(text)) out.push(`${where}: a port cut`);
-  if (ascii) {
-    if (text.includes('…')) out.push(`${where}: '…' in a locale that is not UTF-8`);
-    return out;
-  }
+  if (ascii && text.includes('…')) out.push(`${where}: '…' in a locale that is not UTF-8`);
   for (const l of text.split('\n')) {
     // '~' marks an estimate: before a figure, and in the help's note of what it means
     if (/~(?!\d)/.test(l.replace('~ marks an estimate', ''))) out.push(`${where}: a '~' not before a figure: "${l.trim()}"`);

@@ -376,7 +376,8 @@ export function ago(ms: number | null, now: number): string {
 }
 
 export const BLOCKS = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
-export const ASCII_LEVELS = ['_', '.', '-', '~', '=', '+', '*', '#'];
+// no '~': it marks estimates, and only them
+export const ASCII_LEVELS = ['_', '.', '-', ':', '=', '+', '*', '#'];
 
 /** blessed-contrib's sparkline blocks as ASCII levels (for a locale that is not UTF-8). */
 export function asciiBlocks(text: string): string {
