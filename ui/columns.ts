@@ -9,7 +9,8 @@
  */
 import { endpoint } from '../src/model/address';
 import { sanitize } from '../src/model/sanitize';
-import { duration, figure, perSecond, queueText, type SortKey } from '../src/model/view';
+import { durationIn, figure, perSecond, queueText, unitFor, type DurationUnit, type SortKey } from '../src/model/view';
+
 import type { ListenerRow } from '../src/model/types';
 import { ago, cut, fitEndpoint } from './viewmodel';
 
@@ -27,20 +28,9 @@ export interface Column {
   text(r: ListenerRow, now: number, unit?: DurationUnit): string;
 }
 
-/** How a column of waits writes them, all in one unit: "850ms" or "51.8s". */
-export type DurationUnit = 'ms' | 's';
-
-/** A wait in a column's unit (by default its own): "850ms", or "4.19s" / "51.8s"; '-' for none. */
-export function durationIn(ms: number | null, unit?: DurationUnit): string {
-  if (ms === null) return '-';
-  unit ??= ms >= 1000 ? 's' : 'ms';
-  if (unit === 's') return `${(ms / 1000).toFixed(ms < 10_000 ? 2 : 1)}s`;
-  return ms >= 10_000 ? `${Math.round(ms)}ms` : duration(ms);
-}
-
-/** The unit of a column of waits over the rows shown: seconds once any is a second or more. */
+/** The unit of a column of waits over the rows shown (unitFor). */
 export function durationUnit(c: Column, rows: ListenerRow[]): DurationUnit {
-  return c.ms && rows.some((r) => (c.ms!(r) ?? 0) >= 1000) ? 's' : 'ms';
+  return c.ms ? unitFor(rows.map(c.ms)) : 'ms';
 }
 
 /** A rate in a cell: one decimal below 100/s. */

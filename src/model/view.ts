@@ -58,6 +58,22 @@ export function duration(ms: number | null): string {
   return `${ms < 10 ? ms.toFixed(2) : ms < 100 ? ms.toFixed(1) : Math.round(ms)}ms`;
 }
 
+/** How a column of waits writes them, all in one unit: "850ms" or "51.8s". */
+export type DurationUnit = 'ms' | 's';
+
+/** A wait in a column's unit (by default its own): "850ms", or "4.19s" / "51.8s"; '-' for none. */
+export function durationIn(ms: number | null, unit?: DurationUnit): string {
+  if (ms === null) return '-';
+  unit ??= ms >= 1000 ? 's' : 'ms';
+  if (unit === 's') return `${(ms / 1000).toFixed(ms < 10_000 ? 2 : 1)}s`;
+  return ms >= 10_000 ? `${Math.round(ms)}ms` : duration(ms);
+}
+
+/** The unit of a column of these waits: seconds once any is a second or more (one unit a column). */
+export function unitFor(waits: Array<number | null | undefined>): DurationUnit {
+  return waits.some((ms) => (ms ?? 0) >= 1000) ? 's' : 'ms';
+}
+
 /** "note 127.0.0.1:80 (netns 4026531840): <verdict>; basis: <figures>", a listener's diagnosis below a table. */
 export function diagnosisNote(r: Pick<ListenerRow, 'family' | 'address' | 'port' | 'netns'>, d: Diagnosis): string {
   return `note ${endpoint(r.family, r.address, r.port)} (netns ${r.netns}): ${d.verdict}; basis: ${d.basis}`;

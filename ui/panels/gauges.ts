@@ -2,8 +2,7 @@
 import blessed from 'blessed';
 import { endpoint } from '../../src/model/address';
 import { SLOW_WAIT_MS } from '../../src/model/diagnosis';
-import { queueText } from '../../src/model/view';
-import { durationIn } from '../columns';
+import { durationIn, queueText, unitFor } from '../../src/model/view';
 import { ambiguousEndpoints, bar, endpointSuffix, fitEndpoint } from '../viewmodel';
 
 /** The least of a namespace that tells two like addresses apart: " netns …239". */
@@ -29,7 +28,7 @@ export class GaugesPanel {
     const shown = state.gaugeRows(lines);
     const ambiguous = ambiguousEndpoints(state.rows());
     // one unit for the oldest waits shown
-    const unit = shown.some((r) => (r.oldestWaitMs ?? 0) >= 1000) ? 's' : 'ms';
+    const unit = unitFor(shown.map((r) => r.oldestWaitMs));
     const cells = shown.map((r) => {
       const oldest = r.oldestWaitMs ?? null;
       return {
