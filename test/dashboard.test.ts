@@ -326,7 +326,8 @@ test.serial('why it overflows: waits, rates, the worst wait, the detail view\'s 
   // the detail view: the last interval's waits and their histogram (200 ms: the 131-262 ms bucket),
   // accepts and arrivals per second (blessed-contrib's sparkline), the backlog, the diagnosis
   tm.keys('Enter');
-  screen = await tm.waitFor((s) => s.includes('listener detail'));
+  // (the whole view drawn: its sparklines' last title too)
+  screen = await tm.waitFor((s) => s.includes('listener detail') && /arrivals\/s max/.test(s));
   t.regex(screen, /wait, last interval \(\d+ timed\): p50 ~\d+ms +p99 ~\d+ms +mean \d+ms +min \d+ms +max \d+ms/, 'p50 and p99 marked as estimates');
   t.regex(screen, /^[│x] +131ms-262ms █+ \d+ +[│x]$/m, 'the histogram\'s bucket, labelled');
   const dl = lines(screen);
