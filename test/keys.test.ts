@@ -1,7 +1,7 @@
 // The dashboard's keys: what each does in each mode (ui/keys.ts), as the help describes them.
 import test from 'ava';
 import { keyAction, KEY_HELP, PAGE_ROWS } from '../ui/keys';
-import { helpText } from '../ui/panels/help';
+import { helpLines } from '../ui/panels/help';
 
 test('table keys: movement, sorting, filter, detail, quit', (t) => {
   t.deepEqual(keyAction('table', 'q'), { kind: 'quit' });
@@ -27,6 +27,15 @@ test('table keys: movement, sorting, filter, detail, quit', (t) => {
   t.is(keyAction('table', 'z', 'z'), null);
 });
 
+test("the keys a person tries first, as in htop: F1 help, F3 search, F6 sort, F10 quit", (t) => {
+  t.deepEqual(keyAction('table', 'f1'), { kind: 'help' });
+  t.deepEqual(keyAction('table', 'f3'), { kind: 'filterStart' });
+  t.deepEqual(keyAction('table', 'f6'), { kind: 'sort', step: 1 });
+  t.deepEqual(keyAction('table', 'f10'), { kind: 'quit' });
+  const help = helpLines(200).join('\n');
+  for (const k of ['F1', 'F3', 'F6', 'F10']) t.regex(help, new RegExp(`\\b${k}\\b`), `the help names ${k}`);
+});
+
 test('Enter acts once: blessed reports it as return and again as enter', (t) => {
   for (const mode of ['table', 'filter', 'help', 'detail'] as const) t.is(keyAction(mode, 'enter'), null);
 });
@@ -41,18 +50,34 @@ test('while typing a filter, keys are text', (t) => {
   t.deepEqual(keyAction('filter', 'C-c'), { kind: 'quit' });
 });
 
-test('overlays: any key closes the help; Esc, Enter or q the detail view', (t) => {
-  t.deepEqual(keyAction('help', 'x', 'x'), { kind: 'closeOverlay' });
-  t.deepEqual(keyAction('detail', 'q'), { kind: 'closeOverlay' });
-  t.deepEqual(keyAction('detail', 'escape'), { kind: 'closeOverlay' });
+test('overlays: ?, F1, Esc or q close the help, Esc, Enter or q the detail view; the other keys scroll them or do nothing', (t) => {
+  for (const mode of ['help', 'detail'] as const) {
+    t.deepEqual(keyAction(mode, 'escape'), { kind: 'closeOverlay' });
+    t.deepEqual(keyAction(mode, 'q', 'q'), { kind: 'closeOverlay' });
+    t.deepEqual(keyAction(mode, 'j', 'j'), { kind: 'scroll', by: 1, unit: 'line' });
+    t.deepEqual(keyAction(mode, 'down'), { kind: 'scroll', by: 1, unit: 'line' });
+    t.deepEqual(keyAction(mode, 'k', 'k'), { kind: 'scroll', by: -1, unit: 'line' });
+    t.deepEqual(keyAction(mode, 'up'), { kind: 'scroll', by: -1, unit: 'line' });
+    t.deepEqual(keyAction(mode, 'pagedown'), { kind: 'scroll', by: 1, unit: 'page' });
+    t.deepEqual(keyAction(mode, 'pageup'), { kind: 'scroll', by: -1, unit: 'page' });
+    t.deepEqual(keyAction(mode, 'home'), { kind: 'scrollTo', to: 'first' });
+    t.deepEqual(keyAction(mode, 'end'), { kind: 'scrollTo', to: 'last' });
+    t.deepEqual(keyAction(mode, 'unknown-name', 'G'), { kind: 'scrollTo', to: 'last' });
+    t.is(keyAction(mode, 'x', 'x'), null, 'x does nothing');
+  }
+  t.deepEqual(keyAction('help', '?', '?'), { kind: 'closeOverlay' });
+  t.deepEqual(keyAction('help', 'f1'), { kind: 'closeOverlay' });
   t.deepEqual(keyAction('detail', 'return'), { kind: 'closeOverlay' });
-  t.is(keyAction('detail', 'j'), null);
 });
 
-test('the help lists every key line, aligned', (t) => {
-  const help = helpText().split('\n');
-  for (const [keys] of KEY_HELP) t.true(help.some((l) => l.startsWith(`  ${keys} `)), keys);
-  const starts = help.filter((l) => /^  \S.* {2,}\S/.test(l) && KEY_HELP.some(([k]) => l.startsWith(`  ${k} `)))
-    .map((l) => l.search(/ {2,}\S/) + l.slice(l.search(/ {2,}\S/)).search(/\S/));
-  t.is(new Set(starts).size, 1);
+test('the help lists every key line, aligned, wrapped to its width (no line longer)', (t) => {
+  for (const width of [56, 76, 96, 196]) {
+    const help = helpLines(width);
+    t.true(help.every((l) => l.length <= width), `every line fits ${width}`);
+    for (const [keys] of KEY_HELP) t.true(help.some((l) => l.startsWith(`  ${keys} `)), keys);
+    const starts = help.filter((l) => KEY_HELP.some(([k]) => l.startsWith(`  ${k} `)))
+      .map((l) => l.search(/ {2,}\S/) + l.slice(l.search(/ {2,}\S/)).search(/\S/));
+    t.is(new Set(starts).size, 1);
+    t.false(help.some((l) => l.includes('~ ') && !l.includes('~ marks an estimate')), 'no ~ but the estimate note');
+  }
 });

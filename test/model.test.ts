@@ -244,7 +244,7 @@ test('--once table: estimated figures carry ~, a footnote explains it, the names
   const exact = lines.find((l) => l.includes('127.0.0.1:443 '))!.trim().split(/\s+/);
   t.deepEqual(exact.slice(8, 14), ['7', '7', '0', '0.0', '0', '0'], 'an exact row has no ~');
   t.truthy(lines.find((l) => l.startsWith('~ estimate:')), out);
-  t.true(out.includes('netns 4026531840: kernel ListenOverflows 50, ListenDrops 0, TCPReqQFullDrop 3, SyncookiesSent 5; ' +
+  t.true(out.includes('netns 4026531840: kernel since acceptq started: ListenOverflows 50, ListenDrops 0, TCPReqQFullDrop 3, SyncookiesSent 5; ' +
     'unattributed overflows 1, SYN-queue drops -2, cookies 0; unmatched 1; split among its listeners: estimate'), out);
   const plain = renderTable(new Collector(replay([{ listeners: [listener({ overflowsSyn: 1 })], namespaces: [netns({})], stats }]).source).tick());
   t.false(plain.includes('~'), 'no estimate, no ~ and no footnote');
@@ -406,7 +406,7 @@ test('diagnosis: the application is the bottleneck', (t) => {
   const d = diagnoseSnapshot(s1, s0).get(s1.listeners[0].id)!;
   t.is(d.kind, 'slow-accept');
   t.is(d.verdict, 'the application accepts 1,200/s while 1,900/s arrive: it is the bottleneck (accept faster, more workers)');
-  t.is(d.basis, 'acceptRate 1200/s, arrivalRate 1200/s + overflowRate 700/s, backlog 129, maxBacklog 128, oldestWaitMs 107');
+  t.is(d.basis, 'accepts 1200/s, arrivals 1200/s + overflows 700/s, queue 129/128, oldest wait 107ms');
   // io_uring or not, an application that never accepts is the bottleneck
   const stuck = interval({ backlog: 129 }, { backlog: 129, overflowsAck: 50, oldestWaitUs: 4_000_000 });
   t.like(diagnose(stuck.s1.listeners[0], stuck.s1.namespaces[0]), { kind: 'slow-accept', verdict: 'the application accepts 0/s while 50/s arrive: it is the bottleneck (accept faster, more workers)' });
@@ -421,7 +421,7 @@ test('diagnosis: listen() backlog cut by net.core.somaxconn', (t) => {
   const d = diagnoseSnapshot(s1, s0).get(s1.listeners[0].id)!;
   t.is(d.kind, 'somaxconn');
   t.is(d.verdict, 'listen(4096) was cut to 128 by net.core.somaxconn: raise net.core.somaxconn');
-  t.is(d.basis, 'requestedBacklog 4096, maxBacklog 128, sockets 1, somaxconn 128, acceptRate 1000/s, arrivalRate 1000/s, overflowRate 50/s, backlog 0, maxBacklog 128');
+  t.is(d.basis, 'listen() asked 4096, limit 128, sockets 1, somaxconn 128, accepts 1000/s, arrivals 1000/s, overflows 50/s, queue 0/128');
   // per socket: a SO_REUSEPORT group of 4 that each asked for 4096
   const group = interval({}, { sockets: 4, requestedBacklog: 4 * 4096, maxBacklog: 4 * 128, overflowsSyn: 5, arrivals: 100, accepts: 100 }, { somaxconn: 128 });
   t.is(diagnose(group.s1.listeners[0], group.s1.namespaces[0])?.verdict, 'listen(4096) was cut to 128 by net.core.somaxconn: raise net.core.somaxconn');
@@ -436,7 +436,7 @@ test('diagnosis: bursts outgrow a backlog the application keeps pace with', (t) 
   const d = diagnoseSnapshot(s1, s0).get(s1.listeners[0].id)!;
   t.is(d.kind, 'burst');
   t.is(d.verdict, 'overflows in bursts while accepts keep pace: raise the backlog');
-  t.regex(d.basis, /^acceptRate 300\/s, arrivalRate 300\/s, overflowRate 200\/s, backlog 0, maxBacklog 128, waitP99Ms 3\.9$/);
+  t.regex(d.basis, /^accepts 300\/s, arrivals 300\/s, overflows 200\/s, queue 0\/128, wait p99 ~3\.90ms$/);
   // caught mid-burst: the queue full, accepts well below the demand, but drained in 20 ms where the interval's
   // accept rate would take 257 ms: the application idles between bursts, it is not the bottleneck
   const mid = interval({}, { maxBacklog: 128, backlog: 129, arrivals: 497, accepts: 497, overflowsSyn: 410, oldestWaitUs: 10600,
@@ -453,7 +453,7 @@ test('diagnosis: SYN queue full and cookies sent, preferred while accepts keep p
   const d = diagnoseSnapshot(flood.s1, flood.s0).get(flood.s1.listeners[0].id)!;
   t.is(d.kind, 'syn-queue');
   t.is(d.verdict, 'SYN queue full and cookies sent: a SYN flood, or a listen() backlog too small (it caps the SYN queue)');
-  t.is(d.basis, 'synDrops 0/s, cookies 850/s, acceptRate 1000/s, arrivalRate 1000/s, overflowRate 100/s, synBacklog 128, tcp_max_syn_backlog 512, tcp_syncookies 1');
+  t.is(d.basis, 'SYN-queue drops 0/s, SYN cookies 850/s, accepts 1000/s, arrivals 1000/s, overflows 100/s, SYN queue 128, tcp_max_syn_backlog 512, tcp_syncookies 1');
   const drops = interval(before, { synDrops: 30, arrivals: 10, accepts: 10 }, { syncookies: 0 });
   t.is(diagnoseSnapshot(drops.s1, drops.s0).get(drops.s1.listeners[0].id)?.verdict, 'SYN queue full and SYNs dropped: a SYN flood, or the backlog or tcp_max_syn_backlog too small');
   // the same cookies with an application that cannot keep up: that comes first
@@ -524,8 +524,8 @@ test('--once table: arrivals, accepts, wait p99, oldest, what listen() asked for
   const cells = lines.find((l) => l.includes('127.0.0.1:80 '))!.trim().split(/\s+/);
   t.deepEqual(cells.slice(14), ['1200.0', '1200.0', '110ms', '107ms', '4096', 'open']);
   t.true(lines.includes('note 127.0.0.1:80 (netns 4026531840): listen(4096) was cut to 128 by net.core.somaxconn: raise net.core.somaxconn; ' +
-    'the application also accepts 1,200/s while 1,900/s arrive; basis: requestedBacklog 4096, maxBacklog 128, sockets 1, somaxconn 128, ' +
-    'acceptRate 1200/s, arrivalRate 1200/s, overflowRate 700/s, backlog 129, maxBacklog 128'), out);
+    'the application also accepts 1,200/s while 1,900/s arrive; basis: listen() asked 4096, limit 128, sockets 1, somaxconn 128, ' +
+    'accepts 1200/s, arrivals 1200/s, overflows 700/s, queue 129/128'), out);
   t.regex(out, /^netns 4026531840: .*; somaxconn 128, tcp_max_syn_backlog 512, tcp_syncookies 1, tcp_abort_on_overflow 0$/m);
   // nothing cut, no REQ column; nothing wrong, no note
   const calm = renderTable(interval({}, { arrivals: 5, accepts: 5 }).s1);

@@ -9,9 +9,10 @@
  */
 import { endpoint } from '../src/model/address';
 import { sanitize } from '../src/model/sanitize';
-import { duration, figure, perSecond, type SortKey } from '../src/model/view';
+import { durationIn, figure, perSecond, queueText, unitFor, type DurationUnit, type SortKey } from '../src/model/view';
+
 import type { ListenerRow } from '../src/model/types';
-import { ago } from './viewmodel';
+import { ago, cut, fitEndpoint } from './viewmodel';
 
 export interface Column {
   title: string;
@@ -22,32 +23,41 @@ export interface Column {
   sort?: SortKey;
   /** Shown only for a fleet (its rows come from many hosts). */
   fleet?: boolean;
-  text(r: ListenerRow, now: number): string;
+  /** A column of waits: the wait of a row in ms (its unit is chosen for the column as a whole, see durationUnit). */
+  ms?: (r: ListenerRow) => number | null;
+  text(r: ListenerRow, now: number, unit?: DurationUnit): string;
+}
+
+/** The unit of a column of waits over the rows shown (unitFor). */
+export function durationUnit(c: Column, rows: ListenerRow[]): DurationUnit {
+  return c.ms ? unitFor(rows.map(c.ms)) : 'ms';
 }
 
 /** A rate in a cell: one decimal below 100/s. */
 
-// Widths leave room for the title's sort mark (v or ^).
+// Widths leave room for the title's sort mark (v or ^) a space after it.
 export const COLUMNS: Column[] = [
   { title: 'HOST', width: 21, priority: 10, align: 'left', sort: 'host', fleet: true, text: (r) => sanitize(r.host) },
   // a down host with no listener known has a row of its own
-  { title: 'LISTEN', width: 24, priority: 10, align: 'left', sort: 'address', text: (r) => (r.port ? endpoint(r.family, r.address, r.port) : 'host down') },
+  // 23: the longest IPv4 endpoint (21) whole; a longer one is shortened in its host part, never its port
+  { title: 'LISTEN', width: 23, priority: 10, align: 'left', sort: 'address', text: (r) => (r.port ? endpoint(r.family, r.address, r.port) : 'host down') },
   { title: 'NETNS', width: 10, priority: 4, align: 'right', sort: 'netns', text: (r) => String(r.netns) },
   { title: 'PID/COMM', width: 20, priority: 8, align: 'left', sort: 'comm', text: (r) => (r.pid ? `${r.pid}/${sanitize(r.comm)}` : '-') },
   // on a wide terminal: 80 and 120 columns keep their layout (the detail view always names it)
   { title: 'SERVICE', width: 20, priority: 6, align: 'left', text: (r) => sanitize(r.service ?? '') || '-' },
   { title: 'SOCK', width: 4, priority: 2, align: 'right', text: (r) => String(r.sockets) },
-  { title: 'QUEUE', width: 11, priority: 9, align: 'right', sort: 'fill', text: (r) => `${r.backlog}/${r.maxBacklog}` },
-  { title: 'PEAK', width: 5, priority: 5, align: 'right', sort: 'peak', text: (r) => String(r.peakBacklog) },
-  { title: 'SYNQ', width: 5, priority: 3, align: 'right', sort: 'synq', text: (r) => String(r.synBacklog) },
+  { title: 'QUEUE', width: 11, priority: 9, align: 'right', sort: 'fill', text: (r) => queueText(r) },
+  { title: 'PEAK', width: 6, priority: 5, align: 'right', sort: 'peak', text: (r) => String(r.peakBacklog) },
+  { title: 'SYNQ', width: 6, priority: 3, align: 'right', sort: 'synq', text: (r) => String(r.synBacklog) },
   // the age of the oldest connection waiting now (exact), the wait p99 of the last interval (an estimate)
-  { title: 'OLDEST', width: 7, priority: 7, align: 'right', sort: 'oldest', text: (r) => duration(r.oldestWaitMs ?? null) },
-  { title: 'WAITP99', width: 8, priority: 8, align: 'right', sort: 'wait', text: (r) => (r.waitP99Ms == null ? '-' : figure(duration(r.waitP99Ms), true)) },
-  { title: 'ARR/S', width: 6, priority: 7, align: 'right', sort: 'arrivals', text: (r) => perSecond(r.arrivalRate) },
-  { title: 'ACC/S', width: 6, priority: 7, align: 'right', sort: 'accepts', text: (r) => perSecond(r.acceptRate) },
-  { title: 'OVERFLOWS', width: 10, priority: 9, align: 'right', sort: 'overflows', text: (r) => figure(r.overflows, r.estimate) },
+  { title: 'OLDEST', width: 8, priority: 7, align: 'right', sort: 'oldest', ms: (r) => r.oldestWaitMs ?? null, text: (r, _, u) => durationIn(r.oldestWaitMs ?? null, u) },
+  { title: 'WAITP99', width: 9, priority: 8, align: 'right', sort: 'wait', ms: (r) => r.waitP99Ms ?? null,
+    text: (r, _, u) => (r.waitP99Ms == null ? '-' : figure(durationIn(r.waitP99Ms, u), true)) },
+  { title: 'ARR/S', width: 7, priority: 7, align: 'right', sort: 'arrivals', text: (r) => perSecond(r.arrivalRate) },
+  { title: 'ACC/S', width: 7, priority: 7, align: 'right', sort: 'accepts', text: (r) => perSecond(r.acceptRate) },
+  { title: 'OVERFLOWS', width: 11, priority: 9, align: 'right', sort: 'overflows', text: (r) => figure(r.overflows, r.estimate) },
   { title: 'OVF/S', width: 8, priority: 10, align: 'right', sort: 'rate', text: (r) => figure(r.overflowRate.toFixed(1), r.estimate) },
-  { title: 'LAST', width: 5, priority: 6, align: 'right', sort: 'last', text: (r, now) => ago(r.lastOverflowMs, now) },
+  { title: 'LAST', width: 6, priority: 6, align: 'right', sort: 'last', text: (r, now) => ago(r.lastOverflowMs, now) },
   { title: 'SYN/ACK', width: 13, priority: 6, align: 'right', text: (r) => figure(`${r.overflowsSyn}/${r.overflowsAck}`, r.estimate) },
 ];
 
@@ -83,14 +93,14 @@ export function fitColumns(width: number, fleet = false): Column[] {
   return COLUMNS.filter((c) => chosen.has(c));
 }
 
-function cell(c: Column, s: string): string {
-  const t = s.length > c.width ? s.slice(0, c.width - 1) + '~' : s;
+function cell(c: Column, s: string, ascii = false, suffix = ''): string {
+  const t = c.title === 'LISTEN' ? fitEndpoint(s, c.width, ascii, suffix) : cut(s, c.width, ascii);
   return c.align === 'left' ? t.padEnd(c.width) : t.padStart(c.width);
 }
 
-/** Header line: the sort column marked with its direction. */
-export function headerLine(cols: Column[], sort: SortKey, reverse: boolean): string {
-  return '  ' + cols.map((c) => cell(c, c.sort === sort ? `${c.title}${reverse ? '^' : 'v'}` : c.title)).join(' ');
+/** Header line: the sort column marked with its direction, a space from its title. */
+export function headerLine(cols: Column[], sort: SortKey, reverse: boolean, ascii = false): string {
+  return '  ' + cols.map((c) => cell(c, c.sort === sort ? `${c.title} ${reverse ? '^' : 'v'}` : c.title, ascii)).join(' ');
 }
 
 /** The column under character x of a line (0 = the marker column), if any. */
@@ -103,7 +113,19 @@ export function columnAt(cols: Column[], x: number): Column | undefined {
   return undefined;
 }
 
-/** One row: '>' marks the selection, then its activity mark (both visible without colour too). */
-export function rowLine(cols: Column[], r: ListenerRow, selected: boolean, now: number, nowMs = NOW_MS): string {
-  return (selected ? '>' : ' ') + MARKS[activity(r, now, nowMs)] + cols.map((c) => cell(c, c.text(r, now))).join(' ');
+/** Each column's unit of waits over the rows shown (one unit a column). */
+export function columnUnits(cols: Column[], rows: ListenerRow[]): DurationUnit[] {
+  return cols.map((c) => durationUnit(c, rows));
+}
+
+/**
+ * One row: '>' marks the selection, then its activity mark (both visible
+ * without colour too). suffix: what tells its address from another row's
+ * (" netns N"), after the address where the NETNS column is not shown.
+ */
+export function rowLine(cols: Column[], r: ListenerRow, selected: boolean, now: number, nowMs = NOW_MS, units?: DurationUnit[], ascii = false,
+  suffix = ''): string {
+  const sfx = cols.some((c) => c.title === 'NETNS') ? '' : suffix;
+  return (selected ? '>' : ' ') + MARKS[activity(r, now, nowMs)] +
+    cols.map((c, i) => cell(c, c.text(r, now, units?.[i] ?? durationUnit(c, [r])), ascii, c.title === 'LISTEN' ? sfx : '')).join(' ');
 }

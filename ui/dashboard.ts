@@ -91,6 +91,8 @@ class Dashboard {
   readonly footer: FooterPanel;
   readonly detail: DetailPanel;
   readonly help: HelpPanel;
+  /** A row drops "now" if it dropped within this many ms. */
+  readonly nowMs: number;
   private readonly small: blessed.Widgets.BoxElement;
 
   /** Histories asked of the stream (by listener id, '' the total): once each. */
@@ -106,6 +108,7 @@ class Dashboard {
       nowMs: Math.max(NOW_MS, 2 * intervalS * 1000),
       filterDraft: () => this.filterDraft,
     };
+    this.nowMs = ctx.nowMs;
     this.header = new HeaderPanel(ctx);
     this.gauges = new GaugesPanel(ctx);
     this.spark = new SparklinesPanel(ctx);
@@ -164,6 +167,7 @@ class Dashboard {
     if (this.overlay !== 'detail' || mode === 'small') this.detail.hide();
     else this.detail.el.hidden = false;
     this.help.el.hidden = this.overlay !== 'help' || mode === 'small';
+    if (!this.help.el.hidden) this.help.draw();
     log.render(() => this.screen.render());
   }
 
@@ -205,19 +209,26 @@ class Dashboard {
         // the person has looked at it, so its notice goes
         const r = state.selected();
         if (!r) return false;
-        this.detail.id = r.id;
+        this.detail.open(r.id);
         this.overlay = 'detail';
         this.backfill(r);
         state.dismissNotice(r.id);
         break;
       }
       case 'closeOverlay': this.overlay = 'none'; break;
-      case 'dismissNotice': { const n = state.notice(); if (n) state.dismissNotice(n.row.id); break; }
+      case 'dismissNotice': { const n = state.notice(this.nowMs); if (n) state.dismissNotice(n.row.id); break; }
       case 'pause': state.paused = !state.paused; break;
       case 'speed': state.changeSpeed(a.step); break;
-      case 'help': this.overlay = 'help'; break;
+      case 'help': this.overlay = 'help'; this.help.reset(); break;
+      case 'scroll': this.overlayPanel()?.scroll(a.by, a.unit); break;
+      case 'scrollTo': this.overlayPanel()?.scrollTo(a.to); break;
     }
     return true;
+  }
+
+  /** The overlay shown, which the scroll keys move. */
+  private overlayPanel(): DetailPanel | HelpPanel | null {
+    return this.overlay === 'detail' ? this.detail : this.overlay === 'help' ? this.help : null;
   }
 
   /**

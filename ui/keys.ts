@@ -22,6 +22,9 @@ export type Action =
   | { kind: 'clearFilterOrQuit' }
   | { kind: 'detail' }
   | { kind: 'closeOverlay' }
+  /** Scroll the overlay (help, detail) by lines or pages, or to its first or last line. */
+  | { kind: 'scroll'; by: number; unit: 'line' | 'page' }
+  | { kind: 'scrollTo'; to: 'first' | 'last' }
   | { kind: 'dismissNotice' }
   | { kind: 'pause' }
   | { kind: 'speed'; step: 1 | -1 }
@@ -36,8 +39,16 @@ export const WHEEL_ROWS = 3;
  * The table's keys: blessed's key names (key.full, e.g. 'S-g') and, for
  * keys blessed names differently across terminals, the character typed.
  */
-const TABLE_KEYS: Array<{ names: string[]; chars?: string[]; action: Action }> = [
-  { names: ['q'], action: { kind: 'quit' } },
+type KeyTable = Array<{ names: string[]; chars?: string[]; action: Action }>;
+
+/** A key's action in a table of keys: by blessed's name, else by the character typed. */
+function lookup(keys: KeyTable, name: string, ch?: string): Action | null {
+  return (keys.find((k) => k.names.includes(name)) ?? keys.find((k) => ch !== undefined && k.chars?.includes(ch)))?.action ?? null;
+}
+
+// the function keys as htop has them: F1 help, F3 search (the filter), F6 sort, F10 quit
+const TABLE_KEYS: KeyTable = [
+  { names: ['q', 'f10'], action: { kind: 'quit' } },
   { names: ['escape'], action: { kind: 'clearFilterOrQuit' } },
   { names: ['up', 'k'], action: { kind: 'move', by: -1 } },
   { names: ['down', 'j'], action: { kind: 'move', by: 1 } },
@@ -46,9 +57,9 @@ const TABLE_KEYS: Array<{ names: string[]; chars?: string[]; action: Action }> =
   { names: ['home', 'g'], action: { kind: 'moveTo', to: 'first' } },
   { names: ['end', 'S-g'], chars: ['G'], action: { kind: 'moveTo', to: 'last' } },
   { names: ['<', ','], chars: ['<'], action: { kind: 'sort', step: -1 } },
-  { names: ['>', '.', 's'], chars: ['>'], action: { kind: 'sort', step: 1 } },
+  { names: ['>', '.', 's', 'f6'], chars: ['>'], action: { kind: 'sort', step: 1 } },
   { names: ['r'], action: { kind: 'reverse' } },
-  { names: ['/'], action: { kind: 'filterStart' } },
+  { names: ['/', 'f3'], action: { kind: 'filterStart' } },
   { names: ['return'], action: { kind: 'detail' } },
   { names: ['x'], action: { kind: 'dismissNotice' } },
   { names: ['p', 'space'], action: { kind: 'pause' } },
@@ -57,19 +68,35 @@ const TABLE_KEYS: Array<{ names: string[]; chars?: string[]; action: Action }> =
   { names: ['?', 'f1'], chars: ['?'], action: { kind: 'help' } },
 ];
 
-/** The help's lines about keys: what to press, what it does. */
+/** Keys that scroll an overlay (the help, the detail view) that does not fit, as in the table. */
+const SCROLL_KEYS: KeyTable = [
+  { names: ['up', 'k'], action: { kind: 'scroll', by: -1, unit: 'line' } },
+  { names: ['down', 'j'], action: { kind: 'scroll', by: 1, unit: 'line' } },
+  { names: ['pageup'], action: { kind: 'scroll', by: -1, unit: 'page' } },
+  { names: ['pagedown', 'space'], action: { kind: 'scroll', by: 1, unit: 'page' } },
+  { names: ['home', 'g'], action: { kind: 'scrollTo', to: 'first' } },
+  { names: ['end', 'S-g'], chars: ['G'], action: { kind: 'scrollTo', to: 'last' } },
+];
+
+/** Keys that close an overlay: the help's, the detail view's (the other keys scroll it, or do nothing). */
+const CLOSE_KEYS: Record<'help' | 'detail', KeyTable> = {
+  help: [{ names: ['escape', '?', 'f1', 'q'], chars: ['?'], action: { kind: 'closeOverlay' } }],
+  detail: [{ names: ['escape', 'return', 'q'], action: { kind: 'closeOverlay' } }],
+};
+
+/** The help's lines about keys: what to press, what it does (one line each; the help wraps them to its width). */
 export const KEY_HELP: Array<[keys: string, what: string]> = [
-  ['Up/Down, j/k', 'move the selection (PgUp/PgDn, Home/End, g/G); until you move it,\nit follows the worst listener (the top row)'],
-  ['< and >, s', 'previous / next sort column (marked v or ^ in the table header)'],
+  ['Up/Down, j/k', 'move the selection (PgUp/PgDn, Home/End, g/G); until you move it, it follows the worst listener (the top row)'],
+  ['< and >, s, F6', 'previous / next sort column (marked v or ^ after its title in the table header)'],
   ['r', 'reverse the sort'],
-  ['/', 'filter by text (address, port, comm, pid, namespace, service);\nEnter keeps it, Esc clears it. It narrows every panel; their titles say so'],
-  ['Enter', 'the selected listener\'s detail: why it overflows and on what figures,\nbacklog, sysctls, waits, overflows, accepts, arrivals (Esc closes it)'],
-  ['x', 'dismiss the header\'s notice of a listener that started dropping\n(opening its detail view dismisses it too)'],
+  ['/ or F3', 'filter by text (address, port, comm, pid, namespace, service); Enter keeps it, Esc clears it. It narrows every panel; their titles say so'],
+  ['Enter', "the selected listener's detail: why it overflows and on what figures, queue and limit, sysctls, waits, overflows, accepts, arrivals, recent events (j/k, PgUp/PgDn, Home/End scroll it; Esc, q or Enter close it)"],
+  ['x', "dismiss the header's notice of a listener that started dropping (opening its detail view dismisses it too)"],
   ['p or Space', 'pause / resume'],
   ['+ and -', 'replay speed (when replaying a recording)'],
-  ['? or F1', 'this help'],
-  ['q, Esc, Ctrl-C', 'quit'],
-  ['mouse', 'click a row to select it, a column header to sort by it (again to\nreverse); the wheel moves the selection'],
+  ['? or F1', 'this help (j/k, PgUp/PgDn, Home/End scroll it; ?, F1, Esc or q close it)'],
+  ['q, F10, Esc, Ctrl-C', 'quit'],
+  ['mouse', 'click a row to select it, a column header to sort by it (again to reverse); the wheel moves the selection'],
 ];
 
 /**
@@ -88,10 +115,9 @@ export function keyAction(mode: KeyMode, name: string, ch?: string): Action | nu
       if (ch && ch.length === 1 && ch >= ' ' && ch !== '\x7f') return { kind: 'filterType', text: ch };
       return null;
     case 'help':
-      return { kind: 'closeOverlay' };
     case 'detail':
-      return name === 'escape' || name === 'return' || name === 'q' ? { kind: 'closeOverlay' } : null;
+      return lookup(CLOSE_KEYS[mode], name, ch) ?? lookup(SCROLL_KEYS, name, ch);
     case 'table':
-      return (TABLE_KEYS.find((k) => k.names.includes(name)) ?? TABLE_KEYS.find((k) => ch !== undefined && k.chars?.includes(ch)))?.action ?? null;
+      return lookup(TABLE_KEYS, name, ch);
   }
 }

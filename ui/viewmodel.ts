@@ -10,6 +10,8 @@ import { compareRows, fill, matches, perSecond, resortRows, SORT_KEYS, type Sort
 import { bucketBounds } from '../src/model/wait';
 import type { DetailEvent, ListenerRow, Snapshot } from '../src/model/types';
 import { withDownHosts } from '../src/fleet/stream';
+import { endpoint } from '../src/model/address';
+import { activity, NOW_MS } from './columns';
 
 /** Points of history kept per listener: 3 minutes at a 1 s interval. */
 export const HISTORY = 180;
@@ -162,13 +164,32 @@ export class DashboardState {
     this.keepSelection();
   }
 
-  /** The notice to show (the oldest not yet dismissed) and its listener. */
-  notice(): { row: ListenerRow; notice: Notice; more: number } | null {
+  /**
+   * The notice to show and its listener: about what drops now. The oldest
+   * notice of a listener dropping now; else of one that dropped within the
+   * last minute; none of a closed listener or one quiet longer (those notices
+   * go). more: the other notices still shown.
+   */
+  notice(nowMs = NOW_MS): { row: ListenerRow; notice: Notice; more: number } | null {
+    if (!this.latest) return null;
+    const now = this.latest.timeMs;
+    let recent: { row: ListenerRow; notice: Notice } | null = null;
+    let dropping: { row: ListenerRow; notice: Notice } | null = null;
+    let live = 0;
     // every notice's listener is in the latest snapshot (ingest drops the others)
-    const first = this.notices.values().next();
-    if (first.done || !this.latest) return null;
-    const row = this.latest.listeners.find((r) => r.id === first.value.id);
-    return row ? { row, notice: first.value, more: this.notices.size - 1 } : null;
+    for (const n of [...this.notices.values()]) {
+      const row = this.latest.listeners.find((r) => r.id === n.id);
+      const act = row ? activity(row, now, nowMs) : 'closed';
+      if (!row || act === 'closed' || act === 'down' || act === 'idle') {
+        this.notices.delete(n.id);
+        continue;
+      }
+      live++;
+      if (act === 'now') dropping ??= { row, notice: n };
+      else recent ??= { row, notice: n };
+    }
+    const shown = dropping ?? recent;
+    return shown ? { ...shown, more: live - 1 } : null;
   }
 
   /** The person looked at a listener (or dismissed its notice): drop its notice. */
@@ -355,7 +376,8 @@ export function ago(ms: number | null, now: number): string {
 }
 
 export const BLOCKS = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
-export const ASCII_LEVELS = ['_', '.', '-', '~', '=', '+', '*', '#'];
+// no '~': it marks estimates, and only them
+export const ASCII_LEVELS = ['_', '.', '-', ':', '=', '+', '*', '#'];
 
 /** blessed-contrib's sparkline blocks as ASCII levels (for a locale that is not UTF-8). */
 export function asciiBlocks(text: string): string {
@@ -484,11 +506,67 @@ export function timeAxis(points: number, intervalS: number, width = points): str
   return line;
 }
 
+/** What marks text cut short: '…', or '...' where the locale is not UTF-8 ('~' marks an estimate). */
+export function cutMark(ascii = false): string {
+  return ascii ? '...' : '…';
+}
+
+/** Text cut to at most width characters, the cut marked at its end. */
+export function cut(text: string, width: number, ascii = false): string {
+  if (text.length <= width) return text;
+  const mark = cutMark(ascii);
+  return width <= mark.length ? mark.slice(0, Math.max(0, width)) : text.slice(0, width - mark.length).trimEnd() + mark;
+}
+
+/** Text cut to at most width characters at a space (whole words), the cut marked; a word longer than width is cut itself. */
+export function cutWords(text: string, width: number, ascii = false): string {
+  if (text.length <= width) return text;
+  const mark = cutMark(ascii);
+  const at = text.lastIndexOf(' ', width - mark.length);
+  return at > 0 ? text.slice(0, at).trimEnd() + mark : cut(text, width, ascii);
+}
+
+/**
+ * A suffix that tells a row from another ("  netns 4026532239") in at most
+ * width characters: whole, or its number's tail after the cut mark (" netns
+ * …2239", " …2239": the digits that differ are the last), or '' where not
+ * even 3 digits fit.
+ */
+export function fitSuffix(suffix: string, width: number, ascii = false): string {
+  if (suffix.length <= width) return suffix;
+  const m = /^(.*\s)(\S+)$/.exec(suffix);
+  if (!m) return '';
+  const mark = cutMark(ascii);
+  for (const head of [m[1], ' ']) {
+    const digits = width - head.length - mark.length;
+    if (digits >= 3) return head + mark + m[2].slice(-digits);
+  }
+  return '';
+}
+
+/**
+ * An endpoint ("127.0.0.1:8080", "[::1]:80") with an optional suffix (" netns
+ * 4026532239") in at most width characters: the suffix is shortened first
+ * (fitSuffix), then the host part with the cut mark; the port is never cut.
+ * Where not even the mark and the port fit, the port alone (still whole).
+ */
+export function fitEndpoint(ep: string, width: number, ascii = false, suffix = ''): string {
+  if (ep.length <= width) return ep + fitSuffix(suffix, width - ep.length, ascii);
+  const colon = ep.lastIndexOf(':');
+  const port = ep.slice(colon); // ":8080"
+  const host = ep.slice(0, colon);
+  const close = host.endsWith(']') ? ']' : '';
+  const room = width - port.length - close.length;
+  const mark = cutMark(ascii);
+  if (room <= mark.length) return port.slice(1);
+  return host.slice(0, room - mark.length) + mark + close + port;
+}
+
 /**
  * Text broken at spaces into lines of at most width characters, the lines
- * after the first indented; at most maxLines, the last cut with '~'.
+ * after the first indented; at most maxLines, the last cut with the cut mark.
  */
-export function wrapText(text: string, width: number, indent = '  ', maxLines = Infinity): string[] {
+export function wrapText(text: string, width: number, indent = '  ', maxLines = Infinity, ascii = false): string[] {
   const out: string[] = [];
   let rest = text;
   while (rest.length > width && out.length < maxLines - 1) {
@@ -497,8 +575,37 @@ export function wrapText(text: string, width: number, indent = '  ', maxLines = 
     out.push(rest.slice(0, at));
     rest = indent + rest.slice(at).trimStart();
   }
-  out.push(rest.length > width ? rest.slice(0, Math.max(0, width - 1)) + '~' : rest);
+  out.push(cutWords(rest, width, ascii));
   return out;
+}
+
+/** The lines of a scrollable text that fit in height from offset (clamped), and the mark of where they are ("lines 1-20 of 50"; '' when all fit). */
+export function scrollWindow<T>(lines: T[], offset: number, height: number): { offset: number; shown: T[]; mark: string } {
+  const at = Math.max(0, Math.min(offset, lines.length - height));
+  const shown = lines.slice(at, at + height);
+  return { offset: at, shown, mark: lines.length > height ? `lines ${at + 1}-${at + shown.length} of ${lines.length}` : '' };
+}
+
+/**
+ * Endpoints shown by more than one of these rows (the same address and port
+ * in two namespaces or on two hosts): such a row's label adds its namespace.
+ */
+export function ambiguousEndpoints(rows: ListenerRow[]): Set<string> {
+  const seen = new Map<string, string>();
+  const twice = new Set<string>();
+  for (const r of rows) {
+    const ep = endpoint(r.family, r.address, r.port);
+    const where = `${r.host}|${r.netnsCookie}`;
+    const first = seen.get(ep);
+    if (first === undefined) seen.set(ep, where);
+    else if (first !== where) twice.add(ep);
+  }
+  return twice;
+}
+
+/** What tells a row from another with the same endpoint: " netns N" (and its host, of a fleet) where it is ambiguous, else ''. */
+export function endpointSuffix(r: ListenerRow, ambiguous: Set<string>): string {
+  return ambiguous.has(endpoint(r.family, r.address, r.port)) ? ` netns ${r.netns}` : '';
 }
 
 /** A queue gauge: depth against what the kernel admits, e.g. [#####.....]. */

@@ -29,6 +29,7 @@
  * otherwise none (null): the listener keeps up (or it is closed, or,
  * replayed from a format-1 recording, it has no traffic figures to judge by).
  */
+import { duration, figure, queueText } from './view';
 import type { ListenerRow, NamespaceRow, Snapshot } from './types';
 
 /** Accepts keep pace while they are at least this share of the demand. */
@@ -81,11 +82,12 @@ export function diagnose(r: ListenerRow, ns: NamespaceRow | undefined, syn: SynR
   const behind = r.acceptRate < KEEP_PACE * demand && (wait >= BUSY_SHARE * drainMs || wait >= SLOW_WAIT_MS);
   const pressure = r.overflowRate > 0 || synRate > 0;
   const waits = [
-    r.waitP99Ms !== null ? `waitP99Ms ${basisFigure(r.waitP99Ms)}` : '',
-    r.oldestWaitMs !== null ? `oldestWaitMs ${basisFigure(r.oldestWaitMs)}` : '',
+    r.waitP99Ms !== null ? `wait p99 ${figure(duration(r.waitP99Ms), true)}` : '',
+    r.oldestWaitMs !== null ? `oldest wait ${duration(r.oldestWaitMs)}` : '',
   ].filter(Boolean);
-  const traffic = `acceptRate ${basisFigure(r.acceptRate)}/s, arrivalRate ${basisFigure(r.arrivalRate)}/s, overflowRate ${basisFigure(r.overflowRate)}/s`;
-  const queue = `backlog ${r.backlog}, maxBacklog ${r.maxBacklog}`;
+  // in the words the dashboard's columns and the detail view use (accepts/s, arrivals/s, queue/limit, oldest wait)
+  const traffic = `accepts ${basisFigure(r.acceptRate)}/s, arrivals ${basisFigure(r.arrivalRate)}/s, overflows ${basisFigure(r.overflowRate)}/s`;
+  const queue = `queue ${queueText(r)}`;
   const basis = (...parts: string[]) => parts.filter(Boolean).join(', ');
 
   if (synRate > 0 && synRate >= r.overflowRate && !behind) {
@@ -95,7 +97,7 @@ export function diagnose(r: ListenerRow, ns: NamespaceRow | undefined, syn: SynR
       kind: 'syn-queue',
       verdict: `SYN queue full and ${what}: a SYN flood, or ${small}`,
       basis: basis(
-        `synDrops ${basisFigure(syn.synDropRate)}/s, cookies ${basisFigure(syn.cookieRate)}/s`, traffic, `synBacklog ${r.synBacklog}`,
+        `SYN-queue drops ${basisFigure(syn.synDropRate)}/s, SYN cookies ${basisFigure(syn.cookieRate)}/s`, traffic, `SYN queue ${r.synBacklog}`,
         ns?.maxSynBacklog != null ? `tcp_max_syn_backlog ${ns.maxSynBacklog}` : '',
         ns?.syncookies != null ? `tcp_syncookies ${ns.syncookies}` : '',
       ),
@@ -109,7 +111,7 @@ export function diagnose(r: ListenerRow, ns: NamespaceRow | undefined, syn: SynR
     return {
       kind: 'somaxconn',
       verdict: `listen(${asked}) was cut to ${got} by net.core.somaxconn: raise net.core.somaxconn${also}`,
-      basis: basis(`requestedBacklog ${r.requestedBacklog}, maxBacklog ${r.maxBacklog}, sockets ${r.sockets}, somaxconn ${ns.somaxconn}`, traffic, queue),
+      basis: basis(`listen() asked ${r.requestedBacklog}, limit ${r.maxBacklog}, sockets ${r.sockets}, somaxconn ${ns.somaxconn}`, traffic, queue),
     };
   }
   if (full && r.acceptRate === 0 && demand === 0 && wait >= SLOW_WAIT_MS) {
@@ -117,14 +119,14 @@ export function diagnose(r: ListenerRow, ns: NamespaceRow | undefined, syn: SynR
     return {
       kind: 'slow-accept',
       verdict: `the application accepts nothing while its queue is full: it is stuck or far too slow (accept faster, more workers)`,
-      basis: basis(`acceptRate 0/s, arrivalRate 0/s`, queue, ...waits),
+      basis: basis(`accepts 0/s, arrivals 0/s`, queue, ...waits),
     };
   }
   if (behind && (pressure || full)) {
     return {
       kind: 'slow-accept',
       verdict: `the application accepts ${verdictFigure(r.acceptRate)}/s while ${verdictFigure(demand)}/s arrive: it is the bottleneck (accept faster, more workers)`,
-      basis: basis(`acceptRate ${basisFigure(r.acceptRate)}/s, arrivalRate ${basisFigure(r.arrivalRate)}/s + overflowRate ${basisFigure(r.overflowRate)}/s`, queue, ...waits),
+      basis: basis(`accepts ${basisFigure(r.acceptRate)}/s, arrivals ${basisFigure(r.arrivalRate)}/s + overflows ${basisFigure(r.overflowRate)}/s`, queue, ...waits),
     };
   }
   if (r.overflowRate <= 0) return null;

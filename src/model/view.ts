@@ -13,6 +13,9 @@ export function figure(v: number | string, estimate: boolean): string {
   return estimate ? `~${v}` : String(v);
 }
 
+/** What the namespaces' kernel counts are: counted from when acceptq started (nstat's own count is since boot, or the namespace's start). */
+export const SINCE_START = 'since acceptq started';
+
 /** What a '~' means, for the views that print one. */
 export const ESTIMATE_NOTE =
   '~ estimate: several listeners of the namespace had drops or cookies while a packet was handled in a way ' +
@@ -53,6 +56,22 @@ export function duration(ms: number | null): string {
   if (ms === null) return '-';
   if (ms >= 10000) return `${(ms / 1000).toFixed(1)}s`;
   return `${ms < 10 ? ms.toFixed(2) : ms < 100 ? ms.toFixed(1) : Math.round(ms)}ms`;
+}
+
+/** How a column of waits writes them, all in one unit: "850ms" or "51.8s". */
+export type DurationUnit = 'ms' | 's';
+
+/** A wait in a column's unit (by default its own): "850ms", or "4.19s" / "51.8s"; '-' for none. */
+export function durationIn(ms: number | null, unit?: DurationUnit): string {
+  if (ms === null) return '-';
+  unit ??= ms >= 1000 ? 's' : 'ms';
+  if (unit === 's') return `${(ms / 1000).toFixed(ms < 10_000 ? 2 : 1)}s`;
+  return ms >= 10_000 ? `${Math.round(ms)}ms` : duration(ms);
+}
+
+/** The unit of a column of these waits: seconds once any is a second or more (one unit a column). */
+export function unitFor(waits: Array<number | null | undefined>): DurationUnit {
+  return waits.some((ms) => (ms ?? 0) >= 1000) ? 's' : 'ms';
 }
 
 /** "note 127.0.0.1:80 (netns 4026531840): <verdict>; basis: <figures>", a listener's diagnosis below a table. */
@@ -134,6 +153,16 @@ export type SortKey =
 export const SORT_KEYS: SortKey[] = [
   'rate', 'overflows', 'wait', 'oldest', 'accepts', 'arrivals', 'fill', 'backlog', 'peak', 'synq', 'last', 'address', 'port', 'pid', 'comm', 'netns', 'host',
 ];
+
+/**
+ * A listener's accept queue against its limit, "3/128": the limit is the
+ * listen() backlog as the kernel holds it (sk_max_ack_backlog, summed over a
+ * group's sockets), what ss shows; the kernel admits one more per socket
+ * before it drops.
+ */
+export function queueText(r: Pick<ListenerRow, 'backlog' | 'maxBacklog'>): string {
+  return `${r.backlog}/${r.maxBacklog}`;
+}
 
 /** Accept-queue fill: depth over what the kernel admits (backlog + 1 per socket). */
 export function fill(r: ListenerRow): number {

@@ -8,7 +8,7 @@ import { endpoint } from '../model/address';
 import { diagnoseSnapshot } from '../model/diagnosis';
 import { sanitize } from '../model/sanitize';
 import { lossNotes } from '../model/losses';
-import { diagnosisNote, duration, ESTIMATE_NOTE, figure, gapText, hostAbout, sortRows, sysctlText } from '../model/view';
+import { diagnosisNote, durationIn, ESTIMATE_NOTE, figure, gapText, hostAbout, queueText, SINCE_START, sortRows, sysctlText, unitFor } from '../model/view';
 import type { HostRow, ListenerRow, Snapshot } from '../model/types';
 import { withDownHosts } from '../fleet/stream';
 
@@ -48,6 +48,9 @@ export function renderTable(s: Snapshot, prev: Snapshot | null = null): string {
   const sorted = sortRows(withDownHosts(s));
   const withReq = sorted.some(cut);
   const withService = sorted.some((l) => l.service);
+  // one unit a column of waits
+  const p99Unit = unitFor(sorted.map((l) => l.waitP99Ms));
+  const oldestUnit = unitFor(sorted.map((l) => l.oldestWaitMs));
   const rows = sorted.map((l) => {
     const est = (v: number | string) => figure(v, l.estimate);
     return [
@@ -57,7 +60,7 @@ export function renderTable(s: Snapshot, prev: Snapshot | null = null): string {
       l.pid ? String(l.pid) : '-',
       sanitize(l.comm) || '-',
       String(l.sockets),
-      `${l.backlog}/${l.maxBacklog}`,
+      queueText(l),
       String(l.peakBacklog),
       String(l.synBacklog),
       est(l.overflows),
@@ -68,8 +71,8 @@ export function renderTable(s: Snapshot, prev: Snapshot | null = null): string {
       est(l.cookies),
       l.arrivalRate.toFixed(1),
       l.acceptRate.toFixed(1),
-      duration(l.waitP99Ms),
-      duration(l.oldestWaitMs),
+      durationIn(l.waitP99Ms, p99Unit),
+      durationIn(l.oldestWaitMs, oldestUnit),
       ...(withReq ? [cut(l) ? String(l.requestedBacklog) : '-'] : []),
       l.hostDown ? 'host down' : l.closed ? 'closed' : 'open',
       ...(withService ? [sanitize(l.service) || '-'] : []),
@@ -84,7 +87,7 @@ export function renderTable(s: Snapshot, prev: Snapshot | null = null): string {
   }
   for (const n of s.namespaces) {
     lines.push(
-      `${fleet ? `${sanitize(n.host)} ` : ''}netns ${n.netns}: kernel ListenOverflows ${n.listenOverflows}, ListenDrops ${n.listenDrops}, ` +
+      `${fleet ? `${sanitize(n.host)} ` : ''}netns ${n.netns}: kernel ${SINCE_START}: ListenOverflows ${n.listenOverflows}, ListenDrops ${n.listenDrops}, ` +
         `TCPReqQFullDrop ${n.reqQFullDrops}, SyncookiesSent ${n.syncookiesSent}; ${gapText(n)}${sysctlText(n)}`,
     );
   }

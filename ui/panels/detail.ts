@@ -10,9 +10,9 @@ import { endpoint } from '../../src/model/address';
 import { diagnose, synRates, type Diagnosis } from '../../src/model/diagnosis';
 import { netnsCookieText } from '../../src/model/netns';
 import { sanitize } from '../../src/model/sanitize';
-import { duration, ESTIMATE_NOTE, figure, hostAbout, perSecond, sysctlText } from '../../src/model/view';
+import { duration, ESTIMATE_NOTE, figure, hostAbout, perSecond, queueText, SINCE_START, sysctlText } from '../../src/model/view';
 import type { ListenerRow, NamespaceRow, Snapshot } from '../../src/model/types';
-import { ago, histRows, HISTORY, timeAxis, wrapText } from '../viewmodel';
+import { ago, cutWords, histRows, HISTORY, scrollWindow, timeAxis, wrapText } from '../viewmodel';
 import { border, esc, panelStyle, setSeries, sparkOptions, tag, type PanelContext } from './paint';
 
 /** How much of each part a layout of the view shows. */
@@ -23,8 +23,6 @@ interface Layout {
   synFull: boolean;
   /** Lines of the wait histogram. */
   hist: number;
-  /** Lines each for the diagnosis's verdict and its basis. */
-  diag: number;
   /** Lines for the other long lines. */
   wrap: number;
   /** Series in the sparkline: 3 overflows, accepts and arrivals per second, 2 the last two, 0 none. */
@@ -33,14 +31,13 @@ interface Layout {
 
 // richest first; the first that fits is drawn (the last whatever fits)
 const LAYOUTS: Layout[] = [
-  { blanks: true, synFull: true, hist: 8, diag: 3, wrap: 3, series: 3 },
-  { blanks: true, synFull: true, hist: 4, diag: 2, wrap: 2, series: 3 },
-  { blanks: false, synFull: true, hist: 4, diag: 2, wrap: 2, series: 3 },
-  { blanks: false, synFull: false, hist: 3, diag: 2, wrap: 2, series: 3 },
-  { blanks: false, synFull: false, hist: 2, diag: 2, wrap: 2, series: 2 },
-  { blanks: false, synFull: false, hist: 1, diag: 2, wrap: 1, series: 2 },
-  { blanks: false, synFull: false, hist: 1, diag: 1, wrap: 1, series: 2 },
-  { blanks: false, synFull: false, hist: 1, diag: 1, wrap: 1, series: 0 },
+  { blanks: true, synFull: true, hist: 8, wrap: 3, series: 3 },
+  { blanks: true, synFull: true, hist: 4, wrap: 2, series: 3 },
+  { blanks: false, synFull: true, hist: 4, wrap: 2, series: 3 },
+  { blanks: false, synFull: false, hist: 3, wrap: 2, series: 3 },
+  { blanks: false, synFull: false, hist: 2, wrap: 2, series: 2 },
+  { blanks: false, synFull: false, hist: 1, wrap: 1, series: 2 },
+  { blanks: false, synFull: false, hist: 1, wrap: 1, series: 0 },
 ];
 
 /** Text for one listener at one width: each part of the view as lines. */
@@ -48,19 +45,21 @@ class DetailText {
   constructor(private ctx: PanelContext, private r: ListenerRow, private ns: NamespaceRow | undefined,
     private d: Diagnosis | null, private W: number) {}
 
-  /** Plain text cut to the width, escaped. */
-  line = (text: string) => esc(text.length > this.W ? text.slice(0, this.W - 1) + '~' : text);
-  wrapped = (text: string, max: number) => wrapText(text, this.W, '  ', max).map(esc);
+  /** Plain text in lines of the width (nothing cut: the view scrolls), escaped. */
+  line = (text: string) => this.wrapped(text, Infinity);
+  /** Plain text in at most max lines of the width, the last cut at a word with the cut mark, escaped. */
+  wrapped = (text: string, max: number) => wrapText(text, this.W, '  ', max, this.ctx.ascii).map(esc);
   private est = (v: number | string) => figure(v, this.r.estimate);
   private yellow = (l: string) => tag(this.ctx, 'yellow-fg', l);
 
-  title(): string {
+  title(): string[] {
     const r = this.r;
     const owner = r.pid ? `pid ${r.pid} ${sanitize(r.comm)}` : 'owner unknown';
     // a fleet's row: its host first; the exporters do not give the owner's uid
     const host = this.r.host ? this.hostText() : '';
-    return tag(this.ctx, 'bold', this.line(`${host}${endpoint(r.family, r.address, r.port)}  netns ${r.netns} cookie ${netnsCookieText(r.netnsCookie)}  ${owner}` +
-      `${r.service ? `  service ${sanitize(r.service)}` : ''}${r.host ? '' : `  uid ${r.uid}`}  ${r.hostDown ? 'host down' : r.closed ? 'closed' : 'open'}`));
+    return this.line(`${host}${endpoint(r.family, r.address, r.port)}  netns ${r.netns} cookie ${netnsCookieText(r.netnsCookie)}  ${owner}` +
+      `${r.service ? `  service ${sanitize(r.service)}` : ''}${r.host ? '' : `  uid ${r.uid}`}  ${r.hostDown ? 'host down' : r.closed ? 'closed' : 'open'}`)
+      .map((l) => tag(this.ctx, 'bold', l));
   }
 
   /** "host web-1:9877 (web-1, 6.1.0) " or "host web-1:9877 (down, last seen 00:00:12 ago) ". */
@@ -71,37 +70,37 @@ class DetailText {
     return `host ${sanitize(this.r.host)}${about ? ` (${about})` : ''}  `;
   }
 
-  diagnosis(max: number): string[] {
+  diagnosis(): string[] {
     const { r, d } = this;
-    if (d) return [...this.wrapped(`diagnosis: ${d.verdict}`, max).map(this.yellow), ...this.wrapped(`  basis: ${d.basis}`, max)];
-    if (r.closed) return [this.line('diagnosis: none (closed)')];
+    // whole, however long: it is what the view is for (the view scrolls)
+    if (d) return [...this.line(`diagnosis: ${d.verdict}`).map(this.yellow), ...this.line(`  basis: ${d.basis}`)];
+    if (r.closed) return this.line('diagnosis: none (closed)');
     if (!r.waitHist?.length) {
-      return [this.line(r.host ? "diagnosis: none (a fleet's exporters give no wait histogram)" : 'diagnosis: none (no accept-queue traffic figures: a format-1 recording)')];
+      return this.line(r.host ? "diagnosis: none (a fleet's exporters give no wait histogram)" : 'diagnosis: none (no accept-queue traffic figures: a format-1 recording)');
     }
     // the model finds nothing to explain when nothing drops now; a full queue (just taken from) drops the next one
     const full = r.backlog > 0 && r.backlog >= r.maxBacklog;
-    return this.wrapped(full ? 'diagnosis: nothing dropped in the last interval, but its queue is full: the next connection overflows'
-      : 'diagnosis: keeps up: nothing dropped in the last interval', max);
+    return this.line(full ? 'diagnosis: nothing dropped in the last interval, but its queue is full: the next connection overflows'
+      : 'diagnosis: keeps up: nothing dropped in the last interval');
   }
 
   private backlog(max: number): string[] {
     const { r, ns } = this;
     const cut = r.requestedBacklog != null && ns?.somaxconn != null && r.requestedBacklog / Math.max(1, r.sockets) > ns.somaxconn;
     const asked = r.requestedBacklog != null
-      ? `backlog: listen() asked ${r.requestedBacklog}, in effect ${r.maxBacklog}${r.sockets > 1 ? ` (over ${r.sockets} sockets)` : ''}${cut ? ', cut by net.core.somaxconn' : ''}`
-      : `backlog: in effect ${r.maxBacklog} (what listen() asked is not known: it listened before acceptq started)`;
+      ? `limit: listen() asked ${r.requestedBacklog}, in effect ${r.maxBacklog}${r.sockets > 1 ? ` (over ${r.sockets} sockets)` : ''}${cut ? ', cut by net.core.somaxconn' : ''}`
+      : `limit: ${r.maxBacklog} (what listen() asked is not known: it listened before acceptq started)`;
     return this.wrapped(asked + (ns ? (sysctlText(ns) || "; the namespace's sysctls are not known") : ''), max);
   }
 
   facts(max: number, now: number): string[] {
     const { r, est } = this;
-    const cap = r.maxBacklog + Math.max(1, r.sockets);
     return [
-      this.line(`sockets ${r.sockets}  accept queue ${r.backlog}/${r.maxBacklog} (admits ${cap})  peak ${r.peakBacklog}  SYN queue ${r.synBacklog}`),
-      this.line(`arrivals ${r.arrivals ?? 0} (${perSecond(r.arrivalRate)}/s)  accepts ${r.accepts ?? 0} (${perSecond(r.acceptRate)}/s)  ` +
-        (r.oldestWaitMs == null ? 'none waiting now' : `oldest waiting ${duration(r.oldestWaitMs)}`)),
+      ...this.line(`sockets ${r.sockets}  queue ${queueText(r)}  peak ${r.peakBacklog}  SYN queue ${r.synBacklog}`),
+      ...this.line(`arrivals ${r.arrivals ?? 0} (${perSecond(r.arrivalRate)}/s)  accepts ${r.accepts ?? 0} (${perSecond(r.acceptRate)}/s)  ` +
+        (r.oldestWaitMs == null ? 'none waiting now' : `oldest wait ${duration(r.oldestWaitMs)}`)),
       ...this.backlog(Math.max(2, max)),
-      this.line(`overflows ${est(r.overflows)} (SYN path ${est(r.overflowsSyn)}, ACK path ${est(r.overflowsAck)})  ${est(perSecond(r.overflowRate))}/s  ` +
+      ...this.line(`overflows ${est(r.overflows)} (SYN path ${est(r.overflowsSyn)}, ACK path ${est(r.overflowsAck)})  ${est(perSecond(r.overflowRate))}/s  ` +
         `first ${ago(r.firstOverflowMs, now)} ago  last ${ago(r.lastOverflowMs, now)} ago`),
     ];
   }
@@ -110,17 +109,17 @@ class DetailText {
   syn(full: boolean): string[] {
     const { r, ns, est } = this;
     if (!full) {
-      return [this.line(`SYN-queue drops ${est(r.synDrops)}, SYN cookies ${est(r.cookies)}` +
-        (ns ? `; netns ${ns.netns}: ListenOverflows ${ns.listenOverflows}, unattributed ${ns.unattributed}/${ns.unattributedSynDrops}/${ns.unattributedCookies}` : ''))];
+      return this.line(`SYN-queue drops ${est(r.synDrops)}, SYN cookies ${est(r.cookies)}` +
+        (ns ? `; netns ${ns.netns} ${SINCE_START}: ListenOverflows ${ns.listenOverflows}, unattributed ${ns.unattributed}/${ns.unattributedSynDrops}/${ns.unattributedCookies}` : ''));
     }
     const nsPart = (kernel: string, v: number | undefined, gap: number | undefined) => (ns ? `   netns ${kernel} ${v}, unattributed ${gap}` : '');
     return [
-      this.line(`SYN-queue drops ${est(r.synDrops)}` + nsPart('TCPReqQFullDrop', ns?.reqQFullDrops, ns?.unattributedSynDrops)),
-      this.line(`SYN cookies ${est(r.cookies)}` + nsPart('SyncookiesSent', ns?.syncookiesSent, ns?.unattributedCookies)),
-      ns
-        ? this.line(`netns ${ns.netns}: ListenOverflows ${ns.listenOverflows}, unattributed ${ns.unattributed}; unmatched ${ns.unmatched}`) +
-          (ns.estimate ? '  ' + this.yellow('split among its listeners: estimate') : '')
-        : this.line(`netns ${this.r.netns}: its kernel counters were not read`),
+      ...this.line(`SYN-queue drops ${est(r.synDrops)}` + nsPart('TCPReqQFullDrop', ns?.reqQFullDrops, ns?.unattributedSynDrops)),
+      ...this.line(`SYN cookies ${est(r.cookies)}` + nsPart('SyncookiesSent', ns?.syncookiesSent, ns?.unattributedCookies)),
+      ...(ns
+        ? [...this.line(`netns ${ns.netns} ${SINCE_START}: ListenOverflows ${ns.listenOverflows}, unattributed ${ns.unattributed}; unmatched ${ns.unmatched}`),
+          ...(ns.estimate ? [this.yellow('  split among its listeners: estimate')] : [])]
+        : this.line(`netns ${this.r.netns}: its kernel counters were not read`)),
     ];
   }
 
@@ -152,21 +151,23 @@ class DetailText {
     return h.map((x) => {
       const n = x.count ? Math.max(1, Math.round((x.count / most) * barW)) : 0;
       return this.line(`  ${x.label.padStart(labelW)} ${(this.ctx.ascii ? '#' : '█').repeat(n)}${n ? ' ' : ''}${x.count}`);
-    });
+    }).flat();
   }
 
-  /** The recent detail events in `room` lines: a blank line first where there is room for two. */
-  events(room: number): string[] {
+  /** The recent detail events, every one kept (the view scrolls to them), newest first, after a blank line. */
+  events(): string[] {
     const events = this.ctx.state.eventsOf(this.r.id);
-    const gapBefore = room >= 4 ? 1 : 0;
-    if (room - gapBefore < 2) return [];
-    const shown = events.slice(-(room - gapBefore - 1)).reverse();
-    const of = shown.length < events.length ? ` of ${events.length}` : '';
+    const shown = [...events].reverse();
     return [
-      ...(gapBefore ? [''] : []),
-      this.line(`recent detail events (${shown.length}${of}, newest first)${shown.length ? ':' : ''}`),
-      ...shown.map((e) => this.line(`  ${new Date(e.timeMs).toISOString().slice(11, 23)}  ${e.path.padEnd(8)} from ` +
-        `${endpoint(e.remoteAddress.includes(':') ? 6 : 4, e.remoteAddress, e.remotePort)}  queue ${e.backlog}/${e.maxBacklog} syn ${e.synBacklog}`)),
+      '',
+      ...this.line(`recent detail events (${shown.length}, newest first)${shown.length ? ':' : ''}`),
+      ...shown.flatMap((e) => {
+        const at = new Date(e.timeMs).toISOString().slice(11, 23);
+        const from = endpoint(e.remoteAddress.includes(':') ? 6 : 4, e.remoteAddress, e.remotePort);
+        const wide = `  ${at}  ${e.path.padEnd(8)} from ${from}  queue ${queueText(e)} syn ${e.synBacklog}`;
+        // a line an event, in columns where they fit, closer where not
+        return this.line(wide.length <= this.W ? wide : `  ${at} ${e.path} from ${from} queue ${queueText(e)} syn ${e.synBacklog}`);
+      }),
     ];
   }
 }
@@ -177,6 +178,8 @@ export class DetailPanel {
   private axis: blessed.Widgets.BoxElement;
   /** The listener shown (the one Enter was pressed on). */
   id: string | null = null;
+  /** The first line shown. */
+  private offset = 0;
   /** Its diagnosis from the latest two snapshots (the SYN-side rates need both), once a snapshot. */
   private diagnosed: { snapshot: Snapshot; id: string; d: Diagnosis | null } | null = null;
 
@@ -201,23 +204,44 @@ export class DetailPanel {
     return this.diagnosed.d;
   }
 
+  /** Rows of text inside the border. */
+  private rows(): number {
+    return Math.max(1, (this.el.height as number) - 2);
+  }
+
+  /** Scroll by lines (or pages of its height), or to its start or end. */
+  scroll(by: number, unit: 'line' | 'page'): void {
+    this.offset += unit === 'page' ? by * Math.max(1, this.rows() - 1) : by;
+  }
+
+  scrollTo(to: 'first' | 'last'): void {
+    this.offset = to === 'first' ? 0 : Infinity;
+  }
+
+  /** Shows a listener, from the top. */
+  open(id: string): void {
+    this.id = id;
+    this.offset = 0;
+  }
+
   /** Draws the listener shown; false if it is no longer among the rows (the view closes). */
   draw(): boolean {
     const { state } = this.ctx;
     const r = state.rows().find((x) => x.id === this.id);
     if (!r) return false;
     const W = Math.max(20, (this.el.width as number) - 2);
-    const H = Math.max(1, (this.el.height as number) - 2);
+    const H = this.rows();
     const now = state.latest?.timeMs ?? Date.now();
     const ns = state.latest?.namespaces.find((n) => n.cookie === r.netnsCookie && n.host === r.host);
     const text = new DetailText(this.ctx, r, ns, this.diagnosisOf(r, ns), W);
     let lines: string[] = [];
     let sparkAt = -1;
     let series = 0;
+    // the richest layout whose parts above the events fit; the events after them, scrolled to
     for (const l of LAYOUTS) {
       const blank = l.blanks ? [''] : [];
       lines = [
-        text.title(), ...text.diagnosis(l.diag), ...blank, ...text.facts(l.wrap, now), ...text.syn(l.synFull),
+        ...text.title(), ...text.diagnosis(), ...blank, ...text.facts(l.wrap, now), ...text.syn(l.synFull),
         ...text.estimate(l.wrap), ...blank, ...text.waits(l.wrap), ...text.hist(l.hist),
       ];
       sparkAt = -1;
@@ -230,9 +254,15 @@ export class DetailPanel {
       }
       if (lines.length <= H) break;
     }
-    lines.push(...text.events(H - lines.length));
-    this.el.setContent(lines.slice(0, H).join('\n'));
-    this.drawSpark(r, W, sparkAt, series);
+    lines.push(...text.events());
+    const win = scrollWindow(lines, this.offset, H);
+    this.offset = win.offset;
+    this.el.setContent(win.shown.join('\n'));
+    const label = win.mark ? `listener detail: ${win.mark} (j/k, PgUp/PgDn scroll; Esc closes)` : 'listener detail (Esc or Enter: close)';
+    this.el.setLabel(` ${esc(cutWords(label, Math.max(4, (this.el.width as number) - 6), this.ctx.ascii))} `);
+    // the sparkline where its lines are in view, whole
+    const at = sparkAt - win.offset;
+    this.drawSpark(r, W, sparkAt >= 0 && at >= 0 && at + 3 * series <= H ? at : -1, series);
     return true;
   }
 

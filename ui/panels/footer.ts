@@ -1,9 +1,42 @@
-/** The footer: the main keys, or the filter being typed. */
+/** The footer: the main keys that fit (quit and help always), or the filter being typed. */
 import blessed from 'blessed';
 import type { PanelContext } from './paint';
 
-const KEYS = ' q quit  ↑↓/jk move  </> sort  s sort  r reverse  / filter  Enter detail  p pause  ? help';
-const KEYS_ASCII = KEYS.replace('↑↓', 'up/dn');
+/** A key hint: its text (ASCII where that differs), how much it matters (10: always shown). */
+interface Hint {
+  text: string;
+  ascii?: string;
+  pri: number;
+  /** Only while the header shows a notice. */
+  notice?: boolean;
+}
+
+// in their order on the line; the least important go first, whole, when the terminal is narrow
+const HINTS: Hint[] = [
+  { text: 'q quit', pri: 10 },
+  { text: '↑↓/jk move', ascii: 'up/dn/jk move', pri: 5 },
+  { text: '</>/s sort', pri: 6 },
+  { text: 'r reverse', pri: 3 },
+  { text: '/ filter', pri: 7 },
+  { text: 'Enter detail', pri: 8 },
+  { text: 'p pause', pri: 4 },
+  { text: 'x dismiss', pri: 9, notice: true },
+  { text: '? help', pri: 10 },
+];
+
+/** The hints that fit in width, two spaces apart after a leading space; quit and help are kept whatever the width. */
+export function footerKeys(width: number, ascii: boolean, notice: boolean): string {
+  const hints = HINTS.filter((h) => notice || !h.notice).map((h) => ({ ...h, text: (ascii && h.ascii) || h.text }));
+  const kept = new Set<Hint>();
+  let used = -1; // a leading space, two between hints
+  for (const h of [...hints].sort((a, b) => b.pri - a.pri)) {
+    if (h.pri >= 10 || used + 2 + h.text.length <= width) {
+      kept.add(h);
+      used += 2 + h.text.length;
+    }
+  }
+  return ' ' + hints.filter((h) => kept.has(h)).map((h) => h.text).join('  ');
+}
 
 export class FooterPanel {
   readonly el: blessed.Widgets.BoxElement;
@@ -19,8 +52,6 @@ export class FooterPanel {
       this.el.setContent(` filter: ${draft}_   (Enter keep, Esc clear)`);
       return;
     }
-    let keys = this.ctx.ascii ? KEYS_ASCII : KEYS;
-    if (this.ctx.state.notice()) keys = keys.replace('  ? help', '  x dismiss  ? help');
-    this.el.setContent(keys.slice(0, this.ctx.screen.width as number));
+    this.el.setContent(footerKeys(this.ctx.screen.width as number, this.ctx.ascii, !!this.ctx.state.notice(this.ctx.nowMs)));
   }
 }

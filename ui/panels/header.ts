@@ -10,6 +10,8 @@ import { SLOW_WAIT_MS } from '../../src/model/diagnosis';
 import { lossNotes } from '../../src/model/losses';
 import { sanitize } from '../../src/model/sanitize';
 import { duration, figure, perSecond, reconcile } from '../../src/model/view';
+import { ambiguousEndpoints, cutWords, endpointSuffix, fitSuffix } from '../viewmodel';
+import type { ListenerRow } from '../../src/model/types';
 import { esc, fitLine, seg, tag, type PanelContext, type Seg } from './paint';
 
 export type LayoutMode = 'small' | 'compact' | 'full';
@@ -39,7 +41,7 @@ export class HeaderPanel {
 
   /** Its height in a layout: the notice line takes one more. */
   height(mode: LayoutMode): number {
-    return (mode === 'full' ? 2 : 1) + (this.ctx.state.notice() ? 1 : 0);
+    return (mode === 'full' ? 2 : 1) + (this.ctx.state.notice(this.ctx.nowMs) ? 1 : 0);
   }
 
   draw(mode: 'compact' | 'full', ended: boolean): void {
@@ -70,10 +72,7 @@ export class HeaderPanel {
     // the size of every namespace's gaps, either way: a +3 here does not hide a -3 there
     const r = reconcile(s.namespaces);
     const w = state.worstWait;
-    const worst = w
-      ? seg(`worst wait ${endpoint(w.row.family, w.row.address, w.row.port)} ${w.kind === 'p99' ? `p99 ${figure(duration(w.ms), true)}` : `oldest ${duration(w.ms)}`}`,
-        8, w.ms >= SLOW_WAIT_MS ? 'yellow-fg' : undefined)
-      : seg('worst wait -', 8);
+    const worst = w ? this.worstSeg(w.row, w.kind === 'p99' ? `p99 ${figure(duration(w.ms), true)}` : `oldest ${duration(w.ms)}`, w.ms >= SLOW_WAIT_MS) : seg('worst wait -', 8);
     const line2: Array<Seg | null> = [
       seg(`${hosts ? 'fleet' : 'kernel'} ListenOverflows ${perSecond(s.kernelRate)}/s`, 10), seg(`attributed ${perSecond(s.attributedRate)}/s`, 10),
       ...(hosts ? this.fleetGaps(s.timeMs) : [r.gap ? seg(`unattributed ${r.gap} (${r.namespaces} netns)`, 10, 'red-fg') : seg('unattributed 0', 10)]),
@@ -86,7 +85,7 @@ export class HeaderPanel {
       s.notice ? { ...seg(`notice: ${s.notice}`, 6, 'yellow-fg'), cut: true } : null,
     ];
     // where the reconciliation leaves no room for the worst wait, it goes up to the first line
-    const needed = (segs: Array<Seg | null>) => segs.reduce((n, x) => n + (x && x.pri >= 8 ? x.plain.length + 2 : 0), -2);
+    const needed = (segs: Array<Seg | null>) => segs.reduce((n, x) => n + (x && x.pri >= 8 ? Math.min(x.plain.length, ...(x.alts ?? []).map((a) => a.length)) + 2 : 0), -2);
     if (mode === 'full' && needed(line2) > width) {
       line2.splice(line2.indexOf(worst), 1);
       line1.splice(1 + flags.length, 0, worst);
@@ -110,20 +109,34 @@ export class HeaderPanel {
     return out;
   }
 
-  /** The notice line: a listener that started dropping, until the person looks. */
+  /**
+   * The worst wait: its listener (and, where its address is listened on in
+   * another namespace too, which one) and the wait; shorter forms (the
+   * namespace's last digits) where it does not fit.
+   */
+  private worstSeg(r: ListenerRow, what: string, slow: boolean): Seg {
+    const ep = endpoint(r.family, r.address, r.port);
+    const suffix = endpointSuffix(r, ambiguousEndpoints(this.ctx.state.latest?.listeners ?? []));
+    const text = (sfx: string) => `worst wait ${ep}${sfx} ${what}`;
+    const alts = suffix ? [text(fitSuffix(suffix, 12, this.ctx.ascii)), text(fitSuffix(suffix, 6, this.ctx.ascii))] : [];
+    return { ...seg(text(suffix), 8, slow ? 'yellow-fg' : undefined), alts };
+  }
+
+  /** The notice line: a listener that started dropping, while it drops (or did within the last minute), until the person looks. */
   private noticeLine(width: number): string | null {
-    const n = this.ctx.state.notice();
+    const n = this.ctx.state.notice(this.ctx.nowMs);
     if (!n) return null;
     const r = n.row;
-    const who = `${r.host ? `${sanitize(r.host)} ` : ''}${endpoint(r.family, r.address, r.port)}${r.pid ? ` ${sanitize(r.comm)}` : ''}`;
+    const suffix = endpointSuffix(r, ambiguousEndpoints(this.ctx.state.latest?.listeners ?? []));
+    const who = `${r.host ? `${sanitize(r.host)} ` : ''}${endpoint(r.family, r.address, r.port)}${suffix}${r.pid ? ` ${sanitize(r.comm)}` : ''}`;
     const what = r.overflowRate > 0
       ? `dropping ${figure(perSecond(r.overflowRate), r.estimate)}/s since ${clock(r.firstOverflowMs ?? n.notice.seenMs)}`
       : `dropped ${figure(r.overflows, r.estimate)} since ${clock(r.firstOverflowMs ?? n.notice.seenMs)}, last ${clock(r.lastOverflowMs ?? n.notice.seenMs)}`;
-    const more = n.more ? `  (+${n.more} more)` : '';
-    const keys = '  x dismiss, Enter on its row: detail';
-    let text = `! new: ${who} ${what}${more}`;
-    if (text.length + keys.length <= width) text += keys;
-    if (text.length > width) text = text.slice(0, width);
-    return tag(this.ctx, 'red-fg', tag(this.ctx, 'bold', esc(text)));
+    // what it is first; the count of others and the keys where they fit, whole
+    let text = `! new: ${who} ${what}`;
+    for (const extra of [n.more ? `  (+${n.more} more)` : '', '  x dismiss, Enter on its row: detail']) {
+      if (extra && text.length + extra.length <= width) text += extra;
+    }
+    return tag(this.ctx, 'red-fg', tag(this.ctx, 'bold', esc(cutWords(text, width, this.ctx.ascii))));
   }
 }

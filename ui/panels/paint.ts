@@ -5,7 +5,7 @@
  */
 import blessed from 'blessed';
 import type { StreamMeta } from '../../src/model/types';
-import { asciiBlocks, sparkRange, sparkSeries, type DashboardState } from '../viewmodel';
+import { asciiBlocks, cut, cutWords, sparkRange, sparkSeries, type DashboardState } from '../viewmodel';
 
 /** Where the snapshots come from, as the header and the time axes need it. */
 export interface SourceInfo {
@@ -49,14 +49,14 @@ export function filterNote(ctx: PanelContext): string {
   return parts.length ? `filter: ${parts.join(' + ')}` : '';
 }
 
-/** A panel's title, with the filter when one is on, cut to the panel's width. */
+/** A panel's title, with the filter when one is on, cut to the panel's width (whole words, the cut marked). */
 export function setTitle(ctx: PanelContext, el: blessed.Widgets.BoxElement, text: string): void {
   const note = filterNote(ctx);
   const full = note ? `${text} [${note}]` : text;
   // the label starts 2 cells in and must end inside the border (or blessed wraps it onto the
   // first line), a cell of the border before the corner
   const room = Math.max(4, (el.width as number) - 6);
-  el.setLabel(` ${esc(full.length > room ? full.slice(0, room - 1) + '~' : full)} `);
+  el.setLabel(` ${esc(cutWords(full, room, ctx.ascii))} `);
 }
 
 /**
@@ -71,8 +71,7 @@ export function setSeries(ctx: PanelContext, w: any, series: Array<{ name: strin
   const title = (d: { name: string; values: number[] }) => {
     const range = sparkRange(d.values, points);
     const nameRoom = room - range.length - 1;
-    const name = d.name.length <= nameRoom ? d.name : d.name.slice(0, Math.max(0, nameRoom - 1)) + '~';
-    return `${name} ${range}`.slice(0, room);
+    return cut(`${cut(d.name, Math.max(0, nameRoom), ctx.ascii)} ${range}`, room, ctx.ascii);
   };
   w.setData(series.map((d) => esc(title(d))), series.map((d) => sparkSeries(d.values, points)));
   if (ctx.ascii) w.setContent(asciiBlocks(w.content));
@@ -94,30 +93,35 @@ export interface Seg {
   style?: string;
   /** Where it does not fit whole, the room left gets as much of it as fits. */
   cut?: boolean;
+  /** Shorter forms of it, tried in order where it does not fit. */
+  alts?: string[];
 }
 
 export const seg = (plain: string, pri: number, style?: string): Seg => ({ plain, pri, style });
 
 /**
  * The parts of a header line that fit the width, the most important first,
- * in their order, two spaces apart; a part marked cut fills what room is left.
+ * in their order, two spaces apart; a part marked cut fills what room is left
+ * (whole words, the cut marked).
  */
 export function fitLine(ctx: PanelContext, parts: Array<Seg | null>, width: number): string {
   const all = parts.filter((p): p is Seg => !!p);
-  const kept = new Set<Seg>();
+  const kept = new Map<Seg, string>();
   let used = -2;
   for (const p of [...all].sort((a, b) => b.pri - a.pri)) {
-    if (used + 2 + p.plain.length <= width) {
-      kept.add(p);
-      used += 2 + p.plain.length;
+    const text = [p.plain, ...(p.alts ?? [])].find((t) => used + 2 + t.length <= width);
+    if (text !== undefined) {
+      kept.set(p, text);
+      used += 2 + text.length;
     }
   }
   const show = (p: Seg, text: string) => (p.style ? tag(ctx, p.style, esc(text)) : esc(text));
   const out: string[] = [];
   for (const p of all) {
-    if (kept.has(p)) out.push(show(p, p.plain));
+    const text = kept.get(p);
+    if (text !== undefined) out.push(show(p, text));
     else if (p.cut && width - used - 2 >= 10) {
-      out.push(show(p, p.plain.slice(0, width - used - 3) + '~'));
+      out.push(show(p, cutWords(p.plain, width - used - 2, ctx.ascii)));
       used = width;
     }
   }

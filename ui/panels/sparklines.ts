@@ -6,7 +6,7 @@
 import blessed from 'blessed';
 import contribSparkline from 'blessed-contrib/lib/widget/sparkline';
 import { endpoint } from '../../src/model/address';
-import { HISTORY, timeAxis } from '../viewmodel';
+import { ambiguousEndpoints, endpointSuffix, fitEndpoint, HISTORY, sparkRange, timeAxis } from '../viewmodel';
 import { border, panelStyle, setSeries, setTitle, sparkOptions, type PanelContext } from './paint';
 
 export class SparklinesPanel {
@@ -48,7 +48,10 @@ export class SparklinesPanel {
     if (showSel) {
       this.selected.top = 2 + gap;
       const values = state.historyOf(sel!.id)?.values().slice(-points) ?? [];
-      setSeries(this.ctx, this.selected, [{ name: `${endpoint(sel!.family, sel!.address, sel!.port)} (selected)`, values }], points);
+      // the address whole (its port never cut), with its namespace where another row has the same one
+      const room = points + 1 - sparkRange(values, points).length - 1 - ' (selected)'.length;
+      const name = fitEndpoint(endpoint(sel!.family, sel!.address, sel!.port), room, this.ctx.ascii, endpointSuffix(sel!, ambiguousEndpoints(state.rows())));
+      setSeries(this.ctx, this.selected, [{ name: `${name} (selected)`, values }], points);
     }
     this.axis.top = showSel ? 4 + gap : 2;
     this.axis.width = points;

@@ -5,7 +5,8 @@
  */
 import blessed from 'blessed';
 import type { ListenerRow } from '../../src/model/types';
-import { activity, columnAt, fitColumns, headerLine, rowLine, type Column } from '../columns';
+import { activity, columnAt, columnUnits, fitColumns, headerLine, rowLine, type Column } from '../columns';
+import { ambiguousEndpoints, endpointSuffix } from '../viewmodel';
 import { border, esc, panelStyle, setTitle, tag, type PanelContext } from './paint';
 
 /** What a click on the table hit: a row, a column header, or nothing. */
@@ -47,11 +48,15 @@ export class TablePanel {
     }
     this.scroll = Math.max(0, Math.min(this.scroll, Math.max(0, rows.length - visible)));
     const t = (style: string, s: string) => tag(this.ctx, style, s);
-    const lines = [t('bold', esc(headerLine(cols, state.sortKey, state.reverse)))];
-    for (const r of rows.slice(this.scroll, this.scroll + visible)) {
+    const lines = [t('bold', esc(headerLine(cols, state.sortKey, state.reverse, this.ctx.ascii)))];
+    const shown = rows.slice(this.scroll, this.scroll + visible);
+    // one unit a column of waits, over the rows shown
+    const units = columnUnits(cols, shown);
+    const ambiguous = ambiguousEndpoints(rows);
+    for (const r of shown) {
       // the marks ('!' dropping now, '*' recently, 'x' closed) say it without colour too
       const act = activity(r, now, nowMs);
-      let line = esc(rowLine(cols, r, r.id === state.selectedId, now, nowMs));
+      let line = esc(rowLine(cols, r, r.id === state.selectedId, now, nowMs, units, this.ctx.ascii, endpointSuffix(r, ambiguous)));
       if (act === 'now') line = t('red-fg', t('bold', line));
       else if (act === 'recent') line = t('yellow-fg', line);
       else if (act === 'closed' || act === 'down') line = t('gray-fg', line);
