@@ -56,7 +56,7 @@ test.after.always(() => {
 test.serial('Debian 12 with its 6.1: apt install ./acceptq.deb, use it, apt purge leaves nothing', async (t) => {
   t.timeout(30 * 60000);
   const { deb } = buildBundle(path.join(tmp, 'out'));
-  const g = await boot(['--root', 'bookworm', '--net', '--share', path.dirname(deb)], ['sh', path.join(ROOT, 'test', 'install', 'package.sh'), deb, path.join(ROOT, 'build', 'acceptq-lab')], 1500);
+  const g = await boot(['--root', 'bookworm', '--net', '--share', path.dirname(deb)], ['sh', path.join(ROOT, 'scripts', 'kernels.d', 'guest-package.sh'), deb, path.join(ROOT, 'build', 'acceptq-lab-static')], 1500);
   t.log(g.out.trim());
   const say = (k: string) => g.said.get(k);
   t.is(g.code, 0, g.err.slice(-1500));
@@ -90,12 +90,12 @@ test.serial('Debian 12 with its 6.1: a clone built by `./acceptq` there, then ru
     spawnSync('umount', ['-R', '-l', path.join(root, 'proc'), path.join(root, 'sys'), path.join(root, 'dev')]);
     spawnSync('rm', ['-rf', '--one-file-system', path.dirname(root)]);
   });
-  const build = spawnSync(path.join(ROOT, 'test', 'install', 'build-clone'), [rootfs.stdout.trim(), root], { encoding: 'utf8', timeout: 30 * 60000 });
+  const build = spawnSync(path.join(ROOT, 'scripts', 'kernels.d', 'build-clone'), [rootfs.stdout.trim(), root], { encoding: 'utf8', timeout: 30 * 60000 });
   t.log(build.stdout.trim());
   t.is(build.status, 0, build.stderr.slice(-2000));
   t.regex(build.stderr, /^acceptq: first run: installing /m, 'the first run says what it installs');
   t.regex(build.stdout, new RegExp(`^acceptq ${version.replace(/\./g, '\\.')}$`, 'm'));
-  const g = await boot(['--root', root], ['sh', path.join(ROOT, 'test', 'install', 'clone.sh')], 1200);
+  const g = await boot(['--root', root], ['sh', path.join(ROOT, 'scripts', 'kernels.d', 'guest-clone.sh')], 1200);
   t.log(g.out.trim());
   const say = (k: string) => g.said.get(k);
   t.is(g.code, 0, g.err.slice(-1500));

@@ -171,7 +171,7 @@ test.serial('the installed acceptq: --once and --json count the lab\'s overflows
   const cells = line!.trim().split(/\s+/);
   t.is(cells[2], String(lab.pid));
   t.is(cells[8], String(kernel), '--once: OVERFLOWS = kernel ListenOverflows');
-  t.true(o.stdout.includes(`netns ${lab.netns}: kernel ListenOverflows ${kernel}`), o.stdout);
+  t.true(o.stdout.includes(`netns ${lab.netns}: kernel since acceptq started: ListenOverflows ${kernel}`), o.stdout);
   json.kill('SIGTERM');
   t.is((await finish(json, 10000)).code, 0);
 });
