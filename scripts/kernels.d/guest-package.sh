@@ -29,7 +29,7 @@ say json-records "$(grep -c '^{' /tmp/json)"
 say json-probe "$(sed -n 's/.*"probe":"\([a-z]*\)".*/\1/p' /tmp/json | head -n 1)"
 head -c 300 /tmp/json.err
 # the dashboard on a terminal (script gives it one), until --duration ends it
-TERM=xterm-256color script -qec "acceptq --duration 3" /dev/null >/tmp/dash 2>&1 </dev/null
+TERM=xterm-256color script -qec "stty rows 40 cols 120; acceptq --duration 3" /dev/null >/tmp/dash 2>&1 </dev/null
 say dashboard $?
 say dashboard-drew "$(grep -c 'accept queues' /tmp/dash)"
 
