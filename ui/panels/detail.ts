@@ -10,9 +10,9 @@ import { endpoint } from '../../src/model/address';
 import { diagnose, synRates, type Diagnosis } from '../../src/model/diagnosis';
 import { netnsCookieText } from '../../src/model/netns';
 import { sanitize } from '../../src/model/sanitize';
-import { duration, ESTIMATE_NOTE, figure, hostAbout, perSecond, queueText, SINCE_START, sysctlText } from '../../src/model/view';
+import { ago, durationIn, ESTIMATE_NOTE, figure, hostAbout, perSecond, queueText, SINCE_START, sysctlText } from '../../src/model/view';
 import type { ListenerRow, NamespaceRow, Snapshot } from '../../src/model/types';
-import { ago, cutWords, histRows, HISTORY, scrollWindow, timeAxis, wrapText } from '../viewmodel';
+import { cutWords, histRows, HISTORY, scrollWindow, timeAxis, wrapText } from '../viewmodel';
 import { border, esc, panelStyle, setSeries, sparkOptions, tag, type PanelContext } from './paint';
 
 /** How much of each part a layout of the view shows. */
@@ -98,7 +98,7 @@ class DetailText {
     return [
       ...this.line(`sockets ${r.sockets}  queue ${queueText(r)}  peak ${r.peakBacklog}  SYN queue ${r.synBacklog}`),
       ...this.line(`arrivals ${r.arrivals ?? 0} (${perSecond(r.arrivalRate)}/s)  accepts ${r.accepts ?? 0} (${perSecond(r.acceptRate)}/s)  ` +
-        (r.oldestWaitMs == null ? 'none waiting now' : `oldest wait ${duration(r.oldestWaitMs)}`)),
+        (r.oldestWaitMs == null ? 'none waiting now' : `oldest wait ${durationIn(r.oldestWaitMs)}`)),
       ...this.backlog(Math.max(2, max)),
       ...this.line(`overflows ${est(r.overflows)} (SYN path ${est(r.overflowsSyn)}, ACK path ${est(r.overflowsAck)})  ${est(perSecond(r.overflowRate))}/s  ` +
         `first ${ago(r.firstOverflowMs, now)} ago  last ${ago(r.lastOverflowMs, now)} ago`),
@@ -112,7 +112,8 @@ class DetailText {
       return this.line(`SYN-queue drops ${est(r.synDrops)}, SYN cookies ${est(r.cookies)}` +
         (ns ? `; netns ${ns.netns} ${SINCE_START}: ListenOverflows ${ns.listenOverflows}, unattributed ${ns.unattributed}/${ns.unattributedSynDrops}/${ns.unattributedCookies}` : ''));
     }
-    const nsPart = (kernel: string, v: number | undefined, gap: number | undefined) => (ns ? `   netns ${kernel} ${v}, unattributed ${gap}` : '');
+    // the namespace's counters, like the line under them, count from when acceptq started
+    const nsPart = (kernel: string, v: number | undefined, gap: number | undefined) => (ns ? `   netns ${kernel} ${v} ${SINCE_START}, unattributed ${gap}` : '');
     return [
       ...this.line(`SYN-queue drops ${est(r.synDrops)}` + nsPart('TCPReqQFullDrop', ns?.reqQFullDrops, ns?.unattributedSynDrops)),
       ...this.line(`SYN cookies ${est(r.cookies)}` + nsPart('SyncookiesSent', ns?.syncookiesSent, ns?.unattributedCookies)),
@@ -130,14 +131,14 @@ class DetailText {
   /** The last interval's waits: exact count, mean, min, max; p50 and p99 estimated from the histogram. */
   waits(max: number): string[] {
     const r = this.r;
-    const approx = (ms: number | null | undefined) => (ms == null ? '-' : figure(duration(ms), true));
+    const approx = (ms: number | null | undefined) => (ms == null ? '-' : figure(durationIn(ms), true));
     const text = r.host
-      ? (r.waitCount > 0 ? `wait, last interval (${r.waitCount} timed): mean ${duration(r.waitMeanMs)} (the exporter gives no spread)` : 'wait, last interval: no accept() timed')
+      ? (r.waitCount > 0 ? `wait, last interval (${r.waitCount} timed): mean ${durationIn(r.waitMeanMs)} (the exporter gives no spread)` : 'wait, last interval: no accept() timed')
       : !r.waitHist?.length
       ? 'wait: not recorded (a format-1 recording)'
       : r.waitCount > 0
         ? `wait, last interval (${r.waitCount} timed): p50 ${approx(r.waitP50Ms)}  p99 ${approx(r.waitP99Ms)}  ` +
-          `mean ${duration(r.waitMeanMs)}  min ${duration(r.waitMinMs)}  max ${duration(r.waitMaxMs)}`
+          `mean ${durationIn(r.waitMeanMs)}  min ${durationIn(r.waitMinMs)}  max ${durationIn(r.waitMaxMs)}`
         : 'wait, last interval: no accept() timed';
     return this.wrapped(text, max);
   }
