@@ -164,6 +164,11 @@ for (const [W, H] of SIZES) {
     t.regex(body, new RegExp(`queue ${r.backlog}/${r.maxBacklog} `), 'the detail: the same queue and limit');
     t.notRegex(body, /admits|acceptRate|arrivalRate|maxBacklog|oldestWaitMs/, 'in the words of the screen');
     t.regex(body, /since acceptq started/);
+    // the namespace's SYN-side counters say what they count from, beside each
+    for (const m of body.matchAll(/(TCPReqQFullDrop|SyncookiesSent) \d+ ?(.{0,21})/g)) t.is(m[2], 'since acceptq started', `${m[1]}: ${m[0]}`);
+    // every figure whole, however small the terminal (the view scrolls): nothing in it cut
+    t.regex(body, /tcp_abort_on_overflow \d/, 'the limit line, whole');
+    t.false(detail.lines.some((l) => l.includes('…')), `a detail line cut:\n${detail.lines.filter((l) => l.includes('…')).join('\n')}`);
     if (detail.titles.length > 1) {
       t.regex(detail.titles[0], /lines 1-\d+ of \d+/, 'a position mark');
       tm.keys('Home');
