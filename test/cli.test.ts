@@ -7,6 +7,7 @@ import { acqLinkIds, awaitAttached, awaitGone, bpfFdsOf, heldBy, linksOf } from 
 import { startLab } from '../harness/lab';
 import { CLI } from '../harness/paths';
 import { asNobody } from '../harness/unprivileged';
+import { SINCE_START } from '../src/model/view';
 
 const run = (args: string[]) => {
   const argv = [process.execPath, CLI, ...args];
@@ -128,7 +129,7 @@ test.serial('--once prints a table with the overflowing listener and its namespa
   t.is(cells[8], String(kernel), 'overflows = kernel ListenOverflows');
   t.is(cells[9], '0', 'none on the SYN path');
   t.is(cells[10], '5', 'all on the ACK path');
-  t.true(out.includes(`netns ${lab.netns}: kernel since acceptq started: ListenOverflows 5`), out);
+  t.true(out.includes(`netns ${lab.netns}: kernel ${SINCE_START}: ListenOverflows 5`), out);
   t.is(lines.filter((l) => /^\s*\d+\s+\S+:\d+/.test(l)).length, 1, '--port keeps only that listener');
 });
 

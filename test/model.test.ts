@@ -7,7 +7,7 @@ import { Collector, type RawSource } from '../src/model/collector';
 import { formatAddress, endpoint } from '../src/model/address';
 import { sanitize } from '../src/model/sanitize';
 import { Ring } from '../src/model/ring';
-import { filterSnapshot, sortRows, fill, reconcile } from '../src/model/view';
+import { durationIn, filterSnapshot, sortRows, fill, reconcile, unitFor, WAIT_ESTIMATE_NOTE } from '../src/model/view';
 import { RunSummary } from '../src/model/summary';
 import { diagnose, diagnoseSnapshot } from '../src/model/diagnosis';
 import { histQuantileUs, waitSummary } from '../src/model/wait';
@@ -522,7 +522,9 @@ test('--once table: arrivals, accepts, wait p99, oldest, what listen() asked for
   const lines = out.split('\n');
   t.regex(lines[0], /OVERFLOWS\s+SYN\s+ACK\s+OVF\/S\s+SYNDROP\s+COOKIES\s+ARR\/S\s+ACC\/S\s+WAITP99\s+OLDEST\s+REQ\s+STATE$/);
   const cells = lines.find((l) => l.includes('127.0.0.1:80 '))!.trim().split(/\s+/);
-  t.deepEqual(cells.slice(14), ['1200.0', '1200.0', '110ms', '107ms', '4096', 'open']);
+  // rates as the dashboard writes them (whole from 100/s); the p99 is estimated from the histogram: '~', and a footnote says so
+  t.deepEqual(cells.slice(14), ['1200', '1200', '~110ms', '107ms', '4096', 'open']);
+  t.true(lines.includes(WAIT_ESTIMATE_NOTE), out);
   t.true(lines.includes('note 127.0.0.1:80 (netns 4026531840): listen(4096) was cut to 128 by net.core.somaxconn: raise net.core.somaxconn; ' +
     'the application also accepts 1,200/s while 1,900/s arrive; basis: listen() asked 4096, limit 128, sockets 1, somaxconn 128, ' +
     'accepts 1200/s, arrivals 1200/s, overflows 700/s, queue 129/128'), out);
@@ -531,6 +533,28 @@ test('--once table: arrivals, accepts, wait p99, oldest, what listen() asked for
   const calm = renderTable(interval({}, { arrivals: 5, accepts: 5 }).s1);
   t.notRegex(calm, /REQ|^note /m);
   t.regex(calm.split('\n')[1], / 5\.0 +5\.0 +- +- +open$/);
+  t.false(calm.includes('~'), 'no p99, no ~ and no footnote');
+});
+
+test('a wait reads the same in the --once table, its note and the diagnosis: one formatter, a second and more in s', (t) => {
+  // the oldest connection has waited 3165 ms, the last interval's waits were ~1.1 s
+  const { s0, s1 } = interval(
+    { arrivals: 0, accepts: 0, backlog: 129, maxBacklog: 128 },
+    { arrivals: 100, accepts: 10, overflowsSyn: 90, backlog: 129, maxBacklog: 128, oldestWaitUs: 3_165_000,
+      waited: 10, waitSumUs: 10 * 1_100_000, waitHist: hist({ 20: 10 }), waitMinUs: 1_050_000, waitMaxUs: 1_150_000 },
+  );
+  const out = renderTable(s1, s0);
+  const cells = out.split('\n').find((l) => l.includes('127.0.0.1:80 '))!.trim().split(/\s+/);
+  const [p99, oldest] = cells.slice(16, 18);
+  t.is(oldest, '3.17s');
+  t.regex(p99, /^~1\.\d\ds$/);
+  const note = out.split('\n').find((l) => l.startsWith('note '))!;
+  t.true(note.includes(`oldest wait ${oldest}`), note);
+  t.true(note.includes(`wait p99 ${p99}`), note);
+  t.is(durationIn(3165), durationIn(3165, unitFor([3165, 12])), 'alone as in a column of seconds');
+  t.is(durationIn(850), '850ms');
+  t.is(durationIn(850, 's'), '0.85s', 'in a column of seconds');
+  t.is(durationIn(51_800), '51.8s');
 });
 
 test('metrics: arrivals, accepts, the wait histogram from cumulative log2 buckets, oldest wait, requested backlog, sysctls', (t) => {

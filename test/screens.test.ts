@@ -19,6 +19,7 @@ import { endpoint } from '../src/model/address';
 import type { DetailEvent, ListenerRow } from '../src/model/types';
 import { CLI, ROOT } from '../harness/paths';
 import { Tmux } from '../harness/tmux';
+import { box } from './support/screen';
 import { footerKeys } from '../ui/panels/footer';
 import { helpLines } from '../ui/panels/help';
 import { cut, cutWords, fitEndpoint, fitSuffix, wrapText } from '../ui/viewmodel';
@@ -46,27 +47,6 @@ const PORTS = new Set([...KNOWN].map((e) => e.slice(e.lastIndexOf(':') + 1)));
 const HINTS = new Set(footerKeys(1000, false, true).trim().split(/ {2}/));
 
 const settle = (ms = 300) => new Promise((r) => setTimeout(r, ms));
-
-/** A framed box of the screen whose top border holds label: its label line and the lines inside its border. */
-function box(screen: string, label: RegExp): { title: string; lines: string[] } | null {
-  const rows = screen.split('\n').map((l) => [...l]);
-  for (let y = 0; y < rows.length; y++) {
-    const line = rows[y].join('');
-    const m = label.exec(line);
-    if (!m) continue;
-    const at = [...line.slice(0, m.index)].length;
-    // the corners: Unicode, or the terminal's line drawing where the locale is not UTF-8 (l k m, lines of q)
-    let left = at - 1;
-    while (left >= 0 && /[─q ]/.test(rows[y][left]) && !/[┌l]/.test(rows[y][left])) left--;
-    let right = at + [...m[0]].length;
-    while (right < rows[y].length && !(/[┐k]/.test(rows[y][right]) && /^[┌l]?\s*$/.test(rows[y].slice(right + 1, right + 2).join('')))) right++;
-    if (left < 0 || !/[┌l]/.test(rows[y][left]) || right >= rows[y].length) continue;
-    const lines: string[] = [];
-    for (let i = y + 1; i < rows.length && !/[└m]/.test(rows[i][left]); i++) lines.push(rows[i].slice(left + 1, right).join(''));
-    return { title: rows[y].slice(left + 1, right).join(''), lines };
-  }
-  return null;
-}
 
 /**
  * What is wrong with a text as to addresses, cut marks and '~' (an empty
@@ -184,6 +164,11 @@ for (const [W, H] of SIZES) {
     t.regex(body, new RegExp(`queue ${r.backlog}/${r.maxBacklog} `), 'the detail: the same queue and limit');
     t.notRegex(body, /admits|acceptRate|arrivalRate|maxBacklog|oldestWaitMs/, 'in the words of the screen');
     t.regex(body, /since acceptq started/);
+    // the namespace's SYN-side counters say what they count from, beside each
+    for (const m of body.matchAll(/(TCPReqQFullDrop|SyncookiesSent) \d+ ?(.{0,21})/g)) t.is(m[2], 'since acceptq started', `${m[1]}: ${m[0]}`);
+    // every figure whole, however small the terminal (the view scrolls): nothing in it cut
+    t.regex(body, /tcp_abort_on_overflow \d/, 'the limit line, whole');
+    t.false(detail.lines.some((l) => l.includes('…')), `a detail line cut:\n${detail.lines.filter((l) => l.includes('…')).join('\n')}`);
     if (detail.titles.length > 1) {
       t.regex(detail.titles[0], /lines 1-\d+ of \d+/, 'a position mark');
       tm.keys('Home');

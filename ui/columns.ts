@@ -9,10 +9,10 @@
  */
 import { endpoint } from '../src/model/address';
 import { sanitize } from '../src/model/sanitize';
-import { durationIn, figure, perSecond, queueText, unitFor, type DurationUnit, type SortKey } from '../src/model/view';
+import { ago, durationIn, figure, perSecond, queueText, unitFor, type DurationUnit, type SortKey } from '../src/model/view';
 
 import type { ListenerRow } from '../src/model/types';
-import { ago, cut, fitEndpoint } from './viewmodel';
+import { cut, fitEndpoint } from './viewmodel';
 
 export interface Column {
   title: string;
@@ -32,8 +32,6 @@ export interface Column {
 export function durationUnit(c: Column, rows: ListenerRow[]): DurationUnit {
   return c.ms ? unitFor(rows.map(c.ms)) : 'ms';
 }
-
-/** A rate in a cell: one decimal below 100/s. */
 
 // Widths leave room for the title's sort mark (v or ^) a space after it.
 export const COLUMNS: Column[] = [
@@ -56,10 +54,13 @@ export const COLUMNS: Column[] = [
   { title: 'ARR/S', width: 7, priority: 7, align: 'right', sort: 'arrivals', text: (r) => perSecond(r.arrivalRate) },
   { title: 'ACC/S', width: 7, priority: 7, align: 'right', sort: 'accepts', text: (r) => perSecond(r.acceptRate) },
   { title: 'OVERFLOWS', width: 11, priority: 9, align: 'right', sort: 'overflows', text: (r) => figure(r.overflows, r.estimate) },
-  { title: 'OVF/S', width: 8, priority: 10, align: 'right', sort: 'rate', text: (r) => figure(r.overflowRate.toFixed(1), r.estimate) },
+  { title: 'OVF/S', width: 8, priority: 10, align: 'right', sort: 'rate', text: (r) => figure(perSecond(r.overflowRate), r.estimate) },
   { title: 'LAST', width: 6, priority: 6, align: 'right', sort: 'last', text: (r, now) => ago(r.lastOverflowMs, now) },
   { title: 'SYN/ACK', width: 13, priority: 6, align: 'right', text: (r) => figure(`${r.overflowsSyn}/${r.overflowsAck}`, r.estimate) },
 ];
+
+/** The columns the row of a down host with no listener known fills. */
+const OF_A_DOWN_HOST = new Set(['HOST', 'LISTEN']);
 
 /** Dropped within this long: a recent dropper ('*'). */
 export const RECENT_MS = 60_000;
@@ -126,6 +127,8 @@ export function columnUnits(cols: Column[], rows: ListenerRow[]): DurationUnit[]
 export function rowLine(cols: Column[], r: ListenerRow, selected: boolean, now: number, nowMs = NOW_MS, units?: DurationUnit[], ascii = false,
   suffix = ''): string {
   const sfx = cols.some((c) => c.title === 'NETNS') ? '' : suffix;
+  // a down host with no listener known: its host and "host down", no figure (none is known; 0 would read as a quiet listener)
+  const text = (c: Column, i: number) => (r.port || OF_A_DOWN_HOST.has(c.title) ? c.text(r, now, units?.[i] ?? durationUnit(c, [r])) : '-');
   return (selected ? '>' : ' ') + MARKS[activity(r, now, nowMs)] +
-    cols.map((c, i) => cell(c, c.text(r, now, units?.[i] ?? durationUnit(c, [r])), ascii, c.title === 'LISTEN' ? sfx : '')).join(' ');
+    cols.map((c, i) => cell(c, text(c, i), ascii, c.title === 'LISTEN' ? sfx : '')).join(' ');
 }

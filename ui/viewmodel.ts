@@ -366,15 +366,6 @@ export class DashboardState {
   }
 }
 
-/** Seconds (or minutes, hours) since a time, short: "4s", "12m", "3h", "-". */
-export function ago(ms: number | null, now: number): string {
-  if (!ms) return '-';
-  const s = Math.max(0, Math.round((now - ms) / 1000));
-  if (s < 120) return `${s}s`;
-  if (s < 7200) return `${Math.round(s / 60)}m`;
-  return `${Math.round(s / 3600)}h`;
-}
-
 export const BLOCKS = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
 // no '~': it marks estimates, and only them
 export const ASCII_LEVELS = ['_', '.', '-', ':', '=', '+', '*', '#'];

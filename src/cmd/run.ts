@@ -10,7 +10,7 @@ import { parseFlags, positiveNumber, probeSet } from '../args';
 import { endpoint } from '../model/address';
 import { sanitize } from '../model/sanitize';
 import { RunSummary, type ListenerSummary, type NamespaceSummary } from '../model/summary';
-import { diagnosisNote, duration, ESTIMATE_NOTE, figure, gapText } from '../model/view';
+import { diagnosisNote, durationIn, ESTIMATE_NOTE, figure, gapText, perSecond, unitFor } from '../model/view';
 import { hostRecord } from '../output/json';
 import { writeAll } from '../output/write';
 import { hostLine } from '../output/table';
@@ -86,14 +86,15 @@ export function renderSummary(rows: ListenerSummary[], head: string, namespaces:
   const H = [...(fleet ? ['HOST'] : []), 'LISTEN', 'NETNS', 'PID/COMM', 'OVERFLOWS', 'SYN', 'ACK', 'SYNDROP', 'COOKIES', 'PEAK/CAP', 'WORST/S',
     'ARRIVED', 'ACCEPTED', 'MAXWAIT', 'FIRST', 'LAST', 'STATE'];
   const left = new Set(['HOST', 'LISTEN', 'NETNS', 'PID/COMM', 'STATE']);
+  const waitUnit = unitFor(rows.map((r) => r.worstWaitMs));
   const cells = rows.map((r) => {
     const est = (v: number | string) => figure(v, r.estimate);
     return [
       ...(fleet ? [sanitize(r.host)] : []),
       endpoint(r.family, r.address, r.port), String(r.netns), r.pid ? `${r.pid}/${sanitize(r.comm)}` : '-',
       est(r.overflows), est(r.overflowsSyn), est(r.overflowsAck), est(r.synDrops), est(r.cookies),
-      `${r.peakBacklog}/${r.capacity || '-'}`, est(r.worstRate.toFixed(1)), String(r.arrivals), String(r.accepts),
-      duration(r.worstWaitMs), time(r.firstOverflowMs), time(r.lastOverflowMs), r.closed ? 'closed' : 'open',
+      `${r.peakBacklog}/${r.capacity || '-'}`, est(perSecond(r.worstRate)), String(r.arrivals), String(r.accepts),
+      durationIn(r.worstWaitMs, waitUnit), time(r.firstOverflowMs), time(r.lastOverflowMs), r.closed ? 'closed' : 'open',
     ];
   });
   const w = H.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i].length)));

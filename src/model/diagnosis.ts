@@ -29,7 +29,7 @@
  * otherwise none (null): the listener keeps up (or it is closed, or,
  * replayed from a format-1 recording, it has no traffic figures to judge by).
  */
-import { duration, figure, queueText } from './view';
+import { durationIn, figure, queueText } from './view';
 import type { ListenerRow, NamespaceRow, Snapshot } from './types';
 
 /** Accepts keep pace while they are at least this share of the demand. */
@@ -82,8 +82,8 @@ export function diagnose(r: ListenerRow, ns: NamespaceRow | undefined, syn: SynR
   const behind = r.acceptRate < KEEP_PACE * demand && (wait >= BUSY_SHARE * drainMs || wait >= SLOW_WAIT_MS);
   const pressure = r.overflowRate > 0 || synRate > 0;
   const waits = [
-    r.waitP99Ms !== null ? `wait p99 ${figure(duration(r.waitP99Ms), true)}` : '',
-    r.oldestWaitMs !== null ? `oldest wait ${duration(r.oldestWaitMs)}` : '',
+    r.waitP99Ms !== null ? `wait p99 ${figure(durationIn(r.waitP99Ms), true)}` : '',
+    r.oldestWaitMs !== null ? `oldest wait ${durationIn(r.oldestWaitMs)}` : '',
   ].filter(Boolean);
   // in the words the dashboard's columns and the detail view use (accepts/s, arrivals/s, queue/limit, oldest wait)
   const traffic = `accepts ${basisFigure(r.acceptRate)}/s, arrivals ${basisFigure(r.arrivalRate)}/s, overflows ${basisFigure(r.overflowRate)}/s`;

@@ -21,6 +21,9 @@ export const ESTIMATE_NOTE =
   '~ estimate: several listeners of the namespace had drops or cookies while a packet was handled in a way ' +
   "that can credit the kernel's count to the wrong one of them; the namespace's total is exact";
 
+/** What a '~' before a wait p99 means, for the tables that print one. */
+export const WAIT_ESTIMATE_NOTE = '~ before a wait p99 (WAITP99): estimated from the last interval\'s histogram of waits (power-of-two buckets)';
+
 /** A namespace's gaps (kernel minus credited), and whether its split among listeners is an estimate. */
 export type Gaps = Pick<NamespaceRow, 'unattributed' | 'unattributedSynDrops' | 'unattributedCookies' | 'unmatched' | 'estimate'>;
 
@@ -45,28 +48,37 @@ export function sysctlText(n: Pick<NamespaceRow, 'somaxconn' | 'maxSynBacklog' |
   return `; somaxconn ${v(n.somaxconn)}, tcp_max_syn_backlog ${v(n.maxSynBacklog)}, tcp_syncookies ${v(n.syncookies)}, tcp_abort_on_overflow ${v(n.abortOnOverflow)}`;
 }
 
-/** A wait in ms as short text: "0.05ms", "12.3ms", "250ms", "3.2s"; "-" for none. */
-/** A rate per second as text: one decimal below 100. */
+/**
+ * A rate per second as text, wherever one is shown (tables, gauges, header,
+ * detail, --once): one decimal below 100, whole from 100 ("12.5", "1200").
+ */
 export function perSecond(v: number | undefined): string {
   const x = v ?? 0;
   return x >= 100 ? x.toFixed(0) : x.toFixed(1);
 }
 
-export function duration(ms: number | null): string {
+/** How waits are written: in ms or in s (a column of them all in one unit, see unitFor). */
+export type DurationUnit = 'ms' | 's';
+
+/**
+ * A wait as text, wherever one is shown: "0.05ms", "12.3ms", "850ms" below a
+ * second, "4.19s" / "51.8s" from one; '-' for none. A column passes the unit
+ * of all its rows (unitFor); a single value takes the same rule alone, so a
+ * wait reads the same in a column, the header and the detail view.
+ */
+export function durationIn(ms: number | null, unit: DurationUnit = unitFor([ms])): string {
   if (ms === null) return '-';
-  if (ms >= 10000) return `${(ms / 1000).toFixed(1)}s`;
+  if (unit === 's') return `${(ms / 1000).toFixed(ms < 10_000 ? 2 : 1)}s`;
   return `${ms < 10 ? ms.toFixed(2) : ms < 100 ? ms.toFixed(1) : Math.round(ms)}ms`;
 }
 
-/** How a column of waits writes them, all in one unit: "850ms" or "51.8s". */
-export type DurationUnit = 'ms' | 's';
-
-/** A wait in a column's unit (by default its own): "850ms", or "4.19s" / "51.8s"; '-' for none. */
-export function durationIn(ms: number | null, unit?: DurationUnit): string {
-  if (ms === null) return '-';
-  unit ??= ms >= 1000 ? 's' : 'ms';
-  if (unit === 's') return `${(ms / 1000).toFixed(ms < 10_000 ? 2 : 1)}s`;
-  return ms >= 10_000 ? `${Math.round(ms)}ms` : duration(ms);
+/** How long ago a time was, short, wherever one is shown (LAST, the detail view, a down host's last scrape): "4s", "12m", "3h"; '-' for none. */
+export function ago(ms: number | null, now: number): string {
+  if (!ms) return '-';
+  const s = Math.max(0, Math.round((now - ms) / 1000));
+  if (s < 120) return `${s}s`;
+  if (s < 7200) return `${Math.round(s / 60)}m`;
+  return `${Math.round(s / 3600)}h`;
 }
 
 /** The unit of a column of these waits: seconds once any is a second or more (one unit a column). */

@@ -8,20 +8,22 @@ import { endpoint } from '../model/address';
 import { diagnoseSnapshot } from '../model/diagnosis';
 import { sanitize } from '../model/sanitize';
 import { lossNotes } from '../model/losses';
-import { diagnosisNote, durationIn, ESTIMATE_NOTE, figure, gapText, hostAbout, queueText, SINCE_START, sortRows, sysctlText, unitFor } from '../model/view';
+import { ago, diagnosisNote, durationIn, ESTIMATE_NOTE, figure, gapText, hostAbout, perSecond, queueText, SINCE_START, sortRows, sysctlText, unitFor, WAIT_ESTIMATE_NOTE } from '../model/view';
 import type { HostRow, ListenerRow, Snapshot } from '../model/types';
 import { withDownHosts } from '../fleet/stream';
 
 const HEAD = ['NETNS', 'LISTEN', 'PID', 'COMM', 'SOCK', 'QUEUE', 'PEAK', 'SYNQ', 'OVERFLOWS', 'SYN', 'ACK', 'OVF/S', 'SYNDROP', 'COOKIES',
   'ARR/S', 'ACC/S', 'WAITP99', 'OLDEST'];
 const LEFT = new Set(['HOST', 'LISTEN', 'COMM', 'STATE', 'SERVICE']);
+/** What the row of a down host with no listener known shows. */
+const OF_A_DOWN_HOST = new Set(['HOST', 'LISTEN', 'STATE']);
 
 /** "host 10.0.0.2:9877 (web-1, 6.1.0-28-amd64): up, gap 0" or "... down, last seen 12 s ago: connection refused". */
 export function hostLine(h: HostRow, now: number): string {
   const about = hostAbout(h);
-  const seen = h.lastSeenMs === null ? 'never seen' : `last seen ${Math.max(0, Math.round((now - h.lastSeenMs) / 1000))} s ago (${new Date(h.lastSeenMs).toISOString()})`;
+  const seen = h.lastSeenMs === null ? 'never seen' : `last seen ${ago(h.lastSeenMs, now)} ago (${new Date(h.lastSeenMs).toISOString()})`;
   return `host ${sanitize(h.host)}${about ? ` (${about})` : ''}: ` +
-    (h.up ? `up, ${h.overflowRate.toFixed(1)} overflows/s${h.gap ? `, kernel vs attributed gap ${h.gap}` : ''}` : `down, ${seen}: ${sanitize(h.error ?? '')}`);
+    (h.up ? `up, ${perSecond(h.overflowRate)} overflows/s${h.gap ? `, kernel vs attributed gap ${h.gap}` : ''}` : `down, ${seen}: ${sanitize(h.error ?? '')}`);
 }
 
 /** listen() asked for more than it got: net.core.somaxconn cut it. */
@@ -51,9 +53,10 @@ export function renderTable(s: Snapshot, prev: Snapshot | null = null): string {
   // one unit a column of waits
   const p99Unit = unitFor(sorted.map((l) => l.waitP99Ms));
   const oldestUnit = unitFor(sorted.map((l) => l.oldestWaitMs));
+  const head = [...(fleet ? ['HOST'] : []), ...HEAD, ...(withReq ? ['REQ'] : []), 'STATE', ...(withService ? ['SERVICE'] : [])];
   const rows = sorted.map((l) => {
     const est = (v: number | string) => figure(v, l.estimate);
-    return [
+    const cells = [
       ...(fleet ? [sanitize(l.host)] : []),
       String(l.netns),
       l.port ? endpoint(l.family, l.address, l.port) : '-',
@@ -66,20 +69,23 @@ export function renderTable(s: Snapshot, prev: Snapshot | null = null): string {
       est(l.overflows),
       est(l.overflowsSyn),
       est(l.overflowsAck),
-      est(l.overflowRate.toFixed(1)),
+      est(perSecond(l.overflowRate)),
       est(l.synDrops),
       est(l.cookies),
-      l.arrivalRate.toFixed(1),
-      l.acceptRate.toFixed(1),
-      durationIn(l.waitP99Ms, p99Unit),
+      perSecond(l.arrivalRate),
+      perSecond(l.acceptRate),
+      l.waitP99Ms === null ? '-' : figure(durationIn(l.waitP99Ms, p99Unit), true),
       durationIn(l.oldestWaitMs, oldestUnit),
       ...(withReq ? [cut(l) ? String(l.requestedBacklog) : '-'] : []),
       l.hostDown ? 'host down' : l.closed ? 'closed' : 'open',
       ...(withService ? [sanitize(l.service) || '-'] : []),
     ];
+    // a down host with no listener known: its row says so, with no figure (none is known; 0 would read as a quiet listener)
+    return l.port ? cells : cells.map((c, i) => (OF_A_DOWN_HOST.has(head[i]) ? c : '-'));
   });
-  const lines = [pad([[...(fleet ? ['HOST'] : []), ...HEAD, ...(withReq ? ['REQ'] : []), 'STATE', ...(withService ? ['SERVICE'] : [])], ...rows])];
+  const lines = [pad([head, ...rows])];
   if (s.listeners.some((l) => l.estimate)) lines.push(ESTIMATE_NOTE);
+  if (sorted.some((l) => l.waitP99Ms !== null)) lines.push(WAIT_ESTIMATE_NOTE);
   const diagnoses = diagnoseSnapshot(s, prev);
   for (const l of sorted) {
     const d = diagnoses.get(l.id);

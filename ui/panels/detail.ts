@@ -2,7 +2,8 @@
  * The detail view of one listener: why it overflows (the diagnosis and its
  * basis), its queue and backlog, overflows against its namespace's kernel
  * counters, its waits, a sparkline of its overflows, accepts and arrivals,
- * and its recent detail events; as many parts as fit.
+ * and its recent detail events: every figure whole (the view scrolls), as
+ * much of the histogram and the sparkline as fit its first page.
  */
 import blessed from 'blessed';
 import contribSparkline from 'blessed-contrib/lib/widget/sparkline';
@@ -10,9 +11,9 @@ import { endpoint } from '../../src/model/address';
 import { diagnose, synRates, type Diagnosis } from '../../src/model/diagnosis';
 import { netnsCookieText } from '../../src/model/netns';
 import { sanitize } from '../../src/model/sanitize';
-import { duration, ESTIMATE_NOTE, figure, hostAbout, perSecond, queueText, SINCE_START, sysctlText } from '../../src/model/view';
+import { ago, durationIn, ESTIMATE_NOTE, figure, hostAbout, perSecond, queueText, SINCE_START, sysctlText } from '../../src/model/view';
 import type { ListenerRow, NamespaceRow, Snapshot } from '../../src/model/types';
-import { ago, cutWords, histRows, HISTORY, scrollWindow, timeAxis, wrapText } from '../viewmodel';
+import { cutWords, histRows, HISTORY, scrollWindow, timeAxis, wrapText } from '../viewmodel';
 import { border, esc, panelStyle, setSeries, sparkOptions, tag, type PanelContext } from './paint';
 
 /** How much of each part a layout of the view shows. */
@@ -23,21 +24,18 @@ interface Layout {
   synFull: boolean;
   /** Lines of the wait histogram. */
   hist: number;
-  /** Lines for the other long lines. */
-  wrap: number;
   /** Series in the sparkline: 3 overflows, accepts and arrivals per second, 2 the last two, 0 none. */
   series: number;
 }
 
-// richest first; the first that fits is drawn (the last whatever fits)
+// richest first; the first whose parts fit is drawn (the last: the view scrolls to the rest). The figures are never cut
 const LAYOUTS: Layout[] = [
-  { blanks: true, synFull: true, hist: 8, wrap: 3, series: 3 },
-  { blanks: true, synFull: true, hist: 4, wrap: 2, series: 3 },
-  { blanks: false, synFull: true, hist: 4, wrap: 2, series: 3 },
-  { blanks: false, synFull: false, hist: 3, wrap: 2, series: 3 },
-  { blanks: false, synFull: false, hist: 2, wrap: 2, series: 2 },
-  { blanks: false, synFull: false, hist: 1, wrap: 1, series: 2 },
-  { blanks: false, synFull: false, hist: 1, wrap: 1, series: 0 },
+  { blanks: true, synFull: true, hist: 8, series: 3 },
+  { blanks: true, synFull: true, hist: 4, series: 3 },
+  { blanks: false, synFull: true, hist: 4, series: 3 },
+  { blanks: false, synFull: false, hist: 3, series: 3 },
+  { blanks: false, synFull: false, hist: 2, series: 2 },
+  { blanks: false, synFull: false, hist: 1, series: 2 },
 ];
 
 /** Text for one listener at one width: each part of the view as lines. */
@@ -45,10 +43,8 @@ class DetailText {
   constructor(private ctx: PanelContext, private r: ListenerRow, private ns: NamespaceRow | undefined,
     private d: Diagnosis | null, private W: number) {}
 
-  /** Plain text in lines of the width (nothing cut: the view scrolls), escaped. */
-  line = (text: string) => this.wrapped(text, Infinity);
-  /** Plain text in at most max lines of the width, the last cut at a word with the cut mark, escaped. */
-  wrapped = (text: string, max: number) => wrapText(text, this.W, '  ', max, this.ctx.ascii).map(esc);
+  /** Plain text in lines of the width, escaped: nothing cut (the view scrolls; a part cut to fit would be lost on every page). */
+  line = (text: string) => wrapText(text, this.W, '  ', Infinity, this.ctx.ascii).map(esc);
   private est = (v: number | string) => figure(v, this.r.estimate);
   private yellow = (l: string) => tag(this.ctx, 'yellow-fg', l);
 
@@ -84,22 +80,22 @@ class DetailText {
       : 'diagnosis: keeps up: nothing dropped in the last interval');
   }
 
-  private backlog(max: number): string[] {
+  private backlog(): string[] {
     const { r, ns } = this;
     const cut = r.requestedBacklog != null && ns?.somaxconn != null && r.requestedBacklog / Math.max(1, r.sockets) > ns.somaxconn;
     const asked = r.requestedBacklog != null
       ? `limit: listen() asked ${r.requestedBacklog}, in effect ${r.maxBacklog}${r.sockets > 1 ? ` (over ${r.sockets} sockets)` : ''}${cut ? ', cut by net.core.somaxconn' : ''}`
       : `limit: ${r.maxBacklog} (what listen() asked is not known: it listened before acceptq started)`;
-    return this.wrapped(asked + (ns ? (sysctlText(ns) || "; the namespace's sysctls are not known") : ''), max);
+    return this.line(asked + (ns ? (sysctlText(ns) || "; the namespace's sysctls are not known") : ''));
   }
 
-  facts(max: number, now: number): string[] {
+  facts(now: number): string[] {
     const { r, est } = this;
     return [
       ...this.line(`sockets ${r.sockets}  queue ${queueText(r)}  peak ${r.peakBacklog}  SYN queue ${r.synBacklog}`),
       ...this.line(`arrivals ${r.arrivals ?? 0} (${perSecond(r.arrivalRate)}/s)  accepts ${r.accepts ?? 0} (${perSecond(r.acceptRate)}/s)  ` +
-        (r.oldestWaitMs == null ? 'none waiting now' : `oldest wait ${duration(r.oldestWaitMs)}`)),
-      ...this.backlog(Math.max(2, max)),
+        (r.oldestWaitMs == null ? 'none waiting now' : `oldest wait ${durationIn(r.oldestWaitMs)}`)),
+      ...this.backlog(),
       ...this.line(`overflows ${est(r.overflows)} (SYN path ${est(r.overflowsSyn)}, ACK path ${est(r.overflowsAck)})  ${est(perSecond(r.overflowRate))}/s  ` +
         `first ${ago(r.firstOverflowMs, now)} ago  last ${ago(r.lastOverflowMs, now)} ago`),
     ];
@@ -112,7 +108,8 @@ class DetailText {
       return this.line(`SYN-queue drops ${est(r.synDrops)}, SYN cookies ${est(r.cookies)}` +
         (ns ? `; netns ${ns.netns} ${SINCE_START}: ListenOverflows ${ns.listenOverflows}, unattributed ${ns.unattributed}/${ns.unattributedSynDrops}/${ns.unattributedCookies}` : ''));
     }
-    const nsPart = (kernel: string, v: number | undefined, gap: number | undefined) => (ns ? `   netns ${kernel} ${v}, unattributed ${gap}` : '');
+    // the namespace's counters, like the line under them, count from when acceptq started
+    const nsPart = (kernel: string, v: number | undefined, gap: number | undefined) => (ns ? `   netns ${kernel} ${v} ${SINCE_START}, unattributed ${gap}` : '');
     return [
       ...this.line(`SYN-queue drops ${est(r.synDrops)}` + nsPart('TCPReqQFullDrop', ns?.reqQFullDrops, ns?.unattributedSynDrops)),
       ...this.line(`SYN cookies ${est(r.cookies)}` + nsPart('SyncookiesSent', ns?.syncookiesSent, ns?.unattributedCookies)),
@@ -123,23 +120,23 @@ class DetailText {
     ];
   }
 
-  estimate(max: number): string[] {
-    return this.r.estimate ? this.wrapped(ESTIMATE_NOTE, max).map(this.yellow) : [];
+  estimate(): string[] {
+    return this.r.estimate ? this.line(ESTIMATE_NOTE).map(this.yellow) : [];
   }
 
   /** The last interval's waits: exact count, mean, min, max; p50 and p99 estimated from the histogram. */
-  waits(max: number): string[] {
+  waits(): string[] {
     const r = this.r;
-    const approx = (ms: number | null | undefined) => (ms == null ? '-' : figure(duration(ms), true));
+    const approx = (ms: number | null | undefined) => (ms == null ? '-' : figure(durationIn(ms), true));
     const text = r.host
-      ? (r.waitCount > 0 ? `wait, last interval (${r.waitCount} timed): mean ${duration(r.waitMeanMs)} (the exporter gives no spread)` : 'wait, last interval: no accept() timed')
+      ? (r.waitCount > 0 ? `wait, last interval (${r.waitCount} timed): mean ${durationIn(r.waitMeanMs)} (the exporter gives no spread)` : 'wait, last interval: no accept() timed')
       : !r.waitHist?.length
       ? 'wait: not recorded (a format-1 recording)'
       : r.waitCount > 0
         ? `wait, last interval (${r.waitCount} timed): p50 ${approx(r.waitP50Ms)}  p99 ${approx(r.waitP99Ms)}  ` +
-          `mean ${duration(r.waitMeanMs)}  min ${duration(r.waitMinMs)}  max ${duration(r.waitMaxMs)}`
+          `mean ${durationIn(r.waitMeanMs)}  min ${durationIn(r.waitMinMs)}  max ${durationIn(r.waitMaxMs)}`
         : 'wait, last interval: no accept() timed';
-    return this.wrapped(text, max);
+    return this.line(text);
   }
 
   hist(rows: number): string[] {
@@ -234,26 +231,25 @@ export class DetailPanel {
     const now = state.latest?.timeMs ?? Date.now();
     const ns = state.latest?.namespaces.find((n) => n.cookie === r.netnsCookie && n.host === r.host);
     const text = new DetailText(this.ctx, r, ns, this.diagnosisOf(r, ns), W);
-    let lines: string[] = [];
-    let sparkAt = -1;
-    let series = 0;
-    // the richest layout whose parts above the events fit; the events after them, scrolled to
-    for (const l of LAYOUTS) {
+    const parts = (l: Layout) => {
       const blank = l.blanks ? [''] : [];
-      lines = [
-        ...text.title(), ...text.diagnosis(), ...blank, ...text.facts(l.wrap, now), ...text.syn(l.synFull),
-        ...text.estimate(l.wrap), ...blank, ...text.waits(l.wrap), ...text.hist(l.hist),
+      const lines = [
+        ...text.title(), ...text.diagnosis(), ...blank, ...text.facts(now), ...text.syn(l.synFull),
+        ...text.estimate(), ...blank, ...text.waits(), ...text.hist(l.hist),
       ];
-      sparkAt = -1;
-      series = l.series;
-      if (series) {
-        lines.push(...blank);
-        sparkAt = lines.length;
-        // kept blank for the widget (a title and a line a series, a blank line between them), then its axis
-        lines.push(...new Array<string>(3 * series).fill(''));
-      }
-      if (lines.length <= H) break;
-    }
+      if (!l.series) return { lines, sparkAt: -1, series: 0 };
+      lines.push(...blank);
+      const sparkAt = lines.length;
+      // kept blank for the widget (a title and a line a series, a blank line between them), then its axis
+      lines.push(...new Array<string>(3 * l.series).fill(''));
+      return { lines, sparkAt, series: l.series };
+    };
+    // the richest layout whose parts above the events fit; where none does, the leanest, scrolled through
+    // (its sparkline too, where a page holds it whole); the events after them, scrolled to
+    const leanest = LAYOUTS[LAYOUTS.length - 1];
+    const chosen = LAYOUTS.map(parts).find((p) => p.lines.length <= H)
+      ?? parts(3 * leanest.series <= H ? leanest : { ...leanest, series: 0 });
+    const { lines, sparkAt, series } = chosen;
     lines.push(...text.events());
     const win = scrollWindow(lines, this.offset, H);
     this.offset = win.offset;

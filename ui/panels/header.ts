@@ -9,7 +9,7 @@ import { endpoint } from '../../src/model/address';
 import { SLOW_WAIT_MS } from '../../src/model/diagnosis';
 import { lossNotes } from '../../src/model/losses';
 import { sanitize } from '../../src/model/sanitize';
-import { duration, figure, perSecond, reconcile } from '../../src/model/view';
+import { ago, durationIn, figure, perSecond, reconcile } from '../../src/model/view';
 import { ambiguousEndpoints, cutWords, endpointSuffix, fitSuffix } from '../viewmodel';
 import type { ListenerRow } from '../../src/model/types';
 import { esc, fitLine, seg, tag, type PanelContext, type Seg } from './paint';
@@ -72,7 +72,7 @@ export class HeaderPanel {
     // the size of every namespace's gaps, either way: a +3 here does not hide a -3 there
     const r = reconcile(s.namespaces);
     const w = state.worstWait;
-    const worst = w ? this.worstSeg(w.row, w.kind === 'p99' ? `p99 ${figure(duration(w.ms), true)}` : `oldest ${duration(w.ms)}`, w.ms >= SLOW_WAIT_MS) : seg('worst wait -', 8);
+    const worst = w ? this.worstSeg(w.row, w.kind === 'p99' ? `p99 ${figure(durationIn(w.ms), true)}` : `oldest ${durationIn(w.ms)}`, w.ms >= SLOW_WAIT_MS) : seg('worst wait -', 8);
     const line2: Array<Seg | null> = [
       seg(`${hosts ? 'fleet' : 'kernel'} ListenOverflows ${perSecond(s.kernelRate)}/s`, 10), seg(`attributed ${perSecond(s.attributedRate)}/s`, 10),
       ...(hosts ? this.fleetGaps(s.timeMs) : [r.gap ? seg(`unattributed ${r.gap} (${r.namespaces} netns)`, 10, 'red-fg') : seg('unattributed 0', 10)]),
@@ -103,7 +103,8 @@ export class HeaderPanel {
     const gaps = hosts.filter((h) => h.gap);
     const out = gaps.length ? gaps.map((h) => seg(`gap ${sanitize(h.host)} ${h.gap}`, 10, 'red-fg')) : [seg('gap 0', 10)];
     for (const h of hosts.filter((x) => !x.up)) {
-      const seen = h.lastSeenMs === null ? 'never seen' : `seen ${hms(Math.max(0, now - h.lastSeenMs))} ago`;
+      // in the words and figures of the detail view and --once
+      const seen = h.lastSeenMs === null ? 'never seen' : `last seen ${ago(h.lastSeenMs, now)} ago`;
       out.push(seg(`down ${sanitize(h.host)} (${seen})`, 9, 'red-fg'));
     }
     return out;
