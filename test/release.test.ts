@@ -14,6 +14,7 @@ import readline from 'node:readline';
 import { awaitAttached } from '../harness/links';
 import { startLabReporting, type LabListener } from '../harness/lab';
 import { ROOT } from '../harness/paths';
+import { SINCE_START } from '../src/model/view';
 import { BareHost, buildBundle, buildToolNames, finish } from './support/release';
 
 const version: string = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')).version;
@@ -171,7 +172,7 @@ test.serial('the installed acceptq: --once and --json count the lab\'s overflows
   const cells = line!.trim().split(/\s+/);
   t.is(cells[2], String(lab.pid));
   t.is(cells[8], String(kernel), '--once: OVERFLOWS = kernel ListenOverflows');
-  t.true(o.stdout.includes(`netns ${lab.netns}: kernel since acceptq started: ListenOverflows ${kernel}`), o.stdout);
+  t.true(o.stdout.includes(`netns ${lab.netns}: kernel ${SINCE_START}: ListenOverflows ${kernel}`), o.stdout);
   json.kill('SIGTERM');
   t.is((await finish(json, 10000)).code, 0);
 });
