@@ -5,7 +5,7 @@
  */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import type { RowFilter } from './model/view';
-import { PROBE_SETS, type ProbeSet } from './native/helper';
+import { PROBE_SETS, type ProbeSet } from './native/probe-sets';
 
 /** A bad command line: the command says what is wrong in one line and exits 2. */
 export class UsageError extends Error {}

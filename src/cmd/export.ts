@@ -14,7 +14,7 @@ import { FILTER_FLAGS, parseFlags, probeSet, rowFilter } from '../args';
 import { Collector } from '../model/collector';
 import { exitNow, onExit } from '../exit';
 import { dropPrivileges, openHelper } from '../local';
-import type { ProbeSet } from '../native/helper';
+import type { ProbeSet } from '../native/probe-sets';
 import type { Options } from '../options';
 import { subcommandOptions } from './subcommand';
 import type { Snapshot } from '../model/types';

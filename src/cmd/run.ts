@@ -19,7 +19,7 @@ import { FLEET_DOWN_EXIT, FLEET_SOURCE_ARGS, FLEET_SOURCE_USAGE, fleetDown, flee
 import { exitNow } from '../exit';
 import { dropPrivileges, openHelper } from '../local';
 import { Collector } from '../model/collector';
-import type { ProbeSet } from '../native/helper';
+import type { ProbeSet } from '../native/probe-sets';
 import type { Options } from '../options';
 import { subcommandOptions } from './subcommand';
 
