@@ -4,7 +4,7 @@
  * them up once everything is attached and bound.
  */
 import { exitNow, onExit } from './exit';
-import type { Helper } from './native/helper';
+import type { Helper } from '../src/native/helper';
 import type { Options } from './options';
 import { privilegeProblem } from './privileges';
 
@@ -12,8 +12,8 @@ import { privilegeProblem } from './privileges';
  * The binding, loaded on first use: it loads native code (FFI, the
  * library), which --help, --version, a bad flag or a replay never need.
  */
-function binding(): typeof import('./native/helper') {
-  return require('./native/helper');
+function binding(): typeof import('../src/native/helper') {
+  return require('../src/native/helper');
 }
 
 /** The helper, loaded and attached as the options ask; not root, or a refusal: one line, exit 1. */
