@@ -5,7 +5,7 @@
 import fs from 'node:fs';
 
 const UNIT_TESTS = [
-  'model', 'keys', 'fleet-parse', 'fleet-stream', 'screens', 'man', 'layout', 'startup', 'bench-ratio', 'estimates',
+  'model', 'keys', 'fleet-parse', 'fleet-stream', 'screens', 'man', 'layout', 'startup', 'imports', 'bench-ratio', 'estimates',
 ];
 
 const { ava } = JSON.parse(fs.readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
