@@ -11,7 +11,7 @@ function findRoot(from: string): string {
 }
 
 export const ROOT = findRoot(__dirname);
-export const CLI = path.join(ROOT, 'dist', 'src', 'cli.js');
+export const CLI = path.join(ROOT, 'dist', 'app', 'cli.js');
 export const LAB = path.join(ROOT, 'build', 'acceptq-lab');
 
 /** The words of a `name="..."` line of ./acceptq (the release bundle copies those lines). */

@@ -161,7 +161,7 @@ test.serial('scraped during the SYN-path scenario: every family, each against wh
 });
 
 test('the default bind is loopback; label values are escaped', (t) => {
-  const { parseExportOptions, DEFAULT_LISTEN } = require('../src/cmd/export');
+  const { parseExportOptions, DEFAULT_LISTEN } = require('../app/cmd/export');
   t.is(DEFAULT_LISTEN.split(':')[0], '127.0.0.1');
   const none = { port: undefined, pid: undefined, netns: undefined };
   t.deepEqual(parseExportOptions([]), { host: '127.0.0.1', port: 9877, probe: 'auto', keepRoot: false, filter: none });
@@ -195,7 +195,7 @@ test.serial('/metrics: GET and HEAD served; another method 405 with Allow; anoth
 });
 
 test('--web.listen-address, and --listen as its other name', (t) => {
-  const { parseExportOptions } = require('../src/cmd/export');
+  const { parseExportOptions } = require('../app/cmd/export');
   t.like(parseExportOptions(['--web.listen-address', '0.0.0.0:9100']), { host: '0.0.0.0', port: 9100 });
   t.like(parseExportOptions(['--listen', '0.0.0.0:9101']), { host: '0.0.0.0', port: 9101 });
   t.throws(() => parseExportOptions(['--web.listen-address', 'nope']), { message: /^--web\.listen-address wants ADDR:PORT, e\.g\. 127\.0\.0\.1:9877, not 'nope'$/ });

@@ -81,3 +81,13 @@ test('the help lists every key line, aligned, wrapped to its width (no line long
     t.false(help.some((l) => l.includes('~ ') && !l.includes('~ marks an estimate')), 'no ~ but the estimate note');
   }
 });
+
+test("the help's key column, derived from the key table, names keys as a person reads them", (t) => {
+  const tokens = KEY_HELP.filter(([k]) => k !== 'mouse').flatMap(([k]) => k.split(', ').flatMap((part) => (part === '/' ? [part] : part.split('/'))));
+  // one character as typed, or a label (Up, PgDn, F6, Esc, Ctrl-C): never blessed's own names (pagedown, f6, S-g)
+  for (const token of tokens) t.true(token.length === 1 || /^[A-Z][A-Za-z0-9-]*$/.test(token), token);
+  const help = KEY_HELP.map(([k]) => k).join(', ');
+  for (const key of ['Up', 'Down', 'k', 'j', 'PgUp', 'PgDn', 'Home', 'End', 'g', 'G', 's', 'F6', 'r', 'F3', 'Enter', 'x', 'Space', '+', '-', 'F1', 'q', 'F10', 'Ctrl-C', 'Esc']) {
+    t.true(help.split(/, |\//).includes(key), `${key} in ${help}`);
+  }
+});

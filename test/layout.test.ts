@@ -8,6 +8,10 @@ import ref from '@2060.io/ref-napi';
 import StructDi from 'ref-struct-di';
 import { ABI_VERSION, MIRRORS } from '../src/native/structs';
 import { abiVersion, layoutReport, type LayoutReport } from '../src/native/helper';
+import { PROBE_SETS } from '../src/native/probe-sets';
+import fs from 'node:fs';
+import path from 'node:path';
+import { ROOT } from '../harness/paths';
 
 const Struct = StructDi(ref);
 
@@ -82,6 +86,14 @@ function withExtraField(mirror: any, field: string): any {
 
 test('the library speaks the binding ABI version', (t) => {
   t.is(abiVersion(), ABI_VERSION);
+});
+
+test('the probe sets the flags name are enum acq_probe, in its order', (t) => {
+  const header = fs.readFileSync(path.join(ROOT, 'bpf', 'acceptq.h'), 'utf8');
+  const body = /enum acq_probe \{([^}]*)\}/.exec(header);
+  if (!body) return t.fail('no enum acq_probe in bpf/acceptq.h');
+  const values = [...body[1].matchAll(/ACQ_PROBE_(\w+)\s*=\s*(\d+)/g)].map((m) => [m[1].toLowerCase(), Number(m[2])]);
+  t.deepEqual(values, PROBE_SETS.map((name, i) => [name, i]));
 });
 
 test('the library layout and the mirrors agree both ways', (t) => {

@@ -16,13 +16,13 @@ import type { Snapshot } from '../src/model/types';
 import { jsonRecord } from '../src/output/json';
 import { renderTable } from '../src/output/table';
 import { renderMetrics, WaitTotals } from '../src/export/metrics';
-import { renderSummary } from '../src/cmd/run';
+import { renderSummary } from '../app/cmd/run';
 import { parseRecording, RecordingError } from '../src/record/recording';
 import { RecordingWriter } from '../src/record/writer';
 import { serviceName } from '../src/model/service';
 import { fitColumns } from '../ui/columns';
-import { privilegeProblem } from '../src/privileges';
-import { parseOptions, UsageError } from '../src/options';
+import { privilegeProblem } from '../app/privileges';
+import { parseOptions, UsageError } from '../app/options';
 import { ROOT } from '../harness/paths';
 import { RAW_STATS, rawListener, rawNetns, v4 } from './support/raw';
 

@@ -12,7 +12,7 @@ import { Tmux } from '../harness/tmux';
 import { asNobody, asNobodyShell } from '../harness/unprivileged';
 import { parseRecording, RecordingError, FORMAT_VERSION } from '../src/record/recording';
 import { EVENT_FIELDS, fieldList, LISTENER_FIELDS, NAMESPACE_FIELDS } from '../src/model/fields';
-import { parseOptions, UsageError } from '../src/options';
+import { parseOptions, UsageError } from '../app/options';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'acceptq-rec-'));
 fs.chmodSync(dir, 0o755);

@@ -49,7 +49,7 @@ test.serial('the tarball: the program, its library with libbpf, compiled N-API m
   for (const e of [
     'acceptq/bin/acceptq',
     'acceptq/package.json',
-    'acceptq/dist/src/cli.js',
+    'acceptq/dist/app/cli.js',
     'acceptq/dist/src/native/helper.js',
     'acceptq/dist/ui/dashboard.js',
     'acceptq/build/libacceptq.so',
@@ -89,7 +89,7 @@ test.serial('the .deb: the same program under /usr/lib/acceptq, /usr/bin/acceptq
     './usr/lib/acceptq/bin/acceptq',
     './usr/lib/acceptq/node/bin/node',
     './usr/lib/acceptq/build/libacceptq.so',
-    './usr/lib/acceptq/dist/src/cli.js',
+    './usr/lib/acceptq/dist/app/cli.js',
     './lib/systemd/system/acceptq-export.service',
     './usr/share/man/man8/acceptq.8.gz',
     './usr/share/doc/acceptq/copyright',

@@ -4,7 +4,7 @@ import test from 'ava';
 import { Collector, type RawSource } from '../src/model/collector';
 import type { RawListener, RawNetns, RawSnapshot } from '../src/model/raw';
 import type { Snapshot } from '../src/model/types';
-import { HeapTrim } from '../src/heap';
+import { HeapTrim } from '../app/heap';
 import { RAW_STATS, rawListener, rawNetns } from './support/raw';
 
 // what docs/architecture.md promises: a full collection once the heap has grown

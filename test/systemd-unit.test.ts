@@ -6,7 +6,7 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { parseExportOptions } from '../src/cmd/export';
+import { parseExportOptions } from '../app/cmd/export';
 import { startLab } from '../harness/lab';
 import { ROOT } from '../harness/paths';
 import { EMULATED, Exporter, freePort, markdownSection, sample, tableCaps, UNIT, unitCaps, unitDirectives } from './support/prometheus';

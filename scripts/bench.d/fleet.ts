@@ -3,7 +3,7 @@
  * (fleet-hosts.ts: N hosts on loopback, each serving the exporter's own
  * renderMetrics() of M listeners whose counters move) scraped every second
  * by Debian's prometheus (storage in a temp dir, its life bounded by
- * timeout(1)); then the real fleet dashboard (dist/src/cli.js fleet, as the
+ * timeout(1)); then the real fleet dashboard (dist/app/cli.js fleet, as the
  * launchers run it) in tmux 160x50, every 1 s, for each case:
  *
  *   --prometheus URL --selector ...   at each size (10 and 200 hosts by default)

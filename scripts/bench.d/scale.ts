@@ -6,7 +6,7 @@
  *      as --json runs them, then the last one rendered as the --once table,
  *      through the project's own Helper and Collector from dist/, as the
  *      CLI does;
- *   2. a real frame: the dashboard (dist/src/cli.js, as the launchers run it)
+ *   2. a real frame: the dashboard (dist/app/cli.js, as the launchers run it)
  *      in tmux, its own timing of each frame read from the file its bench
  *      hook ACCEPTQ_FRAME_LOG names (tick, every panel's sort and filter,
  *      blessed's render and its write to the terminal);

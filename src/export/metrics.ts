@@ -18,6 +18,7 @@ import { netnsCookieText } from '../model/netns';
 import { WAIT_BUCKETS } from '../model/raw';
 import type { ListenerRow, NamespaceRow, Snapshot } from '../model/types';
 import { VERSION } from '../version';
+import { FAMILIES, type FamilySpec } from './families';
 import type { ProcessFigures } from './process';
 
 type Labels = Record<string, string | number>;
@@ -27,7 +28,7 @@ const labels = (l: Labels) => `{${Object.entries(l).map(([k, v]) => `${k}="${esc
 
 class Family {
   readonly samples: string[] = [];
-  constructor(readonly name: string, readonly type: 'counter' | 'gauge' | 'histogram', readonly help: string) {}
+  constructor(readonly name: string, readonly type: FamilySpec['type'], readonly help: string) {}
   /** A sample; suffix: a histogram's _bucket, _sum or _count. */
   add(l: Labels, v: number, suffix = ''): void {
     this.samples.push(`${this.name}${suffix}${labels(l)} ${Number.isFinite(v) ? v : 0}`);
@@ -35,6 +36,11 @@ class Family {
   text(): string {
     return `# HELP ${this.name} ${this.help}\n# TYPE ${this.name} ${this.type}\n${this.samples.join('\n')}${this.samples.length ? '\n' : ''}`;
   }
+}
+
+/** A snapshot's families, empty, in the order of FAMILIES. */
+function families(): Record<keyof typeof FAMILIES, Family> {
+  return Object.fromEntries(Object.entries(FAMILIES).map(([k, d]) => [k, new Family(d.name, d.type, d.help)])) as Record<keyof typeof FAMILIES, Family>;
 }
 
 /** A listener's accept-queue waits since the totals started: log2 buckets (not cumulative), count and sum. */
@@ -87,43 +93,7 @@ const le = (i: number) => String(2 ** (i + 1) / 1e6);
 
 /** Metrics of a snapshot; waits: the totals fed every snapshot so far (by default: this one alone). */
 export function renderMetrics(s: Snapshot, waits: WaitTotals = new WaitTotals().add(s), host: HostInfo = THIS_HOST): string {
-  const f = {
-    overflows: new Family('acceptq_listen_overflows_total', 'counter', 'Accept-queue overflows of the listener since acceptq started, by the path that dropped them (syn or ack).'),
-    synDrops: new Family('acceptq_syn_queue_drops_total', 'counter', 'SYNs dropped because the SYN queue was full and SYN cookies were off.'),
-    cookies: new Family('acceptq_syncookies_sent_total', 'counter', 'SYNs answered with a SYN cookie.'),
-    backlog: new Family('acceptq_accept_queue_length', 'gauge', 'Connections waiting in the accept queue now.'),
-    limit: new Family('acceptq_accept_queue_limit', 'gauge', 'The listen() backlog; the kernel admits one more per socket before it drops.'),
-    peak: new Family('acceptq_accept_queue_peak', 'gauge', 'Deepest the accept queue got since the previous sample.'),
-    synq: new Family('acceptq_syn_queue_length', 'gauge', 'Half-open connections in the SYN queue now.'),
-    sockets: new Family('acceptq_listener_sockets', 'gauge', 'Sockets of the listener (a SO_REUSEPORT group has several).'),
-    estimate: new Family('acceptq_listener_estimate', 'gauge', "1 if the listener's counts are an estimate: several listeners of its namespace had drops or cookies where the kernel's count can go to the wrong one of them (the namespace total is exact); sticky."),
-    nsOverflows: new Family('acceptq_namespace_listen_overflows_total', 'counter', "The kernel's TcpExtListenOverflows of the namespace since acceptq started."),
-    nsDrops: new Family('acceptq_namespace_listen_drops_total', 'counter', "The kernel's TcpExtListenDrops of the namespace since acceptq started."),
-    nsSynDrops: new Family('acceptq_namespace_syn_queue_drops_total', 'counter', "The kernel's TcpExtTCPReqQFullDrop of the namespace since acceptq started."),
-    nsCookies: new Family('acceptq_namespace_syncookies_sent_total', 'counter', "The kernel's TcpExtSyncookiesSent of the namespace since acceptq started."),
-    unattributed: new Family('acceptq_namespace_unattributed_overflows', 'gauge', "The namespace's TcpExtListenOverflows minus the overflows acceptq credited to its listeners; negative if it credited more."),
-    unattributedSynDrops: new Family('acceptq_namespace_unattributed_syn_queue_drops', 'gauge', "The namespace's TcpExtTCPReqQFullDrop minus the SYN-queue drops acceptq credited to its listeners; negative if it credited more."),
-    unattributedCookies: new Family('acceptq_namespace_unattributed_syncookies', 'gauge', "The namespace's TcpExtSyncookiesSent minus the cookies acceptq credited to its listeners; negative if it credited more."),
-    unmatched: new Family('acceptq_namespace_unmatched_total', 'counter', 'Kernel counter moves in the namespace at sockets acceptq could not name.'),
-    nsEstimate: new Family('acceptq_namespace_estimate', 'gauge', "1 if the split of the namespace's counts among its listeners was an estimate in the last interval."),
-    arrivals: new Family('acceptq_arrivals_total', 'counter', 'Connections whose handshake completed into the accept queue since acceptq started (overflowed ones never arrive).'),
-    accepts: new Family('acceptq_accepts_total', 'counter', 'Connections the application took from the accept queue since acceptq started: arrivals minus the queue\'s growth, so io_uring accepts count too.'),
-    wait: new Family('acceptq_accept_wait_seconds', 'histogram', 'Time from the completed handshake to accept(), of the accept() calls timed since acceptq started (io_uring accepts are not timed); log2 buckets.'),
-    oldest: new Family('acceptq_oldest_wait_seconds', 'gauge', 'Age of the oldest connection waiting in the accept queue now (0: none waits).'),
-    requested: new Family('acceptq_listen_backlog_requested', 'gauge', 'The backlog listen() asked for, summed over the sockets, before net.core.somaxconn cut it (no sample: not seen, the socket listened before acceptq).'),
-    somaxconn: new Family('acceptq_namespace_somaxconn', 'gauge', "The namespace's net.core.somaxconn: every listen() backlog is cut to it."),
-    maxSynBacklog: new Family('acceptq_namespace_tcp_max_syn_backlog', 'gauge', "The namespace's net.ipv4.tcp_max_syn_backlog."),
-    syncookies: new Family('acceptq_namespace_tcp_syncookies', 'gauge', "The namespace's net.ipv4.tcp_syncookies (0 off, 1 when the SYN queue is full, 2 always)."),
-    abortOnOverflow: new Family('acceptq_namespace_tcp_abort_on_overflow', 'gauge', "The namespace's net.ipv4.tcp_abort_on_overflow (1: a full accept queue answers with a reset)."),
-    open: new Family('acceptq_listener_open', 'gauge', 'Whether the listener is open (1) or closed and kept until it ages out (0).'),
-    pid: new Family('acceptq_listener_pid', 'gauge', 'The process that owns the listener now (0: unknown).'),
-    lastOverflow: new Family('acceptq_listener_last_overflow_timestamp_seconds', 'gauge', "When the listener last overflowed, Unix seconds (no sample: not since acceptq started)."),
-    lost: new Family('acceptq_lost_events_total', 'counter', 'Detail events lost to a full ring buffer (counts do not travel with events: none is lost with them).'),
-    info: new Family('acceptq_probe_info', 'gauge', 'The probe set in use.'),
-    host: new Family('acceptq_host_info', 'gauge', 'The host acceptq runs on: its host name and kernel release.'),
-    build: new Family('acceptq_build_info', 'gauge', 'Always 1: the acceptq version serving these metrics, and the Node.js version it runs on.'),
-    started: new Family('acceptq_start_time_seconds', 'gauge', 'When this acceptq started, Unix seconds: its counters count from about then, so a new value is a restart and every counter here starts again from 0.'),
-  };
+  const f = families();
   // the families with one sample a row, straight from a figure of it
   const perListener: Array<[Family, (l: ListenerRow) => number]> = [
     [f.synDrops, (l) => l.synDrops], [f.cookies, (l) => l.cookies], [f.backlog, (l) => l.backlog], [f.limit, (l) => l.maxBacklog],

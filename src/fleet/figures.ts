@@ -1,33 +1,34 @@
 /**
  * What a fleet reads of each host: the exporter's metric families
- * (src/export/metrics.ts), listed once here as the figures they carry, and
+ * (src/export/families.ts), mapped here to the figures they carry, and
  * gathered per host from samples, however they came (a scrape of the
  * exporter, or Prometheus's answer to a query).
  */
+import { FAMILIES } from '../export/families';
 import type { Sample } from './exposition';
 
 /** A listener's figures, each from one family (and a path, for the overflows). */
 export const LISTENER_METRICS = {
-  overflowsSyn: { metric: 'acceptq_listen_overflows_total', path: 'syn', counter: true },
-  overflowsAck: { metric: 'acceptq_listen_overflows_total', path: 'ack', counter: true },
-  synDrops: { metric: 'acceptq_syn_queue_drops_total', counter: true },
-  cookies: { metric: 'acceptq_syncookies_sent_total', counter: true },
-  backlog: { metric: 'acceptq_accept_queue_length' },
+  overflowsSyn: { metric: FAMILIES.overflows.name, path: 'syn', counter: true },
+  overflowsAck: { metric: FAMILIES.overflows.name, path: 'ack', counter: true },
+  synDrops: { metric: FAMILIES.synDrops.name, counter: true },
+  cookies: { metric: FAMILIES.cookies.name, counter: true },
+  backlog: { metric: FAMILIES.backlog.name },
   // slow: seldom changes (read through Prometheus every 10th tick, and when a listener appears)
-  maxBacklog: { metric: 'acceptq_accept_queue_limit', slow: true },
-  peakBacklog: { metric: 'acceptq_accept_queue_peak' },
-  synBacklog: { metric: 'acceptq_syn_queue_length' },
-  sockets: { metric: 'acceptq_listener_sockets', slow: true },
-  estimate: { metric: 'acceptq_listener_estimate' },
-  arrivals: { metric: 'acceptq_arrivals_total', counter: true },
-  accepts: { metric: 'acceptq_accepts_total', counter: true },
-  oldestWaitS: { metric: 'acceptq_oldest_wait_seconds' },
+  maxBacklog: { metric: FAMILIES.limit.name, slow: true },
+  peakBacklog: { metric: FAMILIES.peak.name },
+  synBacklog: { metric: FAMILIES.synq.name },
+  sockets: { metric: FAMILIES.sockets.name, slow: true },
+  estimate: { metric: FAMILIES.estimate.name },
+  arrivals: { metric: FAMILIES.arrivals.name, counter: true },
+  accepts: { metric: FAMILIES.accepts.name, counter: true },
+  oldestWaitS: { metric: FAMILIES.oldest.name },
   // absent when unknown: 0 is a value of its own
-  requestedBacklog: { metric: 'acceptq_listen_backlog_requested', present: true, slow: true },
-  pid: { metric: 'acceptq_listener_pid', slow: true },
-  lastOverflowS: { metric: 'acceptq_listener_last_overflow_timestamp_seconds', present: true },
-  waitCount: { metric: 'acceptq_accept_wait_seconds_count', counter: true },
-  waitSumS: { metric: 'acceptq_accept_wait_seconds_sum', counter: true },
+  requestedBacklog: { metric: FAMILIES.requested.name, present: true, slow: true },
+  pid: { metric: FAMILIES.pid.name, slow: true },
+  lastOverflowS: { metric: FAMILIES.lastOverflow.name, present: true },
+  waitCount: { metric: `${FAMILIES.wait.name}_count`, counter: true },
+  waitSumS: { metric: `${FAMILIES.wait.name}_sum`, counter: true },
 } as const satisfies Record<string, FigureSpec>;
 
 export interface FigureSpec {
@@ -59,23 +60,23 @@ export const noFigures = new Function(`return { ${LISTENER_FIGURES.map(([f]) => 
 export type ListenerFigure = keyof typeof LISTENER_METRICS;
 
 /** The family every listener has a sample of, whatever its figures: it names the listener (its labels) and says whether it is open. */
-export const LISTENER_IDENTITY = 'acceptq_listener_open';
+export const LISTENER_IDENTITY = FAMILIES.open.name;
 
 /** A namespace's figures. */
 export const NAMESPACE_METRICS = {
-  listenOverflows: 'acceptq_namespace_listen_overflows_total',
-  listenDrops: 'acceptq_namespace_listen_drops_total',
-  reqQFullDrops: 'acceptq_namespace_syn_queue_drops_total',
-  syncookiesSent: 'acceptq_namespace_syncookies_sent_total',
-  unattributed: 'acceptq_namespace_unattributed_overflows',
-  unattributedSynDrops: 'acceptq_namespace_unattributed_syn_queue_drops',
-  unattributedCookies: 'acceptq_namespace_unattributed_syncookies',
-  unmatched: 'acceptq_namespace_unmatched_total',
-  estimate: 'acceptq_namespace_estimate',
-  somaxconn: 'acceptq_namespace_somaxconn',
-  maxSynBacklog: 'acceptq_namespace_tcp_max_syn_backlog',
-  syncookies: 'acceptq_namespace_tcp_syncookies',
-  abortOnOverflow: 'acceptq_namespace_tcp_abort_on_overflow',
+  listenOverflows: FAMILIES.nsOverflows.name,
+  listenDrops: FAMILIES.nsDrops.name,
+  reqQFullDrops: FAMILIES.nsSynDrops.name,
+  syncookiesSent: FAMILIES.nsCookies.name,
+  unattributed: FAMILIES.unattributed.name,
+  unattributedSynDrops: FAMILIES.unattributedSynDrops.name,
+  unattributedCookies: FAMILIES.unattributedCookies.name,
+  unmatched: FAMILIES.unmatched.name,
+  estimate: FAMILIES.nsEstimate.name,
+  somaxconn: FAMILIES.somaxconn.name,
+  maxSynBacklog: FAMILIES.maxSynBacklog.name,
+  syncookies: FAMILIES.syncookies.name,
+  abortOnOverflow: FAMILIES.abortOnOverflow.name,
 } as const;
 
 export type NamespaceFigure = keyof typeof NAMESPACE_METRICS;
@@ -87,7 +88,7 @@ export const NAMESPACE_GAPS: NamespaceFigure[] = ['unattributed', 'unattributedS
 
 /** The families of a host as a whole. */
 export const HOST_METRICS = {
-  probe: 'acceptq_probe_info', host: 'acceptq_host_info', lostEvents: 'acceptq_lost_events_total', startTime: 'acceptq_start_time_seconds',
+  probe: FAMILIES.info.name, host: FAMILIES.host.name, lostEvents: FAMILIES.lost.name, startTime: FAMILIES.started.name,
 } as const;
 
 /** A listener of a host as read: its labels, open or not, and the figures that had a sample. */

@@ -9,14 +9,14 @@ import fs from 'node:fs';
 import ffi from '@2060.io/ffi-napi';
 import ref from '@2060.io/ref-napi';
 import { compileDecoder, reads } from './decode';
+import { PROBE_SETS, type ProbeSet } from './probe-sets';
 import { ABI_VERSION, Event, LayoutEntry, Listener, LISTENER_ABI, Lkey, Netns, NETNS_ABI, OpenOpts, Stats, STATS_ABI } from './structs';
 import type { RawEvent, RawListener, RawNetns, RawSnapshot, RawStats } from '../model/raw';
 import type { EventPath } from '../model/types';
 
 export type { RawEvent, RawListener, RawNetns, RawSnapshot, RawStats } from '../model/raw';
 
-export type ProbeSet = 'auto' | 'tracepoint' | 'fentry' | 'kprobe';
-export const PROBE_SETS: ProbeSet[] = ['auto', 'tracepoint', 'fentry', 'kprobe'];
+export { PROBE_SETS, type ProbeSet } from './probe-sets';
 
 const PATHS: Record<number, EventPath> = { 1: 'syn', 2: 'ack', 3: 'syn-drop', 4: 'cookie' };
 

@@ -8,7 +8,7 @@
  * stay, with their last figures); one never seen (a row of its own).
  */
 import { renderMetrics } from '../../src/export/metrics';
-import { onExit } from '../../src/exit';
+import { onExit } from '../../app/exit';
 import { parseExposition } from '../../src/fleet/exposition';
 import { hostReadOf } from '../../src/fleet/figures';
 import { HttpClient } from '../../src/fleet/http';

@@ -3,12 +3,12 @@
  * export`, read through Prometheus or from the exporters themselves; and the
  * fleet flags `acceptq run --fleet` shares. No BPF, no root.
  */
-import { HttpClient, readAuth } from '../fleet/http';
-import { PrometheusSource, TargetsSource, targetUrl, type FleetSource } from '../fleet/sources';
-import { FleetStream } from '../fleet/stream';
+import { HttpClient, readAuth } from '../../src/fleet/http';
+import { PrometheusSource, TargetsSource, targetUrl, type FleetSource } from '../../src/fleet/sources';
+import { FleetStream } from '../../src/fleet/stream';
 import { integer, parseFlags, positiveNumber, UsageError } from '../args';
 import { exitNow, exitOnFailure, onExit } from '../exit';
-import type { Snapshot } from '../model/types';
+import type { Snapshot } from '../../src/model/types';
 import type { Options } from '../options';
 import { checkTerminal, runView } from '../views';
 import { subcommandOptions } from './subcommand';

@@ -11,8 +11,8 @@
  */
 import v8 from 'node:v8';
 import vm from 'node:vm';
-import { StreamTap } from './model/tap';
-import type { Snapshot, SnapshotStream } from './model/types';
+import { StreamTap } from '../src/model/tap';
+import type { Snapshot, SnapshotStream } from '../src/model/types';
 
 /** Below this many rows at the peak a burst is not worth a collection. */
 const MIN_PEAK = 4096;

@@ -3,9 +3,9 @@
  * detaches the BPF links; the terminal; sockets; files) is closed once, then
  * the exit code; and what a failure says on stderr.
  */
-import { sanitize } from './model/sanitize';
-import { RecordingError } from './record/recording';
-import { RecordingWriteError } from './record/writer';
+import { sanitize } from '../src/model/sanitize';
+import { RecordingError } from '../src/record/recording';
+import { RecordingWriteError } from '../src/record/writer';
 
 /** What ends a run, for stderr: a file's fault in a sentence (a recording changed under replay, a full disk), anything else with its stack. */
 export function failure(e: unknown): string {

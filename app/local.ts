@@ -4,14 +4,23 @@
  * them up once everything is attached and bound.
  */
 import { exitNow, onExit } from './exit';
-import { dropCapabilities, Helper, HelperError } from './native/helper';
+import type { Helper } from '../src/native/helper';
 import type { Options } from './options';
 import { privilegeProblem } from './privileges';
+
+/**
+ * The binding, loaded on first use: it loads native code (FFI, the
+ * library), which --help, --version, a bad flag or a replay never need.
+ */
+function binding(): typeof import('../src/native/helper') {
+  return require('../src/native/helper');
+}
 
 /** The helper, loaded and attached as the options ask; not root, or a refusal: one line, exit 1. */
 export function openHelper(o: Options): Helper {
   const problem = privilegeProblem();
   if (problem) exitNow(1, problem);
+  const { Helper, HelperError } = binding();
   try {
     const h = Helper.open({ probe: o.probe, eventsPerSec: o.eventsPerSec, maxListeners: o.maxListeners, maxNamespaces: o.maxNamespaces, logPath: o.debug });
     onExit(() => h.close());
@@ -29,7 +38,7 @@ export function openHelper(o: Options): Helper {
  */
 export function dropPrivileges(keepRoot: boolean | undefined): void {
   try {
-    dropCapabilities();
+    binding().dropCapabilities();
   } catch (e) {
     const why = (e as Error).message;
     if (!keepRoot) exitNow(1, `acceptq: cannot drop privileges after attaching: ${why} (--keep-root runs on as root)`);

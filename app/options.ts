@@ -1,6 +1,6 @@
 /** The main command's flags (the dashboard, --once, --json on this host): its usage and their parsing. */
-import type { RowFilter } from './model/view';
-import type { ProbeSet } from './native/helper';
+import type { RowFilter } from '../src/model/view';
+import type { ProbeSet } from '../src/native/probe-sets';
 import { checkDashValues, FILTER_FLAGS, integer, parseFlags, positiveNumber, probeSet, rowFilter, UsageError } from './args';
 
 export const USAGE = `usage: acceptq [options]

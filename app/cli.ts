@@ -1,9 +1,9 @@
 #!/usr/bin/env node
 /**
- * acceptq command line: the subcommands (run, export, fleet: src/cmd/), and
+ * acceptq command line: the subcommands (run, export, fleet: app/cmd/), and
  * the main command: flags, privileges, the helper (or a recording), and one
  * view over its snapshots (dashboard, --once table, --json stream). Every
- * exit path closes the helper, which detaches the BPF links (src/exit.ts).
+ * exit path closes the helper, which detaches the BPF links (app/exit.ts).
  */
 import { exportMain } from './cmd/export';
 import { fleetMain } from './cmd/fleet';
@@ -11,13 +11,13 @@ import { runMain } from './cmd/run';
 import { exitNow, exitOnFailure, exitOnSignals, exitUsage, failure, onExit } from './exit';
 import { HeapTrim } from './heap';
 import { dropPrivileges, openHelper } from './local';
-import { Collector } from './model/collector';
-import { StreamTap } from './model/tap';
-import type { Snapshot, SnapshotStream } from './model/types';
+import { Collector } from '../src/model/collector';
+import { StreamTap } from '../src/model/tap';
+import type { Snapshot, SnapshotStream } from '../src/model/types';
 import { parseOptions, USAGE, UsageError, type Options } from './options';
-import { readRecording, RecordingError } from './record/recording';
-import { RecordingWriter } from './record/writer';
-import { VERSION } from './version';
+import { readRecording, RecordingError } from '../src/record/recording';
+import { RecordingWriter } from '../src/record/writer';
+import { VERSION } from '../src/version';
 import { checkTerminal, runView } from './views';
 
 /** Passes snapshots through, writing each to a recording. */

@@ -5,12 +5,12 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { exitNow, onExit } from './exit';
-import { filterSnapshot } from './model/view';
-import type { Snapshot, SnapshotStream } from './model/types';
+import { filterSnapshot } from '../src/model/view';
+import type { Snapshot, SnapshotStream } from '../src/model/types';
 import type { Options } from './options';
-import { jsonRecord } from './output/json';
-import { renderTable } from './output/table';
-import { writeAll } from './output/write';
+import { jsonRecord } from '../src/output/json';
+import { renderTable } from '../src/output/table';
+import { writeAll } from '../src/output/write';
 
 const writeRecord = (text: string) => writeAll(text, () => exitNow(0));
 

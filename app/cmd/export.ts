@@ -11,20 +11,20 @@ import http from 'node:http';
 import https from 'node:https';
 import type { TLSSocket } from 'node:tls';
 import { FILTER_FLAGS, parseFlags, probeSet, rowFilter } from '../args';
-import { Collector } from '../model/collector';
+import { Collector } from '../../src/model/collector';
 import { exitNow, onExit } from '../exit';
 import { dropPrivileges, openHelper } from '../local';
-import type { ProbeSet } from '../native/helper';
+import type { ProbeSet } from '../../src/native/probe-sets';
 import type { Options } from '../options';
 import { subcommandOptions } from './subcommand';
-import type { Snapshot } from '../model/types';
-import { filterSnapshot, type RowFilter } from '../model/view';
-import { BasicAuth } from '../export/basic-auth';
-import { renderMetrics, renderProcessMetrics, WaitTotals } from '../export/metrics';
-import { readProcess } from '../export/process';
-import { peer, RefusalLog } from '../export/refusals';
-import { clientCertProblem, handshakeReason, tlsOptions } from '../export/tls';
-import type { WebConfig } from '../export/web-config';
+import type { Snapshot } from '../../src/model/types';
+import { filterSnapshot, type RowFilter } from '../../src/model/view';
+import { BasicAuth } from '../../src/export/basic-auth';
+import { renderMetrics, renderProcessMetrics, WaitTotals } from '../../src/export/metrics';
+import { readProcess } from '../../src/export/process';
+import { peer, RefusalLog } from '../../src/export/refusals';
+import { clientCertProblem, handshakeReason, tlsOptions } from '../../src/export/tls';
+import type { WebConfig } from '../../src/export/web-config';
 
 export const DEFAULT_LISTEN = '127.0.0.1:9877';
 export const EXPORT_USAGE = `usage: acceptq export [--web.listen-address ADDR:PORT] [--web.config.file FILE] [--port PORT]
@@ -163,7 +163,7 @@ export function serveMetrics(o: ExportOptions, collector: Collector, first?: Sna
 export async function exportMain(argv: string[]): Promise<void> {
   const eo = subcommandOptions(argv, parseExportOptions, EXPORT_USAGE);
   let web: WebConfig = OPEN;
-  const { loadWebConfig, WebConfigError } = await import('../export/web-config'); // YAML: only export reads any
+  const { loadWebConfig, WebConfigError } = await import('../../src/export/web-config'); // YAML: only export reads any
   try {
     // before anything is loaded: a bad file is a line and exit 1, nothing attached or bound
     if (eo.webConfigFile !== undefined) web = loadWebConfig(eo.webConfigFile);

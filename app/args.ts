@@ -4,8 +4,8 @@
  * flag means, and refuses, the same everywhere.
  */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import type { RowFilter } from './model/view';
-import { PROBE_SETS, type ProbeSet } from './native/helper';
+import type { RowFilter } from '../src/model/view';
+import { PROBE_SETS, type ProbeSet } from '../src/native/probe-sets';
 
 /** A bad command line: the command says what is wrong in one line and exits 2. */
 export class UsageError extends Error {}
