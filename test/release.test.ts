@@ -28,7 +28,8 @@ let bin = '';
 const installed = () => path.join(bin, 'acceptq');
 const lib = () => path.join(opt, 'acceptq', 'build', 'libacceptq.so');
 
-test.before(() => {
+test.before((t) => {
+  t.timeout(20 * 60000); // scripts/release: minutes, more the first time (the Debian 11 build root)
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'acceptq-release-'));
   fs.chmodSync(tmp, 0o755); // like /opt: readable once acceptq has dropped to nobody
   opt = path.join(tmp, 'opt');
