@@ -8,7 +8,9 @@
 // - a clone, built by the README's first command in that root (installing
 //   what it needs from Debian's mirror and the npm registry), then run under
 //   that kernel: --once and an overflow counted as the kernel counts it.
-// Debian 11 and 13 are the same cases in scripts/kernels --install.
+// - on Debian 11, a clone: the one line saying it cannot build there.
+// Debian 11 and 13 with their kernels are the same cases in
+// scripts/kernels --sets install.
 import test from 'ava';
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -104,4 +106,19 @@ test.serial('Debian 12 with its 6.1: a clone built by `./acceptq` there, then ru
   t.is(say('run'), '0');
   t.true(Number(say('kernel-overflows')) > 0, 'the kernel counted overflows');
   t.is(say('run-overflows'), say('kernel-overflows'), 'the listener\'s overflows = the namespace\'s ListenOverflows');
+});
+
+test.serial('Debian 11: a clone says in one line that it cannot build there (libbpf 0.3), and exits 1', (t) => {
+  t.timeout(10 * 60000);
+  const rootfs = spawnSync(path.join(ROOT, 'scripts', 'kernels.d', 'rootfs'), ['bullseye'], { encoding: 'utf8' });
+  t.is(rootfs.status, 0, rootfs.stderr);
+  const root = path.join(fs.mkdtempSync('/var/tmp/acceptq-clone-'), 'root');
+  t.teardown(() => spawnSync('rm', ['-rf', '--one-file-system', path.dirname(root)]));
+  const build = spawnSync(path.join(ROOT, 'scripts', 'kernels.d', 'build-clone'), [rootfs.stdout.trim(), root], { encoding: 'utf8', timeout: 10 * 60000 });
+  t.is(build.status, 1, build.stdout);
+  t.is(build.stdout, '');
+  t.regex(
+    build.stderr,
+    /^acceptq: building from a clone needs libbpf 1\.0 or newer \(Debian 12 or newer\), and this system's is 0\.3: install the acceptq package instead \(README, "Install on a server"\)\n$/,
+  );
 });
