@@ -10,6 +10,9 @@ set -u
 say() { echo "@@ $*"; }
 cp -a "$1" /root/acceptq || { say build copy-failed; exit 1; }
 [ -z "${2:-}" ] || export NODE_EXTRA_CA_CERTS="$2"
+# npm's cache on the guest's tmpfs: renames inside it fail on the 9p root
+# ("syscall rename", seen on 6.12), which a server's own disk does not do
+export npm_config_cache=/tmp/npm-cache
 cd /root/acceptq
 start=$(date +%s)
 ./acceptq --version >/tmp/build.out 2>/tmp/build.err
