@@ -68,8 +68,11 @@ export function synRates(r: ListenerRow, prev: ListenerRow | undefined, elapsed:
 
 /** A figure for the basis: whole from 100 up, else one decimal at most. */
 const basisFigure = (v: number) => String(v >= 100 ? Math.round(v) : Math.round(v * 10) / 10);
-/** A figure for the verdict: with thousands separators. */
-const verdictFigure = (v: number) => (v >= 100 ? Math.round(v).toLocaleString('en-US') : basisFigure(v));
+/**
+ * A figure for the verdict: with thousands separators. Put in by hand, as
+ * toLocaleString would load the ICU locale data (about 6 MB of RSS).
+ */
+const verdictFigure = (v: number) => (v >= 100 ? String(Math.round(v)).replace(/\B(?=(\d{3})+$)/g, ',') : basisFigure(v));
 
 export function diagnose(r: ListenerRow, ns: NamespaceRow | undefined, syn: SynRates = NO_SYN): Diagnosis | null {
   // no traffic figures (a format-1 recording): nothing to go on; closed: nothing to fix
