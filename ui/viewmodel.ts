@@ -577,20 +577,38 @@ export function scrollWindow<T>(lines: T[], offset: number, height: number): { o
   return { offset: at, shown, mark: lines.length > height ? `lines ${at + 1}-${at + shown.length} of ${lines.length}` : '' };
 }
 
+/** Each list of rows' ambiguous endpoints, kept while the list lives: every panel asks, every frame. */
+const ambiguousOf = new WeakMap<ListenerRow[], Set<string>>();
+
 /**
  * Endpoints shown by more than one of these rows (the same address and port
  * in two namespaces or on two hosts): such a row's label adds its namespace.
+ * Only rows that share a port with another row are looked at by endpoint
+ * text: at 10,000 rows, building every row's text for every panel was most
+ * of a frame.
  */
 export function ambiguousEndpoints(rows: ListenerRow[]): Set<string> {
-  const seen = new Map<string, string>();
-  const twice = new Set<string>();
+  let twice = ambiguousOf.get(rows);
+  if (twice) return twice;
+  twice = new Set<string>();
+  const byPort = new Map<number, ListenerRow>();
+  const shared = new Set<number>();
   for (const r of rows) {
-    const ep = endpoint(r.family, r.address, r.port);
-    const where = `${r.host}|${r.netnsCookie}`;
-    const first = seen.get(ep);
-    if (first === undefined) seen.set(ep, where);
-    else if (first !== where) twice.add(ep);
+    const first = byPort.get(r.port);
+    if (first === undefined) byPort.set(r.port, r);
+    else if (first.host !== r.host || first.netnsCookie !== r.netnsCookie) shared.add(r.port);
   }
+  if (shared.size) {
+    const seen = new Map<string, ListenerRow>();
+    for (const r of rows) {
+      if (!shared.has(r.port)) continue;
+      const ep = endpoint(r.family, r.address, r.port);
+      const first = seen.get(ep);
+      if (first === undefined) seen.set(ep, r);
+      else if (first.host !== r.host || first.netnsCookie !== r.netnsCookie) twice.add(ep);
+    }
+  }
+  ambiguousOf.set(rows, twice);
   return twice;
 }
 
