@@ -8,7 +8,7 @@ import { exitNow, onExit } from './exit';
 import { filterSnapshot } from '../src/model/view';
 import type { Snapshot, SnapshotStream } from '../src/model/types';
 import type { Options } from './options';
-import { jsonRecord } from '../src/output/json';
+import { jsonRecordText } from '../src/output/json';
 import { renderTable } from '../src/output/table';
 import { writeAll } from '../src/output/write';
 
@@ -25,7 +25,7 @@ const writeRecord = (text: string) => writeAll(text, () => exitNow(0));
 async function runJson(o: Options, stream: SnapshotStream): Promise<void> {
   let prev: Snapshot | null = null; // for the diagnoses' SYN-side rates
   const see = (s: Snapshot, intervalS: number | null) => {
-    if (intervalS !== null) writeRecord(JSON.stringify(jsonRecord(filterSnapshot(s, o.filter), intervalS, prev)) + '\n');
+    if (intervalS !== null) writeRecord(jsonRecordText(filterSnapshot(s, o.filter), intervalS, prev) + '\n');
     prev = s;
   };
   if (!stream.live) {

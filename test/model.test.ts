@@ -13,7 +13,7 @@ import { diagnose, diagnoseSnapshot } from '../src/model/diagnosis';
 import { histQuantileUs, waitSummary } from '../src/model/wait';
 import type { RawListener, RawNetns, RawSnapshot } from '../src/model/raw';
 import type { Snapshot } from '../src/model/types';
-import { jsonRecord } from '../src/output/json';
+import { jsonRecord, jsonRecordText } from '../src/output/json';
 import { renderTable } from '../src/output/table';
 import { renderMetrics, WaitTotals } from '../src/export/metrics';
 import { renderSummary } from '../app/cmd/run';
@@ -487,6 +487,24 @@ function slowApp(): { s0: Snapshot; s1: Snapshot } {
     { somaxconn: 128 },
   );
 }
+
+test('JSON: the record written as text (each unchanged row\'s text reused) is JSON.stringify of the record, tick after tick', (t) => {
+  // an idle row beside one that overflows: the idle row is the same object every tick, its text reused
+  const idle = listener({ port: 8080 });
+  const busy = (n: number) => listener({ overflowsSyn: n, backlog: 129, peakBacklog: 129, arrivals: 10 * n, accepts: 9 * n });
+  const { source, now } = replay([0, 40, 100, 100, 100].map((n) => ({ listeners: [busy(n), idle], namespaces: [netns({ listenOverflows: n, attributed: n })], stats })));
+  const c = new Collector(source, 1, now);
+  let prev: Snapshot | null = null;
+  for (let i = 0; i < 5; i++) {
+    const s = c.tick();
+    const text = jsonRecordText(s, 1, prev);
+    t.is(text, JSON.stringify(jsonRecord(s, 1, prev)), `tick ${i}`);
+    t.is(jsonRecordText(s, 1, prev), text, 'written again from the kept texts: the same');
+    prev = s;
+  }
+  const { s0, s1 } = slowApp();
+  t.is(jsonRecordText(s1, 1, s0), JSON.stringify(jsonRecord(s1, 1, s0)), 'with a diagnosis');
+});
 
 test('JSON: the new listener and namespace fields, rounded, with the diagnosis; docs say what is estimated', (t) => {
   const { s0, s1 } = slowApp();

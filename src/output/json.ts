@@ -7,7 +7,7 @@ import { EVENT_FIELDS, fieldList, HOST_FIELDS, LISTENER_FIELDS, NAMESPACE_FIELDS
 import { diagnoseSnapshot } from '../model/diagnosis';
 import { netnsCookieText } from '../model/netns';
 import { sanitize } from '../model/sanitize';
-import type { HostRow, Snapshot } from '../model/types';
+import type { HostRow, ListenerRow, Snapshot } from '../model/types';
 
 const iso = (ms: number | null): string | null => (ms ? new Date(ms).toISOString() : null);
 const round = (v: number): number => Math.round(v * 1000) / 1000;
@@ -56,6 +56,19 @@ const fleetListenerJson = (() => {
 export function jsonRecord(s: Snapshot, intervalS: number, prev: Snapshot | null = null): Record<string, unknown> {
   const diagnoses = diagnoseSnapshot(s, prev);
   return {
+    ...recordHead(s, intervalS),
+    listeners: s.listeners.map((r) => {
+      const o = (s.hosts ? fleetListenerJson : listenerJson)(r);
+      o.diagnosis = diagnoses.get(r.id) ?? null;
+      return o;
+    }),
+    events: s.events.map(eventJson),
+  };
+}
+
+/** What a record holds before its listeners, in its order. */
+function recordHead(s: Snapshot, intervalS: number): Record<string, unknown> {
+  return {
     time: new Date(s.timeMs).toISOString(),
     interval: intervalS,
     probe: s.probe,
@@ -69,12 +82,26 @@ export function jsonRecord(s: Snapshot, intervalS: number, prev: Snapshot | null
     lostListens: s.lostListens,
     ...(s.hosts ? { hosts: s.hosts.map(hostJson) } : {}),
     namespaces: s.namespaces.map(namespaceJson),
-    listeners: s.listeners.map((r) => {
-      const o = (s.hosts ? fleetListenerJson : listenerJson)(r);
-      o.diagnosis = diagnoses.get(r.id) ?? null;
-      return o;
-    }),
-    events: s.events.map(eventJson),
   };
 }
 
+/**
+ * A listener's JSON text without its diagnosis, closing brace left off,
+ * kept while the row object lives: the collector keeps the object of a row
+ * that did not move, so an idle row is written out once, not every tick.
+ */
+const listenerText = new WeakMap<ListenerRow, string>();
+const fleetListenerText = new WeakMap<ListenerRow, string>();
+
+/** JSON.stringify(jsonRecord(s, intervalS, prev)), the same text, with each unchanged row's text reused. */
+export function jsonRecordText(s: Snapshot, intervalS: number, prev: Snapshot | null = null): string {
+  const diagnoses = diagnoseSnapshot(s, prev);
+  const [write, texts] = s.hosts ? [fleetListenerJson, fleetListenerText] : [listenerJson, listenerText];
+  const rows = s.listeners.map((r) => {
+    let text = texts.get(r);
+    if (text === undefined) texts.set(r, (text = JSON.stringify(write(r)).slice(0, -1)));
+    return `${text},"diagnosis":${JSON.stringify(diagnoses.get(r.id) ?? null)}}`;
+  });
+  const head = JSON.stringify(recordHead(s, intervalS)).slice(0, -1);
+  return `${head},"listeners":[${rows.join(',')}],"events":${JSON.stringify(s.events.map(eventJson))}}`;
+}
