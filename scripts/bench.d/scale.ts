@@ -27,7 +27,7 @@ import { Helper } from '../../src/native/helper';
 import type { RawEvent, RawSnapshot } from '../../src/native/helper';
 import { Collector, type RawSource } from '../../src/model/collector';
 import { renderTable } from '../../src/output/table';
-import { jsonRecord } from '../../src/output/json';
+import { jsonRecordText } from '../../src/output/json';
 import {
   CLI_COMMAND,
   installSignalCleanup,
@@ -127,7 +127,7 @@ async function helperTicks(n: number, labs: NsProc[], ticks: number, spacing: nu
       const t0 = now();
       const s = collector.tick();
       const t1 = now();
-      JSON.stringify(jsonRecord(s, 1));
+      jsonRecordText(s, 1); // as --json writes it
       const t2 = now();
       last = s;
       samples.push({
