@@ -164,8 +164,11 @@ async function profileOne(n: number, seconds: number, warmupS: number, mode: 'js
     const t0 = performance.now();
     while (alive()) {
       try {
-        rss.push(statusField(pid, 'VmRSS'));
-        anon.push(statusField(pid, 'RssAnon'));
+        // NaN once it has exited and not yet been reaped (no memory lines then)
+        const [r, a] = [statusField(pid, 'VmRSS'), statusField(pid, 'RssAnon')];
+        if (!Number.isFinite(r)) break;
+        rss.push(r);
+        anon.push(a);
         const t = (performance.now() - t0) / 1000;
         if (t >= 1 + warmupS) cpu.push({ t, s: cpuSeconds(pid) });
       } catch {
