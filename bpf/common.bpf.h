@@ -128,11 +128,13 @@ static __always_inline void *lookup_or_init(void *map, const void *key, const vo
 	return v;
 }
 
+/* First counters of a row, of a namespace: zeroes kept in .rodata, not built on a program's 512-byte stack */
+static const struct acq_counts counts_zero;
+static const struct acq_ns_counts ns_counts_zero;
+
 static __always_inline struct acq_counts *counts_of(const struct acq_lkey *k)
 {
-	struct acq_counts zero = {};
-
-	return lookup_or_init(&counts, k, &zero);
+	return lookup_or_init(&counts, k, &counts_zero);
 }
 
 static __always_inline struct acq_bounds *bounds_of(const struct acq_lkey *k)
