@@ -58,7 +58,8 @@ int BPF_PROG(acq_fexit_check_req, const struct sock *sk)
  * final ACK, in SYN_RECV, and returned: its arrival is counted then, as
  * the state-change way counts it (tcp_try_fastopen(), which makes it, runs
  * for every SYN: a program run more a connection). A listener given a bad
- * ACK is returned too: not an arrival. The return value follows the
+ * ACK is returned too: not an arrival (nor the listener cookie_v4/v6_check()
+ * return for an ACK that is no cookie's). The return value follows the
  * arguments, whose number changed: lib/load.c loads the variant this
  * kernel's BTF has (5 arguments in 5.10 to 6.12, 6 with drop_reason in
  * later ones, 6.18 among them).
@@ -81,6 +82,19 @@ static __always_inline int check_req_returned(const struct sock *sk, const struc
 	if (child && (child != sk || BPF_CORE_READ(child, __sk_common.skc_state) == TCP_SYN_RECV_))
 		check_req_arrival(child);
 	return 0;
+}
+
+/* The same for a SYN cookie's final ACK: the child it returns was queued by tcp_get_cookie_sock() */
+SEC("fexit/cookie_v4_check")
+int BPF_PROG(acq_fexit_cookie_v4_child, const struct sock *sk, struct sk_buff *skb, const struct sock *child)
+{
+	return check_req_returned(sk, child);
+}
+
+SEC("fexit/cookie_v6_check")
+int BPF_PROG(acq_fexit_cookie_v6_child, const struct sock *sk, struct sk_buff *skb, const struct sock *child)
+{
+	return check_req_returned(sk, child);
 }
 
 SEC("fexit/tcp_check_req")
@@ -170,6 +184,22 @@ SEC("kretprobe/tcp_check_req")
 int BPF_KRETPROBE(acq_kprobe_ret_check_req_child, const struct sock *child)
 {
 	const struct sock *sk = call_taken(CALL_CHECK_REQ);
+
+	return sk ? check_req_returned(sk, child) : 0;
+}
+
+SEC("kretprobe/cookie_v4_check")
+int BPF_KRETPROBE(acq_kprobe_ret_cookie_v4_child, const struct sock *child)
+{
+	const struct sock *sk = call_taken(CALL_COOKIE_V4);
+
+	return sk ? check_req_returned(sk, child) : 0;
+}
+
+SEC("kretprobe/cookie_v6_check")
+int BPF_KRETPROBE(acq_kprobe_ret_cookie_v6_child, const struct sock *child)
+{
+	const struct sock *sk = call_taken(CALL_COOKIE_V6);
 
 	return sk ? check_req_returned(sk, child) : 0;
 }

@@ -61,13 +61,21 @@ static const struct {
 	{ "acq_fexit_inet_accept", IN(ACQ_PROBE_FENTRY), true },
 	{ "acq_fexit_check_req5", IN(ACQ_PROBE_FENTRY), true },
 	{ "acq_fexit_check_req6", IN(ACQ_PROBE_FENTRY), true },
+	{ "acq_fexit_cookie_v4_child", IN(ACQ_PROBE_FENTRY), true },
+	{ "acq_fexit_cookie_v6_child", IN(ACQ_PROBE_FENTRY), true },
 	{ "acq_kprobe_inet_listen", IN(ACQ_PROBE_KPROBE), true },
 	{ "acq_kprobe_ret_inet_listen", IN(ACQ_PROBE_KPROBE), true },
 	{ "acq_kprobe_listen_stop", IN(ACQ_PROBE_KPROBE), true },
 	{ "acq_kprobe_ret_inet_csk_accept", IN(ACQ_PROBE_KPROBE), true },
 	{ "acq_kprobe_ret_check_req_child", IN(ACQ_PROBE_KPROBE), true },
+	{ "acq_kprobe_ret_cookie_v4_child", IN(ACQ_PROBE_KPROBE), true },
+	{ "acq_kprobe_ret_cookie_v6_child", IN(ACQ_PROBE_KPROBE), true },
 	{ "acq_fexit_check_req", IN(ACQ_PROBE_FENTRY), false },
 	{ "acq_kprobe_ret_tcp_check_req", IN(ACQ_PROBE_KPROBE), false },
+	{ "acq_fexit_cookie_v4_check", IN(ACQ_PROBE_FENTRY), false },
+	{ "acq_fexit_cookie_v6_check", IN(ACQ_PROBE_FENTRY), false },
+	{ "acq_kprobe_ret_cookie_v4_check", IN(ACQ_PROBE_KPROBE), false },
+	{ "acq_kprobe_ret_cookie_v6_check", IN(ACQ_PROBE_KPROBE), false },
 	{ "acq_set_state", IN(ACQ_PROBE_FENTRY) | IN(ACQ_PROBE_KPROBE), false },
 	{ "acq_accept4_exit", IN(ACQ_PROBE_FENTRY) | IN(ACQ_PROBE_KPROBE), false },
 	{ "acq_accept_exit", IN(ACQ_PROBE_FENTRY) | IN(ACQ_PROBE_KPROBE), false },
@@ -298,12 +306,19 @@ static int load_attach(struct acq *a, const struct acq_open_opts *o, enum acq_pr
 	struct kernel_has has = kernel_features(vmlinux);
 	/* tcp_check_req's return value follows its arguments: 5 of them to 6.12, 6 later (drop_reason) */
 	int check_req_args = btf_func_args(vmlinux, "tcp_check_req");
+	/* and cookie_v4/v6_check's follows 2 (sk, skb) in every kernel seen */
+	bool cookie_args_known = btf_func_args(vmlinux, "cookie_v4_check") == 2 &&
+				 btf_func_args(vmlinux, "cookie_v6_check") == 2;
 	e = tell_kernel_places(a, s, vmlinux, set, err, errlen);
 	btf__free(vmlinux);
 	if (!e && hooks && set == ACQ_PROBE_FENTRY && check_req_args != 5 && check_req_args != 6) {
 		snprintf(failed, 64, "acq_fexit_check_req%d", check_req_args);
 		e = fail(NULL, err, errlen, -EINVAL, "%s: tcp_check_req has %d arguments in this kernel's BTF "
 			 "(5 or 6 known)", probe_names[set], check_req_args);
+	} else if (!e && hooks && set == ACQ_PROBE_FENTRY && !cookie_args_known) {
+		snprintf(failed, 64, "acq_fexit_cookie_v4_child");
+		e = fail(NULL, err, errlen, -EINVAL, "%s: cookie_v4_check or cookie_v6_check takes other "
+			 "than 2 arguments in this kernel's BTF", probe_names[set]);
 	}
 	if (e) {
 		acceptq_bpf__destroy(s);
