@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * The registry of listening sockets: who listens where, and since when.
- * listen() and close() are seen through inet_sock_set_state; sockets that
- * were listening before acceptq started are added by the TCP iterator
+ * listen() and close() are seen through inet_sock_set_state (the
+ * tracepoint set's way; the fentry and kprobe sets see them at
+ * listen_hooks.bpf.c's hooks, where those load); sockets that were
+ * listening before acceptq started are added by the TCP iterator
  * (sample.bpf.c).
  */
 #include "queue.bpf.h"
