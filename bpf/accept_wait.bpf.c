@@ -11,7 +11,7 @@
  * accept() through io_uring passes no syscall tracepoint: such connections
  * are not timed (their entry goes when they close) and never show a wait.
  */
-#include "registry.bpf.h"
+#include "queue.bpf.h"
 
 /*
  * The socket behind a file descriptor of the current task; NULL if none.
@@ -38,69 +38,9 @@ static __always_inline const struct sock *sock_of_fd(long fd)
 	return sock ? BPF_CORE_READ(sock, sk) : NULL;
 }
 
-/* floor(log2(us)), capped at the last bucket (0 for 0): five steps, not a loop over the buckets */
-static __always_inline __u32 log2_bucket(__u64 us)
-{
-	__u32 b = 0;
-
-	if (us >> 32)
-		return ACQ_WAIT_BUCKETS - 1;
-	if (us >> 16) { us >>= 16; b += 16; }
-	if (us >> 8) { us >>= 8; b += 8; }
-	if (us >> 4) { us >>= 4; b += 4; }
-	if (us >> 2) { us >>= 2; b += 2; }
-	if (us >> 1)
-		b += 1;
-	return b < ACQ_WAIT_BUCKETS ? b : ACQ_WAIT_BUCKETS - 1;
-}
-
 static __always_inline int on_accept(long fd)
 {
-	const struct sock *child = sock_of_fd(fd);
-	struct acq_queued *q;
-	struct acq_counts *c;
-	__u64 skp = (__u64)child, us;
-	__u32 gen = peak_gen;
-
-	if (!child)
-		return 0;
-	q = bpf_map_lookup_elem(&queued, &skp);
-	if (!q)
-		return 0;
-	if (q->portpair != sk_portpair(child)) {
-		bpf_map_delete_elem(&queued, &skp);
-		return 0; /* another connection at a reused address: not this one's time */
-	}
-	us = (bpf_ktime_get_ns() - q->ts_ns) / 1000;
-	c = bpf_map_lookup_elem(&counts, &q->key);
-	if (c) {
-		__sync_fetch_and_add(&c->waited, 1);
-		__sync_fetch_and_add(&c->wait_sum_us, us);
-		__u32 b = log2_bucket(us);
-		if (b < ACQ_WAIT_BUCKETS)
-			__sync_fetch_and_add(&c->wait_hist[b], 1);
-	}
-	/* the bounds: this CPU's copy (common.bpf.h's peak_update says why) */
-	struct acq_lkey key = q->key;
-	struct acq_bounds *bd = c ? bounds_of(&key) : NULL;
-	if (bd) {
-		__u32 us32 = us > 0xffffffffULL ? 0xffffffff : (__u32)us;
-		if (bd->wait_gen != gen) {
-			/* the snapshot that started gen may not have read the last one yet */
-			bd->wait_prev_gen = bd->wait_gen;
-			bd->wait_prev_min_us = bd->wait_min_us;
-			bd->wait_prev_max_us = bd->wait_max_us;
-			bd->wait_gen = gen;
-			bd->wait_min_us = bd->wait_max_us = us32;
-		} else {
-			if (us32 < bd->wait_min_us)
-				bd->wait_min_us = us32;
-			if (us32 > bd->wait_max_us)
-				bd->wait_max_us = us32;
-		}
-	}
-	bpf_map_delete_elem(&queued, &skp);
-	return 0;
+	return accepted(sock_of_fd(fd));
 }
 
 SEC("tracepoint/syscalls/sys_exit_accept4")

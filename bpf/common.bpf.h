@@ -103,7 +103,9 @@ ACQ_MAP(cpu_mib, BPF_MAP_TYPE_HASH, ACQ_MAX_NAMESPACES, struct cpu_mib_key, stru
  * Connections in accept queues, with the time their handshake completed.
  * An entry goes at accept(), or when its connection closes or is shut
  * down: one accepted where no syscall tracepoint sees it (io_uring) goes
- * at its first step towards closing. A plain hash, not an LRU, so that a
+ * at its first step towards closing. With listen_hooks.bpf.c's hooks
+ * every accept is seen; the connections left in a stopping listener's
+ * queue go with it. A plain hash, not an LRU, so that a
  * full map refuses a new entry (counted: lost_waits) rather than
  * silently evicting a connection still waiting.
  */
@@ -128,11 +130,13 @@ static __always_inline void *lookup_or_init(void *map, const void *key, const vo
 	return v;
 }
 
+/* First counters of a row, of a namespace: zeroes kept in .rodata, not built on a program's 512-byte stack */
+static const struct acq_counts counts_zero;
+static const struct acq_ns_counts ns_counts_zero;
+
 static __always_inline struct acq_counts *counts_of(const struct acq_lkey *k)
 {
-	struct acq_counts zero = {};
-
-	return lookup_or_init(&counts, k, &zero);
+	return lookup_or_init(&counts, k, &counts_zero);
 }
 
 static __always_inline struct acq_bounds *bounds_of(const struct acq_lkey *k)

@@ -239,8 +239,7 @@ static __always_inline bool observe(const struct net *net, __u64 id, struct acq_
 	d->syncookies_sent = now.syncookies_sent - last->syncookies_sent;
 	*last = now;
 	if (check_softirq && softirqs_enabled(area)) {
-		struct acq_ns_counts zero = {};
-		struct acq_ns_counts *n = lookup_or_init(&ns_counts, &id, &zero);
+		struct acq_ns_counts *n = lookup_or_init(&ns_counts, &id, &ns_counts_zero);
 
 		if (n)
 			__sync_fetch_and_add(&n->unsure, 1);
@@ -289,8 +288,7 @@ static __always_inline void attribute(const struct acq_lkey *k, __u64 cookie, bo
 				      const struct acq_mib *d, const struct sock *sk,
 				      const struct pkt *p)
 {
-	struct acq_ns_counts zero = {};
-	struct acq_ns_counts *n = lookup_or_init(&ns_counts, &cookie, &zero);
+	struct acq_ns_counts *n = lookup_or_init(&ns_counts, &cookie, &ns_counts_zero);
 	struct acq_counts *c = k && k->port ? counts_of(k) : NULL;
 	__u64 now = bpf_ktime_get_boot_ns();
 

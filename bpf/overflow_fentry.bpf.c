@@ -12,7 +12,7 @@
  * functions that move the ACK path's counter, tcp_v4/v6_syn_recv_sock(),
  * take more arguments than trampolines carry before 6.6.)
  */
-#include "counters.bpf.h"
+#include "queue.bpf.h"
 
 /* The listener sk just handled a packet: credit what the counters moved to its row. */
 static __always_inline int listener_returned(const struct sock *sk, bool ack_path)
@@ -50,6 +50,67 @@ int BPF_PROG(acq_fexit_check_req, const struct sock *sk)
 	return listener_returned(sk, true);
 }
 
+/*
+ * The same, and the child it returns is an arrival: it is in the listener's
+ * queue (inet_csk_complete_hashdance() returns only a queued child), and
+ * still locked, so no accept() can finish with it before this ends. A Fast
+ * Open child, queued at its SYN, is given to the function itself at its
+ * final ACK, in SYN_RECV, and returned: its arrival is counted then, as
+ * the state-change way counts it (tcp_try_fastopen(), which makes it, runs
+ * for every SYN: a program run more a connection). A listener given a bad
+ * ACK is returned too: not an arrival (nor the listener cookie_v4/v6_check()
+ * return for an ACK that is no cookie's). The return value follows the
+ * arguments, whose number changed: lib/load.c loads the variant this
+ * kernel's BTF has (5 arguments in 5.10 to 6.12, 6 with drop_reason in
+ * later ones, 6.18 among them).
+ */
+static __noinline int check_req_observe(const struct sock *sk)
+{
+	return listener_returned(sk, true);
+}
+
+static __noinline int check_req_arrival(const struct sock *child)
+{
+	arrival(child);
+	return 0;
+}
+
+/* Two calls, each its own stack frame: inlined together they need more than BPF's 512 bytes */
+static __always_inline int check_req_returned(const struct sock *sk, const struct sock *child)
+{
+	check_req_observe(sk);
+	if (child && (child != sk || BPF_CORE_READ(child, __sk_common.skc_state) == TCP_SYN_RECV_))
+		check_req_arrival(child);
+	return 0;
+}
+
+/* The same for a SYN cookie's final ACK: the child it returns was queued by tcp_get_cookie_sock() */
+SEC("fexit/cookie_v4_check")
+int BPF_PROG(acq_fexit_cookie_v4_child, const struct sock *sk, struct sk_buff *skb, const struct sock *child)
+{
+	return check_req_returned(sk, child);
+}
+
+SEC("fexit/cookie_v6_check")
+int BPF_PROG(acq_fexit_cookie_v6_child, const struct sock *sk, struct sk_buff *skb, const struct sock *child)
+{
+	return check_req_returned(sk, child);
+}
+
+SEC("fexit/tcp_check_req")
+int BPF_PROG(acq_fexit_check_req5, const struct sock *sk, struct sk_buff *skb, struct request_sock *req,
+	     bool fastopen, bool *req_stolen, const struct sock *child)
+{
+	return check_req_returned(sk, child);
+}
+
+SEC("fexit/tcp_check_req")
+int BPF_PROG(acq_fexit_check_req6, const struct sock *sk, struct sk_buff *skb, struct request_sock *req,
+	     bool fastopen, bool *req_stolen, void *drop_reason, const struct sock *child)
+{
+	return check_req_returned(sk, child);
+}
+
 SEC("fexit/cookie_v4_check")
 int BPF_PROG(acq_fexit_cookie_v4_check, const struct sock *sk)
 {
@@ -79,16 +140,24 @@ static __always_inline int call_enter(__u32 call, const struct sock *sk)
 	return 0;
 }
 
-static __always_inline int call_return(__u32 call, bool ack_path)
+/* The listener the entry of call kept on this CPU, taken; NULL if none. */
+static __always_inline const struct sock *call_taken(__u32 call)
 {
 	__u64 *slot = bpf_map_lookup_elem(&call_listener, &call);
 	const struct sock *sk;
 
 	if (!slot || !*slot)
-		return 0;
+		return NULL;
 	sk = (const struct sock *)*slot;
 	*slot = 0;
-	return listener_returned(sk, ack_path);
+	return sk;
+}
+
+static __always_inline int call_return(__u32 call, bool ack_path)
+{
+	const struct sock *sk = call_taken(call);
+
+	return sk ? listener_returned(sk, ack_path) : 0;
 }
 
 /* A kprobe and a kretprobe on fn, sharing the per-CPU slot call. */
@@ -109,3 +178,28 @@ KPROBE_PAIR(tcp_conn_request, CALL_CONN_REQUEST, false)
 KPROBE_PAIR(tcp_check_req, CALL_CHECK_REQ, true)
 KPROBE_PAIR(cookie_v4_check, CALL_COOKIE_V4, true)
 KPROBE_PAIR(cookie_v6_check, CALL_COOKIE_V6, true)
+
+/* tcp_check_req's return with the child it returns, as acq_fexit_check_req5/6 (lib/load.c picks one way) */
+SEC("kretprobe/tcp_check_req")
+int BPF_KRETPROBE(acq_kprobe_ret_check_req_child, const struct sock *child)
+{
+	const struct sock *sk = call_taken(CALL_CHECK_REQ);
+
+	return sk ? check_req_returned(sk, child) : 0;
+}
+
+SEC("kretprobe/cookie_v4_check")
+int BPF_KRETPROBE(acq_kprobe_ret_cookie_v4_child, const struct sock *child)
+{
+	const struct sock *sk = call_taken(CALL_COOKIE_V4);
+
+	return sk ? check_req_returned(sk, child) : 0;
+}
+
+SEC("kretprobe/cookie_v6_check")
+int BPF_KRETPROBE(acq_kprobe_ret_cookie_v6_child, const struct sock *child)
+{
+	const struct sock *sk = call_taken(CALL_COOKIE_V6);
+
+	return sk ? check_req_returned(sk, child) : 0;
+}

@@ -1,46 +1,16 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * The registry of listening sockets: who listens where, and since when.
- * listen() and close() are seen through inet_sock_set_state; sockets that
- * were listening before acceptq started are added by the TCP iterator
+ * listen() and close() are seen through inet_sock_set_state (the
+ * tracepoint set's way; the fentry and kprobe sets see them at
+ * listen_hooks.bpf.c's hooks, where those load); sockets that were
+ * listening before acceptq started are added by the TCP iterator
  * (sample.bpf.c).
  */
-#include "counters.bpf.h"
+#include "queue.bpf.h"
 
 /* A rehearsal (ACCEPTQ_VERIFIER_TRAP=1): acq_set_state reads through a null pointer, for the verifier to refuse. */
 const volatile __u8 verifier_trap = 0;
-
-/*
- * A passive child completes: it already sits in its listener's accept
- * queue, so this is when the queue grows (an arrival). Sample the peak, and
- * time the child until accept() takes it (accept_wait.bpf.c).
- */
-static __always_inline void arrival(const struct sock *sk)
-{
-	struct acq_queued q = { .ts_ns = bpf_ktime_get_ns() };
-	struct group_scan scan;
-	struct acq_group *g;
-	struct acq_counts *c;
-	struct acq_bounds *b;
-	__u64 skp = (__u64)sk;
-
-	g = group_of_child(sk, &q.key);
-	if (!g)
-		return;
-	c = bpf_map_lookup_elem(&counts, &q.key);
-	if (!c) {
-		/* a row without counters (none made for it: map_full) misses this one */
-		__sync_fetch_and_add(&lost_arrivals, 1);
-		return;
-	}
-	__sync_fetch_and_add(&c->arrivals, 1);
-	group_scan(g, &scan);
-	if ((b = bounds_of(&q.key)))
-		peak_update(b, scan.backlog);
-	q.portpair = sk->__sk_common.skc_portpair;
-	if (bpf_map_update_elem(&queued, &skp, &q, BPF_ANY))
-		__sync_fetch_and_add(&lost_waits, 1);
-}
 
 /*
  * Each TCP socket passes here about ten times in its life; acceptq needs

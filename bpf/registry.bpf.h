@@ -95,7 +95,8 @@ static __always_inline void sock_register(const struct sock *sk, bool from_liste
 		bpf_get_current_comm(s.comm, sizeof(s.comm));
 	}
 	s.ino = BPF_CORE_READ(sk, sk_socket, file, f_inode, i_ino);
-	s.registered_backlog = from_listen ? 0 : sk_backlog(sk);
+	/* 0 at the LISTEN transition; at fexit inet_listen a handshake may have come first */
+	s.registered_backlog = sk_backlog(sk);
 	if (bpf_map_update_elem(&socks, &skp, &s, BPF_NOEXIST)) {
 		if (!bpf_map_lookup_elem(&socks, &skp))
 			__sync_fetch_and_add(&map_full, 1);
@@ -203,17 +204,19 @@ static __always_inline struct acq_group *group_of_child(const struct sock *child
 		return NULL;
 	if (bpf_core_field_exists(struct inet_connection_sock, icsk_bind2_hash) &&
 	    bpf_core_field_exists(struct inet_bind2_bucket, addr_type)) {
-		/* the verifier knows the argument as a struct sock: say it is TCP's */
-		const struct tcp_sock *tp = bpf_skc_to_tcp_sock((void *)child);
-		const struct inet_bind2_bucket *tb2 = tp ? tp->inet_conn.icsk_bind2_hash : NULL;
+		/* read, not loaded: a kretprobe's child is a plain address, not a BTF pointer */
+		const struct inet_connection_sock *icsk = (const void *)child;
+		const struct inet_bind2_bucket *tb2 = BPF_CORE_READ(icsk, icsk_bind2_hash);
 
 		if (tb2) {
 			*k = c;
 			/* an AF_INET socket's address is the v4-mapped one's last word */
-			if (c.family == 4)
-				__builtin_memcpy(k->addr, &tb2->v6_rcv_saddr.in6_u.u6_addr32[3], 4);
-			else
-				__builtin_memcpy(k->addr, tb2->v6_rcv_saddr.in6_u.u6_addr8, 16);
+			if (c.family == 4) {
+				__u32 a4 = BPF_CORE_READ(tb2, v6_rcv_saddr.in6_u.u6_addr32[3]);
+
+				__builtin_memcpy(k->addr, &a4, 4);
+			} else
+				BPF_CORE_READ_INTO(&k->addr, tb2, v6_rcv_saddr.in6_u.u6_addr8);
 			if ((g = bpf_map_lookup_elem(&groups, k)))
 				return g;
 		}

@@ -215,6 +215,7 @@ int kallsyms_ranges(struct ksym_range *r, size_t n);
 bool listed(const char *list, const char *name);
 __u64 btf_member_offset(const struct btf *btf, const char *type, const char *member);
 long long btf_enum_value(const struct btf *btf, const char *name);
+int btf_func_args(const struct btf *btf, const char *fn);
 /* BPF helpers of the running kernel that decide which programs load */
 struct kernel_has {
 	bool for_each_map_elem;         /* 5.13 */

@@ -179,3 +179,14 @@ long long btf_enum_value(const struct btf *btf, const char *name)
 	}
 	return val;
 }
+
+/* How many arguments a kernel function takes, from its prototype in btf; -1 if btf has no such function. */
+int btf_func_args(const struct btf *btf, const char *fn)
+{
+	int id = btf__find_by_name_kind(btf, fn, BTF_KIND_FUNC);
+	const struct btf_type *proto;
+
+	if (id <= 0 || !(proto = btf__type_by_id(btf, btf__type_by_id(btf, id)->type)) || !btf_is_func_proto(proto))
+		return -1;
+	return btf_vlen(proto);
+}

@@ -30,12 +30,65 @@ static void add_notice(struct acq *a, const char *fmt, ...);
  */
 static bool prog_in_set(const char *name, enum acq_probe set)
 {
-	if (!strncmp(name, "acq_fexit_", 10))
+	if (!strncmp(name, "acq_fexit_", 10) || !strncmp(name, "acq_fentry_", 11))
 		return set == ACQ_PROBE_FENTRY;
 	if (!strncmp(name, "acq_kprobe_", 11))
 		return set == ACQ_PROBE_KPROBE;
 	if (!strncmp(name, "acq_tp_", 7))
 		return set == ACQ_PROBE_TRACEPOINT;
+	return true;
+}
+
+/*
+ * Two ways to the registry, arrivals and accepts, in the fentry and kprobe
+ * sets. Hooks on listeners and their children (listen_hooks.bpf.c, and
+ * tcp_check_req's return with its child): with the overflow hooks about
+ * 3.5 program runs a connection (fentry), 5.5 (kprobe). Or, where one of
+ * those is refused (a function inlined in this build, an argument list not
+ * known), every set's way: inet_sock_set_state (every state change of
+ * every TCP socket) and the syscall tracepoints, about 14 and 16.
+ * ACCEPTQ_LISTEN_HOOKS=states or =hooks asks for one, to compare.
+ */
+#define HOOKS_BY_DEFAULT true
+#define IN(set) (1u << (set))
+static const struct {
+	const char *prog;
+	unsigned sets;  /* the sets it is one way of */
+	bool hooks;     /* the way it belongs to */
+} ways[] = {
+	{ "acq_fexit_inet_listen", IN(ACQ_PROBE_FENTRY), true },
+	{ "acq_fentry_listen_stop", IN(ACQ_PROBE_FENTRY), true },
+	{ "acq_fexit_inet_accept", IN(ACQ_PROBE_FENTRY), true },
+	{ "acq_fexit_check_req5", IN(ACQ_PROBE_FENTRY), true },
+	{ "acq_fexit_check_req6", IN(ACQ_PROBE_FENTRY), true },
+	{ "acq_fexit_cookie_v4_child", IN(ACQ_PROBE_FENTRY), true },
+	{ "acq_fexit_cookie_v6_child", IN(ACQ_PROBE_FENTRY), true },
+	{ "acq_kprobe_inet_listen", IN(ACQ_PROBE_KPROBE), true },
+	{ "acq_kprobe_ret_inet_listen", IN(ACQ_PROBE_KPROBE), true },
+	{ "acq_kprobe_listen_stop", IN(ACQ_PROBE_KPROBE), true },
+	{ "acq_kprobe_ret_inet_csk_accept", IN(ACQ_PROBE_KPROBE), true },
+	{ "acq_kprobe_ret_check_req_child", IN(ACQ_PROBE_KPROBE), true },
+	{ "acq_kprobe_ret_cookie_v4_child", IN(ACQ_PROBE_KPROBE), true },
+	{ "acq_kprobe_ret_cookie_v6_child", IN(ACQ_PROBE_KPROBE), true },
+	{ "acq_fexit_check_req", IN(ACQ_PROBE_FENTRY), false },
+	{ "acq_kprobe_ret_tcp_check_req", IN(ACQ_PROBE_KPROBE), false },
+	{ "acq_fexit_cookie_v4_check", IN(ACQ_PROBE_FENTRY), false },
+	{ "acq_fexit_cookie_v6_check", IN(ACQ_PROBE_FENTRY), false },
+	{ "acq_kprobe_ret_cookie_v4_check", IN(ACQ_PROBE_KPROBE), false },
+	{ "acq_kprobe_ret_cookie_v6_check", IN(ACQ_PROBE_KPROBE), false },
+	{ "acq_set_state", IN(ACQ_PROBE_FENTRY) | IN(ACQ_PROBE_KPROBE), false },
+	{ "acq_accept4_exit", IN(ACQ_PROBE_FENTRY) | IN(ACQ_PROBE_KPROBE), false },
+	{ "acq_accept_exit", IN(ACQ_PROBE_FENTRY) | IN(ACQ_PROBE_KPROBE), false },
+	{ "acq_listen_enter", IN(ACQ_PROBE_FENTRY) | IN(ACQ_PROBE_KPROBE), false },
+	{ "acq_listen_exit", IN(ACQ_PROBE_FENTRY) | IN(ACQ_PROBE_KPROBE), false },
+};
+
+/* Does the way chosen (hooks or not) of set leave prog on? Programs of no way: yes. */
+static bool on_this_way(const char *prog, enum acq_probe set, bool hooks)
+{
+	for (size_t i = 0; i < sizeof(ways) / sizeof(ways[0]); i++)
+		if (!strcmp(ways[i].prog, prog))
+			return !(ways[i].sets & IN(set)) || ways[i].hooks == hooks;
 	return true;
 }
 
@@ -224,7 +277,7 @@ static int tell_kernel_places(struct acq *a, struct acceptq_bpf *s, const struct
  * err says why in one line, and *failed names the program the kernel
  * refused where one program was (a load, an attach); else it stays "".
  */
-static int load_attach(struct acq *a, const struct acq_open_opts *o, enum acq_probe set,
+static int load_attach(struct acq *a, const struct acq_open_opts *o, enum acq_probe set, bool hooks,
 		       char skip[][64], int nskip, char *failed, char *err, size_t errlen)
 {
 	struct acceptq_bpf *s;
@@ -251,8 +304,22 @@ static int load_attach(struct acq *a, const struct acq_open_opts *o, enum acq_pr
 		return fail(NULL, err, errlen, e, "%s: cannot read the kernel's BTF: %s", probe_names[set], strerror(-e));
 	}
 	struct kernel_has has = kernel_features(vmlinux);
+	/* tcp_check_req's return value follows its arguments: 5 of them to 6.12, 6 later (drop_reason) */
+	int check_req_args = btf_func_args(vmlinux, "tcp_check_req");
+	/* and cookie_v4/v6_check's follows 2 (sk, skb) in every kernel seen */
+	bool cookie_args_known = btf_func_args(vmlinux, "cookie_v4_check") == 2 &&
+				 btf_func_args(vmlinux, "cookie_v6_check") == 2;
 	e = tell_kernel_places(a, s, vmlinux, set, err, errlen);
 	btf__free(vmlinux);
+	if (!e && hooks && set == ACQ_PROBE_FENTRY && check_req_args != 5 && check_req_args != 6) {
+		snprintf(failed, 64, "acq_fexit_check_req%d", check_req_args);
+		e = fail(NULL, err, errlen, -EINVAL, "%s: tcp_check_req has %d arguments in this kernel's BTF "
+			 "(5 or 6 known)", probe_names[set], check_req_args);
+	} else if (!e && hooks && set == ACQ_PROBE_FENTRY && !cookie_args_known) {
+		snprintf(failed, 64, "acq_fexit_cookie_v4_child");
+		e = fail(NULL, err, errlen, -EINVAL, "%s: cookie_v4_check or cookie_v6_check takes other "
+			 "than 2 arguments in this kernel's BTF", probe_names[set]);
+	}
 	if (e) {
 		acceptq_bpf__destroy(s);
 		return e;
@@ -270,6 +337,7 @@ static int load_attach(struct acq *a, const struct acq_open_opts *o, enum acq_pr
 	bpf_map__set_max_entries(s->maps.samples, cap);
 	bpf_map__set_max_entries(s->maps.queued, cap);
 	bpf_map__set_max_entries(s->maps.listen_calls, cap);
+	bpf_map__set_max_entries(s->maps.inet_listen_calls, cap);
 	bpf_map__set_max_entries(s->maps.events, (o->ringbuf_kb ? o->ringbuf_kb : 256) * 1024);
 	/* per namespace, and per namespace and CPU (at most 2^20 entries: fewer namespaces on many CPUs) */
 	__u32 nss = o->max_namespaces ? o->max_namespaces : ACQ_MAX_NAMESPACES;
@@ -292,6 +360,12 @@ static int load_attach(struct acq *a, const struct acq_open_opts *o, enum acq_pr
 			on = on && has.kfree_skb_rx_sk;
 		if (!strcmp(name, "acq_tp_kfree_skb_by_addr"))
 			on = on && !has.kfree_skb_rx_sk;
+		/* hooks on listeners and children, or state changes and syscalls */
+		on = on && on_this_way(name, set, hooks);
+		if (!strcmp(name, "acq_fexit_check_req5"))
+			on = on && check_req_args == 5;
+		if (!strcmp(name, "acq_fexit_check_req6"))
+			on = on && check_req_args == 6;
 		bpf_program__set_autoload(p, on);
 	}
 	if (!has.sock_from_file && prog_in_set("acq_iter_owners", set)) {
@@ -387,6 +461,9 @@ static void add_notice(struct acq *a, const char *fmt, ...)
 	snprintf(a->notice + len, sizeof(a->notice) - len, "%s", line);
 }
 
+#define STATES_INSTEAD "listeners, arrivals and accept() are seen through every TCP state change " \
+	"and the syscall tracepoints (about 10 program runs a connection more)"
+
 /*
  * Load one probe set. A program the set can do without, if refused, is left
  * out with a notice (degrade, don't die). ACCEPTQ_REFUSE=prog,prog makes
@@ -400,6 +477,14 @@ int try_probe_set(struct acq *a, const struct acq_open_opts *o, enum acq_probe s
 	int nskip = 0, e;
 
 	a->notice[0] = 0;
+	const char *way = getenv("ACCEPTQ_LISTEN_HOOKS");
+	bool hooks = (set == ACQ_PROBE_FENTRY || set == ACQ_PROBE_KPROBE) &&
+		     (listed(way, "hooks") || (HOOKS_BY_DEFAULT && !listed(way, "states")));
+	for (size_t i = 0; hooks && i < sizeof(ways) / sizeof(ways[0]); i++)
+		if (ways[i].hooks && (ways[i].sets & IN(set)) && listed(refuse, ways[i].prog)) {
+			hooks = false;
+			add_notice(a, "%s (%s refused on request)", STATES_INSTEAD, ways[i].prog);
+		}
 	for (size_t i = 0; i < sizeof(optional_progs) / sizeof(optional_progs[0]); i++) {
 		const char *prog = optional_progs[i].prog;
 		if (prog_in_set(prog, set) && listed(refuse, prog) && nskip < MAX_SKIP) {
@@ -409,9 +494,15 @@ int try_probe_set(struct acq *a, const struct acq_open_opts *o, enum acq_probe s
 	}
 	for (;;) {
 		char failed[64] = "";
-		e = load_attach(a, o, set, skip, nskip, failed, err, errlen);
+		e = load_attach(a, o, set, hooks, skip, nskip, failed, err, errlen);
 		if (!e)
 			return 0;
+		if (hooks) {
+			/* a hook refused (inlined in this build, say): the set as every kernel runs it */
+			add_notice(a, "%s (%s)", STATES_INSTEAD, err);
+			hooks = false;
+			continue;
+		}
 		const char *loss = loss_without(failed);
 		if (!loss || nskip == MAX_SKIP)
 			return e;

@@ -185,7 +185,7 @@ test.serial('a refused optional program degrades with a notice, and the gap show
 });
 
 test.serial('a program the verifier really refuses: one line with the program and the verifier\'s own words; --debug keeps the whole log', async (t) => {
-  // ACCEPTQ_VERIFIER_TRAP makes acq_set_state (in every set) read through a null pointer: loaded for real, refused for real
+  // ACCEPTQ_VERIFIER_TRAP makes acq_set_state (the tracepoint set's) read through a null pointer: loaded for real, refused for real
   const log = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'acq-trap-')), 'libbpf.log');
   t.teardown(() => fs.rmSync(path.dirname(log), { recursive: true, force: true }));
   const r = spawnSync(process.execPath, [CLI, '--once', '--probe', 'tracepoint', '--debug', log], {

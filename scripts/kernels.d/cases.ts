@@ -96,6 +96,9 @@ async function dashboard(set: ProbeSet): Promise<{ ok: boolean; detail: string }
   }
 }
 
+/** The programs that run once per accept() of a timed connection, in every probe set and way */
+const ACCEPT_PROGS = ['acq_fexit_inet_accept', 'acq_kprobe_ret_inet_csk_accept', 'acq_accept4_exit', 'acq_accept_exit'];
+
 /** run_cnt of every program a process holds (needs kernel.bpf_stats_enabled). */
 function runCounts(pid: number): Map<string, number> {
   const ids = new Set(heldBy(pid).progs.map((p) => p.id));
@@ -120,7 +123,11 @@ async function runCases(set: ProbeSet): Promise<void> {
           for (const [p, n] of after) if (n - (before.get(p) ?? 0) > 0) runs[p] = n - (before.get(p) ?? 0);
           const conns = Number(r.load.requests ?? 0);
           const extra: Record<string, unknown> = { kernel: r.kernel, acceptq: r.acceptq, runs };
-          if (conns > 0) extra.runsPerConnection = Object.values(runs).reduce((s, n) => s + n, 0) / conns;
+          const total = Object.values(runs).reduce((s, n) => s + n, 0);
+          if (conns > 0) extra.runsPerConnection = total / conns;
+          // per connection accepted: a load generator's count leaves out the connections still in flight at its end
+          const accepts = ACCEPT_PROGS.reduce((s, p) => s + (runs[p] ?? 0), 0);
+          if (accepts > 0) extra.runsPerAccept = total / accepts;
           emit({
             kernel,
             set,
