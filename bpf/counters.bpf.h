@@ -214,12 +214,17 @@ static __always_inline bool softirqs_enabled(__u64 off)
 	return !(pc & SOFTIRQ_MASK_);
 }
 
+/* What observe_here() found: nothing moved (most packets), something did, or this CPU has no counters of the namespace yet. */
+enum { OBSERVED_NOTHING, OBSERVED_MOVED, OBSERVED_UNSEEDED };
+
 /*
  * What this CPU's counters of the namespace moved since its previous
- * observation here. Returns false when nothing moved (most packets).
- * check_softirq: the caller may run with softirqs enabled (a tracepoint).
+ * observation here (OBSERVED_MOVED, in d). OBSERVED_UNSEEDED: a namespace
+ * none of whose listeners was registered; the caller seeds it (mib_seed),
+ * from here on it is observed. check_softirq: the caller may run with
+ * softirqs enabled (a tracepoint).
  */
-static __always_inline bool observe(const struct net *net, __u64 id, struct acq_mib *d, bool check_softirq)
+static __always_inline int observe_here(const struct net *net, __u64 id, struct acq_mib *d, bool check_softirq)
 {
 	__u32 cpu = bpf_get_smp_processor_id();
 	__u64 area = cpu_offset(cpu);
@@ -227,13 +232,10 @@ static __always_inline bool observe(const struct net *net, __u64 id, struct acq_
 	struct acq_mib now, *last;
 
 	if (mib_read(net, area, &now))
-		return false;
+		return OBSERVED_NOTHING;
 	last = bpf_map_lookup_elem(&cpu_mib, &key);
-	if (!last) {
-		/* a namespace none of whose listeners was registered: start from here */
-		mib_seed(net, id);
-		return false;
-	}
+	if (!last)
+		return OBSERVED_UNSEEDED;
 	d->listen_overflows = now.listen_overflows - last->listen_overflows;
 	d->reqqfull_drop = now.reqqfull_drop - last->reqqfull_drop;
 	d->syncookies_sent = now.syncookies_sent - last->syncookies_sent;
@@ -244,7 +246,17 @@ static __always_inline bool observe(const struct net *net, __u64 id, struct acq_
 		if (n)
 			__sync_fetch_and_add(&n->unsure, 1);
 	}
-	return d->listen_overflows || d->reqqfull_drop || d->syncookies_sent;
+	return d->listen_overflows || d->reqqfull_drop || d->syncookies_sent ? OBSERVED_MOVED : OBSERVED_NOTHING;
+}
+
+/* observe_here(), seeding an unseeded namespace at once: true when something moved. */
+static __always_inline bool observe(const struct net *net, __u64 id, struct acq_mib *d, bool check_softirq)
+{
+	int r = observe_here(net, id, d, check_softirq);
+
+	if (r == OBSERVED_UNSEEDED)
+		mib_seed(net, id);
+	return r == OBSERVED_MOVED;
 }
 
 /* Send one detail event, within the per-listener rate. */

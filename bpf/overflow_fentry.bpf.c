@@ -14,8 +14,16 @@
  */
 #include "queue.bpf.h"
 
-/* The listener sk just handled a packet: credit what the counters moved to its row. */
-static __always_inline int listener_returned(const struct sock *sk, bool ack_path)
+/*
+ * The listener sk just handled a packet: credit what the counters moved to
+ * its row. A namespace whose counters this CPU has not seen is seeded here
+ * (seed), or else left to the caller (seed_ns_of: credit_listener() returns
+ * OBSERVED_UNSEEDED), so that mib_seed()'s frame can be the second of a
+ * program's chain of calls rather than the third: BPF's 512 bytes of stack
+ * are for the whole chain, and clang 19 lays out this frame larger than
+ * clang 14 does.
+ */
+static __always_inline int credit_listener(const struct sock *sk, bool ack_path, bool seed)
 {
 	const struct net *net = BPF_CORE_READ(sk, __sk_common.skc_net.net);
 	__u64 id = ns_id(net), skp = (__u64)sk;
@@ -23,17 +31,28 @@ static __always_inline int listener_returned(const struct sock *sk, bool ack_pat
 	struct acq_lkey k;
 	struct acq_mib d;
 	struct pkt p = {};
+	int r;
 
-	if (!observe(net, id, &d, false))
-		return 0;
+	if (seed)
+		r = observe(net, id, &d, false) ? OBSERVED_MOVED : OBSERVED_NOTHING;
+	else
+		r = observe_here(net, id, &d, false);
+	if (r != OBSERVED_MOVED)
+		return r;
 	s = bpf_map_lookup_elem(&socks, &skp);
 	if (!s) {
 		attribute(NULL, id, ack_path, &d, sk, &p);
-		return 0;
+		return r;
 	}
 	sock_rekey(sk, s);
 	k = s->key;
 	attribute(&k, id, ack_path, &d, sk, &p);
+	return r;
+}
+
+static __always_inline int listener_returned(const struct sock *sk, bool ack_path)
+{
+	credit_listener(sk, ack_path, true);
 	return 0;
 }
 
@@ -66,7 +85,14 @@ int BPF_PROG(acq_fexit_check_req, const struct sock *sk)
  */
 static __noinline int check_req_observe(const struct sock *sk)
 {
-	return listener_returned(sk, true);
+	return credit_listener(sk, true, false);
+}
+
+static __noinline int seed_ns_of(const struct sock *sk)
+{
+	const struct net *net = BPF_CORE_READ(sk, __sk_common.skc_net.net);
+
+	return mib_seed(net, ns_id(net));
 }
 
 static __noinline int check_req_arrival(const struct sock *child)
@@ -75,10 +101,11 @@ static __noinline int check_req_arrival(const struct sock *child)
 	return 0;
 }
 
-/* Two calls, each its own stack frame: inlined together they need more than BPF's 512 bytes */
+/* Two calls, each its own stack frame: inlined together they need more than BPF's 512 bytes (mib_seed's too, when needed, from here) */
 static __always_inline int check_req_returned(const struct sock *sk, const struct sock *child)
 {
-	check_req_observe(sk);
+	if (check_req_observe(sk) == OBSERVED_UNSEEDED)
+		seed_ns_of(sk);
 	if (child && (child != sk || BPF_CORE_READ(child, __sk_common.skc_state) == TCP_SYN_RECV_))
 		check_req_arrival(child);
 	return 0;
